@@ -1,0 +1,69 @@
+import { monotonicFactory } from 'ulidx';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { dataProblem, upcast } from './schema.js';
+import type { BoardTime } from './clock.js';
+
+export const EnvelopeSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 10, maxLength: 64 }),
+    type: Type.String({ pattern: '^[A-Z][A-Za-z0-9]{1,63}$' }),
+    v: Type.Integer({ minimum: 1 }),
+    source: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+    seq: Type.Integer({ minimum: 1 }),
+    at: Type.Object({ epoch: Type.Integer({ minimum: 0 }), mono: Type.String({ pattern: '^[0-9]{1,20}$' }) }),
+    time: Type.String(),
+    txn: Type.Optional(Type.String({ maxLength: 64 })),
+    corr: Type.Optional(Type.String({ maxLength: 64 })),
+    cause: Type.Optional(Type.String({ maxLength: 64 })),
+    data: Type.Unknown(),
+  },
+  { additionalProperties: false },
+);
+
+/** One domain event as it travels on `evt/<source>/<type>` (DESIGN.md "The event envelope"). */
+export type Envelope<D = unknown> = Omit<Static<typeof EnvelopeSchema>, 'data'> & { data: D; at: BoardTime };
+
+const checkEnvelope = TypeCompiler.Compile(EnvelopeSchema);
+
+export const newEventId = monotonicFactory();
+
+export function eventTopic(source: string, type: string): string {
+  return `evt/${source}/${type}`;
+}
+
+export type ParseResult = { ok: true; event: Envelope } | { ok: false; reason: string; id?: string };
+
+/**
+ * Parse and validate one received payload: JSON, envelope shape, topic agreement,
+ * and `data` against the schema of (type, v); old versions are upcast.
+ * Never throws: bad input from the outside ends as a reason.
+ */
+export function parseEvent(topic: string, payload: Buffer | string, maxBytes: number): ParseResult {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > maxBytes) return { ok: false, reason: `payload of ${size} bytes over the limit of ${maxBytes} (events.maxPayloadBytes)` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload.toString());
+  } catch (err) {
+    return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
+  }
+  if (!checkEnvelope.Check(raw)) {
+    const first = checkEnvelope.Errors(raw).First();
+    const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+    return { ok: false, id, reason: `envelope${first?.path ?? ''}: ${first?.message ?? 'invalid'}` };
+  }
+  const ev = raw as Envelope;
+  const expected = eventTopic(ev.source, ev.type);
+  if (topic !== expected && !topic.startsWith('replay/')) {
+    return { ok: false, id: ev.id, reason: `topic ${topic} does not match the envelope (expected ${expected})` };
+  }
+  const problem = dataProblem(ev.type, ev.v, ev.data);
+  if (problem) return { ok: false, id: ev.id, reason: problem };
+  const [data, v] = upcast(ev.type, ev.v, ev.data);
+  if (v !== ev.v) {
+    const p2 = dataProblem(ev.type, v, data);
+    if (p2) return { ok: false, id: ev.id, reason: `after upcast to v${v}: ${p2}` };
+  }
+  return { ok: true, event: { ...ev, v, data } };
+}
