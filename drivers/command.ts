@@ -1,0 +1,35 @@
+/**
+ * Technician commands a driver offers (calibrate, zero, tare, light test):
+ * what `lanectl` and `cmd/<device>/...` reach through DeviceManager.command().
+ */
+import type { Driver } from './driver.js';
+
+export interface CommandSpec {
+  name: string;
+  /** One line for `lanectl help`. */
+  describe: string;
+  /** Argument name -> what it is. */
+  args?: Record<string, string>;
+}
+
+export interface Commandable {
+  commands(): CommandSpec[];
+  /** Resolves with a result for the technician; rejects with a CommandError saying what to do. */
+  command(name: string, args: Record<string, unknown>): Promise<unknown>;
+}
+
+/** A refusal a technician can act on (not a bug). */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
+export function isCommandable(d: Driver): d is Driver & Commandable {
+  return typeof (d as Partial<Commandable>).command === 'function' && typeof (d as Partial<Commandable>).commands === 'function';
+}
+
+export function numberArg(args: Record<string, unknown>, key: string, device: string): number {
+  const v = args[key];
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new CommandError(`${device}: argument "${key}" must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
