@@ -1,0 +1,188 @@
+import { createServer, type Server as NetServer, type AddressInfo } from 'node:net';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { join } from 'node:path';
+import { Aedes, type Client, type AuthenticateError } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Config, Role } from '../daemon/config.js';
+import type { Logger } from '../daemon/log.js';
+import type { Metrics } from '../daemon/metrics.js';
+import { Acl, type Identity } from './acl.js';
+import type { Credentials } from './credentials.js';
+import { SqlitePersistence } from './persistence.js';
+
+export interface BrokerOptions {
+  config: Config;
+  stateDir: string;
+  log: Logger;
+  metrics: Metrics;
+  credentials: Credentials;
+  /** Device names: the driver role publishes only as these sources. */
+  devices: Iterable<string>;
+}
+
+function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * The embedded broker (DESIGN.md "broker/"): Aedes on TCP (loopback by default)
+ * and on WebSocket at /mqtt of the daemon's HTTP server, every client
+ * authenticated, topic ACL per role, durable sessions on SQLite.
+ */
+export class Broker {
+  private aedes: Aedes | undefined;
+  private tcp: NetServer | undefined;
+  private wss: WebSocketServer | undefined;
+  private persistence: SqlitePersistence | undefined;
+  private readonly acl: Acl;
+  private readonly identities = new WeakMap<Client, Identity>();
+  private readonly log: Logger;
+  private sweep: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.acl = new Acl(new Set(opts.devices));
+    this.log = opts.log.child({ component: 'broker' });
+  }
+
+  get port(): number {
+    return (this.tcp?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get url(): string {
+    const host = this.opts.config.broker.host;
+    return `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  get clients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  stats(): { clients: number; queued: number; dropped: number } {
+    const s = this.persistence?.stats();
+    return { clients: this.clients, queued: s?.queued ?? 0, dropped: s?.dropped ?? 0 };
+  }
+
+  private refuse(reason: string, detail: Record<string, unknown>, message: string): void {
+    this.opts.metrics.brokerRefused.inc({ reason });
+    this.log.warn(detail, message);
+  }
+
+  async start(): Promise<void> {
+    const { config, metrics } = this.opts;
+    const file = join(this.opts.stateDir, 'broker.db');
+    this.persistence = new SqlitePersistence({
+      file,
+      maxOfflineQueue: config.broker.maxOfflineQueue,
+      log: this.log,
+    });
+    const maxPayload = config.events.maxPayloadBytes;
+    this.aedes = await Aedes.createBroker({
+      persistence: this.persistence,
+      preConnect: (client, packet, done) => {
+        // [MQTT-3.1.3-8] a zero-byte ClientId with CleanSession=0 gets CONNACK 0x02
+        if (!packet.clientId && packet.clean === false) {
+          this.refuse('client-id', { remote: client.conn && (client.conn as { remoteAddress?: string }).remoteAddress }, 'refused connection: empty clientId with clean=false [MQTT-3.1.3-7]');
+          return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
+        }
+        done(null, true);
+      },
+      authenticate: (client, username, password, done) => {
+        const role = username ?? '';
+        this.opts.credentials.verify(role, password?.toString('utf8') ?? '').then(
+          (ok) => {
+            if (!ok) {
+              this.refuse('auth', { clientId: client.id, username: role }, `refused connection of ${client.id}: bad user name or password for ${JSON.stringify(role)}`);
+              return done(authError('bad user name or password', 4), false);
+            }
+            this.identities.set(client, { role: role as Role, clientId: client.id });
+            this.persistence?.touchClient(client.id);
+            done(null, true);
+          },
+          (err: Error) => done(authError(err.message, 4), false),
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        if (!client) return done(null);
+        const id = this.identities.get(client);
+        if (!id || !this.acl.canPublish(id, packet.topic)) {
+          this.refuse('acl-publish', { clientId: client.id, role: id?.role, topic: packet.topic }, `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`);
+          return done(new Error(`publish to ${packet.topic} not allowed`));
+        }
+        const size = packet.payload?.length ?? 0;
+        if (size > maxPayload) {
+          this.refuse('payload-size', { clientId: client.id, topic: packet.topic, size }, `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`);
+          return done(new Error('payload too large'));
+        }
+        done(null);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const id = this.identities.get(client);
+        if (!id || !this.acl.canSubscribe(id, sub.topic)) {
+          this.refuse('acl-subscribe', { clientId: client.id, role: id?.role, topic: sub.topic }, `refused subscription of ${client.id} (${id?.role}) to ${sub.topic}`);
+          // [MQTT-3.9.3-2] 0x80 in SUBACK for a refused filter
+          return done(null, null);
+        }
+        done(null, sub);
+      },
+    });
+    this.aedes.on('client', () => metrics.brokerClients.set(this.clients));
+    this.aedes.on('clientDisconnect', (client) => {
+      metrics.brokerClients.set(this.clients);
+      this.persistence?.touchClient(client.id);
+    });
+    this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    this.aedes.on('connectionError', (client, err) => {
+      this.opts.metrics.brokerRefused.inc({ reason: 'protocol' });
+      this.log.warn({ clientId: client?.id, err: err.message }, `connection error: ${err.message}`);
+    });
+
+    const aedes = this.aedes;
+    this.tcp = createServer((socket) => aedes.handle(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.tcp!.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`broker cannot listen on ${config.broker.host}:${config.broker.port} (${err.code}); another broker running? set broker.port`)),
+      );
+      this.tcp!.listen(config.broker.port, config.broker.host, () => resolve());
+    });
+    const expiryMs = config.broker.sessionExpiryHours * 3_600_000;
+    this.sweep = setInterval(() => void this.cleanup(expiryMs), Math.min(expiryMs, 3_600_000)).unref();
+    void this.cleanup(expiryMs);
+  }
+
+  private async cleanup(maxAgeMs: number): Promise<void> {
+    try {
+      const gone = (await this.persistence?.cleanupAbandoned(maxAgeMs)) ?? [];
+      if (gone.length) this.log.info({ clients: gone }, `removed ${gone.length} abandoned sessions not seen for ${this.opts.config.broker.sessionExpiryHours} h`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'abandoned-session cleanup failed');
+    }
+  }
+
+  /** MQTT over WebSocket at `/mqtt` on the daemon's HTTP server (subprotocol `mqtt`). */
+  attachWebSocket(server: HttpServer): void {
+    const aedes = this.aedes;
+    if (!aedes) throw new Error('broker not started');
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.config.events.maxPayloadBytes + 1024, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/mqtt') {
+        socket.destroy();
+        return;
+      }
+      this.wss!.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        aedes.handle(stream, req);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweep);
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    this.wss?.close();
+    if (this.aedes) await new Promise<void>((resolve) => this.aedes!.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    await this.persistence?.destroy();
+  }
+}

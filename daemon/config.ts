@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Loopbackish = Type.String({ minLength: 1 });
+const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
+
+export const Roles = ['driver', 'service', 'ui', 'technician', 'uplink'] as const;
+export type Role = (typeof Roles)[number];
+
+export const ConfigSchema = Type.Object(
+  {
+    lane: Type.Object(
+      {
+        id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'lane-1' }),
+        storeId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'store-1' }),
+        currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+        locale: Type.String({ default: 'en' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      { level: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    broker: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        /** QoS 1 messages kept per offline client before the oldest are dropped. */
+        maxOfflineQueue: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 20_000 }),
+        /** A clean=false session not seen for this long is removed. */
+        sessionExpiryHours: Type.Number({ exclusiveMinimum: 0, default: 24 * 7 }),
+        /** Per role: `scrypt$N$r$p$salt$hash` (base64); `lanectl hash-password` makes one. */
+        credentials: Type.Object(
+          {
+            driver: Type.Optional(ScryptHash),
+            service: Type.Optional(ScryptHash),
+            ui: Type.Optional(ScryptHash),
+            technician: Type.Optional(ScryptHash),
+            uplink: Type.Optional(ScryptHash),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        host: Loopbackish,
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+      },
+      { additionalProperties: false, default: { host: '127.0.0.1' } },
+    ),
+    events: Type.Object(
+      {
+        maxPayloadBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 65_536 }),
+        /** Processing attempts before an event is dead-lettered. */
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+        /** Sent events each source keeps as its log for replay. */
+        outboxRetention: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 50_000 }),
+        /** How long a consumer waits for a missing seq before asking its source for a replay. */
+        gapWaitMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 250 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
+    devices: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true }))),
+    /** Service name -> its settings; `enabled: false` leaves it out. */
+    services: Type.Record(
+      Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+      Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: true }),
+      { default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function keyPath(path: string): string {
+  return path.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const s = JSON.stringify(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * Validate a parsed config document and fill in defaults. Throws ConfigError naming
+ * the file, the key, the value and what is allowed.
+ */
+export function validateConfig(doc: unknown, origin: string): Config {
+  const raw = doc ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, devices, services), got ${describe(raw)}`);
+  }
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
+  if (Value.Check(ConfigSchema, withDefaults)) return withDefaults as Config;
+  const problems: string[] = [];
+  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+    const allowed = e.message;
+    const unknown = e.message.includes('Unexpected property') || e.message.includes('additional');
+    problems.push(unknown ? `${keyPath(e.path)}: unknown key` : `${keyPath(e.path)}: ${describe(e.value)} is not allowed: ${allowed}`);
+    if (problems.length >= 5) break;
+  }
+  throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
+}
+
+/** Read and validate the YAML config; no path means every default (the simulated lane). */
+export function loadConfig(path?: string): Config {
+  if (!path) return validateConfig({}, 'defaults');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --config with a readable YAML file or leave it out to use defaults`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const e = err as YAMLParseError;
+    const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new ConfigError(`config ${path}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
+  }
+  return validateConfig(doc, `config ${path}`);
+}
+
+/** `--state-dir`, else systemd's $STATE_DIRECTORY (first entry), else ~/.local/state/laned. */
+export function resolveStateDir(flag?: string): string {
+  if (flag) return flag;
+  const fromSystemd = process.env.STATE_DIRECTORY?.split(':')[0];
+  if (fromSystemd) return fromSystemd;
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'laned');
+}
+
+/** Settings of one service with its defaults applied by the service itself. */
+export function serviceSettings(config: Config, name: string): Record<string, unknown> & { enabled: boolean } {
+  return (config.services[name] as Record<string, unknown> & { enabled: boolean } | undefined) ?? { enabled: true };
+}

@@ -1,0 +1,278 @@
+import type { MqttClient } from 'mqtt';
+import type { Store, Tx } from '../store.js';
+import type { Logger } from '../log.js';
+import type { BoardClock } from './clock.js';
+import { dataProblem, latestVersion } from './schema.js';
+import { eventTopic, newEventId, type Envelope } from './envelope.js';
+
+export const OUTBOX_DDL = `
+CREATE TABLE IF NOT EXISTS outbox (
+  source TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  txn TEXT,
+  payload TEXT NOT NULL,
+  sent INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (source, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (source, seq) WHERE sent = 0;
+CREATE INDEX IF NOT EXISTS outbox_txn ON outbox (txn);`;
+
+export interface EmitMeta {
+  txn?: string;
+  /** The transaction's first event; defaults to this event's own id. */
+  corr?: string;
+  /** The event that led to this one. */
+  cause?: string;
+  /** Schema version of `data`; defaults to the latest registered. */
+  v?: number;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  source: string;
+  clock: BoardClock;
+  log: Logger;
+  /** Sent events kept as the source's log for replay. */
+  retention: number;
+  /** Unacknowledged publishes in flight at most. */
+  maxInflight?: number;
+}
+
+interface UnsentRow {
+  seq: number;
+  type: string;
+  payload: string;
+}
+
+/**
+ * The transactional outbox of one source (DESIGN.md "Delivery guarantees"):
+ * `emit` writes the event in the caller's transaction with the next gapless
+ * `seq`; after COMMIT the relay publishes it with QoS 1 and marks it sent on
+ * PUBACK. Rows stay as the source's log for replay, pruned to `retention`.
+ */
+export class Outbox {
+  private nextSeq = 1;
+  private dispatchedUpTo = 0;
+  private inflight = 0;
+  private unsent = 0;
+  private client: MqttClient | undefined;
+  private pumping = false;
+  private again = false;
+  private ackBatch: number[] = [];
+  private ackFlush: Promise<void> | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private sinceprune = 0;
+  published = 0;
+
+  constructor(private readonly opts: OutboxOptions) {}
+
+  get source(): string {
+    return this.opts.source;
+  }
+
+  async init(): Promise<void> {
+    await this.opts.store.exec(OUTBOX_DDL);
+    const max = await this.opts.store.get<{ m: number | null }>('SELECT max(seq) AS m FROM outbox WHERE source = ?', [this.opts.source]);
+    this.nextSeq = (max?.m ?? 0) + 1;
+    const c = await this.opts.store.get<{ c: number }>('SELECT count(*) AS c FROM outbox WHERE source = ? AND sent = 0', [this.opts.source]);
+    this.unsent = c?.c ?? 0;
+  }
+
+  /** Write one event into the open transaction; published after COMMIT. */
+  async emit<D>(tx: Tx, type: string, data: D, meta: EmitMeta = {}): Promise<Envelope<D>> {
+    const v = meta.v ?? latestVersion(type);
+    if (v === undefined) throw new Error(`${this.opts.source}: event type ${type} has no registered schema (daemon/events/schemas)`);
+    const problem = dataProblem(type, v, data);
+    if (problem) throw new Error(`${this.opts.source}: refusing to emit invalid ${type} v${v}: ${problem}`);
+    const seq = this.nextSeq++;
+    tx.onRollback(() => {
+      this.nextSeq = seq;
+    });
+    const id = newEventId();
+    const ev: Envelope<D> = {
+      id,
+      type,
+      v,
+      source: this.opts.source,
+      seq,
+      at: this.opts.clock.now(),
+      time: new Date().toISOString(),
+      ...(meta.txn !== undefined ? { txn: meta.txn } : {}),
+      corr: meta.corr ?? id,
+      ...(meta.cause !== undefined ? { cause: meta.cause } : {}),
+      data,
+    };
+    await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [
+      this.opts.source,
+      seq,
+      id,
+      type,
+      meta.txn ?? null,
+      JSON.stringify(ev),
+    ]);
+    tx.afterCommit(() => {
+      this.unsent += 1;
+      this.kick();
+    });
+    return ev;
+  }
+
+  /** Start relaying through `client`; unsent rows from before a restart go first. */
+  attach(client: MqttClient): void {
+    this.client = client;
+    this.kick();
+  }
+
+  detach(): void {
+    clearTimeout(this.headTimer);
+    this.headTimer = undefined;
+    this.client = undefined;
+  }
+
+  /** Events committed but not yet acknowledged by the broker. */
+  backlog(): number {
+    return this.unsent;
+  }
+
+  kick(): void {
+    if (!this.client) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async pump(): Promise<void> {
+    const max = this.opts.maxInflight ?? 1000;
+    while (this.client && this.inflight < max) {
+      const rows = await this.opts.store.all<UnsentRow>(
+        'SELECT seq, type, payload FROM outbox WHERE source = ? AND sent = 0 AND seq > ? ORDER BY seq LIMIT ?',
+        [this.opts.source, this.dispatchedUpTo, Math.min(500, max - this.inflight)],
+      );
+      if (rows.length === 0) return;
+      const client = this.client;
+      for (const row of rows) {
+        this.dispatchedUpTo = row.seq;
+        this.inflight += 1;
+        // mqtt.js keeps QoS 1 publishes in its outgoing store and resends them after a
+        // reconnect until PUBACK [MQTT-4.4.0-1]; a new process starts again from the table.
+        client.publish(eventTopic(this.opts.source, row.type), row.payload, { qos: 1 }, (err) => {
+          this.inflight -= 1;
+          if (err) {
+            this.opts.log.debug({ seq: row.seq, err: err.message }, 'publish not acknowledged; resent on next start');
+          } else {
+            this.acked(row.seq);
+          }
+          if (this.inflight === max - 1) this.kick();
+        });
+      }
+    }
+  }
+
+  private acked(seq: number): void {
+    this.published += 1;
+    this.ackBatch.push(seq);
+    this.scheduleAckFlush();
+  }
+
+  private scheduleAckFlush(): void {
+    if (!this.ackFlush) {
+      this.ackFlush = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushAcks());
+    }
+  }
+
+  private async flushAcks(): Promise<void> {
+    const batch = this.ackBatch;
+    this.ackBatch = [];
+    try {
+      await this.opts.store.run(
+        `UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`,
+        [this.opts.source, ...batch],
+      );
+      this.unsent -= batch.length;
+      this.sinceprune += batch.length;
+      if (this.sinceprune >= 1000) {
+        this.sinceprune = 0;
+        await this.prune();
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'could not mark events sent; they will be sent again');
+    } finally {
+      this.ackFlush = undefined;
+      if (this.ackBatch.length) this.scheduleAckFlush();
+    }
+    this.announceHead();
+    if (this.unsent <= 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private headTimer: NodeJS.Timeout | undefined;
+  private headSent = 0;
+
+  /** Retained `svc/<source>/head` {seq}: the newest acknowledged seq, at most every 200 ms. */
+  private announceHead(): void {
+    if (this.headTimer) return;
+    this.headTimer = setTimeout(() => {
+      this.headTimer = undefined;
+      const seq = this.lastSeq() - this.unsent;
+      if (!this.client || seq <= this.headSent) return;
+      this.headSent = seq;
+      this.client.publish(`svc/${this.opts.source}/head`, JSON.stringify({ seq }), { qos: 1, retain: true });
+    }, 200);
+    this.headTimer.unref();
+  }
+
+  /** Drop sent events beyond the retention; the newest `retention` rows stay, so `seq` never restarts. */
+  async prune(): Promise<void> {
+    const keepFrom = this.nextSeq - this.opts.retention;
+    if (keepFrom <= 1) return;
+    await this.opts.store.run('DELETE FROM outbox WHERE source = ? AND sent = 1 AND seq < ?', [this.opts.source, keepFrom]);
+  }
+
+  /** Resolves when every committed event is acknowledged, or after `timeoutMs`. Returns the backlog left. */
+  async flush(timeoutMs: number): Promise<number> {
+    if (this.unsent > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await this.ackFlush;
+    return this.unsent;
+  }
+
+  /** The source's log from `from` to `to` (inclusive), for catch-up replay. */
+  readLog(from: number, to: number, limit = 5000): Promise<Array<{ seq: number; type: string; payload: string }>> {
+    return this.opts.store.all('SELECT seq, type, payload FROM outbox WHERE source = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?', [
+      this.opts.source,
+      from,
+      to,
+      limit,
+    ]);
+  }
+
+  async firstAvailable(): Promise<number> {
+    const r = await this.opts.store.get<{ m: number | null }>('SELECT min(seq) AS m FROM outbox WHERE source = ?', [this.opts.source]);
+    return r?.m ?? this.nextSeq;
+  }
+
+  lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+}

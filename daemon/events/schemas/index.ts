@@ -1,0 +1,2 @@
+// Every event schema registers itself on import; consumers and producers import this once.
+import './core.js';

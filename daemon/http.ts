@@ -1,0 +1,79 @@
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import serveStatic from 'serve-static';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+export interface Health {
+  status: 'ready' | 'degraded' | 'failed' | 'starting' | 'stopping';
+  reasons: string[];
+  [k: string]: unknown;
+}
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  metrics: Metrics;
+  uiRoot: string;
+  health(): Health;
+  /** Extra JSON routes (GET), e.g. the UI bootstrap. */
+  routes?: Record<string, (req: IncomingMessage) => unknown>;
+}
+
+/** The daemon's HTTP server: ui-static/, /healthz, /metrics, and the broker's /mqtt upgrade. */
+export class HttpServer {
+  readonly server: Server;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: HttpOptions) {
+    this.log = opts.log.child({ component: 'http' });
+    const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
+    this.server = createServer((req, res) => {
+      void this.route(req, res, () => files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` })));
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, next: () => void): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    try {
+      if (path === '/healthz') {
+        const h = this.opts.health();
+        return this.send(res, h.status === 'ready' ? 200 : h.status === 'degraded' ? 200 : 503, h);
+      }
+      if (path === '/metrics') {
+        return this.send(res, 200, await this.opts.metrics.registry.metrics(), this.opts.metrics.registry.contentType);
+      }
+      const extra = this.opts.routes?.[path];
+      if (extra && req.method === 'GET') return this.send(res, 200, await extra(req));
+    } catch (err) {
+      this.log.error({ path, err: (err as Error).message }, `request ${path} failed`);
+      return this.send(res, 500, { error: (err as Error).message });
+    }
+    next();
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`HTTP server cannot listen on ${this.opts.host}:${this.opts.port} (${err.code}); set http.port`)),
+      );
+      this.server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,36 @@
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The daemon's Prometheus registry (`GET /metrics`). One per process; parts take
+ * the counters they own from here so `lanectl status` and /metrics agree.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsIn: Counter<'service'>;
+  readonly eventsOut: Counter<'source'>;
+  readonly duplicates: Counter<'service'>;
+  readonly rejected: Counter<'service' | 'reason'>;
+  readonly deadLettered: Counter<'service'>;
+  readonly replayRequests: Counter<'service' | 'source'>;
+  readonly brokerRefused: Counter<'reason'>;
+  readonly outboxBacklog: Gauge<'source'>;
+  readonly deadLetters: Gauge<'service'>;
+  readonly brokerClients: Gauge;
+  readonly deviceUp: Gauge<'device' | 'kind' | 'state'>;
+
+  constructor(opts: { defaults?: boolean } = {}) {
+    const r = this.registry;
+    if (opts.defaults !== false) collectDefaultMetrics({ register: r, prefix: 'laned_', eventLoopMonitoringPrecision: 20 });
+    this.eventsIn = new Counter({ name: 'laned_events_in_total', help: 'Events applied by a consumer', labelNames: ['service'], registers: [r] });
+    this.eventsOut = new Counter({ name: 'laned_events_out_total', help: 'Events acknowledged by the broker (PUBACK)', labelNames: ['source'], registers: [r] });
+    this.duplicates = new Counter({ name: 'laned_events_duplicate_total', help: 'Redelivered events dropped by the inbox', labelNames: ['service'], registers: [r] });
+    this.rejected = new Counter({ name: 'laned_events_rejected_total', help: 'Received payloads refused (not JSON, schema, unknown type, size)', labelNames: ['service', 'reason'], registers: [r] });
+    this.deadLettered = new Counter({ name: 'laned_events_dead_lettered_total', help: 'Events moved to a dead-letter store', labelNames: ['service'], registers: [r] });
+    this.replayRequests = new Counter({ name: 'laned_replay_requests_total', help: 'Catch-up replays asked for after a seq gap', labelNames: ['service', 'source'], registers: [r] });
+    this.brokerRefused = new Counter({ name: 'laned_broker_refused_total', help: 'Connections, publishes and subscribes the broker refused', labelNames: ['reason'], registers: [r] });
+    this.outboxBacklog = new Gauge({ name: 'laned_outbox_backlog', help: 'Committed events not yet acknowledged', labelNames: ['source'], registers: [r] });
+    this.deadLetters = new Gauge({ name: 'laned_dead_letters', help: 'Entries in the dead-letter stores', labelNames: ['service'], registers: [r] });
+    this.brokerClients = new Gauge({ name: 'laned_broker_clients', help: 'Connected MQTT clients', registers: [r] });
+    this.deviceUp = new Gauge({ name: 'laned_device_state', help: '1 for the state each device is in', labelNames: ['device', 'kind', 'state'], registers: [r] });
+  }
+}

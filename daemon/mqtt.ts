@@ -1,0 +1,110 @@
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { Logger } from './log.js';
+
+export interface ClientOptions {
+  url: string;
+  clientId: string;
+  username: string;
+  password: string;
+  log: Logger;
+  /** Retained online/offline on svc/<name>/state (DESIGN.md "Don't forget to listen"). */
+  stateTopic?: string;
+  /** Called for every PUBLISH; the PUBACK is sent when it resolves [MQTT-4.6.0-2 keeps them in order]. */
+  onMessage?(topic: string, payload: Buffer): Promise<void>;
+  /** Topic filters subscribed at QoS 1 on every connect without a session. */
+  subscriptions?: string[];
+  /** After the first SUBACK of a connection (or at once when the session was present). */
+  onSubscribed?(): void;
+}
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * A durable MQTT client: fixed clientId, clean=false, QoS 1, retained birth and
+ * last will, reconnect with exponential backoff; logs once when the broker goes
+ * and once when it comes back.
+ */
+export function connectClient(o: ClientOptions): MqttClient {
+  const will: IClientOptions['will'] = o.stateTopic
+    ? { topic: o.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline', clientId: o.clientId })), qos: 1, retain: true }
+    : undefined;
+  const client = mqtt.connect(o.url, {
+    clientId: o.clientId,
+    clean: false,
+    username: o.username,
+    password: o.password,
+    protocolVersion: 4,
+    keepalive: 15,
+    reconnectPeriod: MIN_BACKOFF_MS,
+    connectTimeout: 5000,
+    resubscribe: true,
+    manualConnect: true,
+    ...(will ? { will } : {}),
+  });
+  let down = false;
+  client.handleMessage = (packet, done) => {
+    if (!o.onMessage || packet.cmd !== 'publish') return done();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    o.onMessage(packet.topic, payload).then(
+      () => done(),
+      (err: Error) => {
+        o.log.error({ topic: packet.topic, err: err.message }, 'message handler failed; not acknowledged, the broker will redeliver');
+        // Without PUBACK the broker redelivers on the next connection [MQTT-4.4.0-1].
+        client.end(true, () => client.reconnect());
+      },
+    );
+  };
+  client.on('connect', (connack) => {
+    client.options.reconnectPeriod = MIN_BACKOFF_MS;
+    if (down) o.log.info({ clientId: o.clientId }, 'broker connection back');
+    down = false;
+    if (o.stateTopic) client.publish(o.stateTopic, JSON.stringify({ state: 'online', clientId: o.clientId, pid: process.pid }), { qos: 1, retain: true });
+    if (!connack.sessionPresent && o.subscriptions?.length) {
+      client.subscribe(o.subscriptions, { qos: 1 }, (err, granted) => {
+        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+        if (err || refused.length) o.log.error({ err: err?.message, refused }, `subscription refused: ${refused.join(', ') || err?.message}`);
+        o.onSubscribed?.();
+      });
+    } else {
+      o.onSubscribed?.();
+    }
+  });
+  client.on('close', () => {
+    if (!down && !client.disconnecting) o.log.warn({ clientId: o.clientId, url: o.url }, 'broker connection lost; reconnecting with backoff');
+    down = true;
+    client.options.reconnectPeriod = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, (client.options.reconnectPeriod ?? MIN_BACKOFF_MS) * 2));
+  });
+  client.on('error', (err) => {
+    o.log.debug({ clientId: o.clientId, err: err.message }, 'mqtt client error');
+  });
+  client.connect();
+  return client;
+}
+
+/** Wait for the first CONNACK, or fail naming the broker after `timeoutMs`. */
+export function whenConnected(client: MqttClient, timeoutMs: number): Promise<void> {
+  if (client.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('connect', ok);
+      reject(new Error(`no connection to the broker at ${client.options.host}:${client.options.port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const ok = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('connect', ok);
+  });
+}
+
+/** End a client after its in-flight messages are acknowledged (or `timeoutMs`). */
+export function endClient(client: MqttClient, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => client.end(true, {}, () => resolve()), timeoutMs);
+    client.end(false, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

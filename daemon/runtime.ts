@@ -1,0 +1,422 @@
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import type { TSchema } from '@sinclair/typebox';
+import type { Config, Role } from './config.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { Store, type Tx, type StoreCorruptError } from './store.js';
+import type { BoardClock } from './events/clock.js';
+import type { Envelope } from './events/envelope.js';
+import { Outbox, type EmitMeta } from './events/outbox.js';
+import { Inbox } from './events/inbox.js';
+import { DeadLetters } from './events/deadletter.js';
+import { KeyedExecutor } from './events/executor.js';
+import { argsChecker, newCommand, parseCommand, type CommandReply } from './events/command.js';
+import { connectClient, endClient, whenConnected } from './mqtt.js';
+
+/** What the daemon (or `laned --only`) gives every hosted service. */
+export interface RuntimeHost {
+  stateDir: string;
+  config: Config;
+  log: Logger;
+  clock: BoardClock;
+  metrics: Metrics;
+  broker: { url: string; password(role: Role): string };
+  /** A store was found corrupt and moved aside: the lane runs degraded. */
+  onCorrupt?(err: StoreCorruptError): void;
+}
+
+/** Thrown by a command handler for a request that cannot be done; the reply carries the message. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
+export interface CommandSpec {
+  /** TypeBox schema of `args`; checked before `handle` runs. */
+  args?: TSchema;
+  /** Serialization key (e.g. the transaction); default: one queue per service. */
+  key?(args: unknown): string;
+  handle(args: any, tx: Tx, meta: { id: string; by?: string }): Promise<unknown>;
+}
+
+/** What a service is given (CONVENTIONS.md: one typed context). */
+export interface ServiceContext<C = Record<string, unknown>> {
+  name: string;
+  settings: C;
+  config: Config;
+  log: Logger;
+  clock: BoardClock;
+  metrics: Metrics;
+  stateDir: string;
+  store: Store;
+  /** Write an event of this service into the open transaction (outbox). */
+  emit<D>(tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  /** Publish for another source too (the devices host: one source per device); call outside a transaction. */
+  addSource(source: string): Promise<void>;
+  /** Write an event of a source added with addSource into the open transaction. */
+  emitAs<D>(source: string, tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Run work in the serial queue of `key` (a transaction), e.g. from a timer. */
+  runKeyed<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Retained `doc/<name>` for readers (QoS 1). */
+  publishDoc(name: string, doc: unknown): void;
+  /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
+  sendCommand(target: string, command: string, args?: unknown, by?: string): void;
+}
+
+/** The behaviour of one service; everything optional but a name. */
+export interface ServiceLogic {
+  /**
+   * Sources whose whole event stream this service consumes (`evt/<source>/+`):
+   * whole streams, so that a gap in a source's `seq` means a lost event.
+   */
+  sources?: string[];
+  migrate?(store: Store): Promise<void>;
+  onEvent?(ev: Envelope, tx: Tx): Promise<void>;
+  commands?: Record<string, CommandSpec>;
+  keyOf?(ev: Envelope): string;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  status?(): Record<string, unknown>;
+}
+
+export interface ServiceDefinition<C = Record<string, unknown>> {
+  name: string;
+  /** Broker role of its client (default `service`). */
+  role?: Role;
+  create(ctx: ServiceContext<C>): ServiceLogic;
+}
+
+export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  connected: boolean;
+  outboxBacklog: number;
+  deadLetters: number;
+  applied: number;
+  lastSeq: number;
+  detail?: string;
+  [k: string]: unknown;
+}
+
+const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY KEY, reply TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;
+
+/**
+ * Hosts one service (DESIGN.md "Process"): its SQLite file, outbox, inbox,
+ * dead letters and its own durable MQTT client. The same code runs inside the
+ * daemon and alone under `laned --only <service>`.
+ */
+export class ServiceRuntime {
+  readonly name: string;
+  private state: ServiceState = 'stopped';
+  private detail: string | undefined;
+  private store!: Store;
+  private outboxes = new Map<string, Outbox>();
+  private inbox: Inbox | undefined;
+  private deadLetters!: DeadLetters;
+  private client: MqttClient | undefined;
+  private logic!: ServiceLogic;
+  private readonly executor = new KeyedExecutor();
+  private readonly log: Logger;
+  private readonly checkers = new Map<string, (a: unknown) => string | undefined>();
+  private markSubscribed: () => void = () => undefined;
+  private readonly subscribed = new Promise<void>((resolve) => {
+    this.markSubscribed = resolve;
+  });
+
+  constructor(
+    private readonly def: ServiceDefinition<any>,
+    private readonly host: RuntimeHost,
+  ) {
+    this.name = def.name;
+    this.log = host.log.child({ component: `services/${def.name}` });
+  }
+
+  private get clientId(): string {
+    return `laned-${this.name}`;
+  }
+
+  /** Prepare and run at once (a service started alone). */
+  async start(): Promise<void> {
+    await this.prepare();
+    await this.run();
+  }
+
+  /**
+   * Phase one: stores, inbox and a subscribed durable session. The daemon prepares
+   * every service before any runs, so on a first start no service publishes before
+   * every consumer's subscription exists [MQTT-3.1.2-4 keeps them from then on].
+   */
+  async prepare(): Promise<void> {
+    this.state = 'starting';
+    const { host } = this;
+    try {
+      this.store = await Store.open(join(host.stateDir, `${this.name}.db`), { log: this.log, onCorrupt: (e) => host.onCorrupt?.(e) });
+      this.deadLetters = new DeadLetters(this.store);
+      await this.deadLetters.init();
+      await this.store.exec(COMMAND_DDL);
+      await this.outboxFor(this.name).init();
+      this.logic = this.def.create(this.context());
+      await this.logic.migrate?.(this.store);
+      for (const [cmd, spec] of Object.entries(this.logic.commands ?? {})) {
+        if (spec.args) this.checkers.set(cmd, argsChecker(spec.args));
+      }
+      const subscriptions = [`cmd/${this.name}/+`, `replay/+/${this.name}`, `replay/+/${this.name}/end`];
+      if (this.logic.sources?.length) {
+        subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
+        this.inbox = new Inbox({
+          store: this.store,
+          name: this.name,
+          log: this.log,
+          metrics: host.metrics,
+          deadLetters: this.deadLetters,
+          executor: this.executor,
+          maxAttempts: host.config.events.maxAttempts,
+          maxPayloadBytes: host.config.events.maxPayloadBytes,
+          gapWaitMs: host.config.events.gapWaitMs,
+          handle: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
+          requestReplay: (source, from, to) => this.sendCommand(source, 'Replay', { from, to, consumer: this.name }),
+          keyOf: this.logic.keyOf?.bind(this.logic),
+        });
+        await this.inbox.init();
+      }
+      for (const source of this.outboxes.keys()) {
+        if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
+      }
+      const role = this.def.role ?? 'service';
+      this.client = connectClient({
+        url: host.broker.url,
+        clientId: this.clientId,
+        username: role,
+        password: host.broker.password(role),
+        log: this.log,
+        stateTopic: `svc/${this.name}/state`,
+        subscriptions,
+        onMessage: (topic, payload) => this.dispatch(topic, payload),
+        onSubscribed: () => this.markSubscribed(),
+      });
+      await whenConnected(this.client, 10_000).then(
+        () => this.subscribed,
+        (err: Error) => this.log.warn({ err: err.message }, 'broker not reachable yet; events stay in the outbox until it is'),
+      );
+    } catch (err) {
+      this.state = 'failed';
+      this.detail = (err as Error).message;
+      throw err;
+    }
+  }
+
+  /** Phase two: relay the outbox and start the service's own work. */
+  async run(): Promise<void> {
+    if (this.state === 'failed') return;
+    try {
+      for (const o of this.outboxes.values()) o.attach(this.client!);
+      await this.logic.start?.();
+      this.state = 'running';
+    } catch (err) {
+      this.state = 'failed';
+      this.detail = (err as Error).message;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    try {
+      await this.logic?.stop?.();
+      await this.executor.idle();
+      for (const o of this.outboxes.values()) {
+        const left = await o.flush(3000);
+        if (left > 0) this.log.warn({ source: o.source, left }, `${left} events not yet acknowledged; they are sent at next start`);
+      }
+      this.inbox?.stop();
+      if (this.client) await endClient(this.client);
+      for (const o of this.outboxes.values()) o.detach();
+      await this.store?.close();
+    } finally {
+      this.state = 'stopped';
+    }
+  }
+
+  status(): ServiceStatus {
+    let backlog = 0;
+    let lastSeq = 0;
+    for (const o of this.outboxes.values()) {
+      backlog += o.backlog();
+      lastSeq = Math.max(lastSeq, o.lastSeq());
+    }
+    return {
+      ...(this.logic?.status?.() ?? {}),
+      name: this.name,
+      state: this.state,
+      connected: this.client?.connected ?? false,
+      outboxBacklog: backlog,
+      deadLetters: this.deadLetters?.count() ?? 0,
+      applied: this.inbox?.applied ?? 0,
+      lastSeq,
+      ...(this.detail ? { detail: this.detail } : {}),
+    };
+  }
+
+  /** Events published (acknowledged) per source, for metrics. */
+  published(): Map<string, number> {
+    return new Map([...this.outboxes].map(([s, o]) => [s, o.published]));
+  }
+
+  /** The dead letters of this service, for `lanectl dlq`. */
+  get dlq(): DeadLetters {
+    return this.deadLetters;
+  }
+
+  private outboxFor(source: string): Outbox {
+    let o = this.outboxes.get(source);
+    if (!o) {
+      o = new Outbox({
+        store: this.store,
+        source,
+        clock: this.host.clock,
+        log: this.log,
+        retention: this.host.config.events.outboxRetention,
+      });
+      this.outboxes.set(source, o);
+    }
+    return o;
+  }
+
+  private context(): ServiceContext {
+    const { host } = this;
+    return {
+      name: this.name,
+      settings: (host.config.services[this.name] as Record<string, unknown> | undefined) ?? {},
+      config: host.config,
+      log: this.log,
+      clock: host.clock,
+      metrics: host.metrics,
+      stateDir: host.stateDir,
+      store: this.store,
+      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta),
+      addSource: (source) => this.addSource(source),
+      emitAs: (source, tx, type, data, meta) => {
+        const o = this.outboxes.get(source);
+        if (!o) throw new Error(`${this.name}: ${source} is not a source of this runtime; call addSource first`);
+        return o.emit(tx, type, data, meta);
+      },
+      tx: (fn) => this.store.tx(fn),
+      runKeyed: (key, fn) => this.executor.run(key, fn),
+      publishDoc: (name, doc) => {
+        this.client?.publish(`doc/${name}`, JSON.stringify(doc), { qos: 1, retain: true });
+      },
+      sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
+    };
+  }
+
+  private async addSource(source: string): Promise<void> {
+    if (this.outboxes.has(source)) return;
+    const o = this.outboxFor(source);
+    await o.init();
+    if (this.client) {
+      this.client.subscribe(`cmd/${source}/Replay`, { qos: 1 });
+      if (this.state === 'running') o.attach(this.client);
+    }
+  }
+
+  private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
+    this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
+  }
+
+  private async dispatch(topic: string, payload: Buffer): Promise<void> {
+    const parts = topic.split('/');
+    if (parts[0] === 'cmd') {
+      if (parts[2] === 'Replay') return this.answerReplay(parts[1], payload);
+      if (parts[1] === this.name) return this.runCommand(parts.slice(2).join('/'), payload);
+      return;
+    }
+    if (parts[0] === 'replay' && parts[3] === 'end') {
+      let info: { firstAvailable?: unknown } = {};
+      try {
+        info = JSON.parse(payload.toString('utf8')) as { firstAvailable?: unknown };
+      } catch {
+        this.log.warn({ topic }, 'replay end marker is not JSON; ignored');
+      }
+      if (typeof info.firstAvailable === 'number') await this.inbox?.replayEnded(parts[1], info.firstAvailable);
+      return;
+    }
+    if (parts[0] === 'svc' && parts[2] === 'head') {
+      let seq = NaN;
+      try {
+        seq = Number((JSON.parse(payload.toString('utf8')) as { seq?: unknown }).seq);
+      } catch {
+        this.log.debug({ topic }, 'head announcement is not JSON; ignored');
+      }
+      if (Number.isInteger(seq)) this.inbox?.noteHead(parts[1], seq);
+      return;
+    }
+    if (this.inbox) return this.inbox.receive(topic, payload);
+  }
+
+  private async answerReplay(source: string, payload: Buffer): Promise<void> {
+    const o = this.outboxes.get(source);
+    const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
+    const args = parsed.ok ? (parsed.cmd.args as { from?: unknown; to?: unknown; consumer?: unknown } | undefined) : undefined;
+    if (!o || !args || typeof args.from !== 'number' || typeof args.to !== 'number' || typeof args.consumer !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)) {
+      this.log.warn({ source, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
+      return;
+    }
+    const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));
+    const client = this.client;
+    if (!client) return;
+    for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
+    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), { qos: 1 });
+    this.log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');
+  }
+
+  private async runCommand(name: string, payload: Buffer): Promise<void> {
+    const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
+    if (!parsed.ok) {
+      this.host.metrics.rejected.inc({ service: this.name, reason: 'command' });
+      this.log.warn({ command: name, reason: parsed.reason }, `rejected command ${name}: ${parsed.reason}`);
+      return;
+    }
+    const { cmd } = parsed;
+    const replyTo = cmd.replyTo;
+    const reply = (r: CommandReply): void => {
+      if (replyTo) this.client?.publish(replyTo, JSON.stringify(r), { qos: 1 });
+    };
+    const cached = await this.store.get<{ reply: string }>('SELECT reply FROM command_results WHERE id = ?', [cmd.id]);
+    if (cached) {
+      this.host.metrics.duplicates.inc({ service: this.name });
+      reply(JSON.parse(cached.reply) as CommandReply);
+      return;
+    }
+    const spec = this.logic.commands?.[name];
+    if (!spec) {
+      const known = Object.keys(this.logic.commands ?? {}).join(', ') || 'none';
+      reply({ id: cmd.id, ok: false, error: `${this.name} has no command ${name} (known: ${known})` });
+      return;
+    }
+    const problem = this.checkers.get(name)?.(cmd.args);
+    if (problem) {
+      reply({ id: cmd.id, ok: false, error: `${this.name}/${name}: ${problem}` });
+      return;
+    }
+    let answer: CommandReply;
+    try {
+      answer = await this.executor.run(spec.key?.(cmd.args) ?? `cmd:${this.name}`, () =>
+        this.store.tx(async (tx) => {
+          const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}) });
+          const ok: CommandReply = { id: cmd.id, ok: true, ...(result === undefined ? {} : { result }) };
+          await tx.run('INSERT INTO command_results (id, reply, time) VALUES (?,?,?)', [cmd.id, JSON.stringify(ok), new Date().toISOString()]);
+          return ok;
+        }),
+      );
+    } catch (err) {
+      const message = (err as Error).message;
+      if (!(err instanceof CommandError)) this.log.error({ command: name, id: cmd.id, err: message }, `command ${name} failed`);
+      answer = { id: cmd.id, ok: false, error: message };
+    }
+    reply(answer);
+  }
+}

@@ -1,0 +1,163 @@
+import sqlite3 from 'sqlite3';
+import { renameSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from './log.js';
+
+export type Row = Record<string, unknown>;
+export type Params = unknown[] | Record<string, unknown>;
+
+/** Statements inside one open transaction. */
+export interface Tx {
+  run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }>;
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
+  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
+  /** Called after COMMIT (e.g. to wake an outbox relay); not called on rollback. */
+  afterCommit(fn: () => void): void;
+  /** Called on ROLLBACK, to undo in-memory counters taken inside the transaction. */
+  onRollback(fn: () => void): void;
+}
+
+export class StoreCorruptError extends Error {
+  override name = 'StoreCorruptError';
+  constructor(
+    readonly file: string,
+    readonly movedTo: string | undefined,
+    detail: string,
+  ) {
+    super(
+      movedTo
+        ? `database ${file} failed its integrity check (${detail}); moved aside to ${movedTo} and started empty; keep that file for support (lanectl diag)`
+        : `database ${file} failed its integrity check (${detail})`,
+    );
+  }
+}
+
+/**
+ * One SQLite file of one service (DESIGN.md "Storage"): WAL, synchronous=FULL,
+ * integrity-checked at open. One connection; every statement goes through one
+ * queue, so a transaction never interleaves with another caller's statements.
+ */
+export class Store {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly db: sqlite3.Database,
+  ) {}
+
+  /**
+   * Open `file`, check it, and on a failed check move it aside (`<file>.corrupt-<ts>`)
+   * and start with an empty one. `onCorrupt` hears about it; the caller reports degraded.
+   */
+  static async open(file: string, opts: { log?: Logger; onCorrupt?: (err: StoreCorruptError) => void } = {}): Promise<Store> {
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      return await Store.openChecked(file);
+    } catch (err) {
+      const detail = (err as Error).message;
+      const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      }
+      const report = new StoreCorruptError(file, movedTo, detail);
+      opts.log?.error({ file, movedTo, err: detail }, report.message);
+      opts.onCorrupt?.(report);
+      return Store.openChecked(file);
+    }
+  }
+
+  private static async openChecked(file: string): Promise<Store> {
+    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+    });
+    const store = new Store(file, db);
+    try {
+      await store.exec('PRAGMA busy_timeout=5000');
+      await store.exec('PRAGMA journal_mode=WAL');
+      await store.exec('PRAGMA synchronous=FULL');
+      const rows = await store.all<{ integrity_check: string }>('PRAGMA integrity_check');
+      const verdict = rows.map((r) => r.integrity_check).join('; ');
+      if (verdict !== 'ok') throw new Error(verdict.slice(0, 200));
+    } catch (err) {
+      await new Promise<void>((r) => db.close(() => r()));
+      throw err;
+    }
+    return store;
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private rawRun(sql: string, params: Params = []): Promise<{ changes: number; lastID: number }> {
+    return new Promise((resolve, reject) => {
+      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes, lastID: this.lastID });
+      });
+    });
+  }
+
+  private rawGet<T>(sql: string, params: Params = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))));
+  }
+
+  private rawAll<T>(sql: string, params: Params = []): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.enqueue(() => new Promise<void>((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve()))));
+  }
+
+  run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }> {
+    return this.enqueue(() => this.rawRun(sql, params));
+  }
+
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return this.enqueue(() => this.rawGet<T>(sql, params));
+  }
+
+  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    return this.enqueue(() => this.rawAll<T>(sql, params));
+  }
+
+  /** Run `fn` in one IMMEDIATE transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.enqueue(async () => {
+      if (this.closed) throw new Error(`database ${this.file} is closed`);
+      const after: Array<() => void> = [];
+      const undo: Array<() => void> = [];
+      const tx: Tx = {
+        run: (sql, params) => this.rawRun(sql, params),
+        get: (sql, params) => this.rawGet(sql, params),
+        all: (sql, params) => this.rawAll(sql, params),
+        afterCommit: (f) => after.push(f),
+        onRollback: (f) => undo.push(f),
+      };
+      await this.rawRun('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await fn(tx);
+        await this.rawRun('COMMIT');
+      } catch (err) {
+        await this.rawRun('ROLLBACK').catch(() => undefined);
+        for (const f of undo.reverse()) f();
+        throw err;
+      }
+      for (const f of after) f();
+      return result;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.enqueue(async () => {
+      this.closed = true;
+      await new Promise<void>((resolve) => this.db.close(() => resolve()));
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import t from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openBoardClock, compareBoardTime } from '../../../daemon/events/clock.js';
+
+t.test('epoch counts kernel boots, not process starts', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'laned-clock-'));
+  const a = openBoardClock(dir, 'boot-a');
+  const again = openBoardClock(dir, 'boot-a');
+  const next = openBoardClock(dir, 'boot-b');
+  t.equal(a.epoch, 1);
+  t.equal(again.epoch, 1, 'same boot, same epoch');
+  t.equal(next.epoch, 2, 'new boot id moves the epoch on');
+});
+
+t.test('board times order by epoch, then monotonic ns beyond 2^53', async (t) => {
+  t.ok(compareBoardTime({ epoch: 1, mono: '9999999999999999999' }, { epoch: 2, mono: '1' }) < 0);
+  t.ok(compareBoardTime({ epoch: 3, mono: '9007199254740993' }, { epoch: 3, mono: '9007199254740992' }) > 0);
+  t.equal(compareBoardTime({ epoch: 3, mono: '5' }, { epoch: 3, mono: '5' }), 0);
+  const c = openBoardClock(mkdtempSync(join(tmpdir(), 'laned-clock-')), 'x');
+  const first = c.now();
+  const second = c.now();
+  t.ok(compareBoardTime(first, second) < 0, 'now() is strictly increasing');
+});

@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const LANED = join(ROOT, 'dist/daemon/main.js');
+export const LANECTL = join(ROOT, 'dist/daemon/cli/lanectl.js');
+
+export function tempDir(prefix = 'laned-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write a YAML config with ports 0 (the kernel picks free ones) unless given. */
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const file = join(dir, 'laned.yaml');
+  const merged = {
+    ...config,
+    broker: { port: 0, ...(config.broker as object | undefined) },
+    http: { port: 0, ...(config.http as object | undefined) },
+  };
+  writeFileSync(file, stringify(merged));
+  return file;
+}
+
+export interface RunningDaemon {
+  proc: ChildProcess;
+  brokerUrl: string;
+  brokerPort: number;
+  httpUrl: string;
+  lines: string[];
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Run `laned` as a child process and wait for its "ready" line. */
+export async function startDaemon(opts: { configFile?: string; stateDir: string; env?: Record<string, string>; args?: string[]; waitReady?: boolean }): Promise<RunningDaemon> {
+  const args = [LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
+  let buf = '';
+  const onData = (chunk: Buffer): void => {
+    buf += chunk.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.re.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const waitFor = (re: RegExp, timeoutMs = 20_000): Promise<string> => {
+    const hit = lines.find((l) => re.test(l));
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`)), timeoutMs);
+      waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`laned exited before a line matching ${re}; last lines:\n${lines.slice(-15).join('\n')}`));
+      });
+    });
+  };
+  const d: RunningDaemon = {
+    proc,
+    brokerUrl: '',
+    brokerPort: 0,
+    httpUrl: '',
+    lines,
+    exited,
+    waitFor,
+    kill: (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+  if (opts.waitReady !== false) {
+    const ready = JSON.parse((await waitFor(/"msg":"laned (ready|degraded) in/)).replace(/^<\d>/, '')) as { broker?: string; http?: string };
+    d.brokerUrl = ready.broker ?? '';
+    d.brokerPort = Number(new URL(d.brokerUrl || 'mqtt://x:0').port);
+    d.httpUrl = ready.http ?? '';
+  }
+  return d;
+}
+
+/** Read rows from a service's SQLite file while the daemon may be writing it (WAL). */
+export async function query<T = Record<string, unknown>>(file: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const sqlite3 = (await import('sqlite3')).default;
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+      if (err) return reject(err);
+      db.all(sql, params, (e, rows) => {
+        db.close();
+        return e ? reject(e) : resolve(rows as T[]);
+      });
+    });
+  });
+}
+
+/** Deterministic PRNG (mulberry32) so a failing run can be repeated. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
