@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -12,6 +13,8 @@ import { ServiceRuntime, type RuntimeHost } from './runtime.js';
 import { serviceCatalog } from './services/index.js';
 import { Notifier } from './notify.js';
 import type { StoreCorruptError } from './store.js';
+
+export const RUNTIME_FILE = 'runtime.json';
 
 export interface DaemonOptions {
   config: Config;
@@ -172,12 +175,21 @@ export class Daemon {
     this.phase = this.problems.size ? 'degraded' : 'ready';
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     this.log.info({ ms: Math.round(ms), broker: this.broker?.url, http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined, stateDir: this.opts.stateDir }, `laned ${this.phase} in ${Math.round(ms)} ms`);
+    if (!this.opts.only) this.writeRuntimeFile();
     await this.notifier.ready(this.statusLine());
     this.startWatchdog();
     this.statusTimer = setInterval(() => {
       const line = this.statusLine();
       if (line !== this.lastStatus) void this.notifier.status(line);
     }, 2000).unref();
+  }
+
+  /** `<stateDir>/runtime.json`: where lanectl finds this daemon's broker and HTTP server. */
+  private writeRuntimeFile(): void {
+    const file = join(this.opts.stateDir, RUNTIME_FILE);
+    const body = { pid: process.pid, broker: this.broker?.url, http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined, startedAt: new Date().toISOString() };
+    writeFileSync(`${file}.tmp`, JSON.stringify(body), { mode: 0o640 });
+    renameSync(`${file}.tmp`, file);
   }
 
   private startWatchdog(): void {
@@ -224,5 +236,6 @@ export class Daemon {
       }
     }
     this.started.length = 0;
+    if (!this.opts.only) rmSync(join(this.opts.stateDir, RUNTIME_FILE), { force: true });
   }
 }

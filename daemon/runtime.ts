@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Store, type Tx, type StoreCorruptError } from './store.js';
 import type { BoardClock } from './events/clock.js';
-import type { Envelope } from './events/envelope.js';
+import { parseEvent, type Envelope } from './events/envelope.js';
 import { Outbox, type EmitMeta } from './events/outbox.js';
 import { Inbox } from './events/inbox.js';
 import { DeadLetters } from './events/deadletter.js';
@@ -162,6 +162,9 @@ export class ServiceRuntime {
       await this.logic.migrate?.(this.store);
       for (const [cmd, spec] of Object.entries(this.logic.commands ?? {})) {
         if (spec.args) this.checkers.set(cmd, argsChecker(spec.args));
+      }
+      for (const [cmd, spec] of Object.entries(this.builtins)) {
+        if (spec.args && !this.checkers.has(cmd)) this.checkers.set(cmd, argsChecker(spec.args));
       }
       const subscriptions = [`cmd/${this.name}/+`, `replay/+/${this.name}`, `replay/+/${this.name}/end`];
       if (this.logic.sources?.length) {
@@ -357,6 +360,34 @@ export class ServiceRuntime {
     if (this.inbox) return this.inbox.receive(topic, payload);
   }
 
+  /** Commands every service answers: dead-letter handling for `lanectl dlq`, status. */
+  private readonly builtins: Record<string, CommandSpec> = {
+    Status: { handle: async () => this.status() },
+    DlqList: { handle: async () => this.deadLetters.list(500) },
+    DlqDrop: {
+      args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
+      handle: async (args: { n: number }, tx) => {
+        const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
+        if (r.changes === 0) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        tx.afterCommit(() => this.deadLetters.forget(1));
+        return { dropped: args.n };
+      },
+    },
+    DlqRetry: {
+      args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
+      handle: async (args: { n: number }, tx) => {
+        const dl = await tx.get<{ topic: string; payload: string }>('SELECT topic, payload FROM dead_letters WHERE n = ?', [args.n]);
+        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        const parsed = parseEvent(dl.topic, dl.payload, Number.MAX_SAFE_INTEGER);
+        if (!parsed.ok) throw new CommandError(`dead letter ${args.n} is still invalid: ${parsed.reason}; drop it instead`);
+        await this.logic.onEvent?.(parsed.event, tx);
+        await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
+        tx.afterCommit(() => this.deadLetters.forget(1));
+        return { retried: args.n, eventId: parsed.event.id };
+      },
+    },
+  };
+
   private async answerReplay(source: string, payload: Buffer): Promise<void> {
     const o = this.outboxes.get(source);
     const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
@@ -391,7 +422,7 @@ export class ServiceRuntime {
       reply(JSON.parse(cached.reply) as CommandReply);
       return;
     }
-    const spec = this.logic.commands?.[name];
+    const spec = this.logic.commands?.[name] ?? this.builtins[name];
     if (!spec) {
       const known = Object.keys(this.logic.commands ?? {}).join(', ') || 'none';
       reply({ id: cmd.id, ok: false, error: `${this.name} has no command ${name} (known: ${known})` });

@@ -52,6 +52,11 @@ export class DeadLetters {
     });
   }
 
+  /** Entries removed by a command inside its own transaction. */
+  forget(k: number): void {
+    this.total = Math.max(0, this.total - k);
+  }
+
   count(): number {
     return this.total;
   }

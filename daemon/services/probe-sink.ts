@@ -4,18 +4,23 @@ import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
  * probe-sink: applies ProbeTick events from `probe`, counting how often each tick
  * was applied. Duplicates would show as applied > 1, losses as missing ticks.
  */
-export const probeSink: ServiceDefinition = {
+export const probeSink: ServiceDefinition<{ sources?: string[] }> = {
   name: 'probe-sink',
   create(ctx): ServiceLogic {
     return {
-      sources: ['probe'],
+      sources: ctx.settings.sources ?? ['probe'],
       async migrate(store) {
-        await store.exec('CREATE TABLE IF NOT EXISTS probe_tally (n INTEGER PRIMARY KEY, applied INTEGER NOT NULL, event_id TEXT NOT NULL)');
+        await store.exec(
+          'CREATE TABLE IF NOT EXISTS probe_tally (source TEXT NOT NULL, n INTEGER NOT NULL, applied INTEGER NOT NULL, event_id TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (source, n))',
+        );
       },
       async onEvent(ev, tx) {
         if (ev.type !== 'ProbeTick') return;
         const { n } = ev.data as { n: number };
-        await tx.run('INSERT INTO probe_tally (n, applied, event_id) VALUES (?, 1, ?) ON CONFLICT(n) DO UPDATE SET applied = applied + 1', [n, ev.id]);
+        await tx.run(
+          'INSERT INTO probe_tally (source, n, applied, event_id, ord) VALUES (?, ?, 1, ?, (SELECT coalesce(max(ord), 0) + 1 FROM probe_tally)) ON CONFLICT(source, n) DO UPDATE SET applied = applied + 1',
+          [ev.source, n, ev.id],
+        );
       },
       commands: {
         Tally: {

@@ -1,0 +1,108 @@
+import t from 'tap';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { startLane, until, type InProcessLane } from '../../helpers/lane.js';
+import { query } from '../../helpers/daemon.js';
+import { newEventId } from '../../../daemon/events/envelope.js';
+
+// Drives the inbox of a real service (probe-sink) through the embedded broker with
+// hand-made events from a source "fake" whose client this test holds.
+
+let seqAt = 0;
+function tick(seq: number, n = seq, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  seqAt += 1;
+  return {
+    id: newEventId(),
+    type: 'ProbeTick',
+    v: 1,
+    source: 'fake',
+    seq,
+    at: { epoch: 1, mono: String(1_000_000 + seqAt) },
+    time: new Date().toISOString(),
+    data: { n },
+    ...extra,
+  };
+}
+
+const publish = (c: MqttClient, topic: string, body: unknown): Promise<void> =>
+  new Promise((resolve, reject) => c.publish(topic, typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+
+async function tally(lane: InProcessLane): Promise<Array<{ n: number; applied: number; ord: number }>> {
+  return query(join(lane.stateDir, 'probe-sink.db'), "SELECT n, applied, ord FROM probe_tally WHERE source = 'fake' ORDER BY ord");
+}
+
+t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
+  const lane = await startLane({ events: { gapWaitMs: 100 }, services: { 'probe-sink': { enabled: true, sources: ['fake'] } } });
+  t.teardown(() => lane.stop());
+  const fake = await lane.connect('service', 'laned-fake');
+  const replayAsks: Array<{ from: number; to: number; consumer: string }> = [];
+  const log: Record<number, Record<string, unknown>> = {};
+  fake.on('message', (topic, payload) => {
+    if (topic !== 'cmd/fake/Replay') return;
+    const args = (JSON.parse(payload.toString()) as { args: { from: number; to: number; consumer: string } }).args;
+    replayAsks.push(args);
+    for (let s = args.from; s <= args.to; s++) if (log[s]) void publish(fake, `replay/fake/${args.consumer}`, log[s]);
+    void publish(fake, `replay/fake/${args.consumer}/end`, { from: args.from, to: args.to, firstAvailable: 1 });
+  });
+  await new Promise((r) => fake.subscribe('cmd/fake/Replay', { qos: 1 }, r));
+
+  await t.test('out-of-order events of one source are applied in seq order', async (t) => {
+    for (const s of [1, 2, 3, 4, 5]) log[s] = tick(s);
+    for (const s of [1, 3, 2, 5, 4]) await publish(fake, 'evt/fake/ProbeTick', log[s]);
+    await until(async () => (await tally(lane)).length === 5, 10_000, 'five ticks');
+    t.same((await tally(lane)).map((r) => r.n), [1, 2, 3, 4, 5], 'applied in seq order');
+  });
+
+  await t.test('a gap asks the source for a replay and is closed', async (t) => {
+    for (const s of [6, 7, 8, 9]) log[s] = tick(s);
+    await publish(fake, 'evt/fake/ProbeTick', log[6]);
+    await publish(fake, 'evt/fake/ProbeTick', log[8]);
+    await publish(fake, 'evt/fake/ProbeTick', log[9]);
+    await until(async () => (await tally(lane)).length === 9, 10_000, 'gap closed by replay');
+    t.same((await tally(lane)).map((r) => r.n), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    t.same(replayAsks[0], { from: 7, to: 7, consumer: 'probe-sink' }, 'replay asked for exactly the missing seq');
+  });
+
+  await t.test('a lost tail is caught from the source head', async (t) => {
+    log[10] = tick(10);
+    log[11] = tick(11);
+    // 10 and 11 "lost" on the way: only the head announcement arrives.
+    await publish(fake, 'svc/fake/head', { seq: 11 });
+    await until(async () => (await tally(lane)).length === 11, 10_000, 'tail replayed');
+    t.same(replayAsks.at(-1), { from: 10, to: 11, consumer: 'probe-sink' });
+  });
+
+  await t.test('redelivered events are applied once', async (t) => {
+    log[12] = tick(12);
+    await publish(fake, 'evt/fake/ProbeTick', log[12]);
+    await publish(fake, 'evt/fake/ProbeTick', log[12]);
+    await publish(fake, `replay/fake/probe-sink`, log[5]);
+    await until(async () => (await tally(lane)).length === 12, 10_000, 'tick 12');
+    await new Promise((r) => setTimeout(r, 200));
+    t.same((await tally(lane)).filter((r) => r.applied !== 1), [], 'nothing applied twice');
+    t.ok((await lane.daemon.metrics.duplicates.get()).values.some((v) => v.labels.service === 'probe-sink' && v.value >= 2), 'duplicates counted');
+  });
+
+  await t.test('bad input is dead-lettered with its reason, counted, logged once; the rest goes on', async (t) => {
+    const before = lane.logs.length;
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['evt/fake/ProbeTick', '{not json', /not JSON/],
+      ['evt/fake/ProbeTick', tick(13, 13, { data: { n: 'thirteen' } }), /data\/n/],
+      ['evt/fake/NoSuchEvent', tick(13, 13, { type: 'NoSuchEvent' }), /unknown event type NoSuchEvent/],
+      ['evt/fake/ProbeTick', tick(13, 13, { v: 9 }), /unknown version 9 of event type ProbeTick/],
+      ['evt/fake/ProbeTick', tick(13, 13, { source: 'other' }), /does not match the envelope/],
+    ];
+    for (const [topic, body] of bad) await publish(fake, topic, body);
+    log[13] = tick(13);
+    await publish(fake, 'evt/fake/ProbeTick', log[13]);
+    await until(async () => (await tally(lane)).length === 13, 10_000, 'good tick after bad ones');
+    const dead = await query<{ reason: string }>(join(lane.stateDir, 'probe-sink.db'), 'SELECT reason FROM dead_letters ORDER BY n');
+    t.equal(dead.length, bad.length, 'one dead letter per bad message');
+    bad.forEach(([, , re], i) => t.match(dead[i].reason, re, `reason ${i + 1}`));
+    const warned = lane.logs.slice(before).filter((l) => String(l.msg).startsWith('rejected event'));
+    t.equal(warned.length, bad.length, 'one log line each');
+    const rejected = (await lane.daemon.metrics.rejected.get()).values.filter((v) => v.labels.service === 'probe-sink').reduce((a, v) => a + v.value, 0);
+    t.equal(rejected, bad.length, 'counted');
+    t.equal(lane.daemon.health().status, 'ready', 'daemon keeps running');
+  });
+});
