@@ -99,14 +99,15 @@ export class Framer {
 
   private pendingBodyLength(): number {
     if (!this.prefix) return this.buf.length;
-    const at = this.buf.lastIndexOf(this.prefix);
+    const at = this.buf.indexOf(this.prefix);
     return at < 0 ? this.buf.length : this.buf.length - at - this.prefix.length;
   }
 
   private frame(raw: Buffer, out: FrameEvent[]): void {
     let body = this.trimLineEnds(raw);
     if (this.prefix) {
-      const at = body.lastIndexOf(this.prefix);
+      // the first prefix starts the frame: a printable prefix ("S" on a Magellan) may recur in the data
+      const at = body.indexOf(this.prefix);
       if (at < 0) {
         if (body.length > 0) out.push({ kind: 'reject', bytes: body, reason: 'frame without its prefix' });
         return;

@@ -1,0 +1,217 @@
+/**
+ * Scanner-scale on one RS-232/USB-COM cable (Datalogic Magellan, NCR style):
+ * S08 barcode frames, and the scale polled with S14 (or S11) as a state
+ * machine that publishes only on change: ScaleStatus when the scale state
+ * moves, ProduceWeighed when a new stable weight appears. A scale that stops
+ * answering trips a no-data watchdog; the barcode side keeps working.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { DeviceStatus, Driver, DriverContext } from '../driver.js';
+import type { DriverEnv } from '../env.js';
+import type { CommandSpec, Commandable } from '../command.js';
+import { CommandError } from '../command.js';
+import { Publisher } from '../publish.js';
+import { StatusKeeper } from '../status.js';
+import type { TimerHandle } from '../timers.js';
+import { decodeBarcode } from './barcode.js';
+import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
+import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
+import { magellanAsText, magellanGrams, parseMagellanFrame } from './magellan-frame.js';
+import { BarcodePublisher, DecodeFields, barcodeOptions, scannedData } from './scanner.js';
+
+export const MagellanSchema = Type.Object(
+  {
+    kind: Type.Literal('magellan'),
+    simulate: Type.Boolean({ default: false }),
+    ...SerialPortFields,
+    ...serialLineFields({ baudRate: 9600, dataBits: 7, parity: 'odd', stopBits: 1 }),
+    /** The scanner-scale's programmed STX ("S" by default) and ETX (CR). */
+    prefix: Type.String({ minLength: 1, maxLength: 4, default: 'S' }),
+    terminator: Type.String({ minLength: 1, maxLength: 8, default: 'CR' }),
+    /** S14 scale monitor (status + weight) or S11 (stable weight only). */
+    weightCommand: Type.Union([Type.Literal('S14'), Type.Literal('S11')], { default: 'S14' }),
+    pollMs: Type.Integer({ minimum: 50, maximum: 5000, default: 200 }),
+    responseTimeoutMs: Type.Integer({ minimum: 50, maximum: 5000, default: 500 }),
+    /** Unanswered polls in a row before the scale counts as not answering. */
+    missedPolls: Type.Integer({ minimum: 1, maximum: 50, default: 3 }),
+    /** Weight unit: 4 digits = lb, 5 digits = kg when auto. */
+    unit: Type.Union([Type.Literal('auto'), Type.Literal('kg'), Type.Literal('lb')], { default: 'auto' }),
+    /** Stable weights must differ by at least this to count as a new weighing. */
+    minChangeG: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),
+    ...DecodeFields,
+  },
+  { additionalProperties: false },
+);
+export type MagellanConfig = Static<typeof MagellanSchema>;
+
+type ScaleState = 'stable' | 'unstable' | 'zero' | 'underZero' | 'overweight' | 'notReady';
+
+const STATE_OF_STATUS: Record<number, ScaleState> = { 0: 'notReady', 1: 'unstable', 2: 'overweight', 3: 'zero', 4: 'stable', 5: 'underZero' };
+
+export class MagellanScannerScale implements Driver, Commandable {
+  readonly kind = 'magellan';
+  readonly name: string;
+  private readonly keeper: StatusKeeper;
+  private readonly pub: Publisher;
+  private readonly barcodes: BarcodePublisher;
+  private framer?: Framer;
+  private link?: SerialLink;
+  private pollTimer?: TimerHandle;
+  private waitTimer?: TimerHandle;
+  private awaiting = false;
+  private missed = 0;
+  private answering = true;
+  private scaleState: ScaleState = 'notReady';
+  private published = 0;
+  private lastGrams?: number;
+
+  constructor(
+    private readonly ctx: DriverContext<MagellanConfig>,
+    private readonly env: DriverEnv,
+  ) {
+    this.name = ctx.name;
+    this.keeper = new StatusKeeper(ctx, this.kind, env.simulated);
+    this.pub = new Publisher(ctx, ctx.log);
+    this.barcodes = new BarcodePublisher(ctx, env, this.pub, this.keeper);
+  }
+
+  async start(): Promise<void> {
+    const c = this.ctx.config;
+    this.framer = new Framer({ prefix: bytesFromConfig(c.prefix), suffix: bytesFromConfig(c.terminator), maxLength: 512 });
+    this.keeper.set('starting');
+    this.link = new SerialLink(c, this.env.serial, this.env.timers, this.ctx.log, {
+      onOpen: () => {
+        this.answering = true;
+        this.missed = 0;
+        this.keeper.set('ok');
+        this.poll();
+      },
+      onData: (chunk) => this.framer?.push(chunk).forEach((ev) => this.frame(ev)),
+      onDown: (detail) => {
+        this.framer?.flush().forEach((ev) => this.frame(ev));
+        this.stopPolling();
+        this.setScale('notReady', undefined, detail);
+        this.keeper.set('disconnected', detail);
+      },
+    });
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopPolling();
+    await this.link?.stop();
+    this.framer?.reset();
+    this.keeper.set('stopped');
+    await this.pub.idle();
+  }
+
+  status(): DeviceStatus {
+    return this.keeper.get();
+  }
+
+  private stopPolling(): void {
+    const t = this.env.timers;
+    t.clearTimeout(this.pollTimer);
+    t.clearTimeout(this.waitTimer);
+    this.pollTimer = this.waitTimer = undefined;
+    this.awaiting = false;
+  }
+
+  /** Send the weight request and wait for its answer (or the timeout). */
+  private poll(): void {
+    const c = this.ctx.config;
+    const t = this.env.timers;
+    this.pollTimer = undefined;
+    const cmd = Buffer.concat([Buffer.from(c.weightCommand.slice(1)), bytesFromConfig(c.terminator)]);
+    if (!this.link?.write(Buffer.concat([bytesFromConfig(c.prefix), cmd]))) return;
+    this.awaiting = true;
+    t.clearTimeout(this.waitTimer);
+    this.waitTimer = t.setTimeout(() => this.timeout(), c.responseTimeoutMs);
+  }
+
+  private timeout(): void {
+    this.waitTimer = undefined;
+    this.awaiting = false;
+    this.missed++;
+    if (this.missed >= this.ctx.config.missedPolls && this.answering) {
+      this.answering = false;
+      const detail = `scale not answering ${this.ctx.config.weightCommand} on ${this.link?.describe()} (${this.missed} polls); the scanner side keeps working`;
+      this.keeper.set('degraded', detail);
+      this.setScale('notReady', undefined, detail);
+    }
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    const t = this.env.timers;
+    t.clearTimeout(this.pollTimer);
+    this.pollTimer = t.setTimeout(() => this.poll(), this.ctx.config.pollMs);
+  }
+
+  private frame(ev: FrameEvent): void {
+    if (ev.kind === 'reject') return this.barcodes.reject(ev.bytes, ev.reason);
+    const f = parseMagellanFrame(ev.bytes.toString('latin1'));
+    switch (f.kind) {
+      case 'reject':
+        return this.barcodes.reject(ev.bytes, f.reason);
+      case 'other':
+        return this.ctx.log.debug({ device: this.name, frame: f.body }, 'scanner-scale frame ignored');
+      case 'barcode': {
+        const { text, eightDigits } = magellanAsText(f);
+        const r = decodeBarcode(text, { ...barcodeOptions(this.ctx.config), eightDigits });
+        if (!r.ok) return this.barcodes.reject(ev.bytes, r.reason);
+        const reading = { ...r.reading, symbology: f.symbology };
+        delete reading.aim; // synthesised from the label id, not sent by the device
+        this.barcodes.scanned++;
+        void this.pub.emit('BarcodeScanned', scannedData(reading));
+        this.keeper.reading({ barcode: reading.raw, symbology: reading.symbology, ...(reading.gtin ? { gtin: reading.gtin } : {}) });
+        return;
+      }
+      case 'weight':
+        return this.weight(f.status, f.digits);
+    }
+  }
+
+  private weight(status: number, digits?: string): void {
+    if (this.awaiting) {
+      this.awaiting = false;
+      this.env.timers.clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
+      this.schedulePoll();
+    }
+    this.missed = 0;
+    if (!this.answering) {
+      this.answering = true;
+      this.keeper.set('ok');
+    }
+    const state = STATE_OF_STATUS[status];
+    if (state !== 'stable' || !digits) return this.setScale(state);
+    const { grams, unit } = magellanGrams(digits, this.ctx.config.unit);
+    this.setScale(grams === 0 ? 'zero' : 'stable', grams);
+    this.lastGrams = grams;
+    if (grams > 0 && grams !== this.published && Math.abs(grams - this.published) >= this.ctx.config.minChangeG) {
+      this.published = grams;
+      void this.pub.emit('ProduceWeighed', { grams, stable: true, unit, raw: digits });
+      this.keeper.reading({ grams, unit });
+    }
+  }
+
+  private setScale(state: ScaleState, grams?: number, detail?: string): void {
+    if (state === 'zero') this.published = 0; // the same weight placed again is a new weighing
+    if (state === this.scaleState) return;
+    this.scaleState = state;
+    const data: Record<string, unknown> = { state };
+    if (grams !== undefined) data.grams = grams;
+    if (detail) data.detail = detail.slice(0, 300);
+    void this.pub.emit('ScaleStatus', data);
+  }
+
+  commands(): CommandSpec[] {
+    return [{ name: 'read', describe: 'scale state and last stable weight' }];
+  }
+
+  async command(name: string): Promise<unknown> {
+    if (name === 'read') return { state: this.scaleState, grams: this.lastGrams ?? null, answering: this.answering, counters: { scanned: this.barcodes.scanned, rejected: this.barcodes.rejected } };
+    throw new CommandError(`${this.name}: unknown command "${name}"; known: read`);
+  }
+}
