@@ -37,6 +37,7 @@ export class Broker {
   private persistence: SqlitePersistence | undefined;
   private readonly acl: Acl;
   private readonly identities = new WeakMap<Client, Identity>();
+  private readonly anonymousPersistent = new WeakSet<Client>();
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
 
@@ -80,14 +81,16 @@ export class Broker {
     this.aedes = await Aedes.createBroker({
       persistence: this.persistence,
       preConnect: (client, packet, done) => {
-        // [MQTT-3.1.3-8] a zero-byte ClientId with CleanSession=0 gets CONNACK 0x02
-        if (!packet.clientId && packet.clean === false) {
-          this.refuse('client-id', { remote: client.conn && (client.conn as { remoteAddress?: string }).remoteAddress }, 'refused connection: empty clientId with clean=false [MQTT-3.1.3-7]');
-          return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
-        }
+        // aedes closes without a CONNACK when preConnect refuses; remember and refuse in authenticate
+        if (!packet.clientId && packet.clean === false) this.anonymousPersistent.add(client);
         done(null, true);
       },
       authenticate: (client, username, password, done) => {
+        if (this.anonymousPersistent.has(client)) {
+          // [MQTT-3.1.3-7] a persistent session needs a ClientId; [MQTT-3.1.3-8] CONNACK 0x02, then close
+          this.refuse('client-id', { username }, 'refused connection: zero-length clientId with clean=false');
+          return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
+        }
         const role = username ?? '';
         this.opts.credentials.verify(role, password?.toString('utf8') ?? '').then(
           (ok) => {

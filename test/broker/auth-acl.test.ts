@@ -1,0 +1,104 @@
+import t from 'tap';
+import { execFile, spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { startLane } from '../helpers/lane.js';
+
+// The broker against clients nobody here wrote: Debian's mosquitto_pub / mosquitto_sub.
+
+interface Run {
+  code: number | null;
+  out: string;
+}
+
+function mosq(tool: 'mosquitto_pub' | 'mosquitto_sub', args: string[], timeoutMs = 5000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(tool, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+async function refusedCount(lane: Awaited<ReturnType<typeof startLane>>, reason: string): Promise<number> {
+  return (await lane.daemon.metrics.brokerRefused.get()).values.filter((v) => v.labels.reason === reason).reduce((a, v) => a + v.value, 0);
+}
+
+t.test('broker: authentication and role ACLs with real clients', async (t) => {
+  const lane = await startLane({ services: { probe: { enabled: true } } });
+  t.teardown(() => lane.stop());
+  const port = String(lane.daemon.broker!.port);
+  const pw = (role: 'technician' | 'ui' | 'service') => lane.daemon.credentials.password(role);
+  const base = ['-h', '127.0.0.1', '-p', port];
+
+  await t.test('a technician sees events with mosquitto_sub', async (t) => {
+    const sub = spawn('mosquitto_sub', [...base, '-u', 'technician', '-P', pw('technician'), '-t', 'evt/#', '-v', '-C', '3', '-W', '10']);
+    let out = '';
+    sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 300));
+    const probeClient = await lane.connect('technician', 'test-tech');
+    probeClient.publish('cmd/probe/Emit', JSON.stringify({ id: 'emit-1', args: { count: 3 } }), { qos: 1 });
+    const code = await new Promise<number | null>((r) => sub.on('exit', r));
+    t.equal(code, 0, 'mosquitto_sub got its 3 messages');
+    const lines = out.trim().split('\n');
+    t.equal(lines.length, 3);
+    t.ok(lines.every((l) => l.startsWith('evt/probe/ProbeTick {')), 'topic and JSON envelope');
+    t.same(lines.map((l) => (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { seq: number }).seq), [1, 2, 3]);
+  });
+
+  await t.test('a bad password is refused, counted and logged', async (t) => {
+    const before = await refusedCount(lane, 'auth');
+    const r = await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', 'wrong-password', '-t', 'cmd/probe/Emit', '-m', '{}']);
+    t.not(r.code, 0, 'mosquitto_pub fails');
+    t.match(r.out, /not authori[sz]ed|bad user name or password/i);
+    t.equal(await refusedCount(lane, 'auth'), before + 1, 'counted');
+    t.ok(lane.logs.some((l) => /bad user name or password for "technician"/.test(String(l.msg))), 'one log line names the user');
+    const unknown = await mosq('mosquitto_pub', [...base, '-u', 'nobody', '-P', 'x', '-t', 'a', '-m', '{}']);
+    t.not(unknown.code, 0, 'unknown role refused');
+  });
+
+  await t.test('the UI cannot publish events; nobody publishes under $SYS', async (t) => {
+    const seen: string[] = [];
+    const watcher = await lane.connect('technician', 'test-watch');
+    watcher.on('message', (topic) => seen.push(topic));
+    await new Promise((r) => watcher.subscribe(['evt/#', '$SYS/laned/#'], { qos: 1 }, r));
+    const before = await refusedCount(lane, 'acl-publish');
+    await mosq('mosquitto_pub', [...base, '-u', 'ui', '-P', pw('ui'), '-i', 'ui-test', '-q', '1', '-t', 'evt/basket/ItemAddedToBasket', '-m', '{}']);
+    await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', pw('technician'), '-q', '1', '-t', '$SYS/laned/x', '-m', '{}']);
+    await mosq('mosquitto_pub', [...base, '-u', 'service', '-P', pw('service'), '-i', 'laned-probe-sink', '-q', '1', '-t', 'evt/probe/ProbeTick', '-m', '{}']);
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(seen, [], 'nothing delivered');
+    t.equal(await refusedCount(lane, 'acl-publish'), before + 3, 'each refusal counted');
+    t.ok(lane.logs.some((l) => /refused publish by ui-test \(ui\) to evt\/basket\/ItemAddedToBasket/.test(String(l.msg))), 'log names client, role and topic');
+  });
+
+  await t.test('the UI may not subscribe to events', async (t) => {
+    const r = await mosq('mosquitto_sub', [...base, '-u', 'ui', '-P', pw('ui'), '-t', 'evt/#', '-C', '1', '-W', '2']);
+    t.match(r.out, /All subscription requests were denied/, 'SUBACK 0x80 reported by mosquitto_sub');
+    const ok = await mosq('mosquitto_sub', [...base, '-u', 'ui', '-P', pw('ui'), '-t', 'svc/probe/state', '-C', '1', '-W', '3']);
+    t.equal(ok.code, 0, 'the UI reads retained service state');
+    t.match(ok.out, /"state":"online"/);
+  });
+
+  await t.test('a payload over events.maxPayloadBytes is refused', async (t) => {
+    const before = await refusedCount(lane, 'payload-size');
+    const big = 'x'.repeat(70_000);
+    await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', pw('technician'), '-q', '1', '-t', 'cmd/probe/Emit', '-m', big]);
+    t.equal(await refusedCount(lane, 'payload-size'), before + 1);
+  });
+
+  await t.test('a zero-length clientId with clean=false gets CONNACK 0x02 [MQTT-3.1.3-8]', async (t) => {
+    // mqtt.js and mosquitto_pub refuse to send this, so the CONNECT is written by hand
+    // (MQTT 3.1.1 §3.1): protocol "MQTT" level 4, flags 0xC0 (user name, password, CleanSession=0).
+    const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length >> 8, s.length & 0xff]), Buffer.from(s)]);
+    const body = Buffer.concat([str('MQTT'), Buffer.from([0x04, 0xc0, 0x00, 0x3c]), str(''), str('technician'), str(pw('technician'))]);
+    const connect = Buffer.concat([Buffer.from([0x10, body.length]), body]);
+    const sock = createConnection(Number(port), '127.0.0.1');
+    const reply = await new Promise<Buffer>((resolve) => {
+      sock.once('data', resolve);
+      sock.once('close', () => resolve(Buffer.alloc(0)));
+      sock.write(connect);
+    });
+    sock.destroy();
+    t.same([...reply], [0x20, 0x02, 0x00, 0x02], 'CONNACK, return code 0x02 identifier rejected');
+    t.equal(lane.daemon.health().status, 'ready', 'broker still serving');
+  });
+});
