@@ -29,7 +29,10 @@ export function readRuntime(stateDir: string): RuntimeInfo {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as RuntimeInfo;
   } catch {
-    throw new CliError(`laned is not running for state directory ${stateDir} (no ${file}); start it (systemctl start laned) or pass --state-dir`, EXIT.unavailable);
+    throw new CliError(
+      `laned is not running for state directory ${stateDir} (no ${file}); start it (systemctl start laned) or pass --state-dir`,
+      EXIT.unavailable,
+    );
   }
 }
 
@@ -70,7 +73,10 @@ export async function request(client: MqttClient, target: string, command: strin
   const replyTo = `reply/${client.options.clientId}/${cmd.id}`;
   cmd.replyTo = replyTo;
   const reply = await new Promise<CommandReply>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CliError(`no answer from ${target} to ${command} within ${timeoutMs} ms (is the service running? lanectl status)`, EXIT.unavailable)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new CliError(`no answer from ${target} to ${command} within ${timeoutMs} ms (is the service running? lanectl status)`, EXIT.unavailable)),
+      timeoutMs,
+    );
     client.on('message', (topic, payload) => {
       if (topic !== replyTo) return;
       clearTimeout(timer);

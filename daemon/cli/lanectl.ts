@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { resolveStateDir } from '../config.js';
 import { CliError, EXIT } from './client.js';
-import { commands, type CliContext } from './commands.js';
+import { commands } from './commands/index.js';
+import type { CliContext } from './context.js';
 
 const USAGE = `usage: lanectl [--state-dir DIR] [--json] COMMAND ...
 

@@ -1,0 +1,15 @@
+import type { CliCommand } from '../context.js';
+import { status } from './status.js';
+import { creds } from './creds.js';
+import { hashPasswordCommand } from './hash-password.js';
+import { dlq } from './dlq.js';
+import { events } from './events.js';
+
+/** Every lanectl subcommand by name; add new ones here. */
+export const commands: Record<string, CliCommand> = {
+  status: status,
+  creds: creds,
+  'hash-password': hashPasswordCommand,
+  dlq: dlq,
+  events: events,
+};

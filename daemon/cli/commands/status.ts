@@ -1,0 +1,30 @@
+import { CliError, EXIT, readRuntime } from '../client.js';
+import { print, type CliCommand } from '../context.js';
+
+export const status: CliCommand = {
+  usage: '',
+  help: 'lane, services, broker clients, outbox backlog, dead letters',
+  async run(ctx) {
+    const rt = readRuntime(ctx.stateDir);
+    let health: { status: string; reasons: string[]; services: Array<Record<string, unknown>>; broker?: { clients: number; queued: number; dropped: number } };
+    try {
+      const res = await fetch(`${rt.http}/healthz`);
+      health = (await res.json()) as typeof health;
+    } catch (err) {
+      throw new CliError(`laned (pid ${rt.pid}) does not answer on ${rt.http}: ${(err as Error).message}`, EXIT.unavailable);
+    }
+    print(ctx, health, () => {
+      const lines = [
+        `lane: ${health.status}${health.reasons.length ? ` (${health.reasons.join('; ')})` : ''}`,
+        `broker: ${health.broker?.clients ?? 0} clients, ${health.broker?.queued ?? 0} queued, ${health.broker?.dropped ?? 0} dropped`,
+      ];
+      for (const s of health.services) {
+        lines.push(
+          `service ${String(s.name).padEnd(12)} ${String(s.state).padEnd(8)} ${s.connected ? 'connected' : 'DISCONNECTED'}  backlog ${s.outboxBacklog}  dead letters ${s.deadLetters}  applied ${s.applied}`,
+        );
+      }
+      return lines.join('\n');
+    });
+    return health.status === 'ready' ? EXIT.ok : EXIT.failed;
+  },
+};
