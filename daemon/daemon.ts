@@ -12,6 +12,7 @@ import { UI_ROOT } from './paths.js';
 import { ServiceRuntime, type RuntimeHost } from './runtime.js';
 import { serviceCatalog } from './services/index.js';
 import { Notifier } from './notify.js';
+import { deviceConfigs } from './devices.js';
 import type { StoreCorruptError } from './store.js';
 
 export const RUNTIME_FILE = 'runtime.json';
@@ -150,7 +151,7 @@ export class Daemon {
 
   /** Device names from config (the driver role publishes only as these). */
   deviceNames(): string[] {
-    return Object.keys(this.opts.config.devices ?? {});
+    return Object.keys(deviceConfigs(this.opts.config));
   }
 
   async start(): Promise<void> {
