@@ -22,12 +22,14 @@ export class Framer {
   /** Inside an overlong run: drop bytes until the next suffix. */
   private overflowing = false;
   private readonly prefix?: Buffer;
+  private readonly prefixIsControl: boolean;
   private readonly suffix: Buffer;
   private readonly max: number;
 
   constructor(opts: FramerOptions) {
     if (opts.suffix.length === 0) throw new Error('framer suffix must not be empty');
     this.prefix = opts.prefix && opts.prefix.length > 0 ? opts.prefix : undefined;
+    this.prefixIsControl = Boolean(this.prefix?.some((c) => c < 0x20 || c === 0x7f));
     this.suffix = opts.suffix;
     this.max = opts.maxLength;
   }
@@ -99,15 +101,17 @@ export class Framer {
 
   private pendingBodyLength(): number {
     if (!this.prefix) return this.buf.length;
-    const at = this.buf.indexOf(this.prefix);
+    const at = this.prefixIsControl ? this.buf.lastIndexOf(this.prefix) : this.buf.indexOf(this.prefix);
     return at < 0 ? this.buf.length : this.buf.length - at - this.prefix.length;
   }
 
   private frame(raw: Buffer, out: FrameEvent[]): void {
     let body = this.trimLineEnds(raw);
     if (this.prefix) {
-      // the first prefix starts the frame: a printable prefix ("S" on a Magellan) may recur in the data
-      const at = body.indexOf(this.prefix);
+      // A control-character prefix (STX) cannot occur in data, so its last occurrence starts
+      // the frame (resynchronising after a lost suffix); a printable one ("S" on a Magellan)
+      // may recur in the data, so the first one does.
+      const at = this.prefixIsControl ? body.lastIndexOf(this.prefix) : body.indexOf(this.prefix);
       if (at < 0) {
         if (body.length > 0) out.push({ kind: 'reject', bytes: body, reason: 'frame without its prefix' });
         return;
