@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -69,7 +69,17 @@ export class Daemon {
 
   private host(): RuntimeHost {
     const { config, stateDir } = this.opts;
-    const brokerUrl = (): string => this.broker?.url ?? `mqtt://${config.broker.host === '0.0.0.0' ? '127.0.0.1' : config.broker.host}:${config.broker.port}`;
+    const brokerUrl = (): string => {
+      if (this.broker) return this.broker.url;
+      // `--only`: the running daemon says where its broker is; else the configured address
+      try {
+        const rt = JSON.parse(readFileSync(join(stateDir, RUNTIME_FILE), 'utf8')) as { broker?: string };
+        if (rt.broker) return rt.broker;
+      } catch {
+        // not running yet: fall back to config
+      }
+      return `mqtt://${config.broker.host === '0.0.0.0' ? '127.0.0.1' : config.broker.host}:${config.broker.port}`;
+    };
     return {
       stateDir,
       config,

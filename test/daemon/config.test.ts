@@ -1,0 +1,50 @@
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, validateConfig, resolveStateDir } from '../../daemon/config.js';
+import { tempDir, startDaemon } from '../helpers/daemon.js';
+
+t.test('no file: every default, the simulated lane', async (t) => {
+  const c = loadConfig();
+  t.equal(c.broker.host, '127.0.0.1', 'broker on loopback by default');
+  t.equal(c.broker.port, 1883);
+  t.equal(c.http.port, 8080);
+  t.equal(c.devices, undefined, 'no devices key: the simulated lane');
+});
+
+t.test('an invalid value names the key, the value and what is allowed', async (t) => {
+  t.throws(() => validateConfig({ broker: { port: 70000 } }, 'config x.yaml'), { name: 'ConfigError', message: /config x\.yaml: invalid configuration\n {2}broker\.port: 70000 is not allowed: Expected integer to be less or equal to 65535/ });
+  t.throws(() => validateConfig({ broker: { prot: 1 } }, 'c'), { message: /broker\.prot: unknown key/ });
+  t.throws(() => validateConfig({ lane: { currency: 'euro' } }, 'c'), { message: /lane\.currency: "euro" is not allowed/ });
+  t.throws(() => validateConfig([1, 2], 'c'), { message: /the top level must be a mapping/ });
+});
+
+t.test('YAML errors say where', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'broker:\n  port: [1\n');
+  t.throws(() => loadConfig(file), { name: 'ConfigError', message: /bad\.yaml: not valid YAML at line \d+, column \d+/ });
+  t.throws(() => loadConfig(join(dir, 'missing.yaml')), { message: /missing\.yaml: cannot read it \(ENOENT\)/ });
+});
+
+t.test('state directory: flag, then $STATE_DIRECTORY, then ~/.local/state/laned', async (t) => {
+  const saved = process.env.STATE_DIRECTORY;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.STATE_DIRECTORY;
+    else process.env.STATE_DIRECTORY = saved;
+  });
+  process.env.STATE_DIRECTORY = '/var/lib/laned:/other';
+  t.equal(resolveStateDir('/tmp/x'), '/tmp/x');
+  t.equal(resolveStateDir(), '/var/lib/laned');
+  delete process.env.STATE_DIRECTORY;
+  t.match(resolveStateDir(), /\.local\/state\/laned$/);
+});
+
+t.test('laned refuses a bad config with exit 78 and one clear line', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'laned.yaml');
+  writeFileSync(file, 'http:\n  port: -1\n');
+  const d = await startDaemon({ configFile: file, stateDir: join(dir, 'state'), waitReady: false });
+  t.equal(await d.exited, 78, 'EX_CONFIG');
+  t.match(d.lines.join('\n'), /http\.port: -1 is not allowed/);
+});

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { startDaemon, tempDir, writeConfig, query, sleep, type RunningDaemon } from '../helpers/daemon.js';
+import { Credentials } from '../../broker/credentials.js';
+
+// "Don't forget to listen" (DESIGN.md): a consumer's durable session keeps what it
+// missed, while the broker stays up and across a daemon restart.
+
+async function emit(d: RunningDaemon, stateDir: string, count: number, id: string): Promise<void> {
+  const c = mqtt.connect(d.brokerUrl, { clientId: `test-${id}`, username: 'technician', password: Credentials.readGenerated(stateDir).technician, reconnectPeriod: 0 });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => c.publish('cmd/probe/Emit', JSON.stringify({ id, args: { count } }), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    c.once('error', reject);
+  });
+  c.end(true);
+}
+
+const tallyOf = (stateDir: string) => async (): Promise<{ ticks: number; applied: number }> => {
+  try {
+    return (await query<{ ticks: number; applied: number }>(join(stateDir, 'probe-sink.db'), 'SELECT count(*) AS ticks, coalesce(sum(applied), 0) AS applied FROM probe_tally'))[0];
+  } catch {
+    return { ticks: 0, applied: 0 };
+  }
+};
+
+async function waitTicks(tally: () => Promise<{ ticks: number; applied: number }>, n: number): Promise<{ ticks: number; applied: number }> {
+  for (let i = 0; i < 300; i++) {
+    const r = await tally();
+    if (r.ticks >= n) return r;
+    await sleep(100);
+  }
+  return tally();
+}
+
+t.test('a consumer that was away gets everything it missed, exactly once', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  const configFile = writeConfig(dir, { services: { probe: { enabled: true }, 'probe-sink': { enabled: false } } });
+  const tally = tallyOf(stateDir);
+  let daemon = await startDaemon({ configFile, stateDir });
+  t.teardown(() => daemon.kill('SIGKILL'));
+
+  let sink = await startDaemon({ configFile, stateDir, args: ['--only', 'probe-sink'] });
+  await emit(daemon, stateDir, 50, 'a');
+  t.same(await waitTicks(tally, 50), { ticks: 50, applied: 50 }, 'online consumer applies all 50');
+
+  t.equal(await sink.kill('SIGTERM'), 0, 'consumer stops cleanly');
+  await emit(daemon, stateDir, 100, 'b');
+  await sleep(500);
+  t.equal((await tally()).ticks, 50, 'nothing applied while away');
+  sink = await startDaemon({ configFile, stateDir, args: ['--only', 'probe-sink'] });
+  t.same(await waitTicks(tally, 150), { ticks: 150, applied: 150 }, 'broker stayed up: the 100 missed arrive on reconnect');
+
+  t.equal(await sink.kill('SIGTERM'), 0);
+  await emit(daemon, stateDir, 80, 'c');
+  await sleep(500);
+  t.equal(await daemon.kill('SIGTERM'), 0, 'daemon stops with the consumer away');
+  daemon = await startDaemon({ configFile, stateDir });
+  sink = await startDaemon({ configFile, stateDir, args: ['--only', 'probe-sink'] });
+  t.same(await waitTicks(tally, 230), { ticks: 230, applied: 230 }, 'across a daemon restart: the 80 missed arrive');
+  await sleep(300);
+  t.same(await tally(), { ticks: 230, applied: 230 }, 'and nothing twice');
+  t.equal(await sink.kill('SIGTERM'), 0);
+  t.equal(await daemon.kill('SIGTERM'), 0);
+});
