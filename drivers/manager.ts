@@ -85,10 +85,7 @@ export class DeviceManager {
   }
 
   status(): DeviceStatus[] {
-    return [...this.slots.values()].map((s) => {
-      const live = s.driver?.status();
-      return live ? { ...live } : { ...s.status };
-    });
+    return [...this.slots.values()].map((s) => ({ ...s.status }));
   }
 
   driver(name: string): Driver | undefined {
@@ -158,16 +155,12 @@ export class DeviceManager {
       await this.withTimeout(slot.driver.start(), this.o.startTimeoutMs ?? 10_000, `start did not finish within ${this.o.startTimeoutMs ?? 10_000} ms`);
     } catch (err) {
       log.error({ err }, `device ${slot.name} failed to start: ${(err as Error).message}`);
-      this.report(slot, { ...this.current(slot), state: 'failed', detail: `start: ${(err as Error).message}` });
+      this.report(slot, { ...slot.status, state: 'failed', detail: `start: ${(err as Error).message}` });
     }
   }
 
   private defaultRealEnv(_name: string): DriverEnv {
     return realEnv({ stateDir: this.o.stateDir, timers: this.timers });
-  }
-
-  private current(slot: Slot): DeviceStatus {
-    return slot.driver?.status() ?? slot.status;
   }
 
   private withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -207,14 +200,23 @@ export class DeviceManager {
     } else {
       log.debug({ device: slot.name, state: s.state }, `${where} ${s.state}`);
     }
-    this.o.onStatus(this.status(), { ...s });
+    this.notify({ ...s });
+  }
+
+  /** The daemon's callback must not break a driver's byte handling. */
+  private notify(changed?: DeviceStatus): void {
+    try {
+      this.o.onStatus(this.status(), changed);
+    } catch (err) {
+      this.o.log.error({ err }, `device status listener failed: ${(err as Error).message}`);
+    }
   }
 
   private scheduleReadings(): void {
     if (this.readingsTimer) return;
     this.readingsTimer = this.timers.setTimeout(() => {
       this.readingsTimer = undefined;
-      this.o.onStatus(this.status());
+      this.notify();
     }, 1000);
   }
 }

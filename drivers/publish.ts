@@ -15,12 +15,13 @@ export class Publisher {
   ) {}
 
   emit(type: string, data: unknown): Promise<void> {
-    this.chain = this.chain.then(
-      () =>
-        this.ctx.emit(type, data).catch((err: unknown) => {
-          this.log.error({ err, type, device: this.ctx.name }, `could not commit ${type} of device ${this.ctx.name}; the reading is lost`);
-        }),
-    );
+    this.chain = this.chain.then(async () => {
+      try {
+        await this.ctx.emit(type, data);
+      } catch (err) {
+        this.log.error({ err, type, device: this.ctx.name }, `could not commit ${type} of device ${this.ctx.name}; the reading is lost`);
+      }
+    });
     return this.chain;
   }
 

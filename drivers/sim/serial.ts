@@ -140,10 +140,6 @@ export class SimSerialBus {
     return entry.handle;
   }
 
-  port(path: string): SimSerialPort | undefined {
-    return this.ports.get(path)?.handle;
-  }
-
   /** Pull the cable: an open port's pending read fails as disconnected and the path disappears. */
   unplug(path: string): void {
     const e = this.mustGet(path);
@@ -158,10 +154,6 @@ export class SimSerialBus {
     e.present = true;
     e.open = undefined;
     MockBinding.createPort(e.internal, { vendorId: e.info.vendorId, productId: e.info.productId });
-  }
-
-  isPresent(path: string): boolean {
-    return this.ports.get(path)?.present ?? false;
   }
 
   send(path: string, bytes: Buffer | string): void {

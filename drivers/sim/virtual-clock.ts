@@ -33,11 +33,6 @@ export class VirtualClock implements Timers {
     if (handle && 'cancelled' in handle) (handle as Pending).cancelled = true;
   }
 
-  /** Timers still due (not cancelled). */
-  pending(): number {
-    return this.queue.filter((p) => !p.cancelled).length;
-  }
-
   /** Let queued I/O callbacks, ticks and promise jobs run without moving time. */
   async settle(rounds = 6): Promise<void> {
     for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
