@@ -11,15 +11,17 @@ export const probeSink: ServiceDefinition<{ sources?: string[] }> = {
       sources: ctx.settings.sources ?? ['probe'],
       async migrate(store) {
         await store.exec(
-          'CREATE TABLE IF NOT EXISTS probe_tally (source TEXT NOT NULL, n INTEGER NOT NULL, applied INTEGER NOT NULL, event_id TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (source, n))',
+          'CREATE TABLE IF NOT EXISTS probe_tally (source TEXT NOT NULL, n INTEGER NOT NULL, applied INTEGER NOT NULL, event_id TEXT NOT NULL, ord INTEGER NOT NULL, latency_us INTEGER, PRIMARY KEY (source, n))',
         );
       },
       async onEvent(ev, tx) {
         if (ev.type !== 'ProbeTick') return;
         const { n } = ev.data as { n: number };
+        // CLOCK_MONOTONIC is system-wide on Linux: emit-to-apply latency across processes of one boot
+        const latencyUs = ev.at.epoch === ctx.clock.epoch ? Number((process.hrtime.bigint() - BigInt(ev.at.mono)) / 1000n) : null;
         await tx.run(
-          'INSERT INTO probe_tally (source, n, applied, event_id, ord) VALUES (?, ?, 1, ?, (SELECT coalesce(max(ord), 0) + 1 FROM probe_tally)) ON CONFLICT(source, n) DO UPDATE SET applied = applied + 1',
-          [ev.source, n, ev.id],
+          'INSERT INTO probe_tally (source, n, applied, event_id, ord, latency_us) VALUES (?, ?, 1, ?, (SELECT coalesce(max(ord), 0) + 1 FROM probe_tally), ?) ON CONFLICT(source, n) DO UPDATE SET applied = applied + 1',
+          [ev.source, n, ev.id, latencyUs],
         );
       },
       commands: {
