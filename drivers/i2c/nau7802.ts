@@ -177,6 +177,9 @@ export class Nau7802Scale implements Driver, Commandable {
       }
     }
     const code = (last as { code?: string })?.code;
+    // i2c-bus opens /dev/i2c-N on the first transaction, so a missing or forbidden bus shows here
+    if (code === 'ENOENT') throw new ChipProblem(`cannot open /dev/i2c-${this.cfg.bus}: no such device (I2C enabled? dtparam=i2c_arm=on)`, 'disconnected');
+    if (code === 'EACCES') throw new ChipProblem(`cannot open /dev/i2c-${this.cfg.bus}: permission denied (laned user in group i2c?)`, 'disconnected');
     throw new ChipProblem(`${this.where}: ${what} failed (${code ?? (last as Error)?.message}); check wiring and power of the NAU7802`, 'disconnected');
   }
 

@@ -129,6 +129,9 @@ export class SerialLink {
       path = await this.locate();
     } catch (err) {
       this.log.debug({ err }, 'listing serial ports failed');
+      this.on.onDown(`cannot list serial ports to find ${this.describe()}: ${(err as Error).message}`);
+      this.schedule(this.cfg.presencePollMs);
+      return;
     }
     if (!this.running) return;
     if (!path) {

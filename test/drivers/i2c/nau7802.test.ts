@@ -182,3 +182,15 @@ t.test('a missing I2C bus is reported with what to do', async (t) => {
   t.match(driver.status().detail, /cannot open \/dev\/i2c-7.*dtparam=i2c_arm=on/);
   await driver.stop();
 });
+
+t.test('i2c-bus opens /dev/i2c-N lazily: ENOENT on the first transaction names the bus', async (t) => {
+  const { clock, bus, driver } = setup();
+  const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/dev/i2c-1'"), { code: 'ENOENT' });
+  bus.readByte = async () => Promise.reject(enoent);
+  bus.writeByte = async () => Promise.reject(enoent);
+  await driver.start();
+  await clock.advance(100);
+  t.equal(driver.status().state, 'disconnected');
+  t.match(driver.status().detail, /cannot open \/dev\/i2c-1: no such device \(I2C enabled\?/);
+  await driver.stop();
+});
