@@ -13,6 +13,9 @@ import { ServiceRuntime, type RuntimeHost } from './runtime.js';
 import { serviceCatalog } from './services/index.js';
 import { Notifier } from './notify.js';
 import { deviceConfigs } from './devices.js';
+import { SimLane } from '../drivers/sim/lane.js';
+import { devicesHost } from './services/devices.js';
+import { simService } from './services/sim.js';
 import type { StoreCorruptError } from './store.js';
 
 export const RUNTIME_FILE = 'runtime.json';
@@ -47,6 +50,7 @@ export class Daemon {
   http: HttpServer | undefined;
   readonly services: ServiceRuntime[] = [];
   private readonly parts: Part[] = [];
+  readonly sim: SimLane;
   private readonly started: Part[] = [];
   private readonly problems = new Map<string, string>();
   private phase: Health['status'] = 'starting';
@@ -60,6 +64,7 @@ export class Daemon {
     this.clock = openBoardClock(opts.stateDir);
     this.credentials = Credentials.load(opts.stateDir, opts.config.broker.credentials as Record<string, string>);
     this.notifier = opts.notifier ?? new Notifier(opts.log.child({ component: 'systemd' }));
+    this.sim = new SimLane({ log: opts.log.child({ component: 'drivers/sim' }) });
     this.plan();
   }
 
@@ -120,6 +125,10 @@ export class Daemon {
       });
     }
     const host = this.host();
+    if (!only) {
+      // Drivers need the board: they run in the daemon, never under --only.
+      for (const def of [devicesHost(this.sim), simService(this.sim)]) this.services.push(new ServiceRuntime(def, host));
+    }
     for (const { def, enabledByDefault } of serviceCatalog) {
       const settings = config.services[def.name] as { enabled?: boolean } | undefined;
       const enabled = only ? def.name === only : (settings?.enabled ?? enabledByDefault);
@@ -247,6 +256,7 @@ export class Daemon {
       }
     }
     this.started.length = 0;
+    this.sim.close();
     if (!this.opts.only) rmSync(join(this.opts.stateDir, RUNTIME_FILE), { force: true });
   }
 }

@@ -166,8 +166,9 @@ export class ServiceRuntime {
       for (const [cmd, spec] of Object.entries(this.builtins)) {
         if (spec.args && !this.checkers.has(cmd)) this.checkers.set(cmd, argsChecker(spec.args));
       }
-      const subscriptions = [`cmd/${this.name}/+`, `replay/+/${this.name}`, `replay/+/${this.name}/end`];
+      const subscriptions = [`cmd/${this.name}/+`];
       if (this.logic.sources?.length) {
+        subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
         subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
         this.inbox = new Inbox({
           store: this.store,

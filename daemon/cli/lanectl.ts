@@ -27,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
         source: { type: 'string' },
         txn: { type: 'string' },
         count: { type: 'string' },
+        device: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,

@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { PACKAGE_ROOT } from '../../daemon/paths.js';
+
+export const ROOT = PACKAGE_ROOT;
 export const LANED = join(ROOT, 'dist/daemon/main.js');
 export const LANECTL = join(ROOT, 'dist/daemon/cli/lanectl.js');
 

@@ -1,4 +1,6 @@
 import type { CliCommand } from '../context.js';
+import { sim } from './sim.js';
+import { devices } from './devices.js';
 import { status } from './status.js';
 import { creds } from './creds.js';
 import { hashPasswordCommand } from './hash-password.js';
@@ -12,4 +14,6 @@ export const commands: Record<string, CliCommand> = {
   'hash-password': hashPasswordCommand,
   dlq: dlq,
   events: events,
+  devices,
+  sim,
 };

@@ -1,2 +1,4 @@
 // Every event schema registers itself on import; consumers and producers import this once.
 import './core.js';
+import './devices.js';
+import './checkout.js';

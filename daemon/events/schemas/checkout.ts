@@ -1,0 +1,313 @@
+/**
+ * Schemas of the checkout services' events (issue 4): catalog, basket,
+ * weightcheck, attendant, payment, journal. Money is in integer minor units of
+ * the lane's currency; weights in grams.
+ */
+import { Type, defineEvent, type Static } from '../schema.js';
+import { RcnData } from './devices.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Gtin14 = Type.String({ pattern: '^[0-9]{14}$' });
+const Minor = Type.Integer({ minimum: 0 });
+const Grams = Type.Number({ minimum: 0 });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
+const LineId = Type.String({ pattern: '^L[0-9]{1,6}$' });
+
+/** One product as the catalog holds it. */
+export const ProductSchema = Type.Object(
+  {
+    gtin: Gtin14,
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    /** Per piece (unit each) or per kilogram (unit kg), minor units. */
+    price: Minor,
+    unit: Type.Union([Type.Literal('each'), Type.Literal('kg')]),
+    /** Expected weight of one piece in the bagging area. */
+    weightG: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 })),
+    toleranceG: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
+    tolerancePct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    /** Minimum age of the buyer; absent when not restricted. */
+    ageRestricted: Type.Optional(Type.Integer({ minimum: 1, maximum: 99 })),
+    /** Heavy or bulky: not expected in the bagging area. */
+    skipBagging: Type.Optional(Type.Boolean()),
+    /** Sold by weight from the produce scale. */
+    mustWeigh: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type Product = Static<typeof ProductSchema>;
+
+// ---- catalog ----
+
+export const CatalogImported = defineEvent(
+  'CatalogImported',
+  1,
+  Type.Object(
+    {
+      version: Type.Integer({ minimum: 1 }),
+      products: Type.Integer({ minimum: 0 }),
+      rejected: Type.Integer({ minimum: 0 }),
+      origin: Type.String({ maxLength: 300 }),
+      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+/** A scan looked up in the catalog: `product` absent means unknown. Cause: the BarcodeScanned. */
+export const ScanResolved = defineEvent(
+  'ScanResolved',
+  1,
+  Type.Object(
+    {
+      scan: Id,
+      device: Type.String({ maxLength: 32 }),
+      code: Type.String({ maxLength: 200 }),
+      gtin: Type.Optional(Gtin14),
+      rcn: Type.Optional(RcnData),
+      product: Type.Optional(ProductSchema),
+      reason: Type.Optional(Type.String({ maxLength: 300 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ScanResolvedData = Static<typeof ScanResolved>;
+
+// ---- basket ----
+
+export const TransactionStarted = defineEvent('TransactionStarted', 1, Type.Object({ txn: Id, lane: Type.String({ maxLength: 32 }), currency: Currency }, { additionalProperties: false }));
+
+/** What weightcheck needs of an item, per piece; absent when it is not expected in the bagging area. */
+export const BaggingSpec = Type.Object(
+  { unitG: Grams, toleranceG: Type.Number({ minimum: 0 }), tolerancePct: Type.Number({ minimum: 0, maximum: 100 }) },
+  { additionalProperties: false },
+);
+export type BaggingSpecData = Static<typeof BaggingSpec>;
+
+export const ItemAddedToBasket = defineEvent(
+  'ItemAddedToBasket',
+  1,
+  Type.Object(
+    {
+      line: LineId,
+      gtin: Gtin14,
+      name: Type.String({ maxLength: 120 }),
+      unit: Type.Union([Type.Literal('each'), Type.Literal('kg')]),
+      quantity: Type.Integer({ minimum: 1, maximum: 999 }),
+      /** Catalog price per piece or per kg. */
+      unitPrice: Minor,
+      /** Line total. */
+      price: Minor,
+      /** Weighed or label weight of a by-weight line. */
+      grams: Type.Optional(Grams),
+      /** Restricted-circulation label measure the price came from. */
+      label: Type.Optional(Type.Union([Type.Literal('price'), Type.Literal('weight'), Type.Literal('count')])),
+      bagging: Type.Optional(BaggingSpec),
+      ageRestricted: Type.Optional(Type.Integer({ minimum: 1, maximum: 99 })),
+      scan: Type.Optional(Id),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ItemAddedData = Static<typeof ItemAddedToBasket>;
+
+export const UnknownItemScanned = defineEvent(
+  'UnknownItemScanned',
+  1,
+  Type.Object({ scan: Id, code: Type.String({ maxLength: 200 }), gtin: Type.Optional(Gtin14), reason: Type.String({ maxLength: 300 }) }, { additionalProperties: false }),
+);
+
+/** The shopper asked to remove a line (quantity 0) or lower its quantity; an attendant must approve. */
+export const ItemRemovalRequested = defineEvent(
+  'ItemRemovalRequested',
+  1,
+  Type.Object({ line: LineId, name: Type.String({ maxLength: 120 }), quantity: Type.Integer({ minimum: 0, maximum: 999 }) }, { additionalProperties: false }),
+);
+
+export const ItemRemovalRejected = defineEvent('ItemRemovalRejected', 1, Type.Object({ line: LineId, by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }));
+
+export const ItemRemovedFromBasket = defineEvent(
+  'ItemRemovedFromBasket',
+  1,
+  Type.Object(
+    {
+      line: LineId,
+      reason: Type.Union([Type.Literal('customer'), Type.Literal('approved'), Type.Literal('age-check-rejected')]),
+      by: Type.Optional(Type.String({ maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const QuantityChanged = defineEvent(
+  'QuantityChanged',
+  1,
+  Type.Object(
+    { line: LineId, from: Type.Integer({ minimum: 1 }), quantity: Type.Integer({ minimum: 1, maximum: 999 }), price: Minor, by: Type.Optional(Type.String({ maxLength: 64 })) },
+    { additionalProperties: false },
+  ),
+);
+
+export const PaymentRequested = defineEvent(
+  'PaymentRequested',
+  1,
+  Type.Object({ payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, attempt: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+);
+
+export const TransactionCompleted = defineEvent(
+  'TransactionCompleted',
+  1,
+  Type.Object({ total: Minor, currency: Currency, items: Type.Integer({ minimum: 0 }), payment: Type.Optional(Id) }, { additionalProperties: false }),
+);
+
+export const TransactionCancelled = defineEvent(
+  'TransactionCancelled',
+  1,
+  Type.Object({ total: Minor, reason: Type.String({ maxLength: 200 }), by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+);
+
+// ---- weightcheck: verdicts, each named by a stable `key` (retroactive.ts) ----
+
+const Lines = Type.Array(LineId, { maxItems: 999 });
+const Clears = Type.Array(Type.String({ maxLength: 80 }), { maxItems: 999 });
+const VerdictBase = {
+  key: Type.String({ maxLength: 80 }),
+  /** Measured bagging-area weight since the transaction started. */
+  actualG: Type.Number(),
+  expectedG: Type.Number(),
+  /** Keys of earlier alarms this verdict resolves. */
+  clears: Clears,
+};
+
+export const WeightVerified = defineEvent('WeightVerified', 1, Type.Object({ ...VerdictBase, lines: Lines, override: Type.Optional(Type.Boolean()) }, { additionalProperties: false }));
+export const ItemNotBagged = defineEvent('ItemNotBagged', 1, Type.Object({ ...VerdictBase, line: LineId }, { additionalProperties: false }));
+export const UnexpectedItemInBaggingArea = defineEvent('UnexpectedItemInBaggingArea', 1, Type.Object({ ...VerdictBase, excessG: Type.Number() }, { additionalProperties: false }));
+export const ItemRemovedFromBaggingArea = defineEvent('ItemRemovedFromBaggingArea', 1, Type.Object({ ...VerdictBase, missingG: Type.Number() }, { additionalProperties: false }));
+export const WeightMismatch = defineEvent('WeightMismatch', 1, Type.Object({ ...VerdictBase, lines: Lines }, { additionalProperties: false }));
+
+/** A verdict that later inputs show should not have been published (the seeds' compensating event). */
+export const VerdictRetracted = defineEvent(
+  'VerdictRetracted',
+  1,
+  Type.Object({ retracts: Id, key: Type.String({ maxLength: 80 }), type: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+);
+
+export const ALARM_VERDICTS = ['ItemNotBagged', 'UnexpectedItemInBaggingArea', 'ItemRemovedFromBaggingArea', 'WeightMismatch'] as const;
+
+// ---- attendant ----
+
+export const InterventionKind = Type.Union(['weight', 'age-check', 'unknown-item', 'removal', 'payment-declined'].map((k) => Type.Literal(k)));
+export type InterventionKindName = 'weight' | 'age-check' | 'unknown-item' | 'removal' | 'payment-declined';
+
+export const InterventionRequired = defineEvent(
+  'InterventionRequired',
+  1,
+  Type.Object(
+    {
+      intervention: Id,
+      kind: InterventionKind,
+      reason: Type.String({ maxLength: 300 }),
+      /** Payment waits until it is cleared. */
+      blocking: Type.Boolean(),
+      /** The event that raised it. */
+      ref: Id,
+      /** Verdict key (weight) or basket line (age-check, removal). */
+      key: Type.Optional(Type.String({ maxLength: 80 })),
+      line: Type.Optional(LineId),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const InterventionCleared = defineEvent(
+  'InterventionCleared',
+  1,
+  Type.Object(
+    {
+      intervention: Id,
+      kind: InterventionKind,
+      resolution: Type.Union(['resolved', 'retracted', 'approved', 'rejected', 'transaction-ended'].map((k) => Type.Literal(k))),
+      key: Type.Optional(Type.String({ maxLength: 80 })),
+      line: Type.Optional(LineId),
+      by: Type.Optional(Type.String({ maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const OverrideMethod = Type.Union([Type.Literal('pin'), Type.Literal('key')]);
+
+export const OverrideApplied = defineEvent(
+  'OverrideApplied',
+  1,
+  Type.Object(
+    {
+      intervention: Id,
+      kind: InterventionKind,
+      action: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+      by: Type.String({ maxLength: 64 }),
+      method: OverrideMethod,
+      reason: Type.Optional(Type.String({ maxLength: 200 })),
+      key: Type.Optional(Type.String({ maxLength: 80 })),
+      line: Type.Optional(LineId),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const OverrideRefused = defineEvent(
+  'OverrideRefused',
+  1,
+  Type.Object(
+    {
+      by: Type.String({ maxLength: 64 }),
+      reason: Type.String({ maxLength: 200 }),
+      failures: Type.Integer({ minimum: 0 }),
+      lockedUntil: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const AttendantModeChanged = defineEvent('AttendantModeChanged', 1, Type.Object({ on: Type.Boolean(), method: OverrideMethod }, { additionalProperties: false }));
+
+// ---- payment ----
+
+export const PaymentStarted = defineEvent(
+  'PaymentStarted',
+  1,
+  Type.Object({ payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, terminal: Type.String({ maxLength: 64 }), idempotencyKey: Id }, { additionalProperties: false }),
+);
+
+export const PaymentAuthorized = defineEvent(
+  'PaymentAuthorized',
+  1,
+  Type.Object(
+    { payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, terminal: Type.String({ maxLength: 64 }), authCode: Type.String({ maxLength: 32 }), method: Type.String({ maxLength: 32 }) },
+    { additionalProperties: false },
+  ),
+);
+
+export const PaymentDeclined = defineEvent(
+  'PaymentDeclined',
+  1,
+  Type.Object(
+    {
+      payment: Id,
+      amount: Type.Integer({ minimum: 1 }),
+      reason: Type.Union(['declined', 'timeout', 'cancelled', 'error'].map((k) => Type.Literal(k))),
+      detail: Type.Optional(Type.String({ maxLength: 300 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+// ---- journal ----
+
+export const ReceiptRecorded = defineEvent(
+  'ReceiptRecorded',
+  1,
+  Type.Object(
+    { status: Type.Union([Type.Literal('completed'), Type.Literal('cancelled')]), total: Minor, currency: Currency, items: Type.Integer({ minimum: 0 }) },
+    { additionalProperties: false },
+  ),
+);

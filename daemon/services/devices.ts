@@ -1,0 +1,85 @@
+import { Type } from '@sinclair/typebox';
+import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
+import { CommandError } from '../runtime.js';
+import { deviceConfigs } from '../devices.js';
+import { DeviceManager } from '../../drivers/manager.js';
+import { CommandError as DriverCommandError } from '../../drivers/command.js';
+import type { DeviceStatus } from '../../drivers/driver.js';
+import type { SimLane } from '../../drivers/sim/lane.js';
+
+/**
+ * devices: hosts the lane's drivers (DESIGN.md "Devices"). Each device is its own
+ * event source with its own outbox log; state goes out as DeviceStatus events and
+ * the retained doc/devices. A device that fails is reported and the rest run.
+ */
+export function devicesHost(sim: SimLane): ServiceDefinition {
+  return {
+    name: 'devices',
+    role: 'driver',
+    create(ctx): ServiceLogic {
+      const devices = deviceConfigs(ctx.config);
+      let manager: DeviceManager | undefined;
+      let latest: DeviceStatus[] = [];
+
+      const manage = (): DeviceManager => {
+        if (!manager) throw new CommandError('devices are not started yet');
+        return manager;
+      };
+
+      return {
+        async migrate() {
+          for (const name of Object.keys(devices)) await ctx.addSource(name);
+        },
+        async start() {
+          manager = new DeviceManager({
+            devices,
+            log: ctx.log,
+            sim,
+            stateDir: ctx.stateDir,
+            emitFor: (name) => async (type, data, opts) => {
+              await ctx.tx((tx) => ctx.emitAs(name, tx, type, data, opts));
+            },
+            onStatus: (statuses, changed) => {
+              latest = statuses;
+              ctx.publishDoc('devices', { devices: statuses, time: new Date().toISOString() });
+              ctx.metrics.deviceUp.reset();
+              for (const s of statuses) ctx.metrics.deviceUp.set({ device: s.name, kind: s.kind, state: s.state }, 1);
+              if (changed) {
+                ctx
+                  .tx((tx) => ctx.emitAs(changed.name, tx, 'DeviceStatus', changed))
+                  .catch((err: Error) => ctx.log.error({ device: changed.name, err: err.message }, 'could not record a device status change'));
+              }
+            },
+          });
+          await manager.start();
+        },
+        async stop() {
+          await manager?.stop();
+        },
+        status: () => ({ devices: latest.map((d) => `${d.name}:${d.state}`) }),
+        commands: {
+          /** All devices with state, last reading and the commands each offers. */
+          List: {
+            async handle() {
+              const m = manage();
+              return m.status().map((s) => ({ ...s, commands: m.commands(s.name) }));
+            },
+          },
+          /** A technician command of one device (calibrate, zero, blink, selftest...). */
+          Run: {
+            args: Type.Object({ device: Type.String(), command: Type.String(), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+            key: () => 'devices:run',
+            async handle(a: { device: string; command: string; args?: Record<string, unknown> }) {
+              try {
+                return await manage().command(a.device, a.command, a.args ?? {});
+              } catch (err) {
+                if (err instanceof DriverCommandError) throw new CommandError(err.message);
+                throw err;
+              }
+            },
+          },
+        },
+      };
+    },
+  };
+}
