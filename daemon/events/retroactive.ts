@@ -78,7 +78,9 @@ CREATE TABLE IF NOT EXISTS retro_outputs (
   PRIMARY KEY (name, part, n)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS retro_parts (
-  name TEXT NOT NULL, part TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,
+  name TEXT NOT NULL, part TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0,
+  -- creation order, for pruning the oldest
+  created INTEGER NOT NULL,
   PRIMARY KEY (name, part)
 ) WITHOUT ROWID;`;
 
@@ -155,7 +157,10 @@ export class RetroactiveProjector {
     const { name } = this.opts;
     const next: PartState = { ...state, inputs: [...state.inputs], ids: new Set(state.ids), live: new Map(state.live) };
     if (!state.exists) {
-      await tx.run('INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 0, ?)', [name, part, Date.now()]);
+      await tx.run(
+        'INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 0, (SELECT coalesce(max(created), 0) + 1 FROM retro_parts WHERE name = ?))',
+        [name, part, name],
+      );
       next.exists = true;
     }
     await tx.run('INSERT INTO retro_inputs (name, part, epoch, mono, source, seq, id, body) VALUES (?,?,?,?,?,?,?,?)', [
@@ -208,7 +213,12 @@ export class RetroactiveProjector {
     for (const live of [...st.live.values()].sort((a, b) => a.n - b.n)) {
       const w = wantedByKey.get(live.key);
       if (w && w.out.type === live.type && w.canon === live.canon) continue;
-      const ev = await this.opts.emit(tx, this.opts.retractionType, { retracts: live.eventId, key: live.key, type: live.type }, { ...meta, ...(trigger ? { cause: trigger } : {}) });
+      const ev = await this.opts.emit(
+        tx,
+        this.opts.retractionType,
+        { retracts: live.eventId, key: live.key, type: live.type },
+        { ...meta, ...(trigger ? { cause: trigger } : {}) },
+      );
       await tx.run('UPDATE retro_outputs SET live = 0, retracted_by = ? WHERE name = ? AND part = ? AND n = ?', [ev.id, name, part, live.n]);
       st.live.delete(live.key);
       retracted.push({ key: live.key, type: live.type, data: live.data, eventId: live.eventId, ...(live.cause ? { cause: live.cause } : {}) });
@@ -250,7 +260,10 @@ export class RetroactiveProjector {
   /** Stop taking inputs for a partition (transaction over); its rows stay until pruned. */
   async close(tx: Tx, part: string): Promise<void> {
     const { name } = this.opts;
-    await tx.run('INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 1, ?) ON CONFLICT(name, part) DO UPDATE SET closed = 1', [name, part, Date.now()]);
+    await tx.run(
+      'INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 1, (SELECT coalesce(max(created), 0) + 1 FROM retro_parts WHERE name = ?)) ON CONFLICT(name, part) DO UPDATE SET closed = 1',
+      [name, part, name],
+    );
     tx.afterCommit(() => this.cache.delete(part));
   }
 
@@ -266,7 +279,10 @@ export class RetroactiveProjector {
   /** Keep the newest `keep` closed partitions, drop the rest. */
   async prune(tx: Tx, keep: number): Promise<number> {
     const { name } = this.opts;
-    const old = await tx.all<{ part: string }>('SELECT part FROM retro_parts WHERE name = ? AND closed = 1 ORDER BY created DESC LIMIT -1 OFFSET ?', [name, keep]);
+    const old = await tx.all<{ part: string }>('SELECT part FROM retro_parts WHERE name = ? AND closed = 1 ORDER BY created DESC LIMIT -1 OFFSET ?', [
+      name,
+      keep,
+    ]);
     for (const { part } of old) {
       await tx.run('DELETE FROM retro_inputs WHERE name = ? AND part = ?', [name, part]);
       await tx.run('DELETE FROM retro_outputs WHERE name = ? AND part = ?', [name, part]);

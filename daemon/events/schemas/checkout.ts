@@ -74,7 +74,11 @@ export type ScanResolvedData = Static<typeof ScanResolved>;
 
 // ---- basket ----
 
-export const TransactionStarted = defineEvent('TransactionStarted', 1, Type.Object({ txn: Id, lane: Type.String({ maxLength: 32 }), currency: Currency }, { additionalProperties: false }));
+export const TransactionStarted = defineEvent(
+  'TransactionStarted',
+  1,
+  Type.Object({ txn: Id, lane: Type.String({ maxLength: 32 }), currency: Currency }, { additionalProperties: false }),
+);
 
 /** What weightcheck needs of an item, per piece; absent when it is not expected in the bagging area. */
 export const BaggingSpec = Type.Object(
@@ -113,7 +117,10 @@ export type ItemAddedData = Static<typeof ItemAddedToBasket>;
 export const UnknownItemScanned = defineEvent(
   'UnknownItemScanned',
   1,
-  Type.Object({ scan: Id, code: Type.String({ maxLength: 200 }), gtin: Type.Optional(Gtin14), reason: Type.String({ maxLength: 300 }) }, { additionalProperties: false }),
+  Type.Object(
+    { scan: Id, code: Type.String({ maxLength: 200 }), gtin: Type.Optional(Gtin14), reason: Type.String({ maxLength: 300 }) },
+    { additionalProperties: false },
+  ),
 );
 
 /** The shopper asked to remove a line (quantity 0) or lower its quantity; an attendant must approve. */
@@ -123,7 +130,11 @@ export const ItemRemovalRequested = defineEvent(
   Type.Object({ line: LineId, name: Type.String({ maxLength: 120 }), quantity: Type.Integer({ minimum: 0, maximum: 999 }) }, { additionalProperties: false }),
 );
 
-export const ItemRemovalRejected = defineEvent('ItemRemovalRejected', 1, Type.Object({ line: LineId, by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }));
+export const ItemRemovalRejected = defineEvent(
+  'ItemRemovalRejected',
+  1,
+  Type.Object({ line: LineId, by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+);
 
 export const ItemRemovedFromBasket = defineEvent(
   'ItemRemovedFromBasket',
@@ -142,7 +153,13 @@ export const QuantityChanged = defineEvent(
   'QuantityChanged',
   1,
   Type.Object(
-    { line: LineId, from: Type.Integer({ minimum: 1 }), quantity: Type.Integer({ minimum: 1, maximum: 999 }), price: Minor, by: Type.Optional(Type.String({ maxLength: 64 })) },
+    {
+      line: LineId,
+      from: Type.Integer({ minimum: 1 }),
+      quantity: Type.Integer({ minimum: 1, maximum: 999 }),
+      price: Minor,
+      by: Type.Optional(Type.String({ maxLength: 64 })),
+    },
     { additionalProperties: false },
   ),
 );
@@ -150,7 +167,10 @@ export const QuantityChanged = defineEvent(
 export const PaymentRequested = defineEvent(
   'PaymentRequested',
   1,
-  Type.Object({ payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, attempt: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    { payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, attempt: Type.Integer({ minimum: 1 }) },
+    { additionalProperties: false },
+  ),
 );
 
 export const TransactionCompleted = defineEvent(
@@ -178,10 +198,22 @@ const VerdictBase = {
   clears: Clears,
 };
 
-export const WeightVerified = defineEvent('WeightVerified', 1, Type.Object({ ...VerdictBase, lines: Lines, override: Type.Optional(Type.Boolean()) }, { additionalProperties: false }));
+export const WeightVerified = defineEvent(
+  'WeightVerified',
+  1,
+  Type.Object({ ...VerdictBase, lines: Lines, override: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+);
 export const ItemNotBagged = defineEvent('ItemNotBagged', 1, Type.Object({ ...VerdictBase, line: LineId }, { additionalProperties: false }));
-export const UnexpectedItemInBaggingArea = defineEvent('UnexpectedItemInBaggingArea', 1, Type.Object({ ...VerdictBase, excessG: Type.Number() }, { additionalProperties: false }));
-export const ItemRemovedFromBaggingArea = defineEvent('ItemRemovedFromBaggingArea', 1, Type.Object({ ...VerdictBase, missingG: Type.Number() }, { additionalProperties: false }));
+export const UnexpectedItemInBaggingArea = defineEvent(
+  'UnexpectedItemInBaggingArea',
+  1,
+  Type.Object({ ...VerdictBase, excessG: Type.Number() }, { additionalProperties: false }),
+);
+export const ItemRemovedFromBaggingArea = defineEvent(
+  'ItemRemovedFromBaggingArea',
+  1,
+  Type.Object({ ...VerdictBase, missingG: Type.Number() }, { additionalProperties: false }),
+);
 export const WeightMismatch = defineEvent('WeightMismatch', 1, Type.Object({ ...VerdictBase, lines: Lines }, { additionalProperties: false }));
 
 /** A verdict that later inputs show should not have been published (the seeds' compensating event). */
@@ -268,21 +300,35 @@ export const OverrideRefused = defineEvent(
   ),
 );
 
-export const AttendantModeChanged = defineEvent('AttendantModeChanged', 1, Type.Object({ on: Type.Boolean(), method: OverrideMethod }, { additionalProperties: false }));
+export const AttendantModeChanged = defineEvent(
+  'AttendantModeChanged',
+  1,
+  Type.Object({ on: Type.Boolean(), method: OverrideMethod }, { additionalProperties: false }),
+);
 
 // ---- payment ----
 
 export const PaymentStarted = defineEvent(
   'PaymentStarted',
   1,
-  Type.Object({ payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, terminal: Type.String({ maxLength: 64 }), idempotencyKey: Id }, { additionalProperties: false }),
+  Type.Object(
+    { payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, terminal: Type.String({ maxLength: 64 }), idempotencyKey: Id },
+    { additionalProperties: false },
+  ),
 );
 
 export const PaymentAuthorized = defineEvent(
   'PaymentAuthorized',
   1,
   Type.Object(
-    { payment: Id, amount: Type.Integer({ minimum: 1 }), currency: Currency, terminal: Type.String({ maxLength: 64 }), authCode: Type.String({ maxLength: 32 }), method: Type.String({ maxLength: 32 }) },
+    {
+      payment: Id,
+      amount: Type.Integer({ minimum: 1 }),
+      currency: Currency,
+      terminal: Type.String({ maxLength: 64 }),
+      authCode: Type.String({ maxLength: 32 }),
+      method: Type.String({ maxLength: 32 }),
+    },
     { additionalProperties: false },
   ),
 );
