@@ -76,6 +76,10 @@ export class Broker {
       file,
       maxOfflineQueue: config.broker.maxOfflineQueue,
       log: this.log,
+      // aedes sends a QoS 1 PUBACK before it stores the message (lib/handlers/publish.js), so
+      // FULL here would not make delivery power-safe; every event is in its source's outbox
+      // log (FULL) and comes back by replay. NORMAL in WAL still survives a process crash.
+      synchronous: 'NORMAL',
     });
     const maxPayload = config.events.maxPayloadBytes;
     this.aedes = await Aedes.createBroker({

@@ -31,6 +31,8 @@ export interface SqlitePersistenceOptions {
   log?: PersistenceLogger;
   /** Called after packets for `clientId` were dropped; `count` is how many this enqueue dropped. */
   onDrop?: (clientId: string, count: number) => void;
+  /** SQLite synchronous level: FULL (default) survives power loss, NORMAL (WAL) survives a process crash. */
+  synchronous?: 'FULL' | 'NORMAL';
 }
 
 export interface PersistenceStats {
@@ -149,6 +151,7 @@ export class SqlitePersistence {
   private failing = false;
 
   private dirty = new DirtyKeys();
+  private readonly synchronous: 'FULL' | 'NORMAL';
 
   constructor(opts: SqlitePersistenceOptions) {
     const max = opts.maxOfflineQueue ?? 10000;
@@ -159,6 +162,7 @@ export class SqlitePersistence {
     this.maxOfflineQueue = max;
     this.log = opts.log;
     this.onDrop = opts.onDrop;
+    this.synchronous = opts.synchronous ?? 'FULL';
   }
 
   get broker(): BrokerRef | undefined {
@@ -181,7 +185,7 @@ export class SqlitePersistence {
       if (verdict !== 'ok') throw new Error(`integrity check failed: ${verdict.slice(0, 300)}`);
       const [mode] = await db.all<{ journal_mode: string }>('PRAGMA journal_mode = WAL');
       if (mode?.journal_mode !== 'wal') throw new Error(`cannot switch to WAL (journal_mode is ${mode?.journal_mode})`);
-      await db.exec('PRAGMA synchronous = FULL');
+      await db.exec(`PRAGMA synchronous = ${this.synchronous}`);
       const [version] = await db.all<{ user_version: number }>('PRAGMA user_version');
       if ((version?.user_version ?? 0) > SCHEMA_VERSION) {
         throw new Error(`schema version ${version.user_version} was written by a newer laned (this one knows ${SCHEMA_VERSION})`);

@@ -47,6 +47,10 @@ export class Inbox {
   private readonly positions = new Map<string, number>();
   private readonly gaps = new Map<string, Gap>();
   private readonly heads = new Map<string, number>();
+  /** Events waiting in inbox_pending per source (kept in memory to spare a query per event). */
+  private readonly pending = new Map<string, number>();
+  /** When each source last delivered anything: a consumer that is merely behind is not missing events. */
+  private readonly lastHeard = new Map<string, number>();
   private stopped = false;
   applied = 0;
 
@@ -57,7 +61,8 @@ export class Inbox {
     for (const row of await this.opts.store.all<{ source: string; last_seq: number }>('SELECT source, last_seq FROM inbox_position')) {
       this.positions.set(row.source, row.last_seq);
     }
-    for (const row of await this.opts.store.all<{ source: string }>('SELECT DISTINCT source FROM inbox_pending')) {
+    for (const row of await this.opts.store.all<{ source: string; c: number }>('SELECT source, count(*) AS c FROM inbox_pending GROUP BY source')) {
+      this.pending.set(row.source, row.c);
       this.scheduleGap(row.source);
     }
   }
@@ -83,6 +88,7 @@ export class Inbox {
       return;
     }
     const ev = parsed.event;
+    this.lastHeard.set(ev.source, Date.now());
     if (topic.startsWith('replay/') && topic.split('/')[1] !== ev.source) {
       const reason = `replayed event of source ${ev.source} on ${topic}`;
       log.warn({ topic, eventId: ev.id }, reason);
@@ -101,18 +107,19 @@ export class Inbox {
       return;
     }
     if (ev.seq > pos + 1) {
-      await this.opts.store.run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [
+      const r = await this.opts.store.run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [
         ev.source,
         ev.seq,
         ev.id,
         topic,
         payload.toString('utf8'),
       ]);
+      if (r.changes > 0) this.pending.set(ev.source, (this.pending.get(ev.source) ?? 0) + 1);
       this.scheduleGap(ev.source);
       return;
     }
-    await this.apply(ev, topic, payload);
-    await this.drain(ev.source);
+    await this.apply(ev, topic, payload, false);
+    if (this.pending.get(ev.source) || this.gaps.has(ev.source)) await this.drain(ev.source);
   }
 
   /**
@@ -149,7 +156,7 @@ export class Inbox {
     await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = excluded.last_seq', [source, seq]);
   }
 
-  private apply(ev: Envelope, topic: string, payload: Buffer | string): Promise<void> {
+  private apply(ev: Envelope, topic: string, payload: Buffer | string, fromPending: boolean): Promise<void> {
     return this.opts.executor.run(this.key(ev), async () => {
       // A replay, a drain and a redelivery can race to the same event: the position decides.
       if ((this.positions.get(ev.source) ?? ev.seq - 1) >= ev.seq) {
@@ -162,7 +169,7 @@ export class Inbox {
           const fresh = await this.opts.store.tx(async (tx) => {
             const seen = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
             await this.setPosition(tx, ev.source, ev.seq);
-            await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+            if (fromPending) await this.unpend(tx, ev.source, ev.seq);
             if (seen.changes === 0) return false;
             await this.opts.handle(ev, tx);
             return true;
@@ -177,7 +184,10 @@ export class Inbox {
           return;
         } catch (err) {
           lastError = (err as Error).message;
-          this.opts.log.warn({ eventId: ev.id, type: ev.type, attempt, err: lastError }, `processing ${ev.type} ${ev.id} failed (attempt ${attempt} of ${this.opts.maxAttempts})`);
+          this.opts.log.warn(
+            { eventId: ev.id, type: ev.type, attempt, err: lastError },
+            `processing ${ev.type} ${ev.id} failed (attempt ${attempt} of ${this.opts.maxAttempts})`,
+          );
           if (this.stopped) throw err;
         }
       }
@@ -191,11 +201,16 @@ export class Inbox {
         });
         await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
         await this.setPosition(tx, ev.source, ev.seq);
-        await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+        if (fromPending) await this.unpend(tx, ev.source, ev.seq);
       });
       this.positions.set(ev.source, ev.seq);
       this.opts.metrics.deadLettered.inc({ service: this.opts.name });
     });
+  }
+
+  private async unpend(tx: Tx, source: string, seq: number): Promise<void> {
+    const r = await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [source, seq]);
+    if (r.changes > 0) tx.afterCommit(() => this.pending.set(source, Math.max(0, (this.pending.get(source) ?? 1) - 1)));
   }
 
   private async deadLetter(topic: string, payload: Buffer, reason: string, eventId: string | undefined, attempts: number): Promise<void> {
@@ -211,14 +226,17 @@ export class Inbox {
   private async drain(source: string): Promise<void> {
     for (;;) {
       const next = (this.positions.get(source) ?? 0) + 1;
-      const row = await this.opts.store.get<{ topic: string; payload: string }>('SELECT topic, payload FROM inbox_pending WHERE source = ? AND seq = ?', [source, next]);
+      const row = await this.opts.store.get<{ topic: string; payload: string }>('SELECT topic, payload FROM inbox_pending WHERE source = ? AND seq = ?', [
+        source,
+        next,
+      ]);
       if (!row) break;
       const parsed = parseEvent(row.topic, row.payload, Number.MAX_SAFE_INTEGER);
       if (!parsed.ok) {
-        await this.opts.store.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [source, next]);
+        await this.opts.store.tx((tx) => this.unpend(tx, source, next));
         continue;
       }
-      await this.apply(parsed.event, row.topic, row.payload);
+      await this.apply(parsed.event, row.topic, row.payload, true);
     }
     const left = await this.opts.store.get('SELECT 1 FROM inbox_pending WHERE source = ? LIMIT 1', [source]);
     const head = this.heads.get(source);
@@ -256,8 +274,23 @@ export class Inbox {
     const head = this.heads.get(source);
     let to: number;
     if (first?.s != null) to = first.s - 1;
-    else if (head !== undefined && pos !== undefined && head > pos) to = head;
-    else {
+    else if (head !== undefined && pos !== undefined && head > pos) {
+      // Behind the head while the stream still flows is a backlog, not a loss: ask only once it went quiet.
+      const quietFor = Date.now() - (this.lastHeard.get(source) ?? 0);
+      const quiet = Math.max(1000, this.opts.gapWaitMs * 4);
+      if (quietFor < quiet) {
+        const gap = this.gaps.get(source);
+        if (gap && !gap.timer) {
+          gap.timer = setTimeout(() => {
+            gap.timer = undefined;
+            void this.askReplay(source, gap).catch(() => this.scheduleGap(source));
+          }, quiet - quietFor);
+          gap.timer.unref();
+        }
+        return;
+      }
+      to = head;
+    } else {
       this.gaps.delete(source);
       this.heads.delete(source);
       return;

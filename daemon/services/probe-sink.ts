@@ -11,7 +11,7 @@ export const probeSink: ServiceDefinition<{ sources?: string[] }> = {
       sources: ctx.settings.sources ?? ['probe'],
       async migrate(store) {
         await store.exec(
-          'CREATE TABLE IF NOT EXISTS probe_tally (source TEXT NOT NULL, n INTEGER NOT NULL, applied INTEGER NOT NULL, event_id TEXT NOT NULL, ord INTEGER NOT NULL, latency_us INTEGER, PRIMARY KEY (source, n))',
+          'CREATE TABLE IF NOT EXISTS probe_tally (source TEXT NOT NULL, n INTEGER NOT NULL, applied INTEGER NOT NULL, event_id TEXT NOT NULL, ord INTEGER NOT NULL, latency_us INTEGER, PRIMARY KEY (source, n)); CREATE INDEX IF NOT EXISTS probe_tally_ord ON probe_tally (ord)',
         );
       },
       async onEvent(ev, tx) {
