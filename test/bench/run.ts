@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
+import { nau7802Cpu, scannerThroughput } from './drivers.js';
 
 const hasMosquitto = (() => {
   try {
@@ -165,6 +166,12 @@ async function main(): Promise<void> {
       cmp = `   via mosquitto: ${fmt(theirs.eventsPerSec)} ev/s p50 ${fmt(theirs.p50ms, 1)} p99 ${fmt(theirs.p99ms, 1)} ms   ratio ${fmt(ours.eventsPerSec / theirs.eventsPerSec, 2)}`;
     }
     line(`outbox->broker->inbox ${label} (${ours.n} events): ${fmt(ours.eventsPerSec)} ev/s p50 ${fmt(ours.p50ms, 1)} ms p99 ${fmt(ours.p99ms, 1)} ms${cmp}   target >= 2000 ev/s, p99 < 20 ms`);
+  }
+  // Drivers.
+  {
+    const nau = await nau7802Cpu(5);
+    line(`NAU7802 pipeline at 320 SPS (real driver on the fake I2C bus): ${fmt(nau.percent, 2)} % of one core, ${nau.samples} samples in 5 s   target < 5 %`);
+    line(`scanner framer + decoder: ${fmt(scannerThroughput())} codes/s`);
   }
   console.log('\nsummary:\n' + results.map((r) => `  ${r}`).join('\n'));
 }
