@@ -12,10 +12,10 @@ import type { CommandSpec, Commandable } from '../command.js';
 import { CommandError } from '../command.js';
 import { Publisher } from '../publish.js';
 import { StatusKeeper } from '../status.js';
-import type { TimerHandle } from '../timers.js';
 import { decodeBarcode } from './barcode.js';
 import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
+import { PolledScale, type ScaleState } from './polled-scale.js';
 import { magellanAsText, magellanGrams, parseMagellanFrame } from './magellan-frame.js';
 import { BarcodePublisher, DecodeFields, barcodeOptions, scannedData } from './scanner.js';
 
@@ -44,8 +44,6 @@ export const MagellanSchema = Type.Object(
 );
 export type MagellanConfig = Static<typeof MagellanSchema>;
 
-type ScaleState = 'stable' | 'unstable' | 'zero' | 'underZero' | 'overweight' | 'notReady';
-
 const STATE_OF_STATUS: Record<number, ScaleState> = { 0: 'notReady', 1: 'unstable', 2: 'overweight', 3: 'zero', 4: 'stable', 5: 'underZero' };
 
 export class MagellanScannerScale implements Driver, Commandable {
@@ -54,16 +52,9 @@ export class MagellanScannerScale implements Driver, Commandable {
   private readonly keeper: StatusKeeper;
   private readonly pub: Publisher;
   private readonly barcodes: BarcodePublisher;
+  private readonly scale: PolledScale;
   private framer?: Framer;
   private link?: SerialLink;
-  private pollTimer?: TimerHandle;
-  private waitTimer?: TimerHandle;
-  private awaiting = false;
-  private missed = 0;
-  private answering = true;
-  private scaleState: ScaleState = 'notReady';
-  private published = 0;
-  private lastGrams?: number;
 
   constructor(
     private readonly ctx: DriverContext<MagellanConfig>,
@@ -73,6 +64,14 @@ export class MagellanScannerScale implements Driver, Commandable {
     this.keeper = new StatusKeeper(ctx, this.kind, env.simulated);
     this.pub = new Publisher(ctx, ctx.log);
     this.barcodes = new BarcodePublisher(ctx, env, this.pub, this.keeper);
+    this.scale = new PolledScale(ctx.config, env.timers, this.keeper, this.pub, {
+      request: () => {
+        const c = this.ctx.config;
+        const cmd = Buffer.concat([Buffer.from(c.weightCommand.slice(1)), bytesFromConfig(c.terminator)]);
+        return this.link?.write(Buffer.concat([bytesFromConfig(c.prefix), cmd])) ?? false;
+      },
+      notAnswering: (missed) => `scale not answering ${this.ctx.config.weightCommand} on ${this.link?.describe()} (${missed} polls); the scanner side keeps working`,
+    });
   }
 
   async start(): Promise<void> {
@@ -80,25 +79,18 @@ export class MagellanScannerScale implements Driver, Commandable {
     this.framer = new Framer({ prefix: bytesFromConfig(c.prefix), suffix: bytesFromConfig(c.terminator), maxLength: 512 });
     this.keeper.set('starting');
     this.link = new SerialLink(c, this.env.serial, this.env.timers, this.ctx.log, {
-      onOpen: () => {
-        this.answering = true;
-        this.missed = 0;
-        this.keeper.set('ok');
-        this.poll();
-      },
+      onOpen: () => this.scale.linkUp(),
       onData: (chunk) => this.framer?.push(chunk).forEach((ev) => this.frame(ev)),
       onDown: (detail) => {
         this.framer?.flush().forEach((ev) => this.frame(ev));
-        this.stopPolling();
-        this.setScale('notReady', undefined, detail);
-        this.keeper.set('disconnected', detail);
+        this.scale.linkDown(detail);
       },
     });
     this.link.start();
   }
 
   async stop(): Promise<void> {
-    this.stopPolling();
+    this.scale.stopPolling();
     await this.link?.stop();
     this.framer?.reset();
     this.keeper.set('stopped');
@@ -107,45 +99,6 @@ export class MagellanScannerScale implements Driver, Commandable {
 
   status(): DeviceStatus {
     return this.keeper.get();
-  }
-
-  private stopPolling(): void {
-    const t = this.env.timers;
-    t.clearTimeout(this.pollTimer);
-    t.clearTimeout(this.waitTimer);
-    this.pollTimer = this.waitTimer = undefined;
-    this.awaiting = false;
-  }
-
-  /** Send the weight request and wait for its answer (or the timeout). */
-  private poll(): void {
-    const c = this.ctx.config;
-    const t = this.env.timers;
-    this.pollTimer = undefined;
-    const cmd = Buffer.concat([Buffer.from(c.weightCommand.slice(1)), bytesFromConfig(c.terminator)]);
-    if (!this.link?.write(Buffer.concat([bytesFromConfig(c.prefix), cmd]))) return;
-    this.awaiting = true;
-    t.clearTimeout(this.waitTimer);
-    this.waitTimer = t.setTimeout(() => this.timeout(), c.responseTimeoutMs);
-  }
-
-  private timeout(): void {
-    this.waitTimer = undefined;
-    this.awaiting = false;
-    this.missed++;
-    if (this.missed >= this.ctx.config.missedPolls && this.answering) {
-      this.answering = false;
-      const detail = `scale not answering ${this.ctx.config.weightCommand} on ${this.link?.describe()} (${this.missed} polls); the scanner side keeps working`;
-      this.keeper.set('degraded', detail);
-      this.setScale('notReady', undefined, detail);
-    }
-    this.schedulePoll();
-  }
-
-  private schedulePoll(): void {
-    const t = this.env.timers;
-    t.clearTimeout(this.pollTimer);
-    this.pollTimer = t.setTimeout(() => this.poll(), this.ctx.config.pollMs);
   }
 
   private frame(ev: FrameEvent): void {
@@ -173,37 +126,11 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   private weight(status: number, digits?: string): void {
-    if (this.awaiting) {
-      this.awaiting = false;
-      this.env.timers.clearTimeout(this.waitTimer);
-      this.waitTimer = undefined;
-      this.schedulePoll();
-    }
-    this.missed = 0;
-    if (!this.answering) {
-      this.answering = true;
-      this.keeper.set('ok');
-    }
+    this.scale.answered();
     const state = STATE_OF_STATUS[status];
-    if (state !== 'stable' || !digits) return this.setScale(state);
+    if (state !== 'stable' || !digits) return this.scale.setState(state);
     const { grams, unit } = magellanGrams(digits, this.ctx.config.unit);
-    this.setScale(grams === 0 ? 'zero' : 'stable', grams);
-    this.lastGrams = grams;
-    if (grams > 0 && grams !== this.published && Math.abs(grams - this.published) >= this.ctx.config.minChangeG) {
-      this.published = grams;
-      void this.pub.emit('ProduceWeighed', { grams, stable: true, unit, raw: digits });
-      this.keeper.reading({ grams, unit });
-    }
-  }
-
-  private setScale(state: ScaleState, grams?: number, detail?: string): void {
-    if (state === 'zero') this.published = 0; // the same weight placed again is a new weighing
-    if (state === this.scaleState) return;
-    this.scaleState = state;
-    const data: Record<string, unknown> = { state };
-    if (grams !== undefined) data.grams = grams;
-    if (detail) data.detail = detail.slice(0, 300);
-    void this.pub.emit('ScaleStatus', data);
+    this.scale.weighed(grams, unit, digits);
   }
 
   commands(): CommandSpec[] {
@@ -211,7 +138,7 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   async command(name: string): Promise<unknown> {
-    if (name === 'read') return { state: this.scaleState, grams: this.lastGrams ?? null, answering: this.answering, counters: { scanned: this.barcodes.scanned, rejected: this.barcodes.rejected } };
+    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: { scanned: this.barcodes.scanned, rejected: this.barcodes.rejected } };
     throw new CommandError(`${this.name}: unknown command "${name}"; known: read`);
   }
 }

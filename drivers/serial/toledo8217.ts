@@ -14,6 +14,7 @@ import type { TimerHandle } from '../timers.js';
 import { printableRaw } from './barcode.js';
 import { Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
+import { PolledScale, type ScaleState } from './polled-scale.js';
 import { parseToledoFrame, toledoGrams, type ToledoStatus } from './toledo-frame.js';
 
 export const Toledo8217Schema = Type.Object(
@@ -33,8 +34,6 @@ export const Toledo8217Schema = Type.Object(
 );
 export type Toledo8217Config = Static<typeof Toledo8217Schema>;
 
-type ScaleState = 'stable' | 'unstable' | 'zero' | 'underZero' | 'overweight' | 'notReady';
-
 const STX = Buffer.from([0x02]);
 const CR = Buffer.from([0x0d]);
 
@@ -53,17 +52,10 @@ export class Toledo8217Scale implements Driver, Commandable {
   private readonly keeper: StatusKeeper;
   private readonly pub: Publisher;
   private readonly limiter = new RejectLimiter(5, 60_000);
+  private readonly scale: PolledScale;
   private framer?: Framer;
   private link?: SerialLink;
-  private pollTimer?: TimerHandle;
-  private waitTimer?: TimerHandle;
-  private awaiting = false;
-  private missed = 0;
-  private answering = true;
-  private scaleState: ScaleState = 'notReady';
-  private published = 0;
   private lastStatus?: ToledoStatus;
-  private lastGrams?: number;
   /** A command (Z/T/C) waiting for the line, then for its status answer. */
   private queued?: { letter: string; resolve: (s: ToledoStatus) => void; reject: (e: Error) => void };
   private pendingCommand?: { resolve: (s: ToledoStatus) => void; reject: (e: Error) => void; timer: TimerHandle };
@@ -75,31 +67,31 @@ export class Toledo8217Scale implements Driver, Commandable {
     this.name = ctx.name;
     this.keeper = new StatusKeeper(ctx, this.kind, env.simulated);
     this.pub = new Publisher(ctx, ctx.log);
+    this.scale = new PolledScale(ctx.config, env.timers, this.keeper, this.pub, {
+      request: () => this.link?.write(Buffer.from('W')) ?? false,
+      busy: () => this.pendingCommand !== undefined, // one request on the line at a time
+      lineFree: () => this.sendQueued(),
+      stopped: () => this.rejectCommands(),
+      notAnswering: (missed) => `scale not answering W on ${this.link?.describe()} (${missed} polls; 9600 7E1? cable?)`,
+    });
   }
 
   async start(): Promise<void> {
     this.framer = new Framer({ prefix: STX, suffix: CR, maxLength: 32 });
     this.keeper.set('starting');
     this.link = new SerialLink(this.ctx.config, this.env.serial, this.env.timers, this.ctx.log, {
-      onOpen: () => {
-        this.answering = true;
-        this.missed = 0;
-        this.keeper.set('ok');
-        this.poll();
-      },
+      onOpen: () => this.scale.linkUp(),
       onData: (chunk) => this.framer?.push(chunk).forEach((ev) => this.frame(ev)),
       onDown: (detail) => {
         this.framer?.reset();
-        this.stopPolling();
-        this.setScale('notReady', undefined, detail);
-        this.keeper.set('disconnected', detail);
+        this.scale.linkDown(detail);
       },
     });
     this.link.start();
   }
 
   async stop(): Promise<void> {
-    this.stopPolling();
+    this.scale.stopPolling();
     await this.link?.stop();
     this.keeper.set('stopped');
     await this.pub.idle();
@@ -109,62 +101,15 @@ export class Toledo8217Scale implements Driver, Commandable {
     return this.keeper.get();
   }
 
-  private stopPolling(): void {
-    const t = this.env.timers;
-    t.clearTimeout(this.pollTimer);
-    t.clearTimeout(this.waitTimer);
-    this.pollTimer = this.waitTimer = undefined;
-    this.awaiting = false;
+  private rejectCommands(): void {
     const closed = new CommandError(`${this.name}: port closed before the scale answered`);
     if (this.pendingCommand) {
-      t.clearTimeout(this.pendingCommand.timer);
+      this.env.timers.clearTimeout(this.pendingCommand.timer);
       this.pendingCommand.reject(closed);
       this.pendingCommand = undefined;
     }
     this.queued?.reject(closed);
     this.queued = undefined;
-  }
-
-  private poll(): void {
-    this.pollTimer = undefined;
-    if (this.pendingCommand) return this.schedulePoll(); // one request on the line at a time
-    if (!this.link?.write(Buffer.from('W'))) return;
-    this.awaiting = true;
-    this.waitTimer = this.env.timers.setTimeout(() => this.timeout(), this.ctx.config.responseTimeoutMs);
-  }
-
-  private schedulePoll(): void {
-    this.env.timers.clearTimeout(this.pollTimer);
-    this.pollTimer = this.env.timers.setTimeout(() => this.poll(), this.ctx.config.pollMs);
-  }
-
-  private timeout(): void {
-    this.waitTimer = undefined;
-    this.awaiting = false;
-    this.missed++;
-    if (this.missed >= this.ctx.config.missedPolls && this.answering) {
-      this.answering = false;
-      const detail = `scale not answering W on ${this.link?.describe()} (${this.missed} polls; 9600 7E1? cable?)`;
-      this.keeper.set('degraded', detail);
-      this.setScale('notReady', undefined, detail);
-    }
-    this.schedulePoll();
-    this.sendQueued();
-  }
-
-  private answered(): void {
-    if (this.awaiting) {
-      this.awaiting = false;
-      this.env.timers.clearTimeout(this.waitTimer);
-      this.waitTimer = undefined;
-      this.schedulePoll();
-      this.sendQueued();
-    }
-    this.missed = 0;
-    if (!this.answering) {
-      this.answering = true;
-      this.keeper.set('ok');
-    }
   }
 
   private frame(ev: FrameEvent): void {
@@ -177,35 +122,19 @@ export class Toledo8217Scale implements Driver, Commandable {
     if (f.kind === 'status') {
       this.lastStatus = f.status;
       // a command is only sent while no W is outstanding, so this status answers it
-      const p = this.awaiting ? undefined : this.pendingCommand;
+      const p = this.scale.awaiting ? undefined : this.pendingCommand;
       if (p) {
         this.pendingCommand = undefined;
         this.env.timers.clearTimeout(p.timer);
         p.resolve(f.status);
       }
-      this.answered();
+      this.scale.answered();
       const { state, detail } = stateOfStatus(f.status);
-      return this.setScale(state, undefined, detail);
+      return this.scale.setState(state, undefined, detail);
     }
-    this.answered();
+    this.scale.answered();
     const { grams, unit } = toledoGrams(f, this.ctx.config.unit);
-    this.lastGrams = grams;
-    this.setScale(grams === 0 ? 'zero' : 'stable', grams);
-    if (grams > 0 && grams !== this.published && Math.abs(grams - this.published) >= this.ctx.config.minChangeG) {
-      this.published = grams;
-      void this.pub.emit('ProduceWeighed', { grams, stable: true, unit, raw: f.raw, net: f.net });
-      this.keeper.reading({ grams, unit, net: f.net });
-    }
-  }
-
-  private setScale(state: ScaleState, grams?: number, detail?: string): void {
-    if (state === 'zero') this.published = 0;
-    if (state === this.scaleState) return;
-    this.scaleState = state;
-    const data: Record<string, unknown> = { state };
-    if (grams !== undefined) data.grams = grams;
-    if (detail) data.detail = detail.slice(0, 300);
-    void this.pub.emit('ScaleStatus', data);
+    this.scale.weighed(grams, unit, f.raw, f.net);
   }
 
   private sendQueued(): void {
@@ -236,14 +165,14 @@ export class Toledo8217Scale implements Driver, Commandable {
 
   async command(name: string): Promise<unknown> {
     const letter = { zero: 'Z', tare: 'T', 'clear-tare': 'C' }[name];
-    if (name === 'read') return { state: this.scaleState, grams: this.lastGrams ?? null, status: this.lastStatus ?? null, answering: this.answering };
+    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, status: this.lastStatus ?? null, answering: this.scale.answering };
     if (!letter) throw new CommandError(`${this.name}: unknown command "${name}"; known: ${this.commands().map((c) => c.name).join(', ')}`);
     if (this.pendingCommand || this.queued) throw new CommandError(`${this.name}: another command is waiting for the scale`);
     if (!this.link?.isOpen) throw new CommandError(`${this.name}: not connected (${this.keeper.get().detail ?? this.keeper.state})`);
     const status = await new Promise<ToledoStatus>((resolve, reject) => {
       this.queued = { letter, resolve, reject };
       // the 8217 handles one request at a time: wait for an outstanding W answer first
-      if (!this.awaiting) this.sendQueued();
+      if (!this.scale.awaiting) this.sendQueued();
     });
     return { command: letter, status, state: stateOfStatus(status).state };
   }
