@@ -9,10 +9,10 @@ import type { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeviceStatus, Driver, DriverContext } from '../driver.js';
 import type { DriverEnv } from '../env.js';
+import { BarcodePublisher, DecodeFields, type BarcodeCounters } from '../barcode-publisher.js';
 import { Publisher } from '../publish.js';
 import { StatusKeeper } from '../status.js';
 import type { TimerHandle } from '../timers.js';
-import { BarcodePublisher, DecodeFields } from '../serial/scanner.js';
 import { InputEventDecoder } from './input-event.js';
 import { KeyDecoder, type KeyFrame } from './keys.js';
 
@@ -81,8 +81,8 @@ export class HidWedgeScanner implements Driver {
     return this.keeper.get();
   }
 
-  counters(): { scanned: number; rejected: number } {
-    return { scanned: this.barcodes.scanned, rejected: this.barcodes.rejected };
+  counters(): BarcodeCounters {
+    return this.barcodes.counters();
   }
 
   private retry(detail: string): void {

@@ -8,6 +8,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeviceStatus, Driver, DriverContext } from '../driver.js';
 import type { DriverEnv } from '../env.js';
+import { BarcodePublisher, DecodeFields, barcodeOptions } from '../barcode-publisher.js';
 import type { CommandSpec, Commandable } from '../command.js';
 import { CommandError } from '../command.js';
 import { Publisher } from '../publish.js';
@@ -17,7 +18,6 @@ import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
 import { PolledScale, type ScaleState } from './polled-scale.js';
 import { magellanAsText, magellanGrams, parseMagellanFrame } from './magellan-frame.js';
-import { BarcodePublisher, DecodeFields, barcodeOptions, scannedData } from './scanner.js';
 
 export const MagellanSchema = Type.Object(
   {
@@ -115,10 +115,7 @@ export class MagellanScannerScale implements Driver, Commandable {
         if (!r.ok) return this.barcodes.reject(ev.bytes, r.reason);
         const reading = { ...r.reading, symbology: f.symbology };
         delete reading.aim; // synthesised from the label id, not sent by the device
-        this.barcodes.scanned++;
-        void this.pub.emit('BarcodeScanned', scannedData(reading));
-        this.keeper.reading({ barcode: reading.raw, symbology: reading.symbology, ...(reading.gtin ? { gtin: reading.gtin } : {}) });
-        return;
+        return this.barcodes.publish(reading);
       }
       case 'weight':
         return this.weight(f.status, f.digits);
@@ -138,7 +135,7 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   async command(name: string): Promise<unknown> {
-    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: { scanned: this.barcodes.scanned, rejected: this.barcodes.rejected } };
+    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: this.barcodes.counters() };
     throw new CommandError(`${this.name}: unknown command "${name}"; known: read`);
   }
 }

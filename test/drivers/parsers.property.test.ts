@@ -14,7 +14,7 @@ import { parseMagellanFrame, magellanAsText } from '../../drivers/serial/magella
 import { parseToledoFrame } from '../../drivers/serial/toledo-frame.js';
 import { InputEventDecoder, encodeInputEvents, type InputEvent } from '../../drivers/hid/input-event.js';
 import { KeyDecoder } from '../../drivers/hid/keys.js';
-import { scannedData } from '../../drivers/serial/scanner.js';
+import { scannedData } from '../../drivers/barcode-publisher.js';
 import { seeded, between } from '../../drivers/sim/random.js';
 import { dataProblem } from '../../daemon/events/schema.js';
 import '../../daemon/events/schemas/devices.js';

@@ -4,7 +4,7 @@ import { splitAim, describeAim } from '../../../drivers/serial/aim.js';
 import { parseElementString, aiDecimal } from '../../../drivers/serial/gs1.js';
 import { decodeRcn, fourDigitPriceCheck, fiveDigitPriceCheck, RCN_LAYOUTS, ruleProblem } from '../../../drivers/serial/rcn.js';
 import { decodeBarcode } from '../../../drivers/serial/barcode.js';
-import { barcodeOptions } from '../../../drivers/serial/scanner.js';
+import { barcodeOptions } from '../../../drivers/barcode-publisher.js';
 import { Framer, bytesFromConfig } from '../../../drivers/serial/framer.js';
 
 t.test('GTIN check digit, GS1 General Specifications §7.9.1', async (t) => {
