@@ -9,35 +9,26 @@ import { bytesFromConfig } from '../serial/framer.js';
 import type { Timers } from '../timers.js';
 import type { SimSerialBus, SimSerialDevice, SimSerialPort } from './serial.js';
 import { unescapeCode } from './env.js';
+import { PlatterTwin } from './platter-twin.js';
 
-export class MagellanTwin implements SimSerialDevice {
-  private platter = 0;
-  private changedAt = -Infinity;
+/** `mute` silences the scale board only: the scanner side still sends. */
+export class MagellanTwin extends PlatterTwin implements SimSerialDevice {
   private rx = '';
-  /** A scale board that stopped answering (the scanner side still sends). */
-  mute = false;
-  capacityG = 15_000;
-  motionMs = 400;
-  unit: 'kg' | 'lb' = 'kg';
 
   constructor(
     private readonly bus: SimSerialBus,
     readonly path: string,
     private readonly config: Pick<MagellanConfig, 'prefix' | 'terminator'>,
-    private readonly timers: Timers,
-  ) {}
+    timers: Timers,
+  ) {
+    super(timers);
+  }
 
   private get prefix(): string {
     return bytesFromConfig(this.config.prefix).toString('latin1');
   }
   private get terminator(): string {
     return bytesFromConfig(this.config.terminator).toString('latin1');
-  }
-
-  /** Put produce on the platter (grams; 0 empties it, negative lifts it below zero). */
-  produce(grams: number): void {
-    this.platter = grams;
-    this.changedAt = this.timers.now();
   }
 
   /** A scan at the scanner window: S08, label id by the code's shape, the code. */
@@ -67,7 +58,7 @@ export class MagellanTwin implements SimSerialDevice {
       this.rx = this.rx.slice(end + this.terminator.length);
       if (this.mute || !cmd.startsWith(this.prefix)) continue;
       const body = cmd.slice(this.prefix.length);
-      const moving = this.timers.now() - this.changedAt < this.motionMs;
+      const moving = this.moving;
       if (body === '14') {
         if (moving) this.answer(port, '141');
         else if (this.platter > this.capacityG) this.answer(port, '142');

@@ -4,32 +4,15 @@
  * (motion after every change, over capacity, under zero), and Z / T / C with a
  * status byte, as §6.1.3.2 of the DIVA Service Manual describes.
  */
-import type { Timers } from '../timers.js';
+import { PlatterTwin } from './platter-twin.js';
 import type { SimSerialDevice, SimSerialPort } from './serial.js';
 
-export class ToledoTwin implements SimSerialDevice {
-  private platter = 0;
+export class ToledoTwin extends PlatterTwin implements SimSerialDevice {
   private zeroOffset = 0;
   private tare = 0;
-  private changedAt = -Infinity;
   private rx = '';
-  mute = false;
-  capacityG = 15_000;
-  motionMs = 400;
-  unit: 'kg' | 'lb' = 'kg';
   /** Z captures zero only within this much of the last zero. */
   zeroCaptureG = 300;
-
-  constructor(private readonly timers: Timers) {}
-
-  produce(grams: number): void {
-    this.platter = grams;
-    this.changedAt = this.timers.now();
-  }
-
-  private get moving(): boolean {
-    return this.timers.now() - this.changedAt < this.motionMs;
-  }
 
   private statusByte(): number {
     const gross = this.platter - this.zeroOffset;
