@@ -16,7 +16,12 @@ import { deviceConfigs } from './devices.js';
 import { SimLane } from '../drivers/sim/lane.js';
 import { devicesHost } from './services/devices.js';
 import { simService } from './services/sim.js';
-import type { StoreCorruptError } from './store.js';
+import { isCorruption, quarantine, type StoreCorruptError } from './store.js';
+import { UnsafeShutdownCounter } from './unsafe-shutdown.js';
+import { Watchdog } from './watchdog.js';
+import { statusLine, deviceStates } from './status-line.js';
+import { testHooks, type TestHooks } from './test-hooks.js';
+import { PACKAGE_VERSION } from './version.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -27,6 +32,8 @@ export interface DaemonOptions {
   /** Run only this service, against the broker of a daemon already running. */
   only?: string;
   notifier?: Notifier;
+  /** The config file it was read from, for `lanectl diag` (runtime.json). */
+  configFile?: string;
 }
 
 /** One part of the daemon, started in order and stopped in reverse (CONVENTIONS.md "Fastify plugins"). */
@@ -55,9 +62,11 @@ export class Daemon {
   private readonly problems = new Map<string, string>();
   private phase: Health['status'] = 'starting';
   private readonly notifier: Notifier;
-  private watchdog: NodeJS.Timeout | undefined;
+  private watchdog: Watchdog | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastStatus = '';
+  private readonly unsafe: UnsafeShutdownCounter;
+  private hooks: TestHooks | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o750 });
@@ -65,6 +74,7 @@ export class Daemon {
     this.credentials = Credentials.load(opts.stateDir, opts.config.broker.credentials as Record<string, string>);
     this.notifier = opts.notifier ?? new Notifier(opts.log.child({ component: 'systemd' }));
     this.sim = new SimLane({ log: opts.log.child({ component: 'drivers/sim' }) });
+    this.unsafe = new UnsafeShutdownCounter(opts.stateDir);
     this.plan();
   }
 
@@ -97,7 +107,10 @@ export class Daemon {
         },
         password: (role) => this.credentials.password(role),
       },
-      onCorrupt: (err: StoreCorruptError) => this.problems.set(`store ${err.file}`, err.message),
+      onCorrupt: (err: StoreCorruptError) => {
+        this.problems.set(`store ${err.file}`, err.message);
+        this.metrics.storeCorrupt.inc({ file: err.file });
+      },
     };
   }
 
@@ -108,8 +121,23 @@ export class Daemon {
         name: 'broker',
         essential: true,
         start: async () => {
-          this.broker = new Broker({ config, stateDir: this.opts.stateDir, log: this.log, metrics: this.metrics, credentials: this.credentials, devices: this.deviceNames() });
-          await this.broker.start();
+          const make = () => new Broker({ config, stateDir: this.opts.stateDir, log: this.log, metrics: this.metrics, credentials: this.credentials, devices: this.deviceNames() });
+          this.broker = make();
+          try {
+            await this.broker.start();
+          } catch (err) {
+            if (!isCorruption(err)) throw err;
+            // A damaged broker.db loses stored sessions, not events (the outboxes hold those): move it aside, start empty.
+            const file = join(this.opts.stateDir, 'broker.db');
+            const movedTo = quarantine(file);
+            const message = `database ${file} is corrupt (${(err as Error).message.slice(0, 200)}); moved aside to ${movedTo} and started without stored sessions; keep that file for support (lanectl diag)`;
+            this.log.error({ file, movedTo }, message);
+            this.problems.set(`store ${file}`, message);
+            this.metrics.storeCorrupt.inc({ file });
+            await this.broker.stop().catch(() => undefined);
+            this.broker = make();
+            await this.broker.start();
+          }
         },
         stop: async () => this.broker?.stop(),
       });
@@ -141,6 +169,7 @@ export class Daemon {
       name: 'services',
       essential: Boolean(only),
       start: async () => {
+        if (this.hooks?.slowStartMs) await new Promise((r) => setTimeout(r, this.hooks?.slowStartMs));
         for (const phase of ['prepare', 'run'] as const) {
           for (const runtime of this.services) {
             try {
@@ -175,9 +204,18 @@ export class Daemon {
 
   async start(): Promise<void> {
     const t0 = process.hrtime.bigint();
+    this.hooks = testHooks(this.log);
+    if (!this.opts.only) {
+      const unsafe = this.unsafe.begin({ pid: process.pid, epoch: this.clock.epoch });
+      this.metrics.unsafeShutdowns.set(unsafe.count);
+      if (unsafe.thisStart) {
+        this.log.warn(unsafe, `the previous run did not stop gracefully (power cut, kill or watchdog); ${unsafe.count} unsafe shutdowns so far`);
+      }
+      this.metrics.onCollect(() => this.refreshMetrics());
+    }
     for (const part of this.parts) {
       try {
-        await part.start();
+        await this.notifier.whileLong(`starting: ${part.name}`, () => part.start());
         this.started.push(part);
       } catch (err) {
         const message = (err as Error).message;
@@ -192,71 +230,146 @@ export class Daemon {
         this.started.push(part);
       }
     }
+    if (!this.opts.only) await this.devicesSettled(15_000);
     this.phase = this.problems.size ? 'degraded' : 'ready';
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     this.log.info({ ms: Math.round(ms), broker: this.broker?.url, http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined, stateDir: this.opts.stateDir }, `laned ${this.phase} in ${Math.round(ms)} ms`);
     if (!this.opts.only) this.writeRuntimeFile();
-    await this.notifier.ready(this.statusLine());
+    const first = this.statusLine();
+    this.lastStatus = first;
+    await this.notifier.ready(first);
     this.startWatchdog();
     this.statusTimer = setInterval(() => {
       const line = this.statusLine();
-      if (line !== this.lastStatus) void this.notifier.status(line);
+      if (line === this.lastStatus) return;
+      this.lastStatus = line;
+      void this.notifier.status(line);
     }, 2000).unref();
+  }
+
+  /**
+   * READY=1 waits until every configured device has left `starting` (ok, or
+   * reported disconnected/failed), at most `maxMs`: a driver's start() returns
+   * before a chip has delivered its first reading.
+   */
+  private async devicesSettled(maxMs: number): Promise<void> {
+    const wanted = this.deviceNames().length;
+    const until = Date.now() + maxMs;
+    for (;;) {
+      const host = this.services.find((s) => s.name === 'devices')?.status();
+      if (!host || host.state !== 'running') return;
+      const states = deviceStates([host]);
+      if (states.length >= wanted && states.every((d) => d.state !== 'starting')) return;
+      if (Date.now() > until) {
+        const waiting = states.filter((d) => d.state === 'starting').map((d) => d.name);
+        this.log.warn({ waiting }, `devices still starting after ${maxMs} ms: ${waiting.join(', ') || 'no report yet'}; READY anyway`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** `<stateDir>/runtime.json`: where lanectl finds this daemon's broker and HTTP server. */
   private writeRuntimeFile(): void {
     const file = join(this.opts.stateDir, RUNTIME_FILE);
-    const body = { pid: process.pid, broker: this.broker?.url, http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined, startedAt: new Date().toISOString() };
+    const body = {
+      pid: process.pid,
+      broker: this.broker?.url,
+      http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined,
+      startedAt: new Date().toISOString(),
+      version: PACKAGE_VERSION,
+      ...(this.opts.configFile ? { configFile: this.opts.configFile } : {}),
+    };
     writeFileSync(`${file}.tmp`, JSON.stringify(body), { mode: 0o640 });
     renameSync(`${file}.tmp`, file);
   }
 
   private startWatchdog(): void {
     const every = Notifier.watchdogIntervalMs();
-    if (!every) return;
-    let expected = Date.now() + every;
-    this.watchdog = setInterval(() => {
-      const lag = Date.now() - expected;
-      expected = Date.now() + every;
-      const failed = this.services.filter((s) => s.status().state === 'failed');
-      if (lag < every && failed.length === 0) void this.notifier.watchdog();
-      else this.log.warn({ lagMs: lag, failed: failed.map((s) => s.name) }, 'watchdog ping withheld: event loop lagging or a service failed');
-    }, every);
+    if (!every || !this.notifier.enabled) return;
+    this.watchdog = new Watchdog({
+      notifier: this.notifier,
+      log: this.log.child({ component: 'systemd' }),
+      metrics: this.metrics,
+      everyMs: every,
+      probes: () => this.services.filter((s) => s.status().state === 'running').map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
+    });
+    this.watchdog.start();
   }
 
+  /** Problems now: the ones found at start, failed services, devices not ok. */
+  private currentProblems(svc = this.services.map((s) => s.status())): Map<string, string> {
+    const all = new Map(this.problems);
+    for (const s of svc) if (s.state === 'failed' && !all.has(`service ${s.name}`)) all.set(`service ${s.name}`, `failed: ${s.detail ?? ''}`);
+    for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
+    return all;
+  }
+
+  /** The STATUS= line for `systemctl status` (daemon/status-line.ts). */
   statusLine(): string {
-    const svc = this.services.map((s) => s.status());
-    const running = svc.filter((s) => s.state === 'running').length;
-    const backlog = svc.reduce((a, s) => a + s.outboxBacklog, 0);
-    const dead = svc.reduce((a, s) => a + s.deadLetters, 0);
-    const line = `${this.phase}: ${running}/${svc.length} services running, backlog ${backlog}, ${dead} dead letters${this.problems.size ? `, ${this.problems.size} problems` : ''}`;
-    this.lastStatus = line;
-    return line;
+    const services = this.services.map((s) => s.status());
+    const problems = this.currentProblems(services);
+    const phase = this.phase === 'ready' && problems.size ? 'degraded' : this.phase;
+    return statusLine({ phase, problems, services, unsafe: this.unsafe.get() });
   }
 
   health(): Health {
     const svc = this.services.map((s) => s.status());
-    const reasons = [...this.problems.entries()].map(([k, v]) => `${k}: ${v}`);
-    for (const s of svc) if (s.state === 'failed') reasons.push(`service ${s.name} failed: ${s.detail ?? ''}`);
+    const problems = this.currentProblems(svc);
+    const reasons = [...problems.entries()].map(([k, v]) => `${k}: ${v}`);
     const status = this.phase === 'ready' && reasons.length ? 'degraded' : this.phase;
-    return { status, reasons, services: svc, broker: this.broker?.stats(), epoch: this.clock.epoch };
+    return {
+      status,
+      reasons,
+      services: svc,
+      devices: deviceStates(svc),
+      broker: this.broker?.stats(),
+      epoch: this.clock.epoch,
+      version: PACKAGE_VERSION,
+      pid: process.pid,
+      uptimeS: Math.round(process.uptime()),
+      unsafeShutdowns: this.unsafe.get(),
+      watchdog: this.watchdog?.state() ?? { enabled: false, pings: 0, withheld: 0 },
+      statusLine: this.statusLine(),
+    };
+  }
+
+  /** Copy what lives in the services into the gauges, before each /metrics scrape. */
+  private readonly published = new Map<string, number>();
+  private refreshMetrics(): void {
+    const m = this.metrics;
+    for (const s of this.services) {
+      const st = s.status();
+      m.outboxBacklog.set({ source: s.name }, st.outboxBacklog);
+      m.deadLetters.set({ service: s.name }, st.deadLetters);
+      for (const [source, n] of s.published()) {
+        const before = this.published.get(source) ?? 0;
+        if (n > before) m.eventsOut.inc({ source }, n - before);
+        this.published.set(source, n);
+      }
+    }
+    const h = this.health();
+    m.health.reset();
+    m.health.set({ status: h.status }, 1);
   }
 
   async stop(): Promise<void> {
     if (this.phase !== 'failed') this.phase = 'stopping';
-    clearInterval(this.watchdog);
+    this.watchdog?.stop();
     clearInterval(this.statusTimer);
     await this.notifier.stopping('stopping: flushing outboxes');
     for (const part of [...this.started].reverse()) {
       try {
-        await part.stop();
+        await this.notifier.whileLong(`stopping: ${part.name}`, () => part.stop());
       } catch (err) {
         this.log.error({ part: part.name, err: (err as Error).message }, `${part.name} did not stop cleanly`);
       }
     }
     this.started.length = 0;
     this.sim.close();
-    if (!this.opts.only) rmSync(join(this.opts.stateDir, RUNTIME_FILE), { force: true });
+    if (!this.opts.only) {
+      rmSync(join(this.opts.stateDir, RUNTIME_FILE), { force: true });
+      this.unsafe.end();
+    }
   }
 }

@@ -52,7 +52,7 @@ export class HttpServer {
         return this.send(res, h.status === 'ready' ? 200 : h.status === 'degraded' ? 200 : 503, h);
       }
       if (path === '/metrics') {
-        return this.send(res, 200, await this.opts.metrics.registry.metrics(), this.opts.metrics.registry.contentType);
+        return this.send(res, 200, await this.opts.metrics.text(), this.opts.metrics.registry.contentType);
       }
       const extra = this.opts.routes?.[path];
       if (extra && req.method === 'GET') return this.send(res, 200, await extra(req));

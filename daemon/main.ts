@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { loadConfig, resolveStateDir, ConfigError } from './config.js';
 import { createLogger } from './log.js';
 import { Daemon } from './daemon.js';
@@ -43,7 +44,8 @@ async function main(): Promise<number> {
     throw err;
   }
   const log = createLogger({ level: config.log.level });
-  const daemon = new Daemon({ config, stateDir: resolveStateDir(args['state-dir']), log, ...(args.only ? { only: args.only } : {}) });
+  const configFile = args.config ?? process.env.LANED_CONFIG;
+  const daemon = new Daemon({ config, stateDir: resolveStateDir(args['state-dir']), log, ...(args.only ? { only: args.only } : {}), ...(configFile ? { configFile: resolve(configFile) } : {}) });
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;

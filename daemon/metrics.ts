@@ -17,6 +17,12 @@ export class Metrics {
   readonly deadLetters: Gauge<'service'>;
   readonly brokerClients: Gauge;
   readonly deviceUp: Gauge<'device' | 'kind' | 'state'>;
+  readonly health: Gauge<'status'>;
+  readonly unsafeShutdowns: Gauge;
+  readonly storeCorrupt: Counter<'file'>;
+  readonly watchdogPings: Counter;
+  readonly watchdogWithheld: Counter<'reason'>;
+  private readonly refreshers: Array<() => void> = [];
 
   constructor(opts: { defaults?: boolean } = {}) {
     const r = this.registry;
@@ -32,5 +38,21 @@ export class Metrics {
     this.deadLetters = new Gauge({ name: 'laned_dead_letters', help: 'Entries in the dead-letter stores', labelNames: ['service'], registers: [r] });
     this.brokerClients = new Gauge({ name: 'laned_broker_clients', help: 'Connected MQTT clients', registers: [r] });
     this.deviceUp = new Gauge({ name: 'laned_device_state', help: '1 for the state each device is in', labelNames: ['device', 'kind', 'state'], registers: [r] });
+    this.health = new Gauge({ name: 'laned_health', help: '1 for the lane\'s health status (ready, degraded, failed, starting, stopping)', labelNames: ['status'], registers: [r] });
+    this.unsafeShutdowns = new Gauge({ name: 'laned_unsafe_shutdowns', help: 'Runs that ended without a graceful stop (power cut, SIGKILL, watchdog), counted over the state directory\'s life', registers: [r] });
+    this.storeCorrupt = new Counter({ name: 'laned_store_corrupt_total', help: 'Database files found corrupt at start and moved aside', labelNames: ['file'], registers: [r] });
+    this.watchdogPings = new Counter({ name: 'laned_watchdog_pings_total', help: 'WATCHDOG=1 sent to systemd', registers: [r] });
+    this.watchdogWithheld = new Counter({ name: 'laned_watchdog_withheld_total', help: 'Watchdog pings withheld (event loop lagging, a service not answering)', labelNames: ['reason'], registers: [r] });
+  }
+
+  /** Run `fn` before every scrape, to copy values that live elsewhere (outbox backlogs) into gauges. */
+  onCollect(fn: () => void): void {
+    this.refreshers.push(fn);
+  }
+
+  /** The Prometheus text exposition, refreshed. */
+  async text(): Promise<string> {
+    for (const fn of this.refreshers) fn();
+    return this.registry.metrics();
   }
 }

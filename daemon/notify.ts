@@ -3,9 +3,13 @@ import type { Logger } from './log.js';
 
 /**
  * sd_notify(3) through the `systemd-notify` tool: Node has no AF_UNIX datagram
- * sockets, and the tool is what systemd ships for exactly this. The unit needs
- * `NotifyAccess=all` because the sender is a child process (systemd.exec(5)).
- * Nothing is sent when NOTIFY_SOCKET is unset.
+ * sockets (dgram is UDP only; net is stream only), and the tool is what systemd
+ * ships for exactly this, so no native addon is needed. The unit needs
+ * `NotifyAccess=all` because the sender is a child process (systemd.service(5)).
+ * Without `--no-block` the tool (systemd >= 246) waits on a BARRIER=1 until the
+ * manager has read the message, so the message is not dropped as coming from a
+ * PID that already exited (systemd-notify(1)). Nothing is sent when
+ * NOTIFY_SOCKET is unset.
  */
 export class Notifier {
   private readonly socket = process.env.NOTIFY_SOCKET;
@@ -57,8 +61,32 @@ export class Notifier {
   }
 
   /** Ask for more time during long work (migration, calibration), in µs. */
-  extendTimeout(usec: number): Promise<void> {
-    return this.send({ EXTEND_TIMEOUT_USEC: Math.round(usec) });
+  extendTimeout(usec: number, status?: string): Promise<void> {
+    return this.send({ EXTEND_TIMEOUT_USEC: Math.round(usec), ...(status ? { STATUS: status } : {}) });
+  }
+
+  /**
+   * Run long work (a migration, the outbox flush at stop) and, while it runs,
+   * keep asking for `extendUsec` more every `everyMs`, for at most `maxMs` in
+   * all: work that hangs still meets TimeoutStartSec/TimeoutStopSec in the end.
+   * EXTEND_TIMEOUT_USEC extends the start or stop timeout of the state the
+   * service is in (sd_notify(3)); it does not stop the watchdog.
+   */
+  async whileLong<T>(what: string, work: () => Promise<T>, opts: { everyMs?: number; extendUsec?: number; maxMs?: number } = {}): Promise<T> {
+    if (!this.socket) return work();
+    const everyMs = opts.everyMs ?? 5000;
+    const extendUsec = opts.extendUsec ?? 3 * everyMs * 1000;
+    const maxMs = opts.maxMs ?? 10 * 60_000;
+    const t0 = Date.now();
+    const timer = setInterval(() => {
+      if (Date.now() - t0 > maxMs) return clearInterval(timer);
+      void this.extendTimeout(extendUsec, `${what} (${Math.round((Date.now() - t0) / 1000)} s)`);
+    }, everyMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Half the unit's WatchdogSec, in ms, or undefined without a watchdog (sd_watchdog_enabled(3)). */

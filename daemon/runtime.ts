@@ -265,6 +265,27 @@ export class ServiceRuntime {
     };
   }
 
+  /**
+   * The watchdog's liveness probe: a query through this service's store queue,
+   * which a wedged transaction or handler holds up. True when not running.
+   */
+  async answers(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'running') return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const ok = this.store.get('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([ok, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Events published (acknowledged) per source, for metrics. */
   published(): Map<string, number> {
     return new Map([...this.outboxes].map(([s, o]) => [s, o.published]));

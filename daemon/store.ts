@@ -32,6 +32,35 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/** `PRAGMA integrity_check` said something other than "ok". */
+export class IntegrityCheckFailed extends Error {
+  override name = 'IntegrityCheckFailed';
+}
+
+/**
+ * Whether an error opening or checking a SQLite file means the file is damaged:
+ * SQLITE_CORRUPT ("database disk image is malformed"), SQLITE_NOTADB ("file is
+ * not a database"), or a failed integrity check (https://sqlite.org/rescode.html).
+ */
+export function isCorruption(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof IntegrityCheckFailed) return true;
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return true;
+    if (/integrity check failed|database disk image is malformed|file is not a database/i.test((e as Error).message ?? '')) return true;
+  }
+  return false;
+}
+
+/** Move a damaged database and its -wal/-shm aside as `<file>.corrupt-<time>`; returns the new name. */
+export function quarantine(file: string): string {
+  const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+  }
+  return movedTo;
+}
+
 /**
  * One SQLite file of one service (DESIGN.md "Storage"): WAL, synchronous=FULL,
  * integrity-checked at open. One connection; every statement goes through one
@@ -47,19 +76,19 @@ export class Store {
   ) {}
 
   /**
-   * Open `file`, check it, and on a failed check move it aside (`<file>.corrupt-<ts>`)
-   * and start with an empty one. `onCorrupt` hears about it; the caller reports degraded.
+   * Open `file`, check it, and when it is corrupt (SQLITE_CORRUPT, SQLITE_NOTADB or
+   * a failed integrity check) move it aside (`<file>.corrupt-<ts>`) and start with
+   * an empty one. `onCorrupt` hears about it; the caller reports degraded. Other
+   * failures (permissions, a full disk) are thrown: moving a good file aside would lose it.
    */
   static async open(file: string, opts: { log?: Logger; onCorrupt?: (err: StoreCorruptError) => void } = {}): Promise<Store> {
     mkdirSync(dirname(file), { recursive: true });
     try {
       return await Store.openChecked(file);
     } catch (err) {
+      if (!isCorruption(err)) throw err;
       const detail = (err as Error).message;
-      const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      for (const suffix of ['', '-wal', '-shm']) {
-        if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
-      }
+      const movedTo = quarantine(file);
       const report = new StoreCorruptError(file, movedTo, detail);
       opts.log?.error({ file, movedTo, err: detail }, report.message);
       opts.onCorrupt?.(report);
@@ -78,7 +107,7 @@ export class Store {
       await store.exec('PRAGMA synchronous=FULL');
       const rows = await store.all<{ integrity_check: string }>('PRAGMA integrity_check');
       const verdict = rows.map((r) => r.integrity_check).join('; ');
-      if (verdict !== 'ok') throw new Error(verdict.slice(0, 200));
+      if (verdict !== 'ok') throw new IntegrityCheckFailed(verdict.slice(0, 200));
     } catch (err) {
       await new Promise<void>((r) => db.close(() => r()));
       throw err;

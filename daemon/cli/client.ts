@@ -7,7 +7,7 @@ import { newCommand, type CommandReply } from '../events/command.js';
 import { RUNTIME_FILE } from '../daemon.js';
 
 /** sysexits.h codes lanectl uses, so scripts over SSH can tell failures apart. */
-export const EXIT = { ok: 0, failed: 1, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, software: 70, noPerm: 77, config: 78 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, software: 70, cantCreate: 73, noPerm: 77, config: 78 } as const;
 
 export class CliError extends Error {
   constructor(
@@ -28,7 +28,10 @@ export function readRuntime(stateDir: string): RuntimeInfo {
   const file = join(stateDir, RUNTIME_FILE);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as RuntimeInfo;
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new CliError(`cannot read ${file} (permission denied): run lanectl with sudo, or add yourself to group laned`, EXIT.noPerm);
+    }
     throw new CliError(
       `laned is not running for state directory ${stateDir} (no ${file}); start it (systemctl start laned) or pass --state-dir`,
       EXIT.unavailable,

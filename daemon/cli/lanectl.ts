@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { resolveStateDir } from '../config.js';
 import { CliError, EXIT } from './client.js';
 import { commands } from './commands/index.js';
@@ -11,8 +12,14 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${`${name} ${c.usage}`.padEnd(34)} ${c.help}`)
   .join('\n')}
 
-Exit codes: 0 ok, 1 failed, 64 usage, 65 bad input, 66 no such file, 69 laned not reachable, 77 no permission.
+Exit codes: 0 ok, 1 failed, 64 usage, 65 bad input, 66 no such file, 69 laned not reachable, 73 cannot write, 77 no permission.
 `;
+
+/** On a board (image/install.sh) laned's state is systemd's StateDirectory=laned. */
+function boardStateDir(): string | undefined {
+  if (process.env.STATE_DIRECTORY) return undefined;
+  return existsSync('/var/lib/laned') ? '/var/lib/laned' : undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -28,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
         txn: { type: 'string' },
         count: { type: 'string' },
         device: { type: 'string' },
+        timeout: { type: 'string' },
+        grams: { type: 'string' },
+        out: { type: 'string' },
+        config: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -47,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const ctx: CliContext = {
-    stateDir: resolveStateDir(parsed.values['state-dir']),
+    stateDir: resolveStateDir(parsed.values['state-dir'] ?? boardStateDir()),
     json: parsed.values.json ?? false,
     args: rest,
     flags: parsed.values as Record<string, string | boolean | undefined>,

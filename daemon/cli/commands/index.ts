@@ -6,6 +6,9 @@ import { creds } from './creds.js';
 import { hashPasswordCommand } from './hash-password.js';
 import { dlq } from './dlq.js';
 import { events } from './events.js';
+import { diag } from './diag.js';
+import { selftest } from './selftest.js';
+import { calibrate } from './calibrate.js';
 
 /** Every lanectl subcommand by name; add new ones here. */
 export const commands: Record<string, CliCommand> = {
@@ -16,4 +19,7 @@ export const commands: Record<string, CliCommand> = {
   events: events,
   devices,
   sim,
+  selftest,
+  calibrate,
+  diag,
 };

@@ -1,0 +1,134 @@
+import type { MqttClient } from 'mqtt';
+import { CliError, EXIT, request } from '../client.js';
+import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
+import type { DeviceStatus } from '../../../drivers/driver.js';
+
+type Listed = DeviceStatus & { commands: Array<{ name: string }> };
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  result?: unknown;
+}
+
+/** Subscribe to events of one device and resolve with the first of `types` (or undefined after the timeout). */
+async function nextEvent(c: MqttClient, device: string, types: string[], timeoutMs: number, prompt: () => void): Promise<{ type: string; data: unknown } | undefined> {
+  const topics = types.map((t) => `evt/${device}/${t}`);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const onMessage = (topic: string, payload: Buffer): void => {
+      if (!topics.includes(topic)) return;
+      try {
+        const ev = JSON.parse(payload.toString('utf8')) as { type: string; data: unknown };
+        done({ type: ev.type, data: ev.data });
+      } catch {
+        // not an envelope: keep waiting
+      }
+    };
+    const done = (v: { type: string; data: unknown } | undefined): void => {
+      clearTimeout(timer);
+      c.removeListener('message', onMessage);
+      c.unsubscribe(topics);
+      resolve(v);
+    };
+    c.on('message', onMessage);
+    c.subscribe(topics, { qos: 1 }, (err) => {
+      if (err) {
+        clearTimeout(timer);
+        return reject(new CliError(`cannot subscribe to ${topics.join(', ')}: ${err.message}`, EXIT.unavailable));
+      }
+      prompt();
+    });
+  });
+}
+
+async function run(c: MqttClient, device: string, command: string, args?: Record<string, unknown>): Promise<Check> {
+  try {
+    const result = await request(c, 'devices', 'Run', { device, command, ...(args ? { args } : {}) });
+    return { name: command, ok: true, detail: 'answered', result };
+  } catch (err) {
+    if (err instanceof CliError && err.code === EXIT.failed) return { name: command, ok: false, detail: err.message };
+    throw err;
+  }
+}
+
+/** Scanners: the next scan within the timeout, read by the real driver. */
+async function waitScan(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check> {
+  const ev = await nextEvent(c, d.name, ['BarcodeScanned', 'BarcodeRejected'], timeoutS * 1000, () => process.stderr.write(`scan any barcode on ${d.name} within ${timeoutS} s\n`));
+  if (!ev) return { name: 'scan', ok: false, detail: `no scan from ${d.name} within ${timeoutS} s: check the cable and that the scanner beeps` };
+  if (ev.type === 'BarcodeRejected') {
+    return { name: 'scan', ok: false, detail: `${d.name} read something the lane rejects (check suffix, AIM ids and the scanner's programming)`, result: ev.data };
+  }
+  return { name: 'scan', ok: true, detail: `scan received from ${d.name}`, result: ev.data };
+}
+
+async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
+  switch (d.kind) {
+    case 'serial-scanner':
+    case 'hid-wedge':
+      return [await waitScan(ctx, c, d, timeoutS)];
+    case 'magellan': {
+      const read = await run(c, d.name, 'read');
+      const r = read.result as { answering?: boolean } | undefined;
+      if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer scale requests (S11/S14)` });
+      return [read, await waitScan(ctx, c, d, timeoutS)];
+    }
+    case 'toledo8217': {
+      const read = await run(c, d.name, 'read');
+      const r = read.result as { answering?: boolean } | undefined;
+      if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer W requests` });
+      return [read];
+    }
+    case 'nau7802': {
+      const read = await run(c, d.name, 'read');
+      const r = read.result as { up?: boolean; state?: string } | undefined;
+      if (read.ok && (!r?.up || r.state === 'notReady')) Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
+      return [read];
+    }
+    case 'gpio-output': {
+      let test: Promise<Check> | undefined;
+      const ev = await nextEvent(c, d.name, ['OutputChanged'], timeoutS * 1000, () => {
+        test = run(c, d.name, 'test');
+        void test.then((r) => r.ok && process.stderr.write(`${d.name} blinks fast for 3 s: check that the lamp does\n`));
+      });
+      const drove: Check = ev
+        ? { name: 'output', ok: true, detail: `${d.name} switched to ${(ev.data as { pattern?: string }).pattern ?? '?'}`, result: ev.data }
+        : { name: 'output', ok: false, detail: `${d.name} did not report switching within ${timeoutS} s` };
+      return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
+    }
+    case 'gpio-input': {
+      const ev = await nextEvent(c, d.name, ['InputChanged'], timeoutS * 1000, () => process.stderr.write(`operate ${d.name} (switch it on or off) within ${timeoutS} s\n`));
+      return [ev ? { name: 'input', ok: true, detail: `${d.name} changed`, result: ev.data } : { name: 'input', ok: false, detail: `${d.name} did not change within ${timeoutS} s: check wiring and the pin number` }];
+    }
+    default:
+      return [{ name: 'state', ok: d.state === 'ok', detail: `no self test for ${d.kind}; state ${d.state}` }];
+  }
+}
+
+/**
+ * `lanectl selftest <device>`: the device's driver commands and, for inputs
+ * (scanners, switches), the next reading within --timeout seconds.
+ */
+export const selftest: CliCommand = {
+  usage: '<device> [--timeout S]',
+  help: 'test one device: scale answers, lamp blinks, next scan or switch within a timeout',
+  async run(ctx) {
+    const name = ctx.args[0];
+    if (!name) throw new CliError('selftest <device> [--timeout S] (device names: lanectl devices)', EXIT.usage);
+    const timeoutS = ctx.flags.timeout === undefined ? 30 : Number(ctx.flags.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new CliError(`--timeout ${String(ctx.flags.timeout)}: seconds, above 0`, EXIT.usage);
+    const report = await withTechnician(ctx, async (c) => {
+      const list = (await request(c, 'devices', 'List')) as Listed[];
+      const d = list.find((x) => x.name === name);
+      if (!d) throw new CliError(`no device ${name} on this lane (devices: ${list.map((x) => x.name).join(', ')})`, EXIT.dataErr);
+      const checks: Check[] = [{ name: 'state', ok: d.state === 'ok', detail: `${d.state}${d.detail ? `: ${d.detail}` : ''}` }];
+      if (d.state === 'ok' || d.state === 'degraded') checks.push(...(await checksFor(ctx, c, d, timeoutS)));
+      return { device: d.name, kind: d.kind, simulated: d.simulated, ok: checks.every((x) => x.ok), checks };
+    });
+    print(ctx, report, () =>
+      [`${report.device} (${report.kind}${report.simulated ? ', simulated' : ''}): ${report.ok ? 'PASS' : 'FAIL'}`, ...report.checks.map((x) => `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`)].join('\n'),
+    );
+    return report.ok ? EXIT.ok : EXIT.failed;
+  },
+};

@@ -1,0 +1,34 @@
+import type { Logger } from './log.js';
+
+/**
+ * Hooks for the systemd tests, active only when the environment has
+ * `LANED_TEST_HOOKS=1` (the unit never sets it; image/install.sh does not either):
+ *
+ * - `SIGUSR2` blocks the event loop for `LANED_TEST_BLOCK_MS` ms (default 3000),
+ *   the way a runaway synchronous loop would; the watchdog must then withhold
+ *   its ping. Without the flag SIGUSR2 keeps Node's default (the process ends),
+ *   so nothing can wedge a production lane by signal.
+ * - `LANED_TEST_SLOW_START_MS` delays the services' start, to see
+ *   EXTEND_TIMEOUT_USEC and that READY=1 waits for it.
+ */
+export interface TestHooks {
+  slowStartMs: number;
+}
+
+export function testHooks(log: Logger): TestHooks | undefined {
+  if (process.env.LANED_TEST_HOOKS !== '1') return undefined;
+  const blockMs = Number(process.env.LANED_TEST_BLOCK_MS ?? 3000);
+  const hooks: TestHooks = { slowStartMs: Number(process.env.LANED_TEST_SLOW_START_MS ?? 0) };
+  if (process.listenerCount('SIGUSR2') === 0) {
+    process.on('SIGUSR2', () => {
+      const from = process.hrtime.bigint();
+      log.warn({ hook: 'block', ms: blockMs, mono: from.toString() }, `test hook: blocking the event loop for ${blockMs} ms`);
+      while (Number(process.hrtime.bigint() - from) / 1e6 < blockMs) {
+        // busy on purpose: no timer, no I/O callback runs
+      }
+      log.warn({ hook: 'unblock', ms: blockMs, mono: process.hrtime.bigint().toString(), from: from.toString() }, 'test hook: event loop unblocked');
+    });
+  }
+  log.warn({ hooks }, 'LANED_TEST_HOOKS=1: test hooks are active (SIGUSR2 blocks the event loop); never set this on a lane');
+  return hooks;
+}
