@@ -80,6 +80,7 @@ export class Broker {
       // FULL here would not make delivery power-safe; every event is in its source's outbox
       // log (FULL) and comes back by replay. NORMAL in WAL still survives a process crash.
       synchronous: 'NORMAL',
+      deliveryWritesBehind: true,
     });
     const maxPayload = config.events.maxPayloadBytes;
     this.aedes = await Aedes.createBroker({

@@ -33,6 +33,12 @@ export interface SqlitePersistenceOptions {
   onDrop?: (clientId: string, count: number) => void;
   /** SQLite synchronous level: FULL (default) survives power loss, NORMAL (WAL) survives a process crash. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Resolve outgoingUpdate / outgoingClearMessageId before their commit (still written, in
+   * order, by the next group commit). Losing one in a crash only redelivers a message, which
+   * consumers that dedup by id absorb; it spares a commit on each delivery's critical path.
+   */
+  deliveryWritesBehind?: boolean;
 }
 
 export interface PersistenceStats {
@@ -152,6 +158,13 @@ export class SqlitePersistence {
 
   private dirty = new DirtyKeys();
   private readonly synchronous: 'FULL' | 'NORMAL';
+  private readonly writesBehind: boolean;
+
+  /** A delivery-state write: awaited, or (deliveryWritesBehind) left to the next group commit. */
+  private deliveryWrite(): Promise<void> {
+    const p = this.commits.request();
+    return this.writesBehind ? Promise.resolve() : p;
+  }
 
   constructor(opts: SqlitePersistenceOptions) {
     const max = opts.maxOfflineQueue ?? 10000;
@@ -163,6 +176,7 @@ export class SqlitePersistence {
     this.log = opts.log;
     this.onDrop = opts.onDrop;
     this.synchronous = opts.synchronous ?? 'FULL';
+    this.writesBehind = opts.deliveryWritesBehind ?? false;
   }
 
   get broker(): BrokerRef | undefined {
@@ -396,7 +410,7 @@ export class SqlitePersistence {
       queue.replace(entry, copyPacket(packet));
     }
     this.dirty.outgoing.add(entry);
-    return this.commits.request();
+    return this.deliveryWrite();
   }
 
   async outgoingClearMessageId(client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
@@ -407,7 +421,7 @@ export class SqlitePersistence {
     this.removeEntry(queue, entry);
     if (queue.overflowing && queue.size <= Math.floor(this.maxOfflineQueue / 2)) queue.overflowing = false;
     if (queue.size === 0) this.queues.delete(client.id);
-    await this.commits.request();
+    await this.deliveryWrite();
     return copyPacket(entry.packet);
   }
 
