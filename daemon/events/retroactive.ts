@@ -120,6 +120,8 @@ interface PartState {
 
 export class RetroactiveProjector {
   private readonly cache = new Map<string, PartState>();
+  /** State written by the transaction in progress (the store runs one at a time), visible to its own reads. */
+  private readonly staged = new Map<string, PartState>();
 
   constructor(private readonly opts: RetroactiveOptions) {}
 
@@ -128,7 +130,7 @@ export class RetroactiveProjector {
   }
 
   private async load(tx: Tx, part: string): Promise<PartState> {
-    const hit = this.cache.get(part);
+    const hit = this.staged.get(part) ?? this.cache.get(part);
     if (hit) return hit;
     const { name } = this.opts;
     const rows = await tx.all<{ body: string }>('SELECT body FROM retro_inputs WHERE name = ? AND part = ? ORDER BY epoch, mono, source, seq', [name, part]);
@@ -195,8 +197,18 @@ export class RetroactiveProjector {
 
   private commitState(tx: Tx, part: string, next: PartState): void {
     // The cache follows the database: replaced on COMMIT, dropped on ROLLBACK.
-    tx.afterCommit(() => this.cache.set(part, next));
-    tx.onRollback(() => this.cache.delete(part));
+    if (!this.staged.has(part)) {
+      tx.afterCommit(() => {
+        const st = this.staged.get(part);
+        this.staged.delete(part);
+        if (st) this.cache.set(part, st);
+      });
+      tx.onRollback(() => {
+        this.staged.delete(part);
+        this.cache.delete(part);
+      });
+    }
+    this.staged.set(part, next);
   }
 
   private async reconcile(tx: Tx, part: string, st: PartState, trigger: string | undefined): Promise<Omit<ApplyResult, 'applied'>> {
@@ -264,7 +276,9 @@ export class RetroactiveProjector {
       'INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 1, (SELECT coalesce(max(created), 0) + 1 FROM retro_parts WHERE name = ?)) ON CONFLICT(name, part) DO UPDATE SET closed = 1',
       [name, part, name],
     );
-    tx.afterCommit(() => this.cache.delete(part));
+    this.staged.delete(part);
+    this.cache.delete(part);
+    tx.onRollback(() => this.cache.delete(part));
   }
 
   async isClosed(tx: Tx, part: string): Promise<boolean> {

@@ -82,7 +82,12 @@ export const TransactionStarted = defineEvent(
 
 /** What weightcheck needs of an item, per piece; absent when it is not expected in the bagging area. */
 export const BaggingSpec = Type.Object(
-  { unitG: Grams, toleranceG: Type.Number({ minimum: 0 }), tolerancePct: Type.Number({ minimum: 0, maximum: 100 }) },
+  {
+    unitG: Grams,
+    /** From the catalog; weightcheck's defaults apply when absent. */
+    toleranceG: Type.Optional(Type.Number({ minimum: 0 })),
+    tolerancePct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  },
   { additionalProperties: false },
 );
 export type BaggingSpecData = Static<typeof BaggingSpec>;

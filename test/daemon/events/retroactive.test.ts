@@ -156,6 +156,21 @@ t.test('a rolled-back transaction leaves neither rows nor cached state', async (
   t.equal((await stream(store)).length, 1, 'one alarm, published once');
 });
 
+t.test('reads in the same transaction see what it added', async (t) => {
+  const { store, proj } = await setup();
+  t.teardown(() => store.close());
+  await store.tx(async (tx) => {
+    await proj.add(tx, 'T', input(-1));
+    t.equal((await proj.inputs(tx, 'T')).length, 1, 'first input visible before COMMIT');
+    t.equal((await proj.live(tx, 'T')).length, 1, 'its output too');
+  });
+  await store.tx(async (tx) => {
+    await proj.add(tx, 'T', input(-1));
+    t.equal((await proj.inputs(tx, 'T')).length, 2, 'with a warm cache as well');
+  });
+  t.equal((await store.tx((tx) => proj.inputs(tx, 'T'))).length, 2, 'and after COMMIT');
+});
+
 t.test('closed partitions take no input and are pruned oldest first', async (t) => {
   const { store, proj } = await setup();
   t.teardown(() => store.close());

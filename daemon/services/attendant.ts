@@ -1,0 +1,429 @@
+import { Type } from '@sinclair/typebox';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
+import type { Tx } from '../store.js';
+import type { Envelope } from '../events/envelope.js';
+import type { EmitMeta } from '../events/outbox.js';
+import { compareBoardTime, type BoardTime } from '../events/clock.js';
+import { deviceConfigs } from '../devices.js';
+import { verifyHash } from '../../broker/credentials.js';
+import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
+
+export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant';
+
+export interface AttendantSettings {
+  /** scrypt hash of the attendant PIN (`lanectl hash-password`). Without it only the key switch overrides. */
+  pinHash?: string;
+  /** Wrong PINs in a row before overrides by PIN are locked. */
+  maxPinFailures?: number;
+  lockoutMs?: number;
+  /** gpio-input device of the attendant key switch (default: the device named keyswitch). */
+  keySwitch?: string;
+  /** Lane state -> lamp device -> pattern (drivers/gpio/output.ts patterns). */
+  lights?: Partial<Record<LaneState, Record<string, string>>>;
+  /** Service that runs device commands (cmd/<lightTarget>/Run). */
+  lightTarget?: string;
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS att_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS att_txns (txn TEXT PRIMARY KEY, corr TEXT, closed INTEGER NOT NULL DEFAULT 0, age_verified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS att_interventions (
+  id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, txn TEXT, kind TEXT NOT NULL, reason TEXT NOT NULL, blocking INTEGER NOT NULL,
+  ref TEXT NOT NULL, event TEXT NOT NULL, okey TEXT, line TEXT, age INTEGER, open INTEGER NOT NULL DEFAULT 1, resolution TEXT, by TEXT,
+  raised TEXT NOT NULL, cleared TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS att_interventions_open ON att_interventions (open, txn);`;
+
+interface InterventionRow {
+  id: string;
+  n: number;
+  txn: string | null;
+  kind: InterventionKindName;
+  reason: string;
+  blocking: number;
+  ref: string;
+  /** The InterventionRequired event. */
+  event: string;
+  okey: string | null;
+  line: string | null;
+  age: number | null;
+  open: number;
+  raised: string;
+}
+
+interface PinState {
+  failures: number;
+  lockedUntil?: BoardTime;
+  lockedUntilIso?: string;
+}
+
+const DEFAULT_PATTERNS: Record<LaneState, string> = { idle: 'on', shopping: 'on', assist: 'flash', intervention: 'blink', attendant: 'fast-blink' };
+
+function alarmReason(type: string, d: Record<string, unknown>): string {
+  switch (type) {
+    case 'ItemNotBagged':
+      return `Item ${String(d.line)} was not put in the bagging area`;
+    case 'UnexpectedItemInBaggingArea':
+      return `Unexpected item in the bagging area (+${String(d.excessG)} g)`;
+    case 'ItemRemovedFromBaggingArea':
+      return `Item taken from the bagging area (-${String(d.missingG)} g)`;
+    default:
+      return `Bagging area weighs ${String(d.actualG)} g, expected ${String(d.expectedG)} g`;
+  }
+}
+
+/**
+ * attendant: turns verdicts, age-restricted items, removals, unknown items and
+ * declined payments into interventions; drives the lane light per lane state;
+ * takes overrides with the attendant PIN (scrypt, lockout) or the key switch.
+ * Every override and every refused PIN is an event, so the journal keeps them.
+ */
+export const attendant: ServiceDefinition<AttendantSettings> = {
+  name: 'attendant',
+  create(ctx): ServiceLogic {
+    const s = ctx.settings;
+    const devices = deviceConfigs(ctx.config);
+    const keySwitch = s.keySwitch ?? (devices.keyswitch?.kind === 'gpio-input' ? 'keyswitch' : undefined);
+    const lamp = devices.light?.kind === 'gpio-output' ? 'light' : Object.entries(devices).find(([, c]) => c.kind === 'gpio-output')?.[0];
+    const lights: Partial<Record<LaneState, Record<string, string>>> =
+      s.lights ?? (lamp ? Object.fromEntries(Object.entries(DEFAULT_PATTERNS).map(([st, p]) => [st, { [lamp]: p }])) : {});
+    const lightTarget = s.lightTarget ?? 'devices';
+    const maxFailures = s.maxPinFailures ?? 3;
+    const lockoutMs = s.lockoutMs ?? 5 * 60_000;
+
+    const getState = async <T>(tx: Tx, k: string): Promise<T | undefined> => {
+      const r = await tx.get<{ v: string }>('SELECT v FROM att_state WHERE k = ?', [k]);
+      return r ? (JSON.parse(r.v) as T) : undefined;
+    };
+    const setState = async (tx: Tx, k: string, v: unknown): Promise<void> => {
+      await tx.run('INSERT INTO att_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
+    };
+
+    const txnRow = async (tx: Tx, txn: string | undefined): Promise<{ txn: string; corr: string | null; closed: number; age_verified: number } | undefined> => {
+      if (!txn) return undefined;
+      return tx.get('SELECT * FROM att_txns WHERE txn = ?', [txn]);
+    };
+    /** Events of a transaction this service has not seen start still count (sources race). */
+    const known = async (tx: Tx, ev: Envelope): Promise<{ txn: string; corr: string | null; closed: number; age_verified: number } | undefined> => {
+      if (!ev.txn) return undefined;
+      await tx.run('INSERT OR IGNORE INTO att_txns (txn, corr) VALUES (?, ?)', [ev.txn, ev.corr ?? null]);
+      return txnRow(tx, ev.txn);
+    };
+    const metaFor = async (tx: Tx, txn: string | null, cause?: string): Promise<EmitMeta> => {
+      const t = txn ? await txnRow(tx, txn) : undefined;
+      return { ...(txn ? { txn } : {}), ...(t?.corr ? { corr: t.corr } : {}), ...(cause ? { cause } : {}) };
+    };
+
+    const raise = async (
+      tx: Tx,
+      ev: Envelope,
+      i: { kind: InterventionKindName; reason: string; blocking: boolean; key?: string; line?: string; age?: number },
+    ): Promise<void> => {
+      const r = await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM att_interventions');
+      const n = (r?.m ?? 0) + 1;
+      const id = `I-${String(n).padStart(4, '0')}`;
+      const txn = ev.txn ?? null;
+      const e = await ctx.emit(
+        tx,
+        'InterventionRequired',
+        {
+          intervention: id,
+          kind: i.kind,
+          reason: i.reason.slice(0, 300),
+          blocking: i.blocking,
+          ref: ev.id,
+          ...(i.key ? { key: i.key } : {}),
+          ...(i.line ? { line: i.line } : {}),
+        },
+        await metaFor(tx, txn, ev.id),
+      );
+      await tx.run('INSERT INTO att_interventions (id, n, txn, kind, reason, blocking, ref, event, okey, line, age, raised) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)', [
+        id,
+        n,
+        txn,
+        i.kind,
+        i.reason,
+        i.blocking ? 1 : 0,
+        ev.id,
+        e.id,
+        i.key ?? null,
+        i.line ?? null,
+        i.age ?? null,
+        e.time,
+      ]);
+    };
+
+    const clear = async (
+      tx: Tx,
+      row: InterventionRow,
+      resolution: 'resolved' | 'retracted' | 'approved' | 'rejected' | 'transaction-ended',
+      cause: string,
+      by?: string,
+    ): Promise<void> => {
+      await ctx.emit(
+        tx,
+        'InterventionCleared',
+        {
+          intervention: row.id,
+          kind: row.kind,
+          resolution,
+          ...(row.okey ? { key: row.okey } : {}),
+          ...(row.line ? { line: row.line } : {}),
+          ...(by ? { by } : {}),
+        },
+        await metaFor(tx, row.txn, cause),
+      );
+      await tx.run('UPDATE att_interventions SET open = 0, resolution = ?, by = ?, cleared = ? WHERE id = ?', [
+        resolution,
+        by ?? null,
+        new Date().toISOString(),
+        row.id,
+      ]);
+    };
+
+    const openRows = (tx: Tx, where = '', params: unknown[] = []): Promise<InterventionRow[]> =>
+      tx.all<InterventionRow>(`SELECT * FROM att_interventions WHERE open = 1 ${where} ORDER BY n`, params);
+
+    /** Lane state, doc/lane and the light, after every change. */
+    const refresh = async (tx: Tx): Promise<void> => {
+      const mode = (await getState<boolean>(tx, 'mode')) ?? false;
+      const open = await openRows(tx);
+      const current = await getState<string>(tx, 'current');
+      const state: LaneState = mode ? 'attendant' : open.some((i) => i.blocking) ? 'intervention' : open.length ? 'assist' : current ? 'shopping' : 'idle';
+      const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+      const locked = pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) > 0 ? pin.lockedUntilIso : undefined;
+      const doc = {
+        state,
+        attendantMode: mode,
+        txn: current ?? null,
+        light: lights[state] ?? {},
+        interventions: open.map((i) => ({
+          id: i.id,
+          txn: i.txn,
+          kind: i.kind,
+          reason: i.reason,
+          blocking: i.blocking === 1,
+          raised: i.raised,
+          ...(i.line ? { line: i.line } : {}),
+          ...(i.okey ? { key: i.okey } : {}),
+        })),
+        ...(locked ? { pinLockedUntil: locked } : {}),
+      };
+      const before = await getState<LaneState>(tx, 'laneState');
+      if (before !== state) await setState(tx, 'laneState', state);
+      tx.afterCommit(() => {
+        ctx.publishDoc('lane', doc);
+        if (before !== state) setLight(state);
+      });
+    };
+
+    const setLight = (state: LaneState): void => {
+      for (const [device, pattern] of Object.entries(lights[state] ?? {})) {
+        ctx.sendCommand(lightTarget, 'Run', { device, command: 'set', args: { pattern } }, 'attendant');
+      }
+    };
+
+    const onBasket = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const t = await known(tx, ev);
+      if (!t) return;
+      const d = ev.data as Record<string, unknown>;
+      if (ev.type === 'TransactionStarted') {
+        await setState(tx, 'current', t.txn);
+        return;
+      }
+      if (ev.type === 'TransactionCompleted' || ev.type === 'TransactionCancelled') {
+        for (const row of await openRows(tx, 'AND txn = ?', [t.txn])) await clear(tx, row, 'transaction-ended', ev.id);
+        await tx.run('UPDATE att_txns SET closed = 1 WHERE txn = ?', [t.txn]);
+        if ((await getState<string>(tx, 'current')) === t.txn) await tx.run("DELETE FROM att_state WHERE k = 'current'");
+        return;
+      }
+      if (t.closed) return;
+      if (ev.type === 'ItemAddedToBasket' && typeof d.ageRestricted === 'number') {
+        if (t.age_verified >= d.ageRestricted) return;
+        await raise(tx, ev, {
+          kind: 'age-check',
+          reason: `Age check: ${String(d.name)} needs a buyer aged ${d.ageRestricted}+`,
+          blocking: true,
+          line: d.line as string,
+          age: d.ageRestricted,
+        });
+      } else if (ev.type === 'UnknownItemScanned') {
+        await raise(tx, ev, { kind: 'unknown-item', reason: `Unknown item ${String(d.gtin ?? d.code)}: ${String(d.reason)}`, blocking: false });
+      } else if (ev.type === 'ItemRemovalRequested') {
+        const q = d.quantity as number;
+        await raise(tx, ev, {
+          kind: 'removal',
+          reason: q === 0 ? `Remove ${String(d.name)} (line ${String(d.line)})` : `Lower ${String(d.name)} (line ${String(d.line)}) to ${q}`,
+          blocking: true,
+          line: d.line as string,
+        });
+      }
+    };
+
+    const onVerdict = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const t = await known(tx, ev);
+      if (!t) return;
+      const d = ev.data as { key?: string; clears?: string[]; retracts?: string };
+      if (ev.type === 'VerdictRetracted') {
+        for (const row of await openRows(tx, 'AND ref = ?', [d.retracts])) await clear(tx, row, 'retracted', ev.id);
+        return;
+      }
+      for (const key of d.clears ?? []) {
+        for (const row of await openRows(tx, "AND kind = 'weight' AND txn = ? AND okey = ?", [t.txn, key])) await clear(tx, row, 'resolved', ev.id);
+      }
+      if ((ALARM_VERDICTS as readonly string[]).includes(ev.type) && !t.closed) {
+        await raise(tx, ev, { kind: 'weight', reason: alarmReason(ev.type, ev.data as Record<string, unknown>), blocking: true, key: d.key! });
+      }
+    };
+
+    const onPayment = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const t = await known(tx, ev);
+      if (!t) return;
+      if (ev.type === 'PaymentDeclined' && !t.closed) {
+        const d = ev.data as { reason: string; detail?: string };
+        await raise(tx, ev, { kind: 'payment-declined', reason: `Payment ${d.reason}${d.detail ? `: ${d.detail}` : ''}`, blocking: false });
+      } else if (ev.type === 'PaymentAuthorized') {
+        for (const row of await openRows(tx, "AND kind = 'payment-declined' AND txn = ?", [t.txn])) await clear(tx, row, 'resolved', ev.id);
+      }
+    };
+
+    const onKey = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const on = (ev.data as { on: boolean }).on;
+      if (((await getState<boolean>(tx, 'mode')) ?? false) === on) return;
+      await setState(tx, 'mode', on);
+      const current = await getState<string>(tx, 'current');
+      await ctx.emit(tx, 'AttendantModeChanged', { on, method: 'key' }, { ...(await metaFor(tx, current ?? null, ev.id)) });
+    };
+
+    /** A wrong PIN: counted (and journaled) in its own transaction, since the command's rolls back. */
+    const recordFailure = async (tx: Tx, by: string): Promise<void> => {
+      const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+      pin.failures += 1;
+      let reason = `wrong PIN (${pin.failures} of ${maxFailures})`;
+      if (pin.failures >= maxFailures) {
+        const now = ctx.clock.now();
+        pin.lockedUntil = { epoch: now.epoch, mono: (BigInt(now.mono) + BigInt(lockoutMs) * 1_000_000n).toString() };
+        pin.lockedUntilIso = new Date(Date.now() + lockoutMs).toISOString();
+        reason = `wrong PIN ${pin.failures} times: PIN overrides locked`;
+      }
+      await setState(tx, 'pin', pin);
+      const current = await getState<string>(tx, 'current');
+      await ctx.emit(
+        tx,
+        'OverrideRefused',
+        { by, reason, failures: pin.failures, ...(pin.lockedUntilIso && pin.failures >= maxFailures ? { lockedUntil: pin.lockedUntilIso } : {}) },
+        await metaFor(tx, current ?? null),
+      );
+      await refresh(tx);
+    };
+
+    return {
+      sources: ['basket', 'weightcheck', 'payment', ...(keySwitch ? [keySwitch] : [])],
+      keyOf: () => 'lane',
+      async migrate(store) {
+        await store.exec(DDL);
+      },
+      async start() {
+        await ctx.tx(async (tx) => {
+          await tx.run("DELETE FROM att_state WHERE k = 'laneState'");
+          await refresh(tx);
+        });
+      },
+      async onEvent(ev, tx) {
+        if (ev.source === 'basket') await onBasket(tx, ev);
+        else if (ev.source === 'weightcheck') await onVerdict(tx, ev);
+        else if (ev.source === 'payment') await onPayment(tx, ev);
+        else if (ev.source === keySwitch && ev.type === 'InputChanged') await onKey(tx, ev);
+        else return;
+        await refresh(tx);
+      },
+      commands: {
+        /**
+         * Approve or reject one open intervention (or all of them) as an attendant:
+         * with the key switch turned, or with the PIN.
+         */
+        Override: {
+          args: Type.Object({
+            intervention: Type.Optional(Type.String({ maxLength: 64 })),
+            action: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+            pin: Type.Optional(Type.String({ maxLength: 64 })),
+            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            reason: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+          key: () => 'lane',
+          async handle(args: { intervention?: string; action: 'approve' | 'reject'; pin?: string; by?: string; reason?: string }, tx, m) {
+            const by = args.by ?? m.by ?? 'attendant';
+            const mode = (await getState<boolean>(tx, 'mode')) ?? false;
+            let method: 'key' | 'pin' = 'key';
+            if (!mode) {
+              method = 'pin';
+              if (!s.pinHash)
+                throw new CommandError('no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password): turn the key switch');
+              const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+              if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
+                pin.failures = 0;
+                delete pin.lockedUntil;
+                delete pin.lockedUntilIso;
+              }
+              if (pin.lockedUntil)
+                throw new CommandError(`PIN overrides are locked after ${maxFailures} wrong PINs until ${pin.lockedUntilIso}; turn the key switch`);
+              if (!args.pin || !(await verifyHash(s.pinHash, args.pin))) {
+                tx.onRollback(() => {
+                  void ctx
+                    .runKeyed('lane', () => ctx.tx((t2) => recordFailure(t2, by)))
+                    .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not record a wrong PIN'));
+                });
+                const left = maxFailures - pin.failures - 1;
+                throw new CommandError(
+                  left > 0
+                    ? `wrong PIN (${left} more ${left === 1 ? 'try' : 'tries'} before PIN overrides are locked)`
+                    : `wrong PIN: PIN overrides are locked for ${Math.round(lockoutMs / 1000)} s`,
+                );
+              }
+              if (pin.failures) await setState(tx, 'pin', { failures: 0 });
+            }
+            const targets = args.intervention ? await openRows(tx, 'AND id = ?', [args.intervention]) : await openRows(tx);
+            if (targets.length === 0) throw new CommandError(args.intervention ? `intervention ${args.intervention} is not open` : 'no intervention is open');
+            const applied: Array<{ intervention: string; kind: string; action: string }> = [];
+            for (const row of targets) {
+              // A weight alarm is accepted or fixed at the scale: rejecting it means nothing.
+              const action = row.kind === 'weight' ? 'approve' : args.action;
+              const meta = await metaFor(tx, row.txn, row.event);
+              const ov = await ctx.emit(
+                tx,
+                'OverrideApplied',
+                {
+                  intervention: row.id,
+                  kind: row.kind,
+                  action,
+                  by,
+                  method,
+                  ...(args.reason ? { reason: args.reason } : {}),
+                  ...(row.okey ? { key: row.okey } : {}),
+                  ...(row.line ? { line: row.line } : {}),
+                },
+                meta,
+              );
+              if (row.kind === 'age-check' && action === 'approve' && row.txn && row.age) {
+                await tx.run('UPDATE att_txns SET age_verified = max(age_verified, ?) WHERE txn = ?', [row.age, row.txn]);
+              }
+              await clear(tx, row, action === 'approve' ? 'approved' : 'rejected', ov.id, by);
+              applied.push({ intervention: row.id, kind: row.kind, action });
+            }
+            await refresh(tx);
+            return { method, by, applied };
+          },
+        },
+        List: {
+          async handle(_args: unknown, tx) {
+            return {
+              open: await openRows(tx),
+              attendantMode: (await getState<boolean>(tx, 'mode')) ?? false,
+              state: await getState<LaneState>(tx, 'laneState'),
+            };
+          },
+        },
+      },
+    };
+  },
+};

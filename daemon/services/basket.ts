@@ -1,0 +1,475 @@
+import { Type } from '@sinclair/typebox';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
+import type { Tx } from '../store.js';
+import type { Envelope } from '../events/envelope.js';
+import type { EmitMeta } from '../events/outbox.js';
+import { devicesOfKind } from '../devices.js';
+import type { ProduceWeighedData } from '../events/schemas/devices.js';
+import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
+import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
+
+export interface BasketSettings {
+  /** Produce scales whose ProduceWeighed prices items sold by weight (default: magellan, toledo8217 devices). */
+  produceScales?: string[];
+  /** Removing a line or lowering its quantity waits for an attendant (default true). */
+  removalNeedsApproval?: boolean;
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS basket_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS basket_txns (
+  txn TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, status TEXT NOT NULL, corr TEXT NOT NULL,
+  total INTEGER NOT NULL DEFAULT 0, payment TEXT, attempts INTEGER NOT NULL DEFAULT 0, notice TEXT, started TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS basket_lines (
+  txn TEXT NOT NULL, n INTEGER NOT NULL, line TEXT NOT NULL, item TEXT NOT NULL,
+  quantity INTEGER NOT NULL, price INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0, pending_qty INTEGER,
+  PRIMARY KEY (txn, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS basket_blocks (txn TEXT NOT NULL, intervention TEXT NOT NULL, PRIMARY KEY (txn, intervention)) WITHOUT ROWID;`;
+
+type Status = 'open' | 'paying' | 'completed' | 'cancelled';
+
+interface TxnRow {
+  txn: string;
+  n: number;
+  status: Status;
+  corr: string;
+  total: number;
+  payment: string | null;
+  attempts: number;
+  notice: string | null;
+}
+
+interface LineRow {
+  n: number;
+  line: string;
+  item: string;
+  quantity: number;
+  price: number;
+  removed: number;
+  pending_qty: number | null;
+}
+
+interface Notice {
+  code: 'weigh' | 'unknown' | 'declined' | 'scan-refused';
+  text: string;
+}
+
+/** The retained doc/basket the touch UI renders. */
+export interface BasketDoc {
+  lane: string;
+  rev: number;
+  txn: string | null;
+  status: 'idle' | Status;
+  currency: string;
+  lines: Array<ItemAddedData & { pendingRemoval?: number }>;
+  total: number;
+  items: number;
+  /** Blocking interventions open: payment waits. */
+  blocked: number;
+  payment?: string;
+  notice?: Notice;
+  last?: { txn: string; status: Status; total: number };
+}
+
+/**
+ * basket: the transaction lifecycle (issue 4). A resolved scan opens a
+ * transaction and adds a line; the UI removes lines (with an attendant's
+ * approval), changes quantities, pays or cancels; payment and attendant events
+ * close the loop. All state and the events it causes commit together; after
+ * every change a retained doc/basket goes out.
+ */
+export const basket: ServiceDefinition<BasketSettings> = {
+  name: 'basket',
+  create(ctx): ServiceLogic {
+    const lane = ctx.config.lane.id;
+    const currency = ctx.config.lane.currency;
+    const digits = currencyDigits(currency);
+    const produceScales = ctx.settings.produceScales ?? devicesOfKind(ctx.config, 'magellan', 'toledo8217');
+    const needsApproval = ctx.settings.removalNeedsApproval ?? true;
+
+    const getState = async <T>(tx: Tx, k: string): Promise<T | undefined> => {
+      const r = await tx.get<{ v: string }>('SELECT v FROM basket_state WHERE k = ?', [k]);
+      return r ? (JSON.parse(r.v) as T) : undefined;
+    };
+    const setState = async (tx: Tx, k: string, v: unknown): Promise<void> => {
+      if (v === undefined) await tx.run('DELETE FROM basket_state WHERE k = ?', [k]);
+      else await tx.run('INSERT INTO basket_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
+    };
+
+    const current = async (tx: Tx): Promise<TxnRow | undefined> => {
+      const txn = await getState<string>(tx, 'current');
+      return txn ? tx.get<TxnRow>('SELECT * FROM basket_txns WHERE txn = ?', [txn]) : undefined;
+    };
+    const lines = (tx: Tx, txn: string): Promise<LineRow[]> => tx.all<LineRow>('SELECT * FROM basket_lines WHERE txn = ? ORDER BY n', [txn]);
+    const lineOf = async (tx: Tx, txn: string, line: string): Promise<LineRow | undefined> =>
+      tx.get<LineRow>('SELECT * FROM basket_lines WHERE txn = ? AND line = ?', [txn, line]);
+    const meta = (t: TxnRow, cause?: string): EmitMeta => ({ txn: t.txn, corr: t.corr, ...(cause ? { cause } : {}) });
+
+    const setTotal = async (tx: Tx, t: TxnRow): Promise<void> => {
+      const r = await tx.get<{ s: number | null }>('SELECT sum(price) AS s FROM basket_lines WHERE txn = ? AND removed = 0', [t.txn]);
+      t.total = r?.s ?? 0;
+      await tx.run('UPDATE basket_txns SET total = ? WHERE txn = ?', [t.total, t.txn]);
+    };
+    const setNotice = async (tx: Tx, t: TxnRow, notice: Notice | undefined): Promise<void> => {
+      t.notice = notice ? JSON.stringify(notice) : null;
+      await tx.run('UPDATE basket_txns SET notice = ? WHERE txn = ?', [t.notice, t.txn]);
+    };
+
+    /** Build doc/basket inside the transaction, publish it after COMMIT. */
+    const publish = async (tx: Tx): Promise<void> => {
+      const rev = ((await getState<number>(tx, 'rev')) ?? 0) + 1;
+      await setState(tx, 'rev', rev);
+      const t = await current(tx);
+      let doc: BasketDoc;
+      if (!t) {
+        const last = await tx.get<TxnRow>('SELECT * FROM basket_txns ORDER BY n DESC LIMIT 1');
+        doc = {
+          lane,
+          rev,
+          txn: null,
+          status: 'idle',
+          currency,
+          lines: [],
+          total: 0,
+          items: 0,
+          blocked: 0,
+          ...(last ? { last: { txn: last.txn, status: last.status, total: last.total } } : {}),
+        };
+      } else {
+        const ls = (await lines(tx, t.txn)).filter((l) => !l.removed);
+        const blocked = await tx.get<{ c: number }>('SELECT count(*) AS c FROM basket_blocks WHERE txn = ?', [t.txn]);
+        doc = {
+          lane,
+          rev,
+          txn: t.txn,
+          status: t.status,
+          currency,
+          lines: ls.map((l) => ({
+            ...(JSON.parse(l.item) as ItemAddedData),
+            quantity: l.quantity,
+            price: l.price,
+            ...(l.pending_qty !== null ? { pendingRemoval: l.pending_qty } : {}),
+          })),
+          total: t.total,
+          items: ls.reduce((a, l) => a + l.quantity, 0),
+          blocked: blocked?.c ?? 0,
+          ...(t.payment ? { payment: t.payment } : {}),
+          ...(t.notice ? { notice: JSON.parse(t.notice) as Notice } : {}),
+        };
+      }
+      tx.afterCommit(() => ctx.publishDoc('basket', doc));
+    };
+
+    const start = async (tx: Tx, cause: Envelope): Promise<TxnRow> => {
+      const n = ((await getState<number>(tx, 'counter')) ?? 0) + 1;
+      await setState(tx, 'counter', n);
+      const txn = `T-${String(n).padStart(4, '0')}`;
+      const ev = await ctx.emit(tx, 'TransactionStarted', { txn, lane, currency }, { txn, cause: cause.id });
+      const t: TxnRow = { txn, n, status: 'open', corr: ev.id, total: 0, payment: null, attempts: 0, notice: null };
+      await tx.run('INSERT INTO basket_txns (txn, n, status, corr, started) VALUES (?,?,?,?,?)', [txn, n, 'open', ev.id, ev.time]);
+      await setState(tx, 'current', txn);
+      return t;
+    };
+
+    const addLine = async (tx: Tx, t: TxnRow, draft: LineDraft, cause: string): Promise<void> => {
+      const r = await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM basket_lines WHERE txn = ?', [t.txn]);
+      const n = (r?.m ?? 0) + 1;
+      const item: ItemAddedData = { line: `L${n}`, ...draft };
+      await ctx.emit(tx, 'ItemAddedToBasket', item, meta(t, cause));
+      await tx.run('INSERT INTO basket_lines (txn, n, line, item, quantity, price) VALUES (?,?,?,?,?,?)', [
+        t.txn,
+        n,
+        item.line,
+        JSON.stringify(item),
+        item.quantity,
+        item.price,
+      ]);
+      await setTotal(tx, t);
+    };
+
+    const close = async (tx: Tx, t: TxnRow, status: 'completed' | 'cancelled'): Promise<void> => {
+      await tx.run('UPDATE basket_txns SET status = ? WHERE txn = ?', [status, t.txn]);
+      await tx.run('DELETE FROM basket_blocks WHERE txn = ?', [t.txn]);
+      await setState(tx, 'current', undefined);
+      await setState(tx, 'pendingWeigh', undefined);
+    };
+
+    /** Apply a removal or a lower quantity (0 removes the line). */
+    const applyRemoval = async (
+      tx: Tx,
+      t: TxnRow,
+      l: LineRow,
+      quantity: number,
+      reason: 'customer' | 'approved' | 'age-check-rejected',
+      cause: string,
+      by?: string,
+    ): Promise<void> => {
+      const item = JSON.parse(l.item) as ItemAddedData;
+      if (quantity <= 0) {
+        await ctx.emit(tx, 'ItemRemovedFromBasket', { line: l.line, reason, ...(by ? { by } : {}) }, meta(t, cause));
+        await tx.run('UPDATE basket_lines SET removed = 1, pending_qty = NULL WHERE txn = ? AND n = ?', [t.txn, l.n]);
+      } else {
+        const price = quantity * item.unitPrice;
+        await ctx.emit(tx, 'QuantityChanged', { line: l.line, from: l.quantity, quantity, price, ...(by ? { by } : {}) }, meta(t, cause));
+        await tx.run('UPDATE basket_lines SET quantity = ?, price = ?, pending_qty = NULL WHERE txn = ? AND n = ?', [quantity, price, t.txn, l.n]);
+      }
+      await setTotal(tx, t);
+    };
+
+    const open = async (tx: Tx): Promise<TxnRow> => {
+      const t = await current(tx);
+      if (!t) throw new CommandError('no transaction is open; scan an item first');
+      return t;
+    };
+    const openLine = async (tx: Tx, t: TxnRow, line: string): Promise<LineRow> => {
+      const l = await lineOf(tx, t.txn, line);
+      if (!l || l.removed) throw new CommandError(`${t.txn} has no line ${line}`);
+      return l;
+    };
+
+    const onScan = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const d = ev.data as ScanResolvedData;
+      let t = await current(tx);
+      if (t?.status === 'paying') {
+        ctx.log.warn({ txn: t.txn, scan: d.scan, code: d.code }, `scan ${d.code} ignored: payment of ${t.txn} in progress`);
+        await setNotice(tx, t, { code: 'scan-refused', text: 'Payment in progress: finish or cancel it before scanning more items' });
+        return;
+      }
+      t ??= await start(tx, ev);
+      if (!d.product) {
+        await ctx.emit(
+          tx,
+          'UnknownItemScanned',
+          { scan: d.scan, code: d.code, ...(d.gtin ? { gtin: d.gtin } : {}), reason: d.reason ?? 'not in the catalog' },
+          meta(t, ev.id),
+        );
+        await setNotice(tx, t, { code: 'unknown', text: `Item ${d.gtin ?? d.code} is not known: an attendant is on the way` });
+        return;
+      }
+      const produce = await getState<{ grams: number; id: string; used: boolean }>(tx, 'produce');
+      const priced = priceScan(d, d.product, digits, produce && !produce.used ? produce.grams : undefined);
+      if (!priced.ok) {
+        await setState(tx, 'pendingWeigh', { txn: t.txn, cause: ev.id, scan: d });
+        await setNotice(tx, t, { code: 'weigh', text: `Place ${d.product.name} on the scale` });
+        return;
+      }
+      if (priced.item.grams !== undefined && !priced.item.label && produce) await setState(tx, 'produce', { ...produce, used: true });
+      await addLine(tx, t, priced.item, ev.id);
+      await setNotice(tx, t, undefined);
+    };
+
+    const onProduce = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const { grams } = ev.data as ProduceWeighedData;
+      if (!(grams > 0)) {
+        await setState(tx, 'produce', undefined);
+        return;
+      }
+      const pending = await getState<{ txn: string; cause: string; scan: ScanResolvedData }>(tx, 'pendingWeigh');
+      const t = await current(tx);
+      if (pending && t && t.txn === pending.txn && t.status === 'open' && pending.scan.product) {
+        const priced = priceScan(pending.scan, pending.scan.product, digits, grams);
+        if (priced.ok) {
+          await addLine(tx, t, priced.item, ev.id);
+          await setState(tx, 'pendingWeigh', undefined);
+          await setState(tx, 'produce', { grams, id: ev.id, used: true });
+          await setNotice(tx, t, undefined);
+          return;
+        }
+      }
+      await setState(tx, 'produce', { grams, id: ev.id, used: false });
+    };
+
+    const onPayment = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const d = ev.data as { payment: string; amount: number; reason?: string };
+      const t = await current(tx);
+      if (!t || t.payment !== d.payment || t.status !== 'paying') {
+        ctx.log.warn({ payment: d.payment, type: ev.type }, `${ev.type} for payment ${d.payment} that is not the one in progress; ignored`);
+        return;
+      }
+      if (ev.type === 'PaymentAuthorized') {
+        if (d.amount !== t.total) {
+          ctx.log.error(
+            { txn: t.txn, payment: d.payment, amount: d.amount, total: t.total },
+            `payment ${d.payment} authorized ${d.amount} but ${t.txn} totals ${t.total}; not completed, call an attendant`,
+          );
+          return;
+        }
+        const items = await tx.get<{ c: number }>('SELECT coalesce(sum(quantity), 0) AS c FROM basket_lines WHERE txn = ? AND removed = 0', [t.txn]);
+        await ctx.emit(tx, 'TransactionCompleted', { total: t.total, currency, items: items?.c ?? 0, payment: d.payment }, meta(t, ev.id));
+        await close(tx, t, 'completed');
+      } else {
+        await tx.run("UPDATE basket_txns SET status = 'open', payment = NULL WHERE txn = ?", [t.txn]);
+        await setNotice(tx, t, { code: 'declined', text: `Payment ${d.reason ?? 'declined'}: try again or ask an attendant` });
+      }
+    };
+
+    const onAttendant = async (tx: Tx, ev: Envelope): Promise<void> => {
+      const t = await current(tx);
+      if (!t || ev.txn !== t.txn) return;
+      const d = ev.data as { intervention: string; blocking?: boolean; kind: string; action?: 'approve' | 'reject'; line?: string; by?: string };
+      if (ev.type === 'InterventionRequired' && d.blocking) {
+        await tx.run('INSERT OR IGNORE INTO basket_blocks (txn, intervention) VALUES (?, ?)', [t.txn, d.intervention]);
+      } else if (ev.type === 'InterventionCleared') {
+        await tx.run('DELETE FROM basket_blocks WHERE txn = ? AND intervention = ?', [t.txn, d.intervention]);
+      } else if (ev.type === 'OverrideApplied' && d.line) {
+        const l = await lineOf(tx, t.txn, d.line);
+        if (!l || l.removed || t.status !== 'open') return;
+        if (d.kind === 'removal' && l.pending_qty !== null) {
+          if (d.action === 'approve') await applyRemoval(tx, t, l, l.pending_qty, 'approved', ev.id, d.by);
+          else {
+            await ctx.emit(tx, 'ItemRemovalRejected', { line: l.line, ...(d.by ? { by: d.by } : {}) }, meta(t, ev.id));
+            await tx.run('UPDATE basket_lines SET pending_qty = NULL WHERE txn = ? AND n = ?', [t.txn, l.n]);
+          }
+        } else if (d.kind === 'age-check' && d.action === 'reject') {
+          await applyRemoval(tx, t, l, 0, 'age-check-rejected', ev.id, d.by);
+        }
+      }
+    };
+
+    /** Remove a line or lower its quantity: at once, or asking an attendant first. */
+    const requestRemoval = async (tx: Tx, t: TxnRow, l: LineRow, quantity: number, cmdId: string, by?: string): Promise<unknown> => {
+      if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; lines cannot change now`);
+      if (l.pending_qty !== null) throw new CommandError(`line ${l.line} already waits for an attendant`);
+      if (!needsApproval) {
+        await applyRemoval(tx, t, l, quantity, 'customer', cmdId, by);
+        return { line: l.line, quantity, pending: false };
+      }
+      const item = JSON.parse(l.item) as ItemAddedData;
+      await ctx.emit(tx, 'ItemRemovalRequested', { line: l.line, name: item.name, quantity }, meta(t));
+      await tx.run('UPDATE basket_lines SET pending_qty = ? WHERE txn = ? AND n = ?', [quantity, t.txn, l.n]);
+      return { line: l.line, quantity, pending: true };
+    };
+
+    const Line = Type.String({ pattern: '^L[0-9]{1,6}$' });
+    const lane1 = (): string => 'lane';
+
+    return {
+      sources: ['catalog', 'payment', 'attendant', ...produceScales],
+      keyOf: lane1,
+      async migrate(store) {
+        await store.exec(DDL);
+      },
+      async start() {
+        await ctx.tx((tx) => publish(tx));
+      },
+      async onEvent(ev, tx) {
+        switch (ev.type) {
+          case 'ScanResolved':
+            await onScan(tx, ev);
+            break;
+          case 'ProduceWeighed':
+            await onProduce(tx, ev);
+            break;
+          case 'PaymentAuthorized':
+          case 'PaymentDeclined':
+            await onPayment(tx, ev);
+            break;
+          case 'InterventionRequired':
+          case 'InterventionCleared':
+          case 'OverrideApplied':
+            await onAttendant(tx, ev);
+            break;
+          default:
+            return;
+        }
+        await publish(tx);
+      },
+      commands: {
+        /** Remove a line (quantity 0, default) or lower its quantity. */
+        RemoveItem: {
+          args: Type.Object({ line: Line, quantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 998 })) }),
+          key: lane1,
+          async handle(args: { line: string; quantity?: number }, tx, m) {
+            const t = await open(tx);
+            const l = await openLine(tx, t, args.line);
+            const quantity = args.quantity ?? 0;
+            if (quantity >= l.quantity)
+              throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
+            if (quantity > 0 && JSON.parse(l.item).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
+            const r = await requestRemoval(tx, t, l, quantity, m.id, m.by);
+            await publish(tx);
+            return r;
+          },
+        },
+        ChangeQuantity: {
+          args: Type.Object({ line: Line, quantity: Type.Integer({ minimum: 1, maximum: 999 }) }),
+          key: lane1,
+          async handle(args: { line: string; quantity: number }, tx, m) {
+            const t = await open(tx);
+            const l = await openLine(tx, t, args.line);
+            const item = JSON.parse(l.item) as ItemAddedData;
+            if (item.unit === 'kg' || item.label) throw new CommandError(`line ${l.line} is priced by its weight or label; its quantity cannot change`);
+            let r: unknown;
+            if (args.quantity === l.quantity) r = { line: l.line, quantity: l.quantity, pending: false };
+            else if (args.quantity < l.quantity) r = await requestRemoval(tx, t, l, args.quantity, m.id, m.by);
+            else {
+              if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; lines cannot change now`);
+              await applyRemoval(tx, t, l, args.quantity, 'customer', m.id, m.by);
+              r = { line: l.line, quantity: args.quantity, pending: false };
+            }
+            await publish(tx);
+            return r;
+          },
+        },
+        Pay: {
+          key: lane1,
+          async handle(_args: unknown, tx) {
+            const t = await open(tx);
+            if (t.status === 'paying') throw new CommandError(`payment ${t.payment} of ${t.txn} is already in progress`);
+            if (t.total <= 0) throw new CommandError(`${t.txn} has nothing to pay; cancel it instead`);
+            const blocked = await tx.get<{ c: number }>('SELECT count(*) AS c FROM basket_blocks WHERE txn = ?', [t.txn]);
+            if (blocked && blocked.c > 0) throw new CommandError(`${t.txn} waits for an attendant (${blocked.c} intervention${blocked.c > 1 ? 's' : ''} open)`);
+            const pending = await tx.get<{ c: number }>('SELECT count(*) AS c FROM basket_lines WHERE txn = ? AND pending_qty IS NOT NULL AND removed = 0', [
+              t.txn,
+            ]);
+            if (pending && pending.c > 0) throw new CommandError(`${t.txn} has a removal waiting for an attendant`);
+            const attempt = t.attempts + 1;
+            const payment = `${t.txn}-P${attempt}`;
+            await ctx.emit(tx, 'PaymentRequested', { payment, amount: t.total, currency, attempt }, meta(t));
+            await tx.run("UPDATE basket_txns SET status = 'paying', payment = ?, attempts = ? WHERE txn = ?", [payment, attempt, t.txn]);
+            await setState(tx, 'pendingWeigh', undefined);
+            await setNotice(tx, { ...t, status: 'paying' }, undefined);
+            await publish(tx);
+            return { txn: t.txn, payment, amount: t.total, currency };
+          },
+        },
+        Cancel: {
+          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }),
+          key: lane1,
+          async handle(args: { reason?: string }, tx, m) {
+            const t = await open(tx);
+            if (t.status === 'paying')
+              throw new CommandError(`payment ${t.payment} of ${t.txn} is in progress; cancel it on the terminal first (cmd/payment/Cancel)`);
+            await ctx.emit(
+              tx,
+              'TransactionCancelled',
+              { total: t.total, reason: args.reason ?? 'cancelled by the shopper', ...(m.by ? { by: m.by } : {}) },
+              meta(t),
+            );
+            await close(tx, t, 'cancelled');
+            await publish(tx);
+            return { txn: t.txn, status: 'cancelled' };
+          },
+        },
+        Get: {
+          key: lane1,
+          async handle(_args: unknown, tx) {
+            const t = await current(tx);
+            if (!t) return { txn: null, status: 'idle' };
+            return {
+              ...t,
+              lines: (await lines(tx, t.txn)).map((l) => ({
+                ...(JSON.parse(l.item) as ItemAddedData),
+                quantity: l.quantity,
+                price: l.price,
+                removed: l.removed === 1,
+              })),
+            };
+          },
+        },
+      },
+    };
+  },
+};
