@@ -160,7 +160,9 @@ export class Outbox {
         [this.opts.source, this.dispatchedUpTo, Math.min(500, max - this.inflight)],
       );
       if (rows.length === 0) return;
+      // detach() may have run while the rows were read (graceful stop).
       const client = this.client;
+      if (!client) return;
       for (const row of rows) {
         this.dispatchedUpTo = row.seq;
         this.inflight += 1;
