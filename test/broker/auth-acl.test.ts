@@ -30,14 +30,14 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
   const base = ['-h', '127.0.0.1', '-p', port];
 
   await t.test('a technician sees events with mosquitto_sub', async (t) => {
-    const sub = spawn('mosquitto_sub', [...base, '-u', 'technician', '-P', pw('technician'), '-t', 'evt/#', '-v', '-C', '3', '-W', '10']);
+    const sub = spawn('mosquitto_sub', [...base, '-u', 'technician', '-P', pw('technician'), '-t', 'evt/probe/#', '-v', '-C', '3', '-W', '10']);
+    const exited = new Promise<number | null>((r) => sub.on('exit', r));
     let out = '';
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => setTimeout(r, 300));
     const probeClient = await lane.connect('technician', 'test-tech');
     probeClient.publish('cmd/probe/Emit', JSON.stringify({ id: 'emit-1', args: { count: 3 } }), { qos: 1 });
-    const code = await new Promise<number | null>((r) => sub.on('exit', r));
-    t.equal(code, 0, 'mosquitto_sub got its 3 messages');
+    t.equal(await exited, 0, 'mosquitto_sub got its 3 messages');
     const lines = out.trim().split('\n');
     t.equal(lines.length, 3);
     t.ok(lines.every((l) => l.startsWith('evt/probe/ProbeTick {')), 'topic and JSON envelope');

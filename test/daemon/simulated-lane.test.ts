@@ -39,12 +39,13 @@ t.test('the default simulated lane', async (t) => {
     '-W',
     '20',
   ]);
+  const exited = new Promise((r) => sub.on('exit', r));
   let out = '';
   sub.stdout.on('data', (b: Buffer) => (out += b.toString()));
   await new Promise((r) => setTimeout(r, 300));
   const scan = await lanectl(stateDir, 'sim', 'scan', '4006381333931');
   t.equal(scan.code, 0, `lanectl sim scan: ${scan.err}`);
-  t.equal(await new Promise((r) => sub.on('exit', r)), 0, 'mosquitto_sub saw 4 scans (3 scripted + 1)');
+  t.equal(await exited, 0, 'mosquitto_sub saw 4 scans (3 scripted + 1)');
   const events = out
     .trim()
     .split('\n')
