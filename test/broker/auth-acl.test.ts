@@ -59,7 +59,7 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     const seen: string[] = [];
     const watcher = await lane.connect('technician', 'test-watch');
     watcher.on('message', (topic) => seen.push(topic));
-    await new Promise((r) => watcher.subscribe(['evt/#', '$SYS/laned/#'], { qos: 1 }, r));
+    await new Promise((r) => watcher.subscribe(['evt/basket/#', 'evt/probe/#', '$SYS/laned/#'], { qos: 1 }, r));
     const before = await refusedCount(lane, 'acl-publish');
     await mosq('mosquitto_pub', [...base, '-u', 'ui', '-P', pw('ui'), '-i', 'ui-test', '-q', '1', '-t', 'evt/basket/ItemAddedToBasket', '-m', '{}']);
     await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', pw('technician'), '-q', '1', '-t', '$SYS/laned/x', '-m', '{}']);
