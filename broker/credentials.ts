@@ -41,6 +41,8 @@ export const CREDENTIALS_FILE = 'credentials.json';
  * The daemon's own roles (driver, service) always have a generated one.
  */
 export class Credentials {
+  private readonly tokenChecks = new Map<Role, (token: string) => boolean>();
+
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
     private readonly hashes: Partial<Record<Role, string>>,
@@ -85,9 +87,15 @@ export class Credentials {
     return pw;
   }
 
+  /** Also accept a short-lived token as the password of `role` (the kiosk's UI session, daemon/ui-session.ts). */
+  acceptTokens(role: Role, check: (token: string) => boolean): void {
+    this.tokenChecks.set(role, check);
+  }
+
   async verify(role: string, password: string): Promise<boolean> {
     if (!(Roles as readonly string[]).includes(role)) return false;
     const r = role as Role;
+    if (this.tokenChecks.get(r)?.(password)) return true;
     const gen = this.generated[r];
     if (gen && timingSafeEqual(digest(gen), digest(password))) return true;
     const hash = this.hashes[r];

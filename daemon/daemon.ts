@@ -9,6 +9,7 @@ import { Broker } from '../broker/broker.js';
 import { Credentials } from '../broker/credentials.js';
 import { HttpServer, type Health } from './http.js';
 import { UI_ROOT } from './paths.js';
+import { uiHttp } from './ui-session.js';
 import { ServiceRuntime, type RuntimeHost } from './runtime.js';
 import { serviceCatalog } from './services/index.js';
 import { Notifier } from './notify.js';
@@ -145,7 +146,7 @@ export class Daemon {
         name: 'http',
         essential: true,
         start: async () => {
-          this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: this.log, metrics: this.metrics, uiRoot: UI_ROOT, health: () => this.health() });
+          this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: this.log, metrics: this.metrics, uiRoot: UI_ROOT, health: () => this.health(), ...uiHttp(this.credentials) });
           this.broker?.attachWebSocket(this.http.server);
           await this.http.start();
         },
@@ -183,7 +184,11 @@ export class Daemon {
         }
       },
       stop: async () => {
-        for (const runtime of [...this.services].reverse()) {
+        // Inputs first (the devices host, the simulator), so the services then drain
+        // what was already read before they stop; the rest in reverse start order.
+        const inputs = new Set(['devices', 'sim']);
+        const order = [...this.services.filter((s) => inputs.has(s.name)), ...[...this.services].reverse().filter((s) => !inputs.has(s.name))];
+        for (const runtime of order) {
           try {
             await runtime.stop();
           } catch (err) {
@@ -215,7 +220,7 @@ export class Daemon {
     }
     for (const part of this.parts) {
       try {
-        await this.notifier.whileLong(`starting: ${part.name}`, () => part.start());
+        await this.notifier.whileLong(`starting: ${part.name}`, () => part.start(), this.hooks?.extendEveryMs ? { everyMs: this.hooks.extendEveryMs } : {});
         this.started.push(part);
       } catch (err) {
         const message = (err as Error).message;

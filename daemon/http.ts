@@ -1,4 +1,5 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import serveStatic from 'serve-static';
 import type { Logger } from './log.js';
@@ -17,8 +18,20 @@ export interface HttpOptions {
   metrics: Metrics;
   uiRoot: string;
   health(): Health;
-  /** Extra JSON routes (GET), e.g. the UI bootstrap. */
+  /** Extra JSON routes (GET), e.g. the UI bootstrap; throw an HttpError to answer 4xx. */
   routes?: Record<string, (req: IncomingMessage) => unknown>;
+  /** Single files outside uiRoot by URL path, e.g. the mqtt.js browser bundle: path -> { file, type }. */
+  files?: Record<string, { file: string; type: string }>;
+}
+
+/** A route's refusal with its HTTP status (403, 404...); the message goes to the client. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The daemon's HTTP server: ui-static/, /healthz, /metrics, and the broker's /mqtt upgrade. */
@@ -44,6 +57,22 @@ export class HttpServer {
     res.end(text);
   }
 
+  private sendFile(res: ServerResponse, f: { file: string; type: string }, headOnly: boolean): void {
+    const stream = createReadStream(f.file);
+    stream.once('error', (err) => {
+      this.log.error({ file: f.file, err: err.message }, `cannot read ${f.file}: ${err.message}; reinstall the package`);
+      if (!res.headersSent) this.send(res, 500, { error: `cannot read ${f.file}` });
+      else res.destroy();
+    });
+    stream.once('open', () => {
+      res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-cache' });
+      if (headOnly) {
+        stream.destroy();
+        res.end();
+      } else stream.pipe(res);
+    });
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse, next: () => void): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     try {
@@ -56,7 +85,10 @@ export class HttpServer {
       }
       const extra = this.opts.routes?.[path];
       if (extra && req.method === 'GET') return this.send(res, 200, await extra(req));
+      const file = this.opts.files?.[path];
+      if (file && (req.method === 'GET' || req.method === 'HEAD')) return this.sendFile(res, file, req.method === 'HEAD');
     } catch (err) {
+      if (err instanceof HttpError) return this.send(res, err.status, { error: err.message });
       this.log.error({ path, err: (err as Error).message }, `request ${path} failed`);
       return this.send(res, 500, { error: (err as Error).message });
     }
