@@ -121,6 +121,8 @@ export class ServiceRuntime {
   private readonly executor = new KeyedExecutor();
   private readonly log: Logger;
   private readonly checkers = new Map<string, (a: unknown) => string | undefined>();
+  /** When the last message arrived (the stop drains until the stream is quiet). */
+  private lastDispatch = 0;
   private markSubscribed: () => void = () => undefined;
   private readonly subscribed = new Promise<void>((resolve) => {
     this.markSubscribed = resolve;
@@ -231,10 +233,28 @@ export class ServiceRuntime {
     this.state = 'stopping';
     try {
       await this.logic?.stop?.();
-      await this.executor.idle();
-      for (const o of this.outboxes.values()) {
-        const left = await o.flush(3000);
-        if (left > 0) this.log.warn({ source: o.source, left }, `${left} events not yet acknowledged; they are sent at next start`);
+      // Drain before the flush: transactions a stopping service began without
+      // awaiting them (a driver's last DeviceStatus; the store's single queue runs
+      // the no-op after every transaction begun before it) and events still
+      // arriving, until the inbound stream has been quiet for a moment (at most
+      // 5 s; what arrives later stays with the broker's session for next start).
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        await this.executor.idle();
+        await this.store?.get('SELECT 1');
+        let left = 0;
+        for (const o of this.outboxes.values()) {
+          const n = await o.flush(3000);
+          left += n;
+          if (n > 0) this.log.warn({ source: o.source, left: n }, `${n} events not yet acknowledged; they are sent at next start`);
+        }
+        if (left > 0) break;
+        if (Date.now() - this.lastDispatch >= 200 && [...this.outboxes.values()].every((o) => o.backlog() === 0)) break;
+        if (Date.now() > deadline) {
+          this.log.warn('events still arriving 5 s into the stop; the rest is applied at next start');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
       this.inbox?.stop();
       if (this.client) await endClient(this.client);
@@ -353,6 +373,7 @@ export class ServiceRuntime {
   }
 
   private async dispatch(topic: string, payload: Buffer): Promise<void> {
+    this.lastDispatch = Date.now();
     const parts = topic.split('/');
     if (parts[0] === 'cmd') {
       if (parts[2] === 'Replay') return this.answerReplay(parts[1], payload);

@@ -8,18 +8,25 @@ import type { Logger } from './log.js';
  *   the way a runaway synchronous loop would; the watchdog must then withhold
  *   its ping. Without the flag SIGUSR2 keeps Node's default (the process ends),
  *   so nothing can wedge a production lane by signal.
- * - `LANED_TEST_SLOW_START_MS` delays the services' start, to see
- *   EXTEND_TIMEOUT_USEC and that READY=1 waits for it.
+ * - `LANED_TEST_SLOW_START_MS` delays the services' start, and
+ *   `LANED_TEST_EXTEND_EVERY_MS` shortens the EXTEND_TIMEOUT_USEC period, to
+ *   see the extensions and that READY=1 waits for the slow part.
  */
 export interface TestHooks {
   slowStartMs: number;
+  /** EXTEND_TIMEOUT_USEC every this many ms during long work (default 5000). */
+  extendEveryMs?: number;
 }
+
+let blockInstalled = false;
 
 export function testHooks(log: Logger): TestHooks | undefined {
   if (process.env.LANED_TEST_HOOKS !== '1') return undefined;
   const blockMs = Number(process.env.LANED_TEST_BLOCK_MS ?? 3000);
   const hooks: TestHooks = { slowStartMs: Number(process.env.LANED_TEST_SLOW_START_MS ?? 0) };
-  if (process.listenerCount('SIGUSR2') === 0) {
+  if (process.env.LANED_TEST_EXTEND_EVERY_MS) hooks.extendEveryMs = Number(process.env.LANED_TEST_EXTEND_EVERY_MS);
+  if (!blockInstalled) {
+    blockInstalled = true;
     process.on('SIGUSR2', () => {
       const from = process.hrtime.bigint();
       log.warn({ hook: 'block', ms: blockMs, mono: from.toString() }, `test hook: blocking the event loop for ${blockMs} ms`);
