@@ -103,6 +103,8 @@ export class Store {
     const store = new Store(file, db);
     try {
       await store.exec('PRAGMA busy_timeout=5000');
+      // A small board runs a dozen of these connections: 512 KiB page cache each, not 2 MiB.
+      await store.exec('PRAGMA cache_size=-512');
       await store.exec('PRAGMA journal_mode=WAL');
       await store.exec('PRAGMA synchronous=FULL');
       const rows = await store.all<{ integrity_check: string }>('PRAGMA integrity_check');

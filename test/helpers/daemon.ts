@@ -40,7 +40,8 @@ export interface RunningDaemon {
 
 /** Run `laned` as a child process and wait for its "ready" line. */
 export async function startDaemon(opts: { configFile?: string; stateDir: string; env?: Record<string, string>; args?: string[]; waitReady?: boolean }): Promise<RunningDaemon> {
-  const args = [LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
+  // the same V8 flag as the bin's shebang and npm start
+  const args = ['--max-semi-space-size=2', LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
