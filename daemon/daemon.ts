@@ -23,6 +23,7 @@ import { Watchdog } from './watchdog.js';
 import { statusLine, deviceStates } from './status-line.js';
 import { testHooks, type TestHooks } from './test-hooks.js';
 import { PACKAGE_VERSION } from './version.js';
+import { retainedHeads } from './source-heads.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -172,6 +173,7 @@ export class Daemon {
       start: async () => {
         if (this.hooks?.slowStartMs) await new Promise((r) => setTimeout(r, this.hooks?.slowStartMs));
         for (const phase of ['prepare', 'run'] as const) {
+          if (phase === 'run') await this.continueLostSources();
           for (const runtime of this.services) {
             try {
               await runtime[phase]();
@@ -199,6 +201,34 @@ export class Daemon {
     });
     if (only && this.services.length === 0) {
       throw new Error(`--only ${only}: no such service (known: ${serviceCatalog.map((s) => s.def.name).join(', ')})`);
+    }
+  }
+
+  /**
+   * Services whose database was moved aside as corrupt restart their sources'
+   * `seq` above the last one the broker acknowledged (retained svc/<source>/head);
+   * without it consumers would drop the new events as already applied.
+   */
+  private async continueLostSources(): Promise<void> {
+    const lost = this.services.filter((s) => s.storeReset && s.status().state !== 'failed');
+    if (lost.length === 0 || !this.broker) return;
+    const sources = lost.flatMap((s) => s.sources());
+    let heads = new Map<string, number>();
+    try {
+      heads = await retainedHeads(this.broker.url, this.credentials.password('service'), sources);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, `cannot read the sources' last seq from the broker: ${(err as Error).message}`);
+    }
+    for (const s of lost) {
+      for (const source of s.sources()) {
+        const head = heads.get(source);
+        if (head === undefined) {
+          this.log.warn({ source }, `source ${source} lost its database and the broker has no head for it: its seq restarts at 1`);
+          continue;
+        }
+        await s.continueAfter(source, head);
+        this.log.warn({ source, after: head }, `source ${source} lost its database: seq continues after ${head}, the last the broker acknowledged`);
+      }
     }
   }
 

@@ -121,6 +121,8 @@ export class ServiceRuntime {
   private readonly executor = new KeyedExecutor();
   private readonly log: Logger;
   private readonly checkers = new Map<string, (a: unknown) => string | undefined>();
+  /** The store was found corrupt at prepare and started empty. */
+  storeReset = false;
   /** When the last message arrived (the stop drains until the stream is quiet). */
   private lastDispatch = 0;
   private markSubscribed: () => void = () => undefined;
@@ -155,7 +157,13 @@ export class ServiceRuntime {
     this.state = 'starting';
     const { host } = this;
     try {
-      this.store = await Store.open(join(host.stateDir, `${this.name}.db`), { log: this.log, onCorrupt: (e) => host.onCorrupt?.(e) });
+      this.store = await Store.open(join(host.stateDir, `${this.name}.db`), {
+        log: this.log,
+        onCorrupt: (e) => {
+          this.storeReset = true;
+          host.onCorrupt?.(e);
+        },
+      });
       this.deadLetters = new DeadLetters(this.store);
       await this.deadLetters.init();
       await this.store.exec(COMMAND_DDL);
@@ -304,6 +312,18 @@ export class ServiceRuntime {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The sources this runtime publishes as (its own name, the devices host's devices). */
+  sources(): string[] {
+    return [...this.outboxes.keys()];
+  }
+
+  /** After a lost store: continue a source's `seq` after what the broker last acknowledged (before run()). */
+  continueAfter(source: string, seq: number): Promise<void> {
+    const o = this.outboxes.get(source);
+    if (!o) throw new Error(`${this.name}: ${source} is not a source of this runtime`);
+    return o.continueAfter(seq);
   }
 
   /** Events published (acknowledged) per source, for metrics. */

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   PRIMARY KEY (source, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (source, seq) WHERE sent = 0;
-CREATE INDEX IF NOT EXISTS outbox_txn ON outbox (txn);`;
+CREATE INDEX IF NOT EXISTS outbox_txn ON outbox (txn);
+CREATE TABLE IF NOT EXISTS outbox_floor (source TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`;
 
 export interface EmitMeta {
   txn?: string;
@@ -75,9 +76,21 @@ export class Outbox {
   async init(): Promise<void> {
     await this.opts.store.exec(OUTBOX_DDL);
     const max = await this.opts.store.get<{ m: number | null }>('SELECT max(seq) AS m FROM outbox WHERE source = ?', [this.opts.source]);
-    this.nextSeq = (max?.m ?? 0) + 1;
+    const floor = await this.opts.store.get<{ seq: number }>('SELECT seq FROM outbox_floor WHERE source = ?', [this.opts.source]);
+    this.nextSeq = Math.max(max?.m ?? 0, floor?.seq ?? 0) + 1;
     const c = await this.opts.store.get<{ c: number }>('SELECT count(*) AS c FROM outbox WHERE source = ? AND sent = 0', [this.opts.source]);
     this.unsent = c?.c ?? 0;
+  }
+
+  /**
+   * Continue `seq` after `seq` (kept in outbox_floor): a source whose database
+   * was lost (moved aside as corrupt) must not restart at 1, or its consumers
+   * would take the new events for ones they already applied.
+   */
+  async continueAfter(seq: number): Promise<void> {
+    if (seq < this.nextSeq) return;
+    await this.opts.store.run('INSERT INTO outbox_floor (source, seq) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET seq = max(seq, excluded.seq)', [this.opts.source, seq]);
+    this.nextSeq = seq + 1;
   }
 
   /** Write one event into the open transaction; published after COMMIT. */
