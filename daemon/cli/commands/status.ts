@@ -6,7 +6,15 @@ export const status: CliCommand = {
   help: 'lane, services, broker clients, outbox backlog, dead letters',
   async run(ctx) {
     const rt = readRuntime(ctx.stateDir);
-    let health: { status: string; reasons: string[]; services: Array<Record<string, unknown>>; broker?: { clients: number; queued: number; dropped: number } };
+    let health: {
+      status: string;
+      reasons: string[];
+      services: Array<Record<string, unknown>>;
+      devices?: Array<{ name: string; state: string }>;
+      broker?: { clients: number; queued: number; dropped: number };
+      unsafeShutdowns?: { count: number; thisStart: boolean; lastStartedAt?: string };
+      watchdog?: { enabled: boolean; everyMs?: number; pings: number; withheld: number; withholding?: string };
+    };
     try {
       const res = await fetch(`${rt.http}/healthz`);
       health = (await res.json()) as typeof health;
@@ -18,6 +26,11 @@ export const status: CliCommand = {
         `lane: ${health.status}${health.reasons.length ? ` (${health.reasons.join('; ')})` : ''}`,
         `broker: ${health.broker?.clients ?? 0} clients, ${health.broker?.queued ?? 0} queued, ${health.broker?.dropped ?? 0} dropped`,
       ];
+      if (health.devices) lines.push(`devices: ${health.devices.map((d) => `${d.name} ${d.state}`).join(', ') || 'none'}`);
+      const u = health.unsafeShutdowns;
+      if (u) lines.push(`unsafe shutdowns: ${u.count}${u.thisStart ? ` (this start followed one; that run began ${u.lastStartedAt ?? '?'})` : ''}`);
+      const w = health.watchdog;
+      if (w) lines.push(w.enabled ? `watchdog: every ${w.everyMs} ms, ${w.pings} pings, ${w.withheld} withheld${w.withholding ? ` (now: ${w.withholding})` : ''}` : 'watchdog: off (not under systemd with WatchdogSec)');
       for (const s of health.services) {
         lines.push(
           `service ${String(s.name).padEnd(12)} ${String(s.state).padEnd(8)} ${s.connected ? 'connected' : 'DISCONNECTED'}  backlog ${s.outboxBacklog}  dead letters ${s.deadLetters}  applied ${s.applied}`,

@@ -1,0 +1,140 @@
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, tempDir, writeConfig, sleep, ROOT } from '../helpers/daemon.js';
+import { lanectl } from '../helpers/lanectl.js';
+import { statusLine } from '../../daemon/status-line.js';
+import type { ServiceStatus } from '../../daemon/runtime.js';
+
+interface Health {
+  status: string;
+  reasons: string[];
+  statusLine: string;
+  devices: Array<{ name: string; state: string }>;
+  unsafeShutdowns: { count: number; thisStart: boolean; lastStartedAt?: string };
+  watchdog: { enabled: boolean };
+  version: string;
+}
+
+const getHealth = async (url: string): Promise<{ code: number; body: Health }> => {
+  const res = await fetch(`${url}/healthz`);
+  return { code: res.status, body: (await res.json()) as Health };
+};
+
+/** One sample of a Prometheus text exposition: `name{labels} value`. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+t.test('/healthz and /metrics say what a technician and store IT need', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  t.teardown(() => d.kill('SIGKILL'));
+
+  const h = await getHealth(d.httpUrl);
+  t.equal(h.code, 200);
+  t.equal(h.body.status, 'ready');
+  t.same(h.body.reasons, []);
+  t.equal(h.body.devices.length, 9, 'every device listed');
+  t.equal(h.body.version, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package version');
+  t.same(h.body.unsafeShutdowns, { count: 0, thisStart: false }, 'no unsafe shutdown on a fresh state directory');
+  t.equal(h.body.watchdog.enabled, false, 'no watchdog outside systemd');
+  t.match(h.body.statusLine, /^ready: 9\/9 devices ok/);
+
+  for (const code of ['4006381333931', '5449000000996']) t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
+  await sleep(500);
+  const m = await (await fetch(`${d.httpUrl}/metrics`)).text();
+  // issue 6, item 4: events in and out, outbox backlog, dead letters, device states, broker clients, event-loop lag, RSS
+  t.ok((sample(m, 'laned_events_out_total', { source: 'scanner' }) ?? 0) >= 2, 'events out per source (the scans)');
+  t.ok((sample(m, 'laned_events_in_total', { service: 'catalog' }) ?? 0) >= 2, 'events in per consuming service');
+  t.equal(sample(m, 'laned_outbox_backlog', { source: 'devices' }), 0, 'outbox backlog per service');
+  t.equal(sample(m, 'laned_dead_letters', { service: 'devices' }), 0, 'dead letters per service');
+  t.equal(sample(m, 'laned_device_state', { device: 'scanner', kind: 'serial-scanner', state: 'ok' }), 1, 'device states');
+  t.ok((sample(m, 'laned_broker_clients') ?? 0) >= 2, 'broker clients');
+  t.ok(sample(m, 'laned_nodejs_eventloop_lag_seconds') !== undefined, 'event-loop lag');
+  t.ok((sample(m, 'laned_process_resident_memory_bytes') ?? 0) > 10e6, 'RSS');
+  t.equal(sample(m, 'laned_health', { status: 'ready' }), 1, 'health status');
+  t.equal(sample(m, 'laned_unsafe_shutdowns'), 0, 'unsafe shutdowns');
+
+  // a device goes away: degraded, still 200, the reason names it
+  t.equal((await lanectl(stateDir, ['sim', 'unplug', 'scanner'])).code, 0);
+  await sleep(300);
+  const down = await getHealth(d.httpUrl);
+  t.equal(down.code, 200, 'degraded still answers 200 (the lane serves)');
+  t.equal(down.body.status, 'degraded');
+  t.match(down.body.reasons, ['device scanner: disconnected'], 'the reason names the device');
+  const m2 = await (await fetch(`${d.httpUrl}/metrics`)).text();
+  t.equal(sample(m2, 'laned_device_state', { device: 'scanner', kind: 'serial-scanner', state: 'disconnected' }), 1, 'device state in /metrics');
+  t.equal(sample(m2, 'laned_device_state', { device: 'scanner', kind: 'serial-scanner', state: 'ok' }), undefined, 'only the current state is 1');
+  t.equal(sample(m2, 'laned_health', { status: 'degraded' }), 1);
+  const st = await lanectl(stateDir, ['status']);
+  t.equal(st.code, 1, 'lanectl status exits 1 while degraded');
+  t.match(st.out, /lane: degraded \(device scanner: disconnected\)/);
+  t.match(st.out, /^devices: scanner disconnected, scanscale ok/m, 'and lists the devices');
+  t.equal(await d.kill('SIGTERM'), 0);
+});
+
+t.test('the unsafe-shutdown counter: a killed run is counted at the next start, a graceful stop is not', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  const cfg = writeConfig(dir, {});
+  const first = await startDaemon({ configFile: cfg, stateDir });
+  t.ok(existsSync(join(stateDir, 'laned.running')), 'the marker exists while laned runs');
+  t.equal(await first.kill('SIGKILL'), 'SIGKILL', 'a power cut, as far as the state directory can tell');
+
+  const second = await startDaemon({ configFile: cfg, stateDir });
+  const h = await getHealth(second.httpUrl);
+  t.equal(h.body.unsafeShutdowns.count, 1, 'counted');
+  t.equal(h.body.unsafeShutdowns.thisStart, true, 'and this start followed it');
+  t.match(h.body.unsafeShutdowns.lastStartedAt, /^\d{4}-\d\d-\d\dT/, 'when the unlucky run had started');
+  t.match(h.body.statusLine, /, last stop unsafe \(1 in all\)$/, 'STATUS= says so');
+  t.match(await (await fetch(`${second.httpUrl}/metrics`)).text(), /^laned_unsafe_shutdowns 1$/m, '/metrics says so');
+  const st = await lanectl(stateDir, ['status']);
+  t.match(st.out, /^unsafe shutdowns: 1 \(this start followed one; that run began .+\)$/m, 'lanectl status says so');
+  t.match(second.lines.join('\n'), /the previous run did not stop gracefully/, 'and the journal');
+  t.equal(await second.kill('SIGTERM'), 0);
+  t.notOk(existsSync(join(stateDir, 'laned.running')), 'a graceful stop removes the marker');
+
+  const third = await startDaemon({ configFile: cfg, stateDir });
+  t.teardown(() => third.kill('SIGKILL'));
+  const h3 = await getHealth(third.httpUrl);
+  t.same({ count: h3.body.unsafeShutdowns.count, thisStart: h3.body.unsafeShutdowns.thisStart }, { count: 1, thisStart: false }, 'after a graceful stop: still 1, not this start');
+  t.notMatch(h3.body.statusLine, /unsafe/, "STATUS= no longer mentions it");
+  t.equal(await third.kill('SIGTERM'), 0);
+});
+
+t.test('the STATUS= line', async (t) => {
+  const svc = (name: string, extra: Partial<ServiceStatus> = {}): ServiceStatus => ({ name, state: 'running', connected: true, outboxBacklog: 0, deadLetters: 0, applied: 0, lastSeq: 0, ...extra });
+  const services = [
+    svc('devices', { devices: ['scanner:ok', 'scale:ok', 'light:disconnected'] }),
+    svc('basket', { txn: 'T-42', outboxBacklog: 2 }),
+    svc('attendant', { alarms: 1, deadLetters: 3 }),
+    svc('journal', { state: 'failed' }),
+  ];
+  t.equal(
+    statusLine({ phase: 'ready', problems: new Map(), services }),
+    'ready: 2/3 devices ok, txn T-42 open, 1 alarms, 3/4 services running, backlog 2, 3 dead letters',
+    'what the issue asks for: devices, open transaction, alarms',
+  );
+  t.equal(
+    statusLine({
+      phase: 'degraded',
+      problems: new Map([
+        ['store /var/lib/laned/basket.db', 'database ... failed its integrity check'],
+        ['device light', 'disconnected'],
+      ]),
+      services: [svc('devices', { devices: ['light:disconnected'] })],
+      unsafe: { count: 4, thisStart: true },
+    }),
+    'degraded (database basket.db corrupt, moved aside, +1 more): 0/1 devices ok, 0 alarms, 1/1 services running, backlog 0, 0 dead letters, last stop unsafe (4 in all)',
+    'the first problem in short, then the count of the rest',
+  );
+});
