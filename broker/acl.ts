@@ -45,7 +45,8 @@ function publishRules(id: Identity, devices: ReadonlySet<string>): string[] {
     case 'service':
       return me ? [`evt/${me}/+`, `replay/${me}/+`, `replay/${me}/+/end`, 'doc/#', `svc/${me}/state`, `svc/${me}/head`, 'cmd/#', 'reply/#'] : [];
     case 'ui':
-      return ['cmd/basket/+', 'cmd/attendant/+', 'cmd/payment/+', 'cmd/weightcheck/+'];
+      // and the touch UI's produce picker and receipt (read-only or resolved like a scan)
+      return ['cmd/basket/+', 'cmd/attendant/+', 'cmd/payment/+', 'cmd/weightcheck/+', 'cmd/catalog/Produce', 'cmd/catalog/Pick', 'cmd/journal/Show'];
     case 'technician':
       return ['cmd/#'];
     case 'uplink':

@@ -229,6 +229,25 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             return p;
           },
         },
+        /** Products sold by weight, for the touch UI's produce picker. */
+        Produce: {
+          async handle(_args: unknown, tx) {
+            const rows = await tx.all<ProductRow>(`SELECT ${COLUMNS} FROM catalog_products WHERE must_weigh = 1 ORDER BY name LIMIT 500`);
+            return { products: rows.map(toProduct) };
+          },
+        },
+        /** The shopper picked a product on the touch UI (produce without a label): resolved as a scan from device `ui`. */
+        Pick: {
+          args: Type.Object({ gtin: Type.String({ maxLength: 20 }) }),
+          async handle(args: { gtin: string }, tx, m) {
+            const gtin = normalizeGtin(args.gtin);
+            if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
+            const product = await lookup(tx, gtin);
+            if (!product) throw new CommandError(`no product ${gtin} in the catalog`);
+            const ev = await ctx.emit(tx, 'ScanResolved', { scan: m.id, device: 'ui', code: gtin, gtin, product });
+            return { scan: m.id, gtin, name: product.name, event: ev.id };
+          },
+        },
         List: {
           args: Type.Object({
             search: Type.Optional(Type.String({ maxLength: 100 })),
