@@ -1,0 +1,324 @@
+// The touch UI's state and actions. Documents from the lane are the only
+// source of what the shopper sees; `ui` holds what is local to this screen
+// (which page the shopper asked for, a dialog, the attendant's session).
+
+import { LaneLink, CommandFailed } from './connection.js';
+import { setLanguage, otherLanguage, t } from './texts.js';
+import { renderApp } from './render.js';
+
+const ATTENDANT_IDLE_MS = 120_000;
+/** The lane's language: `?lang=de` in the kiosk's URL, else English. */
+const DEFAULT_LANGUAGE = new URLSearchParams(location.search).get('lang') ?? 'en';
+const RECEIPT_SHOW_MS = 60_000;
+
+export const state = {
+  online: false,
+  /** Set after a (re)connection once doc/basket has arrived again. */
+  synced: false,
+  docs: {},
+  services: {},
+  ui: {
+    started: false,
+    payRequested: false,
+    cancellingPayment: false,
+    receipt: undefined, // { txn, lines, total, currency, authCode? }
+    dismissedReceipt: undefined,
+    lastCancelled: undefined,
+    confirm: undefined, // { text, yes, onYes }
+    removeLine: undefined,
+    message: undefined, // { text, kind }
+    pin: undefined, // { digits, error, checking }
+    attendant: undefined, // { pin, since }
+    weighPick: false,
+    produce: undefined,
+  },
+};
+
+const link = new LaneLink();
+let renderQueued = false;
+
+export function update() {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    renderApp(state, actions);
+  });
+}
+
+function say(text, kind = 'error') {
+  state.ui.message = { text, kind };
+  update();
+}
+
+function failure(err) {
+  if (err instanceof CommandFailed) {
+    if (err.code === 'offline') return t('error.offline');
+    if (err.code === 'timeout') return t('error.timeout');
+  }
+  return t('error.command', { reason: err.message });
+}
+
+async function send(service, name, args, by) {
+  try {
+    return await link.command(service, name, args, by);
+  } catch (err) {
+    say(failure(err));
+    throw err;
+  }
+}
+
+const quiet = (p) => p.catch(() => undefined);
+
+let attendantTimer;
+function touchAttendant() {
+  clearTimeout(attendantTimer);
+  if (!state.ui.attendant) return;
+  attendantTimer = setTimeout(() => {
+    state.ui.attendant = undefined;
+    update();
+  }, ATTENDANT_IDLE_MS);
+}
+
+let receiptTimer;
+
+export const actions = {
+  toggleLanguage() {
+    setLanguage(otherLanguage());
+    update();
+  },
+  start() {
+    state.ui.started = true;
+    state.ui.lastCancelled = undefined;
+    update();
+  },
+  dismissMessage() {
+    state.ui.message = undefined;
+    update();
+  },
+  askRemove(line) {
+    state.ui.removeLine = line;
+    update();
+  },
+  closeDialog() {
+    state.ui.removeLine = undefined;
+    state.ui.confirm = undefined;
+    update();
+  },
+  confirmRemove() {
+    const line = state.ui.removeLine;
+    state.ui.removeLine = undefined;
+    update();
+    if (line) quiet(send('basket', 'RemoveItem', { line }));
+  },
+  addOne(line) {
+    const l = state.docs.basket?.lines?.find((x) => x.line === line);
+    if (l) quiet(send('basket', 'ChangeQuantity', { line, quantity: l.quantity + 1 }));
+  },
+  askCancel() {
+    state.ui.confirm = {
+      text: t('scan.cancelConfirm'),
+      onYes: () => quiet(send('basket', 'Cancel', { reason: 'cancelled by the shopper' })),
+    };
+    update();
+  },
+  confirmYes() {
+    const c = state.ui.confirm;
+    state.ui.confirm = undefined;
+    update();
+    c?.onYes();
+  },
+  pay() {
+    state.ui.payRequested = true;
+    state.ui.cancellingPayment = false;
+    update();
+    send('basket', 'Pay').catch(() => {
+      state.ui.payRequested = false;
+      update();
+    });
+  },
+  cancelPayment() {
+    const payment = state.docs.basket?.payment;
+    state.ui.cancellingPayment = true;
+    update();
+    send('payment', 'Cancel', payment ? { payment } : {}).catch(() => {
+      state.ui.cancellingPayment = false;
+      update();
+    });
+  },
+  backToBasket() {
+    state.ui.payRequested = false;
+    state.ui.weighPick = false;
+    update();
+  },
+  openProduce() {
+    state.ui.weighPick = true;
+    update();
+    send('catalog', 'Produce')
+      .then((r) => {
+        state.ui.produce = r.products;
+        update();
+      })
+      .catch(() => undefined);
+  },
+  pick(gtin) {
+    send('catalog', 'Pick', { gtin })
+      .then(() => {
+        state.ui.weighPick = false;
+        update();
+      })
+      .catch(() => undefined);
+  },
+  finishReceipt() {
+    clearTimeout(receiptTimer);
+    state.ui.dismissedReceipt = state.ui.receipt?.txn;
+    state.ui.receipt = undefined;
+    state.ui.started = false;
+    setLanguage(DEFAULT_LANGUAGE); // the next shopper starts in the lane's language
+    update();
+  },
+
+  // ---- attendant ----
+  openPin() {
+    state.ui.pin = { digits: '', error: undefined, checking: false };
+    update();
+  },
+  pinDigit(d) {
+    const p = state.ui.pin;
+    if (!p || p.checking || p.digits.length >= 12) return;
+    p.digits += d;
+    p.error = undefined;
+    update();
+  },
+  pinClear() {
+    if (!state.ui.pin) return;
+    state.ui.pin.digits = '';
+    update();
+  },
+  pinCancel() {
+    state.ui.pin = undefined;
+    update();
+  },
+  /**
+   * The attendant service checks the PIN on every override and has no sign-in
+   * command: an override of an intervention that does not exist is refused
+   * after the PIN check, so its error tells a good PIN from a wrong one (and a
+   * wrong one counts toward the lockout, as it should).
+   */
+  async pinSubmit() {
+    const p = state.ui.pin;
+    if (!p || p.checking || !p.digits) return;
+    p.checking = true;
+    update();
+    try {
+      await link.command('attendant', 'Override', { intervention: 'PIN-CHECK', action: 'approve', pin: p.digits, by: 'attendant' }, 'attendant');
+      enterAttendant(p.digits); // nothing to override yet the PIN passed
+    } catch (err) {
+      const msg = String(err.message);
+      if (err instanceof CommandFailed && err.code === 'refused' && /is not open|no intervention/.test(msg)) {
+        enterAttendant(p.digits);
+      } else {
+        p.checking = false;
+        p.digits = '';
+        p.error = /locked/i.test(msg) ? t('pin.locked') : /no attendant PIN/i.test(msg) ? t('pin.none') : /wrong PIN/i.test(msg) ? `${t('pin.wrong')}: ${msg}` : failure(err);
+        update();
+      }
+    }
+  },
+  exitAttendant() {
+    state.ui.attendant = undefined;
+    clearTimeout(attendantTimer);
+    update();
+  },
+  override(intervention, action) {
+    touchAttendant();
+    const pin = state.ui.attendant?.pin;
+    quiet(send('attendant', 'Override', { ...(intervention ? { intervention } : {}), action, ...(pin ? { pin } : {}), by: 'attendant' }, 'attendant'));
+  },
+  voidLine(line) {
+    touchAttendant();
+    quiet(send('basket', 'RemoveItem', { line }, 'attendant'));
+  },
+  askVoid() {
+    touchAttendant();
+    state.ui.confirm = {
+      text: t('att.voidConfirm'),
+      onYes: async () => {
+        const b = state.docs.basket;
+        if (b?.status === 'paying') await quiet(send('payment', 'Cancel', b.payment ? { payment: b.payment } : {}, 'attendant'));
+        else quiet(send('basket', 'Cancel', { reason: 'voided by an attendant' }, 'attendant'));
+      },
+    };
+    update();
+  },
+};
+
+function enterAttendant(pin) {
+  state.ui.pin = undefined;
+  state.ui.attendant = { pin, since: Date.now() };
+  touchAttendant();
+  update();
+}
+
+/** A transaction ended: remember what the shopper bought for the receipt. */
+function onBasket(next) {
+  const prev = state.docs.basket;
+  state.docs.basket = next;
+  if (next.status === 'idle' && prev && prev.txn && next.last?.txn === prev.txn) {
+    state.ui.payRequested = false;
+    state.ui.cancellingPayment = false;
+    state.ui.weighPick = false;
+    if (next.last.status === 'completed') {
+      state.ui.receipt = { txn: prev.txn, lines: prev.lines, total: next.last.total, currency: next.currency };
+      clearTimeout(receiptTimer);
+      receiptTimer = setTimeout(() => actions.finishReceipt(), RECEIPT_SHOW_MS);
+      link
+        .command('journal', 'Show', { txn: prev.txn })
+        .then((r) => {
+          const paid = r?.payments?.find((p) => p.outcome === 'authorized');
+          if (state.ui.receipt?.txn === prev.txn && paid) {
+            state.ui.receipt.authCode = paid.authCode;
+            update();
+          }
+        })
+        .catch(() => undefined);
+    } else {
+      state.ui.started = false;
+      state.ui.lastCancelled = next.last.txn;
+      setLanguage(DEFAULT_LANGUAGE);
+    }
+  }
+  if (next.status === 'open' || next.status === 'paying') {
+    state.ui.started = true;
+    if (state.ui.receipt) {
+      clearTimeout(receiptTimer);
+      state.ui.receipt = undefined; // the next shopper scanned already
+    }
+  }
+}
+
+link.addEventListener('status', (e) => {
+  state.online = e.detail.online;
+  if (!state.online) state.synced = false;
+  update();
+});
+link.addEventListener('doc', (e) => {
+  const { name, doc } = e.detail;
+  if (name === 'basket') {
+    onBasket(doc);
+    state.synced = true;
+  } else state.docs[name] = doc;
+  update();
+});
+link.addEventListener('svc', (e) => {
+  state.services[e.detail.name] = e.detail.state?.state ?? 'unknown';
+  update();
+});
+
+document.addEventListener('pointerdown', () => touchAttendant(), { passive: true });
+
+setLanguage(DEFAULT_LANGUAGE);
+update();
+link.start();
+// For tests and the bench: the state the screen was rendered from.
+globalThis.laned = { state, link };

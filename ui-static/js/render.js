@@ -1,0 +1,159 @@
+// Which screen the shopper sees, decided from the documents and the local UI
+// state alone, then drawn whole (a basket of a few hundred lines draws in a few
+// milliseconds; nothing on screen can drift from doc/basket).
+
+import { h, button } from './dom.js';
+import { t } from './texts.js';
+import { currentAlerts } from './alerts.js';
+import { welcomeScreen } from './screens/welcome.js';
+import { scanScreen } from './screens/scan.js';
+import { weighScreen } from './screens/weigh.js';
+import { payScreen } from './screens/pay.js';
+import { receiptScreen } from './screens/receipt.js';
+import { pinScreen } from './screens/pin.js';
+import { attendantScreen } from './screens/attendant.js';
+
+export function screenOf(state) {
+  const { ui, docs } = state;
+  const basket = docs.basket;
+  if (ui.pin) return 'pin';
+  if (ui.attendant || docs.lane?.attendantMode) return 'attendant';
+  if (ui.receipt && (!basket || basket.status === 'idle')) return 'receipt';
+  if (!basket) return 'welcome';
+  if (basket.status === 'paying') return 'pay';
+  if (basket.status === 'open') {
+    if (ui.payRequested && basket.notice?.code === 'declined') return 'pay';
+    if (basket.notice?.code === 'weigh' || ui.weighPick) return 'weigh';
+    return 'scan';
+  }
+  return ui.started ? 'scan' : 'welcome';
+}
+
+const SCREENS = {
+  welcome: welcomeScreen,
+  scan: scanScreen,
+  weigh: weighScreen,
+  pay: payScreen,
+  receipt: receiptScreen,
+  pin: pinScreen,
+  attendant: attendantScreen,
+};
+
+function topbar(state, actions, screen) {
+  const lane = state.docs.basket?.lane ?? state.docs.lane?.lane ?? '';
+  return h(
+    'header',
+    { class: 'topbar' },
+    h('div', { class: 'topbar-title' }, t('lane.title'), lane ? h('span', { class: 'lane-id' }, ` · ${lane}`) : null),
+    h(
+      'div',
+      { class: 'topbar-actions' },
+      button(t('lang.other'), actions.toggleLanguage, { kind: 'ghost', testid: 'language', extra: { lang: t('lang.other') === 'Deutsch' ? 'de' : 'en' } }),
+      screen === 'attendant' || screen === 'pin' ? null : button(t('staff'), actions.openPin, { kind: 'ghost', testid: 'staff' }),
+    ),
+  );
+}
+
+function offlineBanner(state) {
+  if (state.online && state.synced) return null;
+  const down = !state.online;
+  return h(
+    'div',
+    { id: 'offline-banner', class: down ? 'banner banner-offline' : 'banner banner-sync', role: 'alert', 'data-testid': down ? 'offline-banner' : 'sync-banner' },
+    h('strong', {}, down ? t('offline.title') : t('resync')),
+    down ? h('span', {}, ` ${t('offline.body')}`) : null,
+  );
+}
+
+/** Alerts the shopper clears alone, by putting the bagging area right. */
+const SELF_FIX = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag']);
+
+function alertOverlay(state, screen) {
+  if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome') return null;
+  const alerts = currentAlerts(state.docs);
+  const blocking = alerts.filter((a) => a.blocking);
+  if (blocking.length === 0) return null;
+  const a = blocking[0];
+  return h(
+    'div',
+    { class: 'overlay', 'data-testid': 'alert-overlay' },
+    h(
+      'div',
+      { class: `alert alert-${a.kind}`, role: 'alertdialog', 'aria-live': 'assertive', 'data-testid': 'alert', 'data-kind': a.kind, 'data-intervention': a.id },
+      h('div', { class: 'alert-icon', 'aria-hidden': 'true' }, '!'),
+      h('h2', {}, a.title),
+      h('p', {}, a.body),
+      SELF_FIX.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
+      blocking.length > 1 ? h('p', { class: 'alert-more' }, `+${blocking.length - 1}`) : null,
+    ),
+  );
+}
+
+function dialog(state, actions) {
+  const { ui, docs } = state;
+  if (ui.removeLine) {
+    const l = docs.basket?.lines?.find((x) => x.line === ui.removeLine);
+    if (!l) return null;
+    return h(
+      'div',
+      { class: 'overlay' },
+      h(
+        'div',
+        { class: 'dialog', role: 'dialog', 'data-testid': 'remove-dialog' },
+        h('h2', {}, t('remove.title')),
+        h('p', {}, t('remove.body', { name: l.name })),
+        h('div', { class: 'dialog-actions' }, button(t('remove.no'), actions.closeDialog, { testid: 'remove-no' }), button(t('remove.yes'), actions.confirmRemove, { kind: 'danger', testid: 'remove-yes' })),
+      ),
+    );
+  }
+  if (ui.confirm) {
+    return h(
+      'div',
+      { class: 'overlay' },
+      h(
+        'div',
+        { class: 'dialog', role: 'dialog', 'data-testid': 'confirm-dialog' },
+        h('p', {}, ui.confirm.text),
+        h('div', { class: 'dialog-actions' }, button(t('no'), actions.closeDialog, { testid: 'confirm-no' }), button(t('yes'), actions.confirmYes, { kind: 'danger', testid: 'confirm-yes' })),
+      ),
+    );
+  }
+  return null;
+}
+
+function toast(state, actions) {
+  const m = state.ui.message;
+  if (!m) return null;
+  return h(
+    'div',
+    { class: `toast toast-${m.kind}`, role: 'status', 'data-testid': 'message' },
+    h('span', {}, m.text),
+    button(t('ok'), actions.dismissMessage, { kind: 'ghost', testid: 'message-ok' }),
+  );
+}
+
+let lastScreen;
+
+export function renderApp(state, actions) {
+  const root = document.getElementById('app');
+  const screen = screenOf(state);
+  // keep the basket list where the shopper left it, or at the newest line
+  const list = root.querySelector('[data-scroll-keep]');
+  const kept = list ? { key: list.dataset.scrollKeep, top: list.scrollTop, atEnd: list.scrollTop + list.clientHeight >= list.scrollHeight - 4, count: list.childElementCount } : undefined;
+
+  const body = SCREENS[screen](state, actions);
+  const main = h('main', { id: 'screen', class: `screen screen-${screen}`, 'data-screen': screen, 'data-online': String(state.online) }, body);
+  root.replaceChildren(topbar(state, actions, screen), offlineBanner(state) ?? '', main, alertOverlay(state, screen) ?? '', dialog(state, actions) ?? '', toast(state, actions) ?? '');
+  document.body.dataset.view = screen;
+
+  const next = root.querySelector('[data-scroll-keep]');
+  if (next) {
+    if (kept && kept.key === next.dataset.scrollKeep && !(kept.atEnd || next.childElementCount > kept.count)) next.scrollTop = kept.top;
+    else next.scrollTop = next.scrollHeight;
+  }
+  if (screen !== lastScreen) {
+    lastScreen = screen;
+    if (state.ui.message && state.ui.message.kind !== 'error') state.ui.message = undefined;
+  }
+}
+

@@ -1,0 +1,91 @@
+import { h, button } from '../dom.js';
+import { t, money } from '../texts.js';
+import { basketLines } from './basket-lines.js';
+
+function stateChip(state, testid, name) {
+  const s = String(state ?? 'unknown');
+  const good = s === 'ok' || s === 'online';
+  return h('span', { class: `chip ${good ? 'chip-ok' : 'chip-bad'}`, 'data-testid': testid, 'data-name': name, 'data-state': s }, t(`state.${s}`));
+}
+
+/** Attendant mode: interventions (approve / reject / approve all), void, lane and device status. */
+export function attendantScreen(state, actions) {
+  const lane = state.docs.lane ?? { interventions: [] };
+  const basket = state.docs.basket;
+  const byKey = Boolean(lane.attendantMode);
+  const offline = !state.online;
+  const interventions = lane.interventions ?? [];
+  return h(
+    'section',
+    { class: 'attendant' },
+    h(
+      'div',
+      { class: 'att-head' },
+      h('h1', { class: 'screen-title' }, t('att.title'), h('span', { class: 'chip chip-info', 'data-testid': 'att-method' }, byKey ? t('att.byKey') : t('att.byPin'))),
+      state.ui.attendant ? button(t('att.exit'), actions.exitAttendant, { kind: 'ghost', testid: 'att-exit' }) : null,
+    ),
+    h(
+      'div',
+      { class: 'att-grid' },
+      h(
+        'div',
+        { class: 'att-panel att-interventions' },
+        h('h2', {}, t('att.interventions')),
+        interventions.length
+          ? h(
+              'ul',
+              { class: 'att-list', 'data-testid': 'interventions' },
+              interventions.map((i) =>
+                h(
+                  'li',
+                  { class: `att-item${i.blocking ? ' att-blocking' : ''}`, 'data-testid': 'intervention', 'data-id': i.id, 'data-kind': i.kind },
+                  h('div', { class: 'att-item-text' }, h('strong', {}, t(`att.kind.${i.kind}`)), i.blocking ? h('span', { class: 'chip chip-bad' }, t('att.blocking')) : null, h('p', {}, i.reason)),
+                  h(
+                    'div',
+                    { class: 'att-item-actions' },
+                    i.kind === 'weight' ? null : button(t('att.reject'), () => actions.override(i.id, 'reject'), { kind: 'danger', testid: 'reject', disabled: offline }),
+                    button(t('att.approve'), () => actions.override(i.id, 'approve'), { kind: 'primary', testid: 'approve', disabled: offline }),
+                  ),
+                ),
+              ),
+            )
+          : h('p', { class: 'empty', 'data-testid': 'no-interventions' }, t('att.none')),
+        interventions.length > 1 ? button(t('att.overrideAll'), () => actions.override(undefined, 'approve'), { testid: 'approve-all', disabled: offline }) : null,
+      ),
+      h(
+        'div',
+        { class: 'att-panel att-basket' },
+        h('h2', {}, t('att.basket'), basket?.txn ? ` ${basket.txn}` : ''),
+        basket?.txn
+          ? [
+              basketLines(basket, { actions, mode: 'attendant', disabled: offline || basket.status !== 'open' }),
+              h('p', { class: 'att-total' }, t('scan.total'), ' ', h('strong', {}, money(basket.total, basket.currency))),
+              button(t('att.void'), actions.askVoid, { kind: 'danger', testid: 'void', disabled: offline }),
+            ]
+          : h('p', { class: 'empty' }, t('att.noTxn')),
+      ),
+      h(
+        'div',
+        { class: 'att-panel att-status' },
+        h('h2', {}, t('att.lane')),
+        h('p', { 'data-testid': 'lane-state', 'data-state': lane.state ?? '' }, t('att.laneState', { state: t(`state.${lane.state ?? 'idle'}`) })),
+        h('h2', {}, t('att.devices')),
+        h(
+          'ul',
+          { class: 'status-list', 'data-testid': 'devices' },
+          (state.docs.devices?.devices ?? []).map((d) =>
+            h('li', {}, h('span', { class: 'status-name' }, d.name, h('small', {}, ` ${d.kind}${d.simulated ? ' (sim)' : ''}`)), stateChip(d.state, 'device', d.name), d.detail ? h('small', { class: 'status-detail' }, d.detail) : null),
+          ),
+        ),
+        h('h2', {}, t('att.services')),
+        h(
+          'ul',
+          { class: 'status-list', 'data-testid': 'services' },
+          Object.entries(state.services)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, s]) => h('li', {}, h('span', { class: 'status-name' }, name), stateChip(s, 'service', name))),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,53 @@
+import { h, button } from '../dom.js';
+import { t, money, kilograms } from '../texts.js';
+
+/** One basket line exactly as doc/basket has it (name, quantity or weight, price). */
+export function lineDetail(l, currency) {
+  if (l.unit === 'kg' && typeof l.grams === 'number') return t('line.weight', { kg: kilograms(l.grams), price: money(l.unitPrice, currency) });
+  return t('line.each', { n: l.quantity, price: money(l.unitPrice, currency) });
+}
+
+export function basketLines(basket, { actions, mode = 'shopper', disabled = false } = {}) {
+  const currency = basket.currency;
+  return h(
+    'ol',
+    { class: 'lines', 'data-testid': 'basket', 'data-rev': String(basket.rev ?? ''), 'data-txn': basket.txn ?? '', 'data-scroll-keep': `basket-${basket.txn ?? ''}` },
+    (basket.lines ?? []).map((l) => {
+      const pending = l.pendingRemoval !== undefined;
+      const canMore = l.unit !== 'kg' && !l.label;
+      return h(
+        'li',
+        {
+          class: `line${pending ? ' line-pending' : ''}`,
+          'data-testid': 'basket-line',
+          'data-line': l.line,
+          'data-gtin': l.gtin,
+          'data-qty': String(l.quantity),
+          'data-price': String(l.price),
+        },
+        h(
+          'div',
+          { class: 'line-main' },
+          h('span', { class: 'line-name' }, l.name),
+          h('span', { class: 'line-detail' }, lineDetail(l, currency)),
+          pending
+            ? h('span', { class: 'line-wait', 'data-testid': 'line-pending' }, l.pendingRemoval > 0 ? t('scan.waitingLower', { n: l.pendingRemoval }) : t('scan.waitingRemoval'))
+            : null,
+        ),
+        h('span', { class: 'line-price', 'data-testid': 'line-price' }, money(l.price, currency)),
+        actions
+          ? h(
+              'div',
+              { class: 'line-actions' },
+              mode === 'shopper' && canMore
+                ? button('+1', () => actions.addOne(l.line), { testid: 'line-more', disabled: disabled || pending, extra: { 'aria-label': t('line.more') } })
+                : null,
+              mode === 'shopper'
+                ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
+                : button(t('att.voidLine'), () => actions.voidLine(l.line), { kind: 'danger', testid: 'line-void', disabled: disabled || pending }),
+            )
+          : null,
+      );
+    }),
+  );
+}

@@ -1,0 +1,44 @@
+import { h, button } from '../dom.js';
+import { t, money } from '../texts.js';
+import { currentAlerts, baggingHint } from '../alerts.js';
+import { basketLines } from './basket-lines.js';
+
+/** Scanning with the live basket: lines, total, pay. */
+export function scanScreen(state, actions) {
+  const basket = state.docs.basket ?? { lines: [], total: 0, items: 0, currency: 'EUR' };
+  const open = basket.status === 'open';
+  const offline = !state.online;
+  const notices = [];
+  for (const a of currentAlerts(state.docs).filter((x) => !x.blocking)) {
+    notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
+  }
+  if (basket.notice?.code === 'scan-refused') notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
+  const hint = baggingHint(state.docs);
+  const count = basket.items === 1 ? t('scan.item') : t('scan.items', { n: basket.items ?? 0 });
+  return h(
+    'section',
+    { class: 'scan' },
+    h(
+      'div',
+      { class: 'scan-basket' },
+      h('h1', { class: 'screen-title' }, t('scan.title')),
+      basket.lines?.length ? basketLines(basket, { actions, disabled: offline || !open }) : h('p', { class: 'empty', 'data-testid': 'basket-empty' }, t('scan.empty')),
+    ),
+    h(
+      'aside',
+      { class: 'scan-side' },
+      notices,
+      hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
+      h(
+        'div',
+        { class: 'total-box' },
+        h('span', { class: 'total-label' }, t('scan.total')),
+        h('span', { class: 'total', 'data-testid': 'total', 'data-total': String(basket.total ?? 0) }, money(basket.total ?? 0, basket.currency)),
+        h('span', { class: 'total-count', 'data-testid': 'item-count' }, count),
+      ),
+      button(t('scan.pay'), actions.pay, { kind: 'primary', big: true, testid: 'pay', disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 }),
+      button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
+      open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
+    ),
+  );
+}

@@ -1,0 +1,67 @@
+import { h, button } from '../dom.js';
+import { t, money, kilograms } from '../texts.js';
+
+const PRODUCE_SCALES = new Set(['magellan', 'toledo8217']);
+
+/** The produce scales of doc/devices, the one with a reading first. */
+function produceScale(devices) {
+  const scales = (devices?.devices ?? []).filter((d) => PRODUCE_SCALES.has(d.kind));
+  const working = scales.filter((d) => d.state === 'ok' || d.state === 'degraded');
+  return working.find((d) => typeof d.lastReading?.grams === 'number') ?? working[0];
+}
+
+/** The product name in the basket's weigh notice ("Place Bananas (per kg) on the scale"). */
+function weighName(notice) {
+  return /^Place (.+) on the scale$/.exec(notice?.text ?? '')?.[1];
+}
+
+/** Weigh produce: live weight, stable indicator, pick the item. */
+export function weighScreen(state, actions) {
+  const basket = state.docs.basket;
+  const notice = basket?.notice?.code === 'weigh' ? basket.notice : undefined;
+  const scale = produceScale(state.docs.devices);
+  const reading = scale?.lastReading;
+  const grams = typeof reading?.grams === 'number' ? reading.grams : 0;
+  const stable = reading && typeof reading.grams === 'number' && (reading.state === undefined || reading.state === 'stable');
+  const name = notice ? weighName(notice) : undefined;
+  const products = state.ui.produce ?? [];
+  const offline = !state.online;
+  return h(
+    'section',
+    { class: 'weigh' },
+    h(
+      'div',
+      { class: 'weigh-scale' },
+      h('h1', { class: 'screen-title' }, t('weigh.title')),
+      h('p', { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' }, notice ? (name ? t('weigh.place', { name }) : notice.text) : t('weigh.pick')),
+      scale
+        ? h(
+            'div',
+            { class: 'scale-readout', 'data-testid': 'scale', 'data-grams': String(grams), 'data-stable': String(Boolean(stable)) },
+            h('span', { class: 'scale-label' }, t('weigh.weight')),
+            h('span', { class: 'scale-weight' }, `${kilograms(grams)} kg`),
+            h('span', { class: `scale-state ${stable ? 'is-stable' : 'is-unstable'}`, 'data-testid': 'scale-state' }, stable ? `● ${t('weigh.stable')}` : `○ ${t('weigh.unstable')}`),
+          )
+        : h('p', { class: 'notice', 'data-testid': 'no-scale' }, t('weigh.noScale')),
+      button(t('weigh.back'), actions.backToBasket, { testid: 'weigh-back', disabled: Boolean(notice) }),
+    ),
+    notice
+      ? null
+      : h(
+          'div',
+          { class: 'weigh-pick' },
+          h('h2', {}, t('weigh.choose')),
+          h(
+            'div',
+            { class: 'produce-grid', 'data-testid': 'produce-grid' },
+            products.map((p) =>
+              button(
+                [h('span', { class: 'produce-name' }, p.name), h('span', { class: 'produce-price' }, `${money(p.price, basket?.currency)}/kg`)],
+                () => actions.pick(p.gtin),
+                { testid: 'produce-item', disabled: offline, extra: { 'data-gtin': p.gtin } },
+              ),
+            ),
+          ),
+        ),
+  );
+}
