@@ -9,7 +9,7 @@ import type { BoardClock } from './events/clock.js';
 import { parseEvent, type Envelope } from './events/envelope.js';
 import { Outbox, type EmitMeta } from './events/outbox.js';
 import { Inbox } from './events/inbox.js';
-import { DeadLetters } from './events/deadletter.js';
+import { DeadLetters, type DeadLetter } from './events/deadletter.js';
 import { KeyedExecutor } from './events/executor.js';
 import { argsChecker, newCommand, parseCommand, type CommandReply } from './events/command.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
@@ -426,7 +426,8 @@ export class ServiceRuntime {
   /** Commands every service answers: dead-letter handling for `lanectl dlq`, status. */
   private readonly builtins: Record<string, CommandSpec> = {
     Status: { handle: async () => this.status() },
-    DlqList: { handle: async () => this.deadLetters.list(500) },
+    // Inside the command's transaction: reading through the store would queue behind it (deadlock).
+    DlqList: { handle: async (_args: unknown, tx) => tx.all<DeadLetter>('SELECT * FROM dead_letters ORDER BY n DESC LIMIT 500') },
     DlqDrop: {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
       handle: async (args: { n: number }, tx) => {

@@ -362,6 +362,11 @@ export const basket: ServiceDefinition<BasketSettings> = {
           case 'ProduceWeighed':
             await onProduce(tx, ev);
             break;
+          case 'ScaleStatus':
+            // An emptied platter reports zero, not a weight: what was weighed is gone.
+            if (!produceScales.includes(ev.source) || !['zero', 'underZero'].includes((ev.data as { state: string }).state)) return;
+            await setState(tx, 'produce', undefined);
+            break;
           case 'PaymentAuthorized':
           case 'PaymentDeclined':
             await onPayment(tx, ev);

@@ -249,9 +249,15 @@ export class LaneSession {
   /** Put produce on (grams > 0) or take it off (0) the scanner-scale. */
   async produce(grams: number): Promise<Envelope<any>> {
     this.produceG = grams;
-    const known = new Set(this.events.filter((e) => e.type === 'ProduceWeighed').map((e) => e.id));
+    const known = new Set(this.events.filter((e) => e.source === 'scanscale').map((e) => e.id));
     await this.ok('sim', 'Produce', { grams, device: 'scanscale' }, { as: 'technician' });
-    const w = await this.waitFor((e) => e.type === 'ProduceWeighed' && !known.has(e.id) && Math.abs(e.data.grams - grams) <= 2, `ProduceWeighed ${grams} g`);
+    const w = await this.waitFor(
+      (e) =>
+        e.source === 'scanscale' &&
+        !known.has(e.id) &&
+        (grams > 0 ? e.type === 'ProduceWeighed' && Math.abs(e.data.grams - grams) <= 2 : e.type === 'ScaleStatus' && e.data.state === 'zero'),
+      grams > 0 ? `ProduceWeighed ${grams} g` : 'produce scale back at zero',
+    );
     await this.quiesce();
     return w;
   }
