@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
+import { uiLatency } from './ui-latency.js';
 import { nau7802Cpu, scannerThroughput } from './drivers.js';
 
 const hasMosquitto = (() => {
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
     line(`NAU7802 pipeline at 320 SPS (real driver on the fake I2C bus): ${fmt(nau.percent, 2)} % of one core, ${nau.samples} samples in 5 s   target < 5 %`);
     line(`scanner framer + decoder: ${fmt(scannerThroughput())} codes/s`);
   }
+  // Touch UI: scan -> line in the DOM, in Debian's chromium (test/bench/ui-latency.ts).
+  line(await uiLatency());
   console.log('\nsummary:\n' + results.map((r) => `  ${r}`).join('\n'));
 }
 

@@ -36,13 +36,18 @@ export const state = {
 
 const link = new LaneLink();
 let renderQueued = false;
+/** The last renders' durations in ms (the bench reads them). */
+const renderTimes = [];
 
 export function update() {
   if (renderQueued) return;
   renderQueued = true;
   queueMicrotask(() => {
     renderQueued = false;
+    const t0 = performance.now();
     renderApp(state, actions);
+    renderTimes.push(performance.now() - t0);
+    if (renderTimes.length > 500) renderTimes.shift();
   });
 }
 
@@ -149,6 +154,8 @@ export const actions = {
   backToBasket() {
     state.ui.payRequested = false;
     state.ui.weighPick = false;
+    const n = state.docs.basket?.notice;
+    if (n?.code === 'weigh') state.ui.skipWeigh = n.text; // until the basket asks for another weight
     update();
   },
   openProduce() {
@@ -220,7 +227,11 @@ export const actions = {
       } else {
         p.checking = false;
         p.digits = '';
-        p.error = /locked/i.test(msg) ? t('pin.locked') : /no attendant PIN/i.test(msg) ? t('pin.none') : /wrong PIN/i.test(msg) ? `${t('pin.wrong')}: ${msg}` : failure(err);
+        const tries = /^wrong PIN \((\d+) more/.exec(msg);
+        if (tries) p.error = t('pin.wrongTries', { n: tries[1] });
+        else if (/locked/i.test(msg)) p.error = t('pin.locked');
+        else if (/no attendant PIN/i.test(msg)) p.error = t('pin.none');
+        else p.error = failure(err);
         update();
       }
     }
@@ -264,6 +275,7 @@ function enterAttendant(pin) {
 function onBasket(next) {
   const prev = state.docs.basket;
   state.docs.basket = next;
+  if (next.notice?.code !== 'weigh') state.ui.skipWeigh = undefined;
   if (next.status === 'idle' && prev && prev.txn && next.last?.txn === prev.txn) {
     state.ui.payRequested = false;
     state.ui.cancellingPayment = false;
@@ -321,4 +333,4 @@ setLanguage(DEFAULT_LANGUAGE);
 update();
 link.start();
 // For tests and the bench: the state the screen was rendered from.
-globalThis.laned = { state, link };
+globalThis.laned = { state, link, renderTimes };

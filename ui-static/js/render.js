@@ -23,7 +23,7 @@ export function screenOf(state) {
   if (basket.status === 'paying') return 'pay';
   if (basket.status === 'open') {
     if (ui.payRequested && basket.notice?.code === 'declined') return 'pay';
-    if (basket.notice?.code === 'weigh' || ui.weighPick) return 'weigh';
+    if ((basket.notice?.code === 'weigh' && ui.skipWeigh !== basket.notice.text) || ui.weighPick) return 'weigh';
     return 'scan';
   }
   return ui.started ? 'scan' : 'welcome';
@@ -65,8 +65,8 @@ function offlineBanner(state) {
   );
 }
 
-/** Alerts the shopper clears alone, by putting the bagging area right. */
-const SELF_FIX = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag']);
+/** Alerts the shopper clears alone (the bagging area), or whose title already asks to wait. */
+const NO_WAIT_LINE = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag', 'removal']);
 
 function alertOverlay(state, screen) {
   if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome') return null;
@@ -83,7 +83,7 @@ function alertOverlay(state, screen) {
       h('div', { class: 'alert-icon', 'aria-hidden': 'true' }, '!'),
       h('h2', {}, a.title),
       h('p', {}, a.body),
-      SELF_FIX.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
+      NO_WAIT_LINE.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
       blocking.length > 1 ? h('p', { class: 'alert-more' }, `+${blocking.length - 1}`) : null,
     ),
   );
@@ -139,7 +139,13 @@ export function renderApp(state, actions) {
   const screen = screenOf(state);
   // keep the basket list where the shopper left it, or at the newest line
   const list = root.querySelector('[data-scroll-keep]');
-  const kept = list ? { key: list.dataset.scrollKeep, top: list.scrollTop, atEnd: list.scrollTop + list.clientHeight >= list.scrollHeight - 4, count: list.childElementCount } : undefined;
+  // a scroll not applied yet (two renders in one frame) is still the one to keep
+  const pendingTop = list?.dataset.scrollTo;
+  const kept = list
+    ? pendingTop !== undefined
+      ? { key: list.dataset.scrollKeep, top: pendingTop === 'end' ? 0 : Number(pendingTop), atEnd: pendingTop === 'end', count: list.childElementCount }
+      : { key: list.dataset.scrollKeep, top: list.scrollTop, atEnd: list.scrollTop + list.clientHeight >= list.scrollHeight - 4, count: list.childElementCount }
+    : undefined;
 
   const body = SCREENS[screen](state, actions);
   const main = h('main', { id: 'screen', class: `screen screen-${screen}`, 'data-screen': screen, 'data-online': String(state.online) }, body);
@@ -148,8 +154,14 @@ export function renderApp(state, actions) {
 
   const next = root.querySelector('[data-scroll-keep]');
   if (next) {
-    if (kept && kept.key === next.dataset.scrollKeep && !(kept.atEnd || next.childElementCount > kept.count)) next.scrollTop = kept.top;
-    else next.scrollTop = next.scrollHeight;
+    // in the next frame, whose layout the scroll then shares (setting it now would force one more)
+    const top = kept && kept.key === next.dataset.scrollKeep && !(kept.atEnd || next.childElementCount > kept.count) ? kept.top : undefined;
+    next.dataset.scrollTo = top === undefined ? 'end' : String(top);
+    requestAnimationFrame(() => {
+      if (!next.isConnected || next.dataset.scrollTo === undefined) return;
+      next.scrollTop = next.dataset.scrollTo === 'end' ? next.scrollHeight : Number(next.dataset.scrollTo);
+      delete next.dataset.scrollTo;
+    });
   }
   if (screen !== lastScreen) {
     lastScreen = screen;

@@ -43,7 +43,8 @@ export const TEXTS = {
 
     'weigh.title': 'Weigh your produce',
     'weigh.place': 'Place {name} on the scale.',
-    'weigh.pick': 'Place your produce on the scale, then scan its label.',
+    'weigh.pick': 'Place your produce on the scale and choose it below, or scan its label.',
+    'weigh.empty': 'Nothing on the scale',
     'weigh.weight': 'Weight',
     'weigh.stable': 'Stable',
     'weigh.unstable': 'Settling…',
@@ -96,7 +97,7 @@ export const TEXTS = {
     'pin.clear': 'Clear',
     'pin.cancel': 'Cancel',
     'pin.checking': 'Checking…',
-    'pin.wrong': 'Wrong PIN',
+    'pin.wrongTries': 'Wrong PIN: {n} more tries before PIN sign-in is locked.',
     'pin.locked': 'PIN sign-in is locked: use the key switch.',
     'pin.none': 'No staff PIN is set on this lane: use the key switch.',
 
@@ -186,7 +187,8 @@ export const TEXTS = {
 
     'weigh.title': 'Obst und Gemüse wiegen',
     'weigh.place': 'Legen Sie {name} auf die Waage.',
-    'weigh.pick': 'Legen Sie Ihre Ware auf die Waage und scannen Sie dann das Etikett.',
+    'weigh.pick': 'Legen Sie Ihre Ware auf die Waage und wählen Sie sie unten aus, oder scannen Sie das Etikett.',
+    'weigh.empty': 'Waage ist leer',
     'weigh.weight': 'Gewicht',
     'weigh.stable': 'Stabil',
     'weigh.unstable': 'Wird ermittelt …',
@@ -239,7 +241,7 @@ export const TEXTS = {
     'pin.clear': 'Löschen',
     'pin.cancel': 'Abbrechen',
     'pin.checking': 'Wird geprüft …',
-    'pin.wrong': 'Falsche PIN',
+    'pin.wrongTries': 'Falsche PIN: noch {n} Versuche, dann wird die PIN-Anmeldung gesperrt.',
     'pin.locked': 'PIN-Anmeldung gesperrt: Schlüsselschalter benutzen.',
     'pin.none': 'An dieser Kasse ist keine PIN eingerichtet: Schlüsselschalter benutzen.',
 
@@ -314,13 +316,25 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+const formats = new Map();
+
+/** Intl formatters are costly to build: one per locale and options, kept. */
+function formatter(key, make) {
+  let f = formats.get(key);
+  if (!f) {
+    f = make();
+    formats.set(key, f);
+  }
+  return f;
+}
+
 /** Money in integer minor units of `currency` (ISO 4217), in the current language. */
 export function money(minor, currency) {
-  const fmt = new Intl.NumberFormat(LOCALES[current], { style: 'currency', currency: currency || 'EUR' });
-  const digits = fmt.resolvedOptions().maximumFractionDigits;
-  return fmt.format(minor / 10 ** digits);
+  const c = currency || 'EUR';
+  const fmt = formatter(`money:${current}:${c}`, () => new Intl.NumberFormat(LOCALES[current], { style: 'currency', currency: c }));
+  return fmt.format(minor / 10 ** fmt.resolvedOptions().maximumFractionDigits);
 }
 
 export function kilograms(grams) {
-  return new Intl.NumberFormat(LOCALES[current], { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(grams / 1000);
+  return formatter(`kg:${current}`, () => new Intl.NumberFormat(LOCALES[current], { minimumFractionDigits: 3, maximumFractionDigits: 3 })).format(grams / 1000);
 }

@@ -1,5 +1,5 @@
 import { h, button } from '../dom.js';
-import { t, money, kilograms } from '../texts.js';
+import { t, money, kilograms, language } from '../texts.js';
 
 /** One basket line exactly as doc/basket has it (name, quantity or weight, price). */
 export function lineDetail(l, currency) {
@@ -7,47 +7,67 @@ export function lineDetail(l, currency) {
   return t('line.each', { n: l.quantity, price: money(l.unitPrice, currency) });
 }
 
+/**
+ * Rows are kept by what they show (line, language, mode, enabled): a screen
+ * drawn again for another document (devices, bagging) reuses the same nodes,
+ * and a new scan only builds its own row.
+ */
+const rowCache = new Map();
+
+function row(l, currency, actions, mode, disabled) {
+  const key = JSON.stringify([language(), mode, disabled, currency, l]);
+  const hit = rowCache.get(key);
+  if (hit) return hit;
+  const pending = l.pendingRemoval !== undefined;
+  const canMore = l.unit !== 'kg' && !l.label;
+  const el = h(
+    'li',
+    {
+      class: `line${pending ? ' line-pending' : ''}`,
+      'data-testid': 'basket-line',
+      'data-line': l.line,
+      'data-gtin': l.gtin,
+      'data-qty': String(l.quantity),
+      'data-price': String(l.price),
+    },
+    h(
+      'div',
+      { class: 'line-main' },
+      h('span', { class: 'line-name' }, l.name),
+      h('span', { class: 'line-detail' }, lineDetail(l, currency)),
+      pending
+        ? h('span', { class: 'line-wait', 'data-testid': 'line-pending' }, l.pendingRemoval > 0 ? t('scan.waitingLower', { n: l.pendingRemoval }) : t('scan.waitingRemoval'))
+        : null,
+    ),
+    h('span', { class: 'line-price', 'data-testid': 'line-price' }, money(l.price, currency)),
+    actions
+      ? h(
+          'div',
+          { class: 'line-actions' },
+          mode === 'shopper' && canMore
+            ? button('+1', () => actions.addOne(l.line), { testid: 'line-more', disabled: disabled || pending, extra: { 'aria-label': t('line.more') } })
+            : null,
+          mode === 'shopper'
+            ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
+            : button(t('att.voidLine'), () => actions.voidLine(l.line), { kind: 'danger', testid: 'line-void', disabled: disabled || pending }),
+        )
+      : null,
+  );
+  rowCache.set(key, el);
+  return el;
+}
+
 export function basketLines(basket, { actions, mode = 'shopper', disabled = false } = {}) {
   const currency = basket.currency;
+  const rows = (basket.lines ?? []).map((l) => row(l, currency, actions, mode, disabled));
+  // forget rows no longer shown (another transaction, another language)
+  if (rowCache.size > rows.length * 2 + 50) {
+    const keep = new Set(rows);
+    for (const [k, el] of rowCache) if (!keep.has(el)) rowCache.delete(k);
+  }
   return h(
     'ol',
     { class: 'lines', 'data-testid': 'basket', 'data-rev': String(basket.rev ?? ''), 'data-txn': basket.txn ?? '', 'data-scroll-keep': `basket-${basket.txn ?? ''}` },
-    (basket.lines ?? []).map((l) => {
-      const pending = l.pendingRemoval !== undefined;
-      const canMore = l.unit !== 'kg' && !l.label;
-      return h(
-        'li',
-        {
-          class: `line${pending ? ' line-pending' : ''}`,
-          'data-testid': 'basket-line',
-          'data-line': l.line,
-          'data-gtin': l.gtin,
-          'data-qty': String(l.quantity),
-          'data-price': String(l.price),
-        },
-        h(
-          'div',
-          { class: 'line-main' },
-          h('span', { class: 'line-name' }, l.name),
-          h('span', { class: 'line-detail' }, lineDetail(l, currency)),
-          pending
-            ? h('span', { class: 'line-wait', 'data-testid': 'line-pending' }, l.pendingRemoval > 0 ? t('scan.waitingLower', { n: l.pendingRemoval }) : t('scan.waitingRemoval'))
-            : null,
-        ),
-        h('span', { class: 'line-price', 'data-testid': 'line-price' }, money(l.price, currency)),
-        actions
-          ? h(
-              'div',
-              { class: 'line-actions' },
-              mode === 'shopper' && canMore
-                ? button('+1', () => actions.addOne(l.line), { testid: 'line-more', disabled: disabled || pending, extra: { 'aria-label': t('line.more') } })
-                : null,
-              mode === 'shopper'
-                ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
-                : button(t('att.voidLine'), () => actions.voidLine(l.line), { kind: 'danger', testid: 'line-void', disabled: disabled || pending }),
-            )
-          : null,
-      );
-    }),
+    rows,
   );
 }

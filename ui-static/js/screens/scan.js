@@ -12,6 +12,10 @@ export function scanScreen(state, actions) {
   for (const a of currentAlerts(state.docs).filter((x) => !x.blocking)) {
     notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
   }
+  if (basket.notice?.code === 'weigh') {
+    const name = /^Place (.+) on the scale$/.exec(basket.notice.text)?.[1];
+    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : basket.notice.text));
+  }
   if (basket.notice?.code === 'scan-refused') notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
   const hint = baggingHint(state.docs);
   const count = basket.items === 1 ? t('scan.item') : t('scan.items', { n: basket.items ?? 0 });

@@ -28,7 +28,7 @@ export function weighScreen(state, actions) {
   const offline = !state.online;
   return h(
     'section',
-    { class: 'weigh' },
+    { class: notice ? 'weigh weigh-single' : 'weigh' },
     h(
       'div',
       { class: 'weigh-scale' },
@@ -40,10 +40,14 @@ export function weighScreen(state, actions) {
             { class: 'scale-readout', 'data-testid': 'scale', 'data-grams': String(grams), 'data-stable': String(Boolean(stable)) },
             h('span', { class: 'scale-label' }, t('weigh.weight')),
             h('span', { class: 'scale-weight' }, `${kilograms(grams)} kg`),
-            h('span', { class: `scale-state ${stable ? 'is-stable' : 'is-unstable'}`, 'data-testid': 'scale-state' }, stable ? `● ${t('weigh.stable')}` : `○ ${t('weigh.unstable')}`),
+            h(
+              'span',
+              { class: `scale-state ${stable ? 'is-stable' : 'is-unstable'}`, 'data-testid': 'scale-state' },
+              stable ? `● ${t('weigh.stable')}` : reading ? `○ ${t('weigh.unstable')}` : t('weigh.empty'),
+            ),
           )
         : h('p', { class: 'notice', 'data-testid': 'no-scale' }, t('weigh.noScale')),
-      button(t('weigh.back'), actions.backToBasket, { testid: 'weigh-back', disabled: Boolean(notice) }),
+      button(t('weigh.back'), actions.backToBasket, { testid: 'weigh-back' }),
     ),
     notice
       ? null
