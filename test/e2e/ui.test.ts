@@ -29,7 +29,7 @@ async function basketMatchesDoc(t: Test, k: Kiosk, what: string): Promise<Basket
   return doc;
 }
 
-t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, receipt, offline and back', async (t) => {
+t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, receipt, offline and back, void', async (t) => {
   const k = await startKiosk();
   t.teardown(() => k.close());
   const { page, tech } = k;
@@ -213,5 +213,25 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     await k.shoot('17-scan-german');
     await testid(page, 'language').tap();
     await page.waitForFunction(() => document.querySelector('[data-testid="pay"]')?.textContent === 'Pay');
+  });
+
+  await t.test('staff mode by the key switch: void the transaction', async (t) => {
+    const txn = tech.basket!.txn;
+    const r = await tech.command('sim', 'Input', { device: 'keyswitch', on: true });
+    t.ok(r.ok, 'key turned');
+    await screen(page, 'attendant');
+    t.match(await testid(page, 'att-method').textContent(), /Key switch/, 'staff mode from doc/lane, no PIN');
+    t.equal(await testid(page, 'att-exit').count(), 0, 'left by turning the key back');
+    await k.shoot('18-attendant-key-switch');
+    await testid(page, 'void').tap();
+    await testid(page, 'confirm-dialog').waitFor();
+    await k.shoot('19-void-confirm');
+    await testid(page, 'confirm-yes').tap();
+    await tech.until(() => tech.basket?.status === 'idle' && tech.basket.last?.txn === txn && tech.basket.last.status === 'cancelled', 'voided in doc/basket');
+    await testid(page, 'no-interventions').waitFor();
+    await tech.command('sim', 'Input', { device: 'keyswitch', on: false });
+    await screen(page, 'welcome');
+    await testid(page, 'cancelled-note').waitFor();
+    await k.shoot('20-welcome-after-void');
   });
 });
