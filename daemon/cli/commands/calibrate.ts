@@ -65,6 +65,7 @@ function lines(): { next(prompt: string): Promise<string>; close(): void } {
       process.stderr.write(prompt);
       const l = queue.length ? queue.shift() : ended ? undefined : await new Promise<string | undefined>((r) => waiting.push(r));
       if (l === undefined) throw new CliError('calibration aborted: input ended before the step was confirmed', EXIT.failed);
+      if (!process.stdin.isTTY) process.stderr.write('\n');
       return l.trim();
     },
     close() {

@@ -189,9 +189,12 @@ export const diag: CliCommand = {
           return { name: f, sizeBytes: st.size, mode: (st.mode & 0o777).toString(8), modified: st.mtime.toISOString() };
         }),
       );
-      for (const f of ['unsafe-shutdowns.json', 'laned.running']) {
+      for (const [f, as] of [
+        ['unsafe-shutdowns.json', 'unsafe-shutdowns.json'],
+        ['laned.running', 'running-marker.json'],
+      ] as const) {
         try {
-          put(f.replace(/^laned\./, 'marker.'), redact(JSON.parse(readFileSync(join(ctx.stateDir, f), 'utf8'))));
+          put(as, redact(JSON.parse(readFileSync(join(ctx.stateDir, f), 'utf8'))));
         } catch {
           // absent: no unsafe shutdown yet / laned stopped gracefully
         }
@@ -207,7 +210,7 @@ export const diag: CliCommand = {
       }
 
       put('manifest.json', { createdAt: new Date().toISOString(), stateDir: ctx.stateDir, host: hostname(), files: [...files, 'manifest.json'], notes });
-      scrubKnownSecrets(ctx.stateDir, dir, files.concat('manifest.json'));
+      scrubKnownSecrets(ctx.stateDir, dir, files);
       try {
         await tarCreate({ gzip: true, file: out, cwd: work, portable: true }, [name]);
         chmodSync(out, 0o600);
@@ -217,7 +220,7 @@ export const diag: CliCommand = {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
-    print(ctx, { file: out, files: [...files, 'manifest.json'], notes }, () => [`wrote ${out}`, ...notes.map((n) => `  note: ${n}`)].join('\n'));
+    print(ctx, { file: out, files, notes }, () => [`wrote ${out}`, ...notes.map((n) => `  note: ${n}`)].join('\n'));
   },
 };
 

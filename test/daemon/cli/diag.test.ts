@@ -1,0 +1,109 @@
+import t from 'tap';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extract } from 'tar';
+import { startDaemon, tempDir, writeConfig } from '../../helpers/daemon.js';
+import { lanectl, generatedPasswords } from '../../helpers/lanectl.js';
+
+// `lanectl diag`: what a technician sends to support. Its contents are asserted,
+// and no secret may be in it: not the generated passwords of credentials.json,
+// not a scrypt hash from the config, not a password or key in a service's settings.
+
+async function unpack(bundle: string, into: string): Promise<{ dir: string; files: Record<string, string> }> {
+  mkdirSync(into, { recursive: true });
+  await extract({ file: bundle, cwd: into });
+  const [top] = readdirSync(into);
+  const dir = join(into, top!);
+  const files: Record<string, string> = {};
+  for (const f of readdirSync(dir)) files[f] = readFileSync(join(dir, f), 'utf8');
+  return { dir: top!, files };
+}
+
+t.test('the support bundle of a running lane', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  const hash = JSON.parse((await lanectl(stateDir, ['hash-password', 'uplink-password-in-config', '--json'])).out).hash as string;
+  const cfg = writeConfig(dir, {
+    lane: { id: 'lane-7', storeId: 'store-42' },
+    broker: { credentials: { uplink: hash } },
+    services: { probe: { enabled: false, password: 'Hunter2-service-secret', apiKey: 'sk-live-0123456789', token: 'tok-abcdef', note: 'visible-setting' } },
+  });
+  const d = await startDaemon({ configFile: cfg, stateDir });
+  t.teardown(() => d.kill('SIGKILL'));
+  const passwords = Object.values(generatedPasswords(stateDir));
+  t.ok(passwords.length >= 4, 'the lane has generated passwords to leak');
+
+  // a journal that (wrongly) logged a password: the bundle must still not carry it
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\necho "args: $*"\necho "Nov 22 10:00:00 lane laned[1]: ready"\necho "Nov 22 10:00:01 lane laned[1]: oops password ${passwords[0]}"\n`, { mode: 0o755 });
+  // a database moved aside earlier
+  writeFileSync(join(stateDir, 'basket.db.corrupt-2026-01-01T00-00-00-000Z'), Buffer.alloc(4096, 0x42));
+
+  const out = join(dir, 'support.tar.gz');
+  const r = await lanectl(stateDir, ['diag', '--out', out, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+  t.equal(r.code, 0, r.err);
+  const printed = JSON.parse(r.out) as { file: string; files: string[]; notes: string[] };
+  t.equal(printed.file, out);
+  t.same(printed.notes, [], 'nothing missing');
+  t.equal((readFileSync(out)[0]! << 8) | readFileSync(out)[1]!, 0x1f8b, 'gzip');
+
+  const { dir: top, files } = await unpack(out, join(dir, 'x'));
+  t.match(top, /^laned-diag-.+-\d{8}T\d{6}$/, 'one folder named for host and time');
+  t.same(Object.keys(files).sort(), [...printed.files].sort(), 'the files it says');
+  for (const f of ['manifest.json', 'versions.json', 'config.yaml', 'config.effective.json', 'runtime.json', 'health.json', 'metrics.txt', 'devices.json', 'sqlite-integrity.json', 'state-dir.json', 'journal.txt']) {
+    t.ok(f in files, `has ${f}`);
+  }
+
+  // no secret, anywhere
+  const all = Object.values(files).join('\n');
+  for (const p of passwords) t.notOk(all.includes(p), `no generated password (${p.slice(0, 3)}...)`);
+  t.notOk(all.includes(hash), 'not the scrypt hash from the config');
+  t.notMatch(all, /scrypt\$/, 'no scrypt hash at all');
+  for (const s of ['uplink-password-in-config', 'Hunter2-service-secret', 'sk-live-0123456789', 'tok-abcdef']) t.notOk(all.includes(s), `not ${s}`);
+  t.notOk('credentials.json' in files, 'credentials.json itself is never packed');
+
+  // what support needs is there
+  const config = files['config.yaml']!;
+  t.match(config, /id: lane-7/, 'the config');
+  t.match(config, /note: visible-setting/, 'settings that are not secrets stay');
+  t.match(config, /password: "?\[redacted\]"?/, 'secrets are marked redacted, not dropped');
+  t.match(config, /uplink: "?\[redacted\]"?/, 'broker credentials redacted');
+  const effective = JSON.parse(files['config.effective.json']!) as { lane: { storeId: string }; http: { port: number } };
+  t.equal(effective.lane.storeId, 'store-42', 'the effective config, defaults filled in');
+
+  const versions = JSON.parse(files['versions.json']!) as Record<string, unknown> & { dependencies: Record<string, string> };
+  t.equal(versions.node, process.versions.node);
+  t.match(versions.laned, /^\d+\.\d+\.\d+/, 'the running laned version (runtime.json)');
+  t.match(versions.sqlite, /^3\.\d+/);
+  t.match(versions.dependencies, { aedes: /^\d/, sqlite3: /^\d/, serialport: /^\d/ }, 'dependency versions');
+
+  t.match(files['journal.txt'], /^args: -u laned -n \d+ --no-pager/m, 'journalctl -u laned, when the tool is there');
+  t.match(files['journal.txt'], /laned\[1\]: ready/, 'recent log lines');
+  t.match(files['journal.txt'], /oops password \[redacted\]/, 'a password in a log line is scrubbed');
+
+  const integrity = JSON.parse(files['sqlite-integrity.json']!) as Array<{ file: string; ok?: boolean; result: string; quarantined: boolean; journalMode?: string }>;
+  const dbs = readdirSync(stateDir).filter((f) => f.endsWith('.db'));
+  t.same(integrity.filter((x) => !x.quarantined).map((x) => x.file).sort(), dbs.sort(), 'every database checked');
+  t.ok(integrity.filter((x) => !x.quarantined).every((x) => x.ok && x.result === 'ok' && x.journalMode === 'wal'), 'all ok, in WAL mode');
+  const q = integrity.find((x) => x.quarantined);
+  t.match(q, { file: 'basket.db.corrupt-2026-01-01T00-00-00-000Z', quarantined: true }, 'the moved-aside file is checked too');
+  t.notOk(q?.ok, `and found bad: ${q?.result}`);
+
+  const devices = JSON.parse(files['devices.json']!) as Array<{ name: string; state: string }>;
+  t.equal(devices.length, 9, 'the device list');
+  t.equal((JSON.parse(files['health.json']!) as { status: string }).status, 'ready', 'health');
+  t.match(files['metrics.txt'], /^laned_broker_clients \d+$/m, 'metrics');
+  const listing = JSON.parse(files['state-dir.json']!) as Array<{ name: string; sizeBytes: number }>;
+  t.ok(listing.some((x) => x.name === 'credentials.json'), 'the state directory is listed by name only');
+
+  // laned stopped: still a bundle, with what is missing noted
+  t.equal(await d.kill('SIGTERM'), 0);
+  const out2 = join(dir, 'stopped.tar.gz');
+  const r2 = await lanectl(stateDir, ['diag', '--out', out2, '--json']);
+  t.equal(r2.code, 0, 'a bundle even with laned stopped');
+  const p2 = JSON.parse(r2.out) as { files: string[]; notes: string[] };
+  t.match(p2.notes.join('\n'), /laned not running/);
+  t.ok(p2.files.includes('sqlite-integrity.json') && p2.files.includes('versions.json'), 'what can be read without the daemon is there');
+  t.notOk(p2.files.includes('health.json'), 'what needs it is not');
+});
