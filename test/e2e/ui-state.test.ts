@@ -1,0 +1,78 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../helpers/daemon.js';
+
+// The UI's pure parts in Node: which screen a state shows, which alerts
+// documents raise, money in minor units. (The browser test covers the rest.)
+
+// texts.js sets <html lang>; nothing else here touches the DOM at import
+(globalThis as { document?: unknown }).document = { documentElement: {} };
+
+const ui = (file: string): Promise<any> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
+
+const basket = (over: Record<string, unknown> = {}) => ({ lane: 'lane-1', rev: 1, txn: 'T-0001', status: 'open', currency: 'EUR', lines: [], total: 0, items: 0, blocked: 0, ...over });
+const uiState = (over: Record<string, unknown> = {}) => ({ started: false, payRequested: false, ...over });
+
+t.test('screenOf: the screen follows the documents and the shopper', async (t) => {
+  const { screenOf } = await ui('render.js');
+  const s = (docs: Record<string, unknown>, u: Record<string, unknown> = {}) => screenOf({ docs, ui: uiState(u), online: true, services: {} });
+  t.equal(s({}), 'welcome', 'no document yet');
+  t.equal(s({ basket: basket({ status: 'idle', txn: null }) }), 'welcome');
+  t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { started: true }), 'scan', 'Start touched');
+  t.equal(s({ basket: basket() }), 'scan', 'a scan opened a transaction');
+  t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Apples (per kg) on the scale' } }) }), 'weigh');
+  t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Apples (per kg) on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }), 'scan', 'shopper went back');
+  t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Pears on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }), 'weigh', 'another item to weigh');
+  t.equal(s({ basket: basket() }, { weighPick: true }), 'weigh', 'produce picker');
+  t.equal(s({ basket: basket({ status: 'paying', payment: 'T-0001-P1' }) }), 'pay');
+  t.equal(s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }, { payRequested: true }), 'pay', 'declined, still paying');
+  t.equal(s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }), 'scan', 'declined, back at the basket');
+  t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { receipt: { txn: 'T-0001' } }), 'receipt');
+  t.equal(s({ basket: basket() }, { receipt: { txn: 'T-0001' } }), 'scan', 'the next shopper scanned');
+  t.equal(s({ basket: basket(), lane: { attendantMode: true } }), 'attendant', 'key switch');
+  t.equal(s({ basket: basket() }, { attendant: { pin: '1' } }), 'attendant');
+  t.equal(s({ basket: basket() }, { pin: { digits: '' } }), 'pin');
+});
+
+t.test('currentAlerts: interventions of doc/lane as the shopper reads them', async (t) => {
+  const { currentAlerts, baggingHint } = await ui('alerts.js');
+  const b = basket({ lines: [{ line: 'L1', name: 'Cola' }, { line: 'L2', name: 'Pen' }] });
+  const i = (over: Record<string, unknown>) => ({ id: 'I-1', txn: 'T-0001', kind: 'weight', reason: '', blocking: true, raised: '', ...over });
+  const kinds = (docs: Record<string, unknown>) => currentAlerts(docs).map((a: { kind: string }) => a.kind);
+  t.same(kinds({ basket: b, lane: { interventions: [] } }), []);
+  t.same(kinds({ basket: b, lane: { interventions: [i({ key: 'w:X' })] }, bagging: { actualG: 900, expectedG: 350 } }), ['unexpected-item']);
+  t.same(kinds({ basket: b, lane: { interventions: [i({ key: 'w:X' })] }, bagging: { actualG: 100, expectedG: 350 } }), ['removed-item']);
+  t.same(kinds({ basket: b, lane: { interventions: [i({ key: 'w:X' })] }, bagging: { actualG: 350, expectedG: 350 } }), ['weight-mismatch']);
+  const nb = currentAlerts({ basket: b, lane: { interventions: [i({ key: 'nb:L2' })] } });
+  t.equal(nb[0].kind, 'not-bagged');
+  t.match(nb[0].body, /Place Pen in the bagging area/);
+  t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'removal', line: 'L1' })] } }), ['removal']);
+  t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'payment-declined', blocking: false })] } }), [], 'the payment screen says it');
+  t.same(kinds({ basket: b, lane: { interventions: [i({ txn: 'T-0000', kind: 'age-check' })] } }), [], 'another transaction');
+  t.same(
+    currentAlerts({ basket: b, lane: { interventions: [i({ id: 'I-1', kind: 'unknown-item', blocking: false }), i({ id: 'I-2', kind: 'age-check' })] } }).map((a: { id: string }) => a.id),
+    ['I-2', 'I-1'],
+    'blocking first',
+  );
+  t.match(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'waiting', outstanding: [{ line: 'L1', g: 350 }, { line: 'L2', g: 12 }] } }), /Place Pen/);
+  t.equal(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'ok', outstanding: [] } }), undefined);
+});
+
+t.test('money and weights in minor units and the current language', async (t) => {
+  const texts = await ui('texts.js');
+  texts.setLanguage('en');
+  t.equal(texts.money(457, 'EUR'), '€4.57');
+  t.match(texts.money(1200, 'JPY'), /¥1,200$/, 'a currency without minor digits');
+  t.equal(texts.kilograms(1234), '1.234');
+  t.equal(texts.t('scan.items', { n: 3 }), '3 items');
+  texts.setLanguage('de');
+  t.equal(texts.money(457, 'EUR').replace(/\s/g, ' '), '4,57 €');
+  t.equal(texts.t('scan.pay'), 'Bezahlen');
+  t.equal(texts.otherLanguage(), 'en');
+  texts.setLanguage('xx');
+  t.equal(texts.language(), 'de', 'an unknown language is ignored');
+  for (const lang of texts.LANGUAGES) {
+    t.same(Object.keys(texts.TEXTS[lang]).sort(), Object.keys(texts.TEXTS.en).sort(), `${lang} has every text`);
+  }
+});
