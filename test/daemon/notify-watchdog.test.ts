@@ -1,0 +1,64 @@
+import t from 'tap';
+import { startLane } from '../helpers/lane.js';
+import { Watchdog, type LivenessProbe } from '../../daemon/watchdog.js';
+import { Metrics } from '../../daemon/metrics.js';
+import { silentLogger } from '../../daemon/log.js';
+import type { Notifier } from '../../daemon/notify.js';
+import type { Store } from '../../daemon/store.js';
+
+// The watchdog pings only while the services answer: a service whose store queue
+// is held by a transaction that never ends (a wedged handler) stops the pings,
+// so systemd's WatchdogSec kills and restarts the daemon.
+
+function recorder(): { notifier: Notifier; pings: () => number } {
+  let n = 0;
+  const notifier = { watchdog: async () => void n++ } as unknown as Notifier;
+  return { notifier, pings: () => n };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('pings while every running service answers, withholds while one does not', async (t) => {
+  const lane = await startLane({});
+  t.teardown(() => lane.stop());
+  const probes = (): LivenessProbe[] => lane.daemon.services.map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) }));
+  const { notifier, pings } = recorder();
+  const metrics = new Metrics({ defaults: false });
+  const wd = new Watchdog({ notifier, log: silentLogger(), metrics, everyMs: 100, probes });
+  wd.start();
+  t.teardown(() => wd.stop());
+  await sleep(650);
+  const healthy = pings();
+  t.ok(healthy >= 4, `${healthy} pings in 650 ms at 100 ms while all answer`);
+
+  // wedge the devices service: a transaction that holds its store's queue
+  const devices = lane.daemon.services.find((s) => s.name === 'devices')!;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const held = (devices as unknown as { store: Store }).store.tx(() => gate);
+  t.equal(await devices.answers(50), false, 'answers() is false while its store is held');
+  const at = pings();
+  await sleep(500);
+  t.equal(pings(), at, 'no ping while a service does not answer');
+  t.match(wd.state(), { withholding: /no answer within 50 ms from service devices/ }, 'and the state says which');
+  t.ok(wd.state().withheld >= 3, 'withheld each tick');
+
+  release();
+  await held;
+  await sleep(350);
+  t.ok(pings() > at, 'pings resume once it answers');
+  t.equal(wd.state().withholding, undefined);
+  t.match(await metrics.registry.metrics(), /laned_watchdog_withheld_total\{reason="service"\} [1-9]/);
+});
+
+t.test('with nothing to probe it pings; after stop() it does not', async (t) => {
+  const { notifier, pings } = recorder();
+  const wd = new Watchdog({ notifier, log: silentLogger(), metrics: new Metrics({ defaults: false }), everyMs: 50, probes: () => [] });
+  wd.start();
+  await sleep(300);
+  wd.stop();
+  t.ok(pings() >= 3, 'no probes: pings');
+  const stopped = pings();
+  await sleep(150);
+  t.equal(pings(), stopped, 'no ping after stop()');
+});
