@@ -63,7 +63,8 @@ export class UiSessions {
   /** The `/ui/session` route. */
   handle(req: Pick<IncomingMessage, 'headers' | 'socket'>): UiSession {
     const from = req.socket.remoteAddress ?? '';
-    if (!LOOPBACK_ADDRESS.test(from)) throw new HttpError(403, `UI sessions are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
+    if (!LOOPBACK_ADDRESS.test(from))
+      throw new HttpError(403, `UI sessions are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
     const host = req.headers.host ?? '';
     if (!LOOPBACK_HOST.test(host)) throw new HttpError(403, `UI sessions need a loopback Host header (127.0.0.1 or localhost), got ${JSON.stringify(host)}`);
     const site = req.headers['sec-fetch-site'];

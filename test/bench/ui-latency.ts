@@ -68,9 +68,11 @@ export async function uiLatency(scans = SCANS): Promise<string> {
     paint.sort((a, b) => a - b);
     toDoc.sort((a, b) => a - b);
     docToDom.sort((a, b) => a - b);
-    return `UI scan -> line in the DOM (${lat.length} scans, basket growing to ${scans} lines): p50 ${pct(lat, 50).toFixed(1)} ms p99 ${pct(lat, 99).toFixed(1)} ms max ${lat[lat.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
+    return (
+      `UI scan -> line in the DOM (${lat.length} scans, basket growing to ${scans} lines): p50 ${pct(lat, 50).toFixed(1)} ms p99 ${pct(lat, 99).toFixed(1)} ms max ${lat[lat.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
       `  to the frame that shows it drawn: p50 ${pct(paint, 50).toFixed(1)} ms p99 ${pct(paint, 99).toFixed(1)} ms\n` +
-      `  of which scan -> doc/basket at a technician client: p50 ${pct(toDoc, 50).toFixed(1)} ms p99 ${pct(toDoc, 99).toFixed(1)} ms; doc/basket -> DOM (render, WebSocket): p50 ${pct(docToDom, 50).toFixed(1)} ms p99 ${pct(docToDom, 99).toFixed(1)} ms; one render of the screen (last 100): p50 ${pct(renders, 50).toFixed(1)} ms p99 ${pct(renders, 99).toFixed(1)} ms`;
+      `  of which scan -> doc/basket at a technician client: p50 ${pct(toDoc, 50).toFixed(1)} ms p99 ${pct(toDoc, 99).toFixed(1)} ms; doc/basket -> DOM (render, WebSocket): p50 ${pct(docToDom, 50).toFixed(1)} ms p99 ${pct(docToDom, 99).toFixed(1)} ms; one render of the screen (last 100): p50 ${pct(renders, 50).toFixed(1)} ms p99 ${pct(renders, 99).toFixed(1)} ms`
+    );
   } finally {
     await k.close();
   }

@@ -52,13 +52,11 @@ t.test('GET /ui/session gives the loopback kiosk a token the broker takes as the
     const client = ok.client;
     // mqtt.js reports a 0x80 in SUBACK as an error carrying the packet
     const granted = await new Promise<number[]>((resolve) =>
-      client.subscribe(['doc/#', 'evt/#'], { qos: 1 }, (err, g) => resolve((err as (Error & { packet?: { granted: number[] } }) | null)?.packet?.granted ?? (g ?? []).map((x) => x.qos))),
+      client.subscribe(['doc/#', 'evt/#'], { qos: 1 }, (err, g) =>
+        resolve((err as (Error & { packet?: { granted: number[] } }) | null)?.packet?.granted ?? (g ?? []).map((x) => x.qos)),
+      ),
     );
-    t.same(
-      granted,
-      [1, 128],
-      'and it is the ui role: docs yes, events no',
-    );
+    t.same(granted, [1, 128], 'and it is the ui role: docs yes, events no');
     ok.client.end(true);
   }
 

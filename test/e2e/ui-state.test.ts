@@ -11,7 +11,18 @@ import { ROOT } from '../helpers/daemon.js';
 
 const ui = (file: string): Promise<any> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
 
-const basket = (over: Record<string, unknown> = {}) => ({ lane: 'lane-1', rev: 1, txn: 'T-0001', status: 'open', currency: 'EUR', lines: [], total: 0, items: 0, blocked: 0, ...over });
+const basket = (over: Record<string, unknown> = {}) => ({
+  lane: 'lane-1',
+  rev: 1,
+  txn: 'T-0001',
+  status: 'open',
+  currency: 'EUR',
+  lines: [],
+  total: 0,
+  items: 0,
+  blocked: 0,
+  ...over,
+});
 const uiState = (over: Record<string, unknown> = {}) => ({ started: false, payRequested: false, ...over });
 
 t.test('screenOf: the screen follows the documents and the shopper', async (t) => {
@@ -22,11 +33,23 @@ t.test('screenOf: the screen follows the documents and the shopper', async (t) =
   t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { started: true }), 'scan', 'Start touched');
   t.equal(s({ basket: basket() }), 'scan', 'a scan opened a transaction');
   t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Apples (per kg) on the scale' } }) }), 'weigh');
-  t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Apples (per kg) on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }), 'scan', 'shopper went back');
-  t.equal(s({ basket: basket({ notice: { code: 'weigh', text: 'Place Pears on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }), 'weigh', 'another item to weigh');
+  t.equal(
+    s({ basket: basket({ notice: { code: 'weigh', text: 'Place Apples (per kg) on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }),
+    'scan',
+    'shopper went back',
+  );
+  t.equal(
+    s({ basket: basket({ notice: { code: 'weigh', text: 'Place Pears on the scale' } }) }, { skipWeigh: 'Place Apples (per kg) on the scale' }),
+    'weigh',
+    'another item to weigh',
+  );
   t.equal(s({ basket: basket() }, { weighPick: true }), 'weigh', 'produce picker');
   t.equal(s({ basket: basket({ status: 'paying', payment: 'T-0001-P1' }) }), 'pay');
-  t.equal(s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }, { payRequested: true }), 'pay', 'declined, still paying');
+  t.equal(
+    s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }, { payRequested: true }),
+    'pay',
+    'declined, still paying',
+  );
   t.equal(s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }), 'scan', 'declined, back at the basket');
   t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { receipt: { txn: 'T-0001' } }), 'receipt');
   t.equal(s({ basket: basket() }, { receipt: { txn: 'T-0001' } }), 'scan', 'the next shopper scanned');
@@ -37,7 +60,12 @@ t.test('screenOf: the screen follows the documents and the shopper', async (t) =
 
 t.test('currentAlerts: interventions of doc/lane as the shopper reads them', async (t) => {
   const { currentAlerts, baggingHint } = await ui('alerts.js');
-  const b = basket({ lines: [{ line: 'L1', name: 'Cola' }, { line: 'L2', name: 'Pen' }] });
+  const b = basket({
+    lines: [
+      { line: 'L1', name: 'Cola' },
+      { line: 'L2', name: 'Pen' },
+    ],
+  });
   const i = (over: Record<string, unknown>) => ({ id: 'I-1', txn: 'T-0001', kind: 'weight', reason: '', blocking: true, raised: '', ...over });
   const kinds = (docs: Record<string, unknown>) => currentAlerts(docs).map((a: { kind: string }) => a.kind);
   t.same(kinds({ basket: b, lane: { interventions: [] } }), []);
@@ -51,11 +79,26 @@ t.test('currentAlerts: interventions of doc/lane as the shopper reads them', asy
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'payment-declined', blocking: false })] } }), [], 'the payment screen says it');
   t.same(kinds({ basket: b, lane: { interventions: [i({ txn: 'T-0000', kind: 'age-check' })] } }), [], 'another transaction');
   t.same(
-    currentAlerts({ basket: b, lane: { interventions: [i({ id: 'I-1', kind: 'unknown-item', blocking: false }), i({ id: 'I-2', kind: 'age-check' })] } }).map((a: { id: string }) => a.id),
+    currentAlerts({ basket: b, lane: { interventions: [i({ id: 'I-1', kind: 'unknown-item', blocking: false }), i({ id: 'I-2', kind: 'age-check' })] } }).map(
+      (a: { id: string }) => a.id,
+    ),
     ['I-2', 'I-1'],
     'blocking first',
   );
-  t.match(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'waiting', outstanding: [{ line: 'L1', g: 350 }, { line: 'L2', g: 12 }] } }), /Place Pen/);
+  t.match(
+    baggingHint({
+      basket: b,
+      bagging: {
+        txn: 'T-0001',
+        state: 'waiting',
+        outstanding: [
+          { line: 'L1', g: 350 },
+          { line: 'L2', g: 12 },
+        ],
+      },
+    }),
+    /Place Pen/,
+  );
   t.equal(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'ok', outstanding: [] } }), undefined);
 });
 

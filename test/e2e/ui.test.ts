@@ -136,7 +136,9 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     await k.shoot('09-weigh-pick');
     await pick.tap();
     await tech.until(() => tech.basket?.notice?.code === 'weigh', 'basket asks to weigh');
-    await page.waitForFunction(() => /Place Bananas \(per kg\) on the scale/.test(document.querySelector('[data-testid="weigh-instruction"]')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /Place Bananas \(per kg\) on the scale/.test(document.querySelector('[data-testid="weigh-instruction"]')?.textContent ?? ''),
+    );
     await k.shoot('10-weigh-place');
     await tech.sim('Produce', { grams: 1234 });
     await tech.until(() => tech.basket?.lines.some((l) => l.gtin === BANANAS.gtin), 'bananas in doc/basket');

@@ -32,7 +32,12 @@ export function button(label, onPress, { kind = 'secondary', testid, disabled = 
       class: `btn btn-${kind}${big ? ' btn-big' : ''}`,
       'data-testid': testid,
       disabled,
-      on: { click: (e) => { e.preventDefault(); onPress(); } },
+      on: {
+        click: (e) => {
+          e.preventDefault();
+          onPress();
+        },
+      },
       ...extra,
     },
     label,

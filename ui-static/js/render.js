@@ -59,7 +59,12 @@ function offlineBanner(state) {
   const down = !state.online;
   return h(
     'div',
-    { id: 'offline-banner', class: down ? 'banner banner-offline' : 'banner banner-sync', role: 'alert', 'data-testid': down ? 'offline-banner' : 'sync-banner' },
+    {
+      id: 'offline-banner',
+      class: down ? 'banner banner-offline' : 'banner banner-sync',
+      role: 'alert',
+      'data-testid': down ? 'offline-banner' : 'sync-banner',
+    },
     h('strong', {}, down ? t('offline.title') : t('resync')),
     down ? h('span', {}, ` ${t('offline.body')}`) : null,
   );
@@ -102,7 +107,12 @@ function dialog(state, actions) {
         { class: 'dialog', role: 'dialog', 'data-testid': 'remove-dialog' },
         h('h2', {}, t('remove.title')),
         h('p', {}, t('remove.body', { name: l.name })),
-        h('div', { class: 'dialog-actions' }, button(t('remove.no'), actions.closeDialog, { testid: 'remove-no' }), button(t('remove.yes'), actions.confirmRemove, { kind: 'danger', testid: 'remove-yes' })),
+        h(
+          'div',
+          { class: 'dialog-actions' },
+          button(t('remove.no'), actions.closeDialog, { testid: 'remove-no' }),
+          button(t('remove.yes'), actions.confirmRemove, { kind: 'danger', testid: 'remove-yes' }),
+        ),
       ),
     );
   }
@@ -114,7 +124,12 @@ function dialog(state, actions) {
         'div',
         { class: 'dialog', role: 'dialog', 'data-testid': 'confirm-dialog' },
         h('p', {}, ui.confirm.text),
-        h('div', { class: 'dialog-actions' }, button(t('no'), actions.closeDialog, { testid: 'confirm-no' }), button(t('yes'), actions.confirmYes, { kind: 'danger', testid: 'confirm-yes' })),
+        h(
+          'div',
+          { class: 'dialog-actions' },
+          button(t('no'), actions.closeDialog, { testid: 'confirm-no' }),
+          button(t('yes'), actions.confirmYes, { kind: 'danger', testid: 'confirm-yes' }),
+        ),
       ),
     );
   }
@@ -149,7 +164,14 @@ export function renderApp(state, actions) {
 
   const body = SCREENS[screen](state, actions);
   const main = h('main', { id: 'screen', class: `screen screen-${screen}`, 'data-screen': screen, 'data-online': String(state.online) }, body);
-  root.replaceChildren(topbar(state, actions, screen), offlineBanner(state) ?? '', main, alertOverlay(state, screen) ?? '', dialog(state, actions) ?? '', toast(state, actions) ?? '');
+  root.replaceChildren(
+    topbar(state, actions, screen),
+    offlineBanner(state) ?? '',
+    main,
+    alertOverlay(state, screen) ?? '',
+    dialog(state, actions) ?? '',
+    toast(state, actions) ?? '',
+  );
   document.body.dataset.view = screen;
 
   const next = root.querySelector('[data-scroll-keep]');
@@ -168,4 +190,3 @@ export function renderApp(state, actions) {
     if (state.ui.message && state.ui.message.kind !== 'error') state.ui.message = undefined;
   }
 }
-

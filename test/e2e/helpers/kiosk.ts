@@ -13,7 +13,16 @@ import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../
 import { Credentials, hashPassword } from '../../../broker/credentials.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
 export const PANELS = [
   { width: 1280, height: 800 },
   { width: 1024, height: 600 },
@@ -98,7 +107,11 @@ export class Technician {
         clearTimeout(timer);
         resolve(r);
       });
-      this.client!.publish(`cmd/${service}/${name}`, JSON.stringify({ id, ...(args === undefined ? {} : { args }), replyTo: `${this.replyPrefix}${id}`, by: 'test' }), { qos: 1 });
+      this.client!.publish(
+        `cmd/${service}/${name}`,
+        JSON.stringify({ id, ...(args === undefined ? {} : { args }), replyTo: `${this.replyPrefix}${id}`, by: 'test' }),
+        { qos: 1 },
+      );
     });
   }
 
@@ -127,7 +140,11 @@ export class Technician {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; doc/basket: ${JSON.stringify(this.docs.get('basket'))}; doc/lane: ${JSON.stringify(this.docs.get('lane'))}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; doc/basket: ${JSON.stringify(this.docs.get('basket'))}; doc/lane: ${JSON.stringify(this.docs.get('lane'))}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) this.waiters.add(check);
     });
@@ -240,7 +257,9 @@ export async function startKiosk(opts: KioskOptions = {}): Promise<Kiosk> {
 }
 
 /** The basket as the screen shows it, row by row. */
-export async function screenBasket(page: Page): Promise<{ rev: string | null; rows: Array<{ line: string; name: string; qty: number; price: number; gtin: string }> }> {
+export async function screenBasket(
+  page: Page,
+): Promise<{ rev: string | null; rows: Array<{ line: string; name: string; qty: number; price: number; gtin: string }> }> {
   return page.evaluate(() => {
     const list = document.querySelector('[data-testid="basket"]');
     const rows = [...document.querySelectorAll<HTMLElement>('[data-testid="basket-line"]')].map((li) => ({

@@ -21,7 +21,12 @@ export function attendantScreen(state, actions) {
     h(
       'div',
       { class: 'att-head' },
-      h('h1', { class: 'screen-title' }, t('att.title'), h('span', { class: 'chip chip-info', 'data-testid': 'att-method' }, byKey ? t('att.byKey') : t('att.byPin'))),
+      h(
+        'h1',
+        { class: 'screen-title' },
+        t('att.title'),
+        h('span', { class: 'chip chip-info', 'data-testid': 'att-method' }, byKey ? t('att.byKey') : t('att.byPin')),
+      ),
       state.ui.attendant ? button(t('att.exit'), actions.exitAttendant, { kind: 'ghost', testid: 'att-exit' }) : null,
     ),
     h(
@@ -39,18 +44,28 @@ export function attendantScreen(state, actions) {
                 h(
                   'li',
                   { class: `att-item${i.blocking ? ' att-blocking' : ''}`, 'data-testid': 'intervention', 'data-id': i.id, 'data-kind': i.kind },
-                  h('div', { class: 'att-item-text' }, h('strong', {}, t(`att.kind.${i.kind}`)), i.blocking ? h('span', { class: 'chip chip-bad' }, t('att.blocking')) : null, h('p', {}, i.reason)),
+                  h(
+                    'div',
+                    { class: 'att-item-text' },
+                    h('strong', {}, t(`att.kind.${i.kind}`)),
+                    i.blocking ? h('span', { class: 'chip chip-bad' }, t('att.blocking')) : null,
+                    h('p', {}, i.reason),
+                  ),
                   h(
                     'div',
                     { class: 'att-item-actions' },
-                    i.kind === 'weight' ? null : button(t('att.reject'), () => actions.override(i.id, 'reject'), { kind: 'danger', testid: 'reject', disabled: offline }),
+                    i.kind === 'weight'
+                      ? null
+                      : button(t('att.reject'), () => actions.override(i.id, 'reject'), { kind: 'danger', testid: 'reject', disabled: offline }),
                     button(t('att.approve'), () => actions.override(i.id, 'approve'), { kind: 'primary', testid: 'approve', disabled: offline }),
                   ),
                 ),
               ),
             )
           : h('p', { class: 'empty', 'data-testid': 'no-interventions' }, t('att.none')),
-        interventions.length > 1 ? button(t('att.overrideAll'), () => actions.override(undefined, 'approve'), { testid: 'approve-all', disabled: offline }) : null,
+        interventions.length > 1
+          ? button(t('att.overrideAll'), () => actions.override(undefined, 'approve'), { testid: 'approve-all', disabled: offline })
+          : null,
       ),
       h(
         'div',
@@ -74,7 +89,13 @@ export function attendantScreen(state, actions) {
           'ul',
           { class: 'status-list', 'data-testid': 'devices' },
           (state.docs.devices?.devices ?? []).map((d) =>
-            h('li', {}, h('span', { class: 'status-name' }, d.name, h('small', {}, ` ${d.kind}${d.simulated ? ' (sim)' : ''}`)), stateChip(d.state, 'device', d.name), d.detail ? h('small', { class: 'status-detail' }, d.detail) : null),
+            h(
+              'li',
+              {},
+              h('span', { class: 'status-name' }, d.name, h('small', {}, ` ${d.kind}${d.simulated ? ' (sim)' : ''}`)),
+              stateChip(d.state, 'device', d.name),
+              d.detail ? h('small', { class: 'status-detail' }, d.detail) : null,
+            ),
           ),
         ),
         h('h2', {}, t('att.services')),

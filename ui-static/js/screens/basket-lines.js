@@ -36,7 +36,11 @@ function row(l, currency, actions, mode, disabled) {
       h('span', { class: 'line-name' }, l.name),
       h('span', { class: 'line-detail' }, lineDetail(l, currency)),
       pending
-        ? h('span', { class: 'line-wait', 'data-testid': 'line-pending' }, l.pendingRemoval > 0 ? t('scan.waitingLower', { n: l.pendingRemoval }) : t('scan.waitingRemoval'))
+        ? h(
+            'span',
+            { class: 'line-wait', 'data-testid': 'line-pending' },
+            l.pendingRemoval > 0 ? t('scan.waitingLower', { n: l.pendingRemoval }) : t('scan.waitingRemoval'),
+          )
         : null,
     ),
     h('span', { class: 'line-price', 'data-testid': 'line-price' }, money(l.price, currency)),
@@ -67,7 +71,13 @@ export function basketLines(basket, { actions, mode = 'shopper', disabled = fals
   }
   return h(
     'ol',
-    { class: 'lines', 'data-testid': 'basket', 'data-rev': String(basket.rev ?? ''), 'data-txn': basket.txn ?? '', 'data-scroll-keep': `basket-${basket.txn ?? ''}` },
+    {
+      class: 'lines',
+      'data-testid': 'basket',
+      'data-rev': String(basket.rev ?? ''),
+      'data-txn': basket.txn ?? '',
+      'data-scroll-keep': `basket-${basket.txn ?? ''}`,
+    },
     rows,
   );
 }

@@ -10,16 +10,30 @@ function declineReason(notice) {
 export function payScreen(state, actions) {
   const basket = state.docs.basket;
   const offline = !state.online;
-  const amount = h('div', { class: 'pay-amount' }, h('span', { class: 'total-label' }, t('pay.amount')), h('span', { class: 'total', 'data-testid': 'pay-total' }, money(basket.total, basket.currency)));
+  const amount = h(
+    'div',
+    { class: 'pay-amount' },
+    h('span', { class: 'total-label' }, t('pay.amount')),
+    h('span', { class: 'total', 'data-testid': 'pay-total' }, money(basket.total, basket.currency)),
+  );
   if (basket.status === 'paying') {
     return h(
       'section',
       { class: 'pay', 'data-testid': 'pay-state', 'data-state': 'waiting', 'data-payment': basket.payment ?? '' },
       h('h1', { class: 'screen-title' }, t('pay.title')),
       amount,
-      h('div', { class: 'terminal', 'aria-hidden': 'true' }, h('div', { class: 'terminal-screen' }, h('span', { class: 'terminal-dots' }, '• • •')), h('div', { class: 'terminal-keys' })),
+      h(
+        'div',
+        { class: 'terminal', 'aria-hidden': 'true' },
+        h('div', { class: 'terminal-screen' }, h('span', { class: 'terminal-dots' }, '• • •')),
+        h('div', { class: 'terminal-keys' }),
+      ),
       h('p', { class: 'pay-instruction' }, t('pay.follow')),
-      button(state.ui.cancellingPayment ? t('pay.cancelling') : t('pay.cancel'), actions.cancelPayment, { kind: 'ghost', testid: 'pay-cancel', disabled: offline || state.ui.cancellingPayment }),
+      button(state.ui.cancellingPayment ? t('pay.cancelling') : t('pay.cancel'), actions.cancelPayment, {
+        kind: 'ghost',
+        testid: 'pay-cancel',
+        disabled: offline || state.ui.cancellingPayment,
+      }),
     );
   }
   const reason = declineReason(basket.notice);

@@ -10,7 +10,11 @@ export function pinScreen(state, actions) {
     { class: 'pin' },
     h('h1', { class: 'screen-title' }, t('pin.title')),
     h('p', {}, p.checking ? t('pin.checking') : t('pin.body')),
-    h('div', { class: 'pin-dots', 'data-testid': 'pin-dots', 'data-count': String(p.digits.length), 'aria-label': `${p.digits.length}` }, p.digits ? '●'.repeat(p.digits.length) : '\u00a0'),
+    h(
+      'div',
+      { class: 'pin-dots', 'data-testid': 'pin-dots', 'data-count': String(p.digits.length), 'aria-label': `${p.digits.length}` },
+      p.digits ? '●'.repeat(p.digits.length) : '\u00a0',
+    ),
     p.error ? h('p', { class: 'pin-error', role: 'alert', 'data-testid': 'pin-error' }, p.error) : null,
     h(
       'div',

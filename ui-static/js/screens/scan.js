@@ -16,7 +16,8 @@ export function scanScreen(state, actions) {
     const name = /^Place (.+) on the scale$/.exec(basket.notice.text)?.[1];
     notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : basket.notice.text));
   }
-  if (basket.notice?.code === 'scan-refused') notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
+  if (basket.notice?.code === 'scan-refused')
+    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
   const hint = baggingHint(state.docs);
   const count = basket.items === 1 ? t('scan.item') : t('scan.items', { n: basket.items ?? 0 });
   return h(
@@ -26,7 +27,9 @@ export function scanScreen(state, actions) {
       'div',
       { class: 'scan-basket' },
       h('h1', { class: 'screen-title' }, t('scan.title')),
-      basket.lines?.length ? basketLines(basket, { actions, disabled: offline || !open }) : h('p', { class: 'empty', 'data-testid': 'basket-empty' }, t('scan.empty')),
+      basket.lines?.length
+        ? basketLines(basket, { actions, disabled: offline || !open })
+        : h('p', { class: 'empty', 'data-testid': 'basket-empty' }, t('scan.empty')),
     ),
     h(
       'aside',
@@ -40,7 +43,12 @@ export function scanScreen(state, actions) {
         h('span', { class: 'total', 'data-testid': 'total', 'data-total': String(basket.total ?? 0) }, money(basket.total ?? 0, basket.currency)),
         h('span', { class: 'total-count', 'data-testid': 'item-count' }, count),
       ),
-      button(t('scan.pay'), actions.pay, { kind: 'primary', big: true, testid: 'pay', disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 }),
+      button(t('scan.pay'), actions.pay, {
+        kind: 'primary',
+        big: true,
+        testid: 'pay',
+        disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0,
+      }),
       button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
       open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
     ),
