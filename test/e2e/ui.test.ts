@@ -236,4 +236,6 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     await testid(page, 'cancelled-note').waitFor();
     await k.shoot('20-welcome-after-void');
   });
+
+  t.same(k.smallTargets, [], 'every touch target on every screen shot is at least 48x48 px at both panel sizes');
 });

@@ -159,6 +159,12 @@ export class Technician {
   }
 }
 
+/** In-page (source text, untouched by the bundler): visible buttons smaller than 48x48 CSS px. */
+const SMALL_TARGETS = `[...document.querySelectorAll('button')]
+  .map((b) => [b, b.getBoundingClientRect()])
+  .filter(([b, r]) => r.width > 0 && r.height > 0 && (r.width < 48 || r.height < 48))
+  .map(([b, r]) => (b.dataset.testid || b.textContent) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))`;
+
 export interface Kiosk {
   dir: string;
   stateDir: string;
@@ -173,6 +179,8 @@ export interface Kiosk {
   kill(): Promise<void>;
   /** Screenshot the page at both panel sizes as test/e2e/screenshots/<name>-<w>x<h>.png. */
   shoot(name: string): Promise<void>;
+  /** Touch targets under 48x48 px seen by shoot(), described. */
+  smallTargets: string[];
   close(): Promise<void>;
 }
 
@@ -228,6 +236,7 @@ export async function startKiosk(opts: KioskOptions = {}): Promise<Kiosk> {
     tech,
     context,
     page,
+    smallTargets: [],
     async restart() {
       daemon = await startDaemon({ configFile, stateDir });
       kiosk.daemon = daemon;
@@ -243,6 +252,8 @@ export async function startKiosk(opts: KioskOptions = {}): Promise<Kiosk> {
         // two frames: layout and paint at the new size
         await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
         await page.screenshot({ path: join(SCREENSHOTS, `${name}-${p.width}x${p.height}.png`) });
+        const small = (await page.evaluate(SMALL_TARGETS)) as string[];
+        for (const s of small) kiosk.smallTargets.push(`${name} at ${p.width}x${p.height}: ${s}`);
       }
       await page.setViewportSize({ ...PANELS[0] });
     },
