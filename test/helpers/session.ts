@@ -4,11 +4,13 @@
  * role, watches every event and document through the broker, and waits on
  * conditions (never on time). Used by test/e2e/lane-session*.test.ts.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import mqtt from 'mqtt';
 import { newCommand, type CommandReply } from '../../daemon/events/command.js';
-import type { Envelope } from '../../daemon/events/envelope.js';
+import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
+import type { BoardTime } from '../../daemon/events/clock.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 
@@ -67,6 +69,8 @@ export interface SessionOptions {
   services?: Record<string, Record<string, unknown>>;
   devices?: Record<string, Record<string, unknown>>;
   stateDir?: string;
+  /** Sources per consumer for quiescence, when the lane's config changes them. */
+  consumers?: Record<string, string[]>;
   /** Broker of a daemon already running (child process) instead of an in-process lane. */
   attach?: { brokerUrl: string; stateDir: string; password(role: 'technician' | 'ui' | 'service'): string };
 }
@@ -77,12 +81,10 @@ export class LaneSession {
   readonly events: Envelope[] = [];
   readonly types = new Map<string, string>();
   readonly docs = new Map<string, any>();
-  /** Patterns commanded to lamps: [device, pattern]. */
-  readonly lights: Array<[string, string]> = [];
+  private readonly logs = new Map<string, Map<string, number>>();
   /** Absolute weight on the simulated bagging scale and produce scale. */
   bagG = 0;
   produceG = 0;
-  private readonly seen = new Set<string>();
   private readonly replies = new Map<string, (r: CommandReply) => void>();
 
   private constructor(
@@ -92,6 +94,7 @@ export class LaneSession {
     /** Documents only: a client that also subscribes evt/# does not get retained doc/* publishes (broker bug, see report). */
     readonly reader: MqttClient,
     readonly lane?: InProcessLane,
+    readonly consumers: Record<string, string[]> = CONSUMERS,
   ) {}
 
   static async open(opts: SessionOptions = {}): Promise<LaneSession> {
@@ -120,12 +123,13 @@ export class LaneSession {
     const tech = await connect('technician');
     const ui = await connect('ui');
     const reader = await connect('technician');
-    const s = new LaneSession(stateDir, tech, ui, reader, lane);
+    const s = new LaneSession(stateDir, tech, ui, reader, lane, { ...CONSUMERS, ...opts.consumers });
     const onMessage = (topic: string, payload: Buffer): void => s.onMessage(topic, payload);
     tech.on('message', onMessage);
     ui.on('message', onMessage);
     reader.on('message', onMessage);
-    await new Promise((r) => tech.subscribe(['evt/#', 'cmd/devices/Run', `reply/${tech.options.clientId}/#`], { qos: 1 }, r));
+    // One filter per client: see the report of issue 4 (clients with several filters lose deliveries).
+    await new Promise((r) => tech.subscribe(`reply/${tech.options.clientId}/#`, { qos: 1 }, r));
     await new Promise((r) => reader.subscribe('doc/#', { qos: 1 }, r));
     await new Promise((r) => ui.subscribe([`reply/${ui.options.clientId}/#`], { qos: 1 }, r));
     // The scales capture their zero at start: weights put on before would be zeroed away.
@@ -154,16 +158,8 @@ export class LaneSession {
     } catch {
       return;
     }
-    if (topic.startsWith('evt/')) {
-      const ev = body as Envelope;
-      if (this.seen.has(ev.id)) return;
-      this.seen.add(ev.id);
-      this.types.set(ev.id, ev.type);
-      if (ev.type !== 'DeviceStatus') this.events.push(ev);
-    } else if (topic.startsWith('doc/')) {
+    if (topic.startsWith('doc/')) {
       this.docs.set(topic.slice(4), body);
-    } else if (topic === 'cmd/devices/Run') {
-      if (body.args?.command === 'set') this.lights.push([body.args.device, body.args.args?.pattern]);
     } else if (topic.startsWith('reply/')) {
       this.replies.get((body as CommandReply).id)?.(body as CommandReply);
     }
@@ -194,9 +190,47 @@ export class LaneSession {
     return r.result;
   }
 
+  /**
+   * The published stream, read from each source's outbox log (events the broker
+   * acknowledged): every event exactly once, whatever an observer's delivery.
+   */
+  async refresh(): Promise<void> {
+    for (const file of readdirSync(this.stateDir)) {
+      if (!file.endsWith('.db') || file === 'broker.db' || file === 'payment-terminal.db') continue;
+      const last = this.logs.get(file) ?? new Map<string, number>();
+      this.logs.set(file, last);
+      const from = last.size ? Math.min(...last.values()) : 0;
+      let rows: Array<{ source: string; seq: number; payload: string }>;
+      try {
+        rows = await query(join(this.stateDir, file), 'SELECT source, seq, payload FROM outbox WHERE sent = 1 AND seq > ? ORDER BY source, seq', [from]);
+      } catch {
+        continue;
+      }
+      for (const r of rows) {
+        if (r.seq <= (last.get(r.source) ?? 0)) continue;
+        last.set(r.source, r.seq);
+        const ev = JSON.parse(r.payload) as Envelope;
+        this.types.set(ev.id, ev.type);
+        if (ev.type !== 'DeviceStatus') this.events.push(ev);
+      }
+    }
+  }
+
+  /** Patterns the lane light's driver switched to (its OutputChanged events). */
+  get lights(): string[] {
+    return this.events.filter((e) => e.type === 'OutputChanged' && e.source === 'light').map((e) => (e.data as { pattern: string }).pattern);
+  }
+
   async waitFor(pred: (e: Envelope<any>) => boolean, what: string, timeoutMs = 20_000): Promise<Envelope<any>> {
     let hit: Envelope | undefined;
-    await until(() => Boolean((hit = this.events.find(pred))), timeoutMs, what);
+    await until(
+      async () => {
+        await this.refresh();
+        return Boolean((hit = this.events.find(pred)));
+      },
+      timeoutMs,
+      what,
+    );
     return hit!;
   }
 
@@ -205,12 +239,14 @@ export class LaneSession {
     return this.docs.get(name);
   }
 
+  /** Events so far (call refresh() or a wait first). */
   count(pred: (e: Envelope<any>) => boolean): number {
     return this.events.filter(pred).length;
   }
 
   /** Scan a code on a simulated scanner; resolves with the BarcodeScanned once the catalog resolved it. */
   async scan(code: string, device = 'scanner'): Promise<Envelope<any>> {
+    await this.refresh();
     const before = new Set(this.events.filter((e) => e.type === 'BarcodeScanned').map((e) => e.id));
     await this.ok('sim', 'Scan', { code, device }, { as: 'technician' });
     const scan = await this.waitFor(
@@ -229,6 +265,7 @@ export class LaneSession {
 
   /** Set the bagging scale to `grams` (absolute); with a transaction open, waits for its verdict. */
   async bagTo(grams: number, verdict = true): Promise<Envelope<any>> {
+    await this.refresh();
     const before = this.bagG;
     this.bagG = grams;
     const known = new Set(this.events.filter((e) => e.type === 'WeightHasChanged').map((e) => e.id));
@@ -248,6 +285,7 @@ export class LaneSession {
 
   /** Put produce on (grams > 0) or take it off (0) the scanner-scale. */
   async produce(grams: number): Promise<Envelope<any>> {
+    await this.refresh();
     this.produceG = grams;
     const known = new Set(this.events.filter((e) => e.source === 'scanscale').map((e) => e.id));
     await this.ok('sim', 'Produce', { grams, device: 'scanscale' }, { as: 'technician' });
@@ -264,6 +302,7 @@ export class LaneSession {
 
   /** Turn the attendant key switch. */
   async key(on: boolean): Promise<void> {
+    await this.refresh();
     const known = this.count((e) => e.type === 'AttendantModeChanged');
     await this.ok('sim', 'Input', { device: 'keyswitch', on }, { as: 'technician' });
     await this.waitFor(
@@ -301,13 +340,14 @@ export class LaneSession {
     let lastCount = -1;
     let behind = '';
     const settled = async (): Promise<boolean> => {
+      await this.refresh();
       const count = this.events.length;
       const stable = count === lastCount;
       lastCount = count;
       if (!stable) return false;
       const maxSeq = new Map<string, number>();
       for (const e of this.events) maxSeq.set(e.source, Math.max(maxSeq.get(e.source) ?? 0, e.seq));
-      for (const [svc, sources] of Object.entries(CONSUMERS)) {
+      for (const [svc, sources] of Object.entries(this.consumers)) {
         const db = join(this.stateDir, `${svc}.db`);
         const pos = new Map(
           (await query<{ source: string; last_seq: number }>(db, 'SELECT source, last_seq FROM inbox_position')).map((r) => [r.source, r.last_seq]),
@@ -334,6 +374,33 @@ export class LaneSession {
     await until(settled, timeoutMs, 'the lane to settle').catch((err: Error) => {
       throw new Error(`${err.message}: ${behind}`);
     });
+  }
+
+  /**
+   * A device source this test publishes for itself (role service, clientId laned-<name>):
+   * events with a chosen board time, to deliver them in an order the drivers would not.
+   */
+  async fakeSource(name: string): Promise<{ publish(type: string, data: unknown, at?: BoardTime): Promise<Envelope> }> {
+    if (!this.lane) throw new Error('fake sources need an in-process lane');
+    const client = await this.lane.connect('service', `laned-${name}`);
+    let seq = 0;
+    return {
+      publish: async (type, data, at = this.lane!.daemon.clock.now()) => {
+        const ev: Envelope = { id: newEventId(), type, v: 1, source: name, seq: ++seq, at, time: new Date().toISOString(), data };
+        await new Promise<void>((resolve, reject) =>
+          client.publish(`evt/${name}/${type}`, JSON.stringify(ev), { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+        );
+        this.types.set(ev.id, ev.type);
+        this.events.push(ev);
+        return ev;
+      },
+    };
+  }
+
+  /** Board time `ms` from now (for fake sources). */
+  boardTime(ms = 0): BoardTime {
+    const now = this.lane!.daemon.clock.now();
+    return { epoch: now.epoch, mono: (BigInt(now.mono) + BigInt(ms) * 1_000_000n).toString() };
   }
 
   streams(txn: string): Stream {
