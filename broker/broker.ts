@@ -10,6 +10,7 @@ import type { Metrics } from '../daemon/metrics.js';
 import { Acl, type Identity } from './acl.js';
 import type { Credentials } from './credentials.js';
 import { SqlitePersistence } from './persistence.js';
+import { deliverOutOfOrder } from './dedupe.js';
 
 export interface BrokerOptions {
   config: Config;
@@ -146,7 +147,7 @@ export class Broker {
     });
 
     const aedes = this.aedes;
-    this.tcp = createServer((socket) => aedes.handle(socket));
+    this.tcp = createServer((socket) => deliverOutOfOrder(aedes.handle(socket)));
     await new Promise<void>((resolve, reject) => {
       this.tcp!.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`broker cannot listen on ${config.broker.host}:${config.broker.port} (${err.code}); another broker running? set broker.port`)),
@@ -180,7 +181,7 @@ export class Broker {
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
-        aedes.handle(stream, req);
+        deliverOutOfOrder(aedes.handle(stream, req));
       });
     });
   }
