@@ -34,9 +34,10 @@ export interface SqlitePersistenceOptions {
   /** SQLite synchronous level: FULL (default) survives power loss, NORMAL (WAL) survives a process crash. */
   synchronous?: 'FULL' | 'NORMAL';
   /**
-   * Resolve outgoingUpdate / outgoingClearMessageId before their commit (still written, in
-   * order, by the next group commit). Losing one in a crash only redelivers a message, which
-   * consumers that dedup by id absorb; it spares a commit on each delivery's critical path.
+   * Resolve storeRetained / outgoingUpdate / outgoingClearMessageId before their commit (still
+   * written, in order, by the next group commit). Losing one in a crash only redelivers a
+   * message, which consumers that dedup by id absorb, or leaves an older retained document
+   * until its owner republishes it at start; it spares a commit on each delivery's path.
    */
   deliveryWritesBehind?: boolean;
 }
@@ -274,7 +275,7 @@ export class SqlitePersistence {
     // [MQTT-3.3.1-5] one retained message per topic, for future subscribers
     else this.retained.set(topic, copyPacket(packet));
     this.dirty.retained.add(topic);
-    return this.commits.request();
+    return this.deliveryWrite();
   }
 
   createRetainedStream(pattern: string): Readable {
