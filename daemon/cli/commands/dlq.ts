@@ -1,12 +1,17 @@
-import { readdirSync } from 'node:fs';
-import { CliError, EXIT, request } from '../client.js';
+import { CliError, EXIT, readRuntime, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 import type { DeadLetter } from '../../events/deadletter.js';
 
-const servicesWithDb = (stateDir: string): string[] =>
-  readdirSync(stateDir)
-    .filter((f) => f.endsWith('.db') && f !== 'broker.db')
-    .map((f) => f.slice(0, -3));
+/** The services the running daemon hosts, from its /healthz. */
+async function runningServices(stateDir: string): Promise<string[]> {
+  const rt = readRuntime(stateDir);
+  try {
+    const health = (await (await fetch(`${rt.http}/healthz`)).json()) as { services?: Array<{ name: string; state: string }> };
+    return (health.services ?? []).filter((s) => s.state === 'running').map((s) => s.name);
+  } catch (err) {
+    throw new CliError(`laned (pid ${rt.pid}) does not answer on ${rt.http}: ${(err as Error).message}`, EXIT.unavailable);
+  }
+}
 
 export const dlq: CliCommand = {
   usage: 'list | retry <service> <n> | drop <service> <n>',
@@ -16,7 +21,7 @@ export const dlq: CliCommand = {
     if (verb === 'list' || verb === undefined) {
       const all = await withTechnician(ctx, async (c) => {
         const out: Array<DeadLetter & { service: string }> = [];
-        for (const svc of servicesWithDb(ctx.stateDir)) {
+        for (const svc of await runningServices(ctx.stateDir)) {
           try {
             const rows = (await request(c, svc, 'DlqList', undefined, 3000)) as DeadLetter[];
             out.push(...rows.map((r) => ({ ...r, service: svc })));
