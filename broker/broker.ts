@@ -101,7 +101,11 @@ export class Broker {
         this.opts.credentials.verify(role, password?.toString('utf8') ?? '').then(
           (ok) => {
             if (!ok) {
-              this.refuse('auth', { clientId: client.id, username: role }, `refused connection of ${client.id}: bad user name or password for ${JSON.stringify(role)}`);
+              this.refuse(
+                'auth',
+                { clientId: client.id, username: role },
+                `refused connection of ${client.id}: bad user name or password for ${JSON.stringify(role)}`,
+              );
               return done(authError('bad user name or password', 4), false);
             }
             this.identities.set(client, { role: role as Role, clientId: client.id });
@@ -115,12 +119,20 @@ export class Broker {
         if (!client) return done(null);
         const id = this.identities.get(client);
         if (!id || !this.acl.canPublish(id, packet.topic)) {
-          this.refuse('acl-publish', { clientId: client.id, role: id?.role, topic: packet.topic }, `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`);
+          this.refuse(
+            'acl-publish',
+            { clientId: client.id, role: id?.role, topic: packet.topic },
+            `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`,
+          );
           return done(new Error(`publish to ${packet.topic} not allowed`));
         }
         const size = packet.payload?.length ?? 0;
         if (size > maxPayload) {
-          this.refuse('payload-size', { clientId: client.id, topic: packet.topic, size }, `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`);
+          this.refuse(
+            'payload-size',
+            { clientId: client.id, topic: packet.topic, size },
+            `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
+          );
           return done(new Error('payload too large'));
         }
         done(null);
@@ -128,7 +140,11 @@ export class Broker {
       authorizeSubscribe: (client, sub, done) => {
         const id = this.identities.get(client);
         if (!id || !this.acl.canSubscribe(id, sub.topic)) {
-          this.refuse('acl-subscribe', { clientId: client.id, role: id?.role, topic: sub.topic }, `refused subscription of ${client.id} (${id?.role}) to ${sub.topic}`);
+          this.refuse(
+            'acl-subscribe',
+            { clientId: client.id, role: id?.role, topic: sub.topic },
+            `refused subscription of ${client.id} (${id?.role}) to ${sub.topic}`,
+          );
           // [MQTT-3.9.3-2] 0x80 in SUBACK for a refused filter
           return done(null, null);
         }
@@ -147,7 +163,11 @@ export class Broker {
     });
 
     const aedes = this.aedes;
-    this.tcp = createServer((socket) => deliverOutOfOrder(aedes.handle(socket)));
+    this.tcp = createServer((socket) => {
+      // small MQTT packets must not wait for Nagle's algorithm (RFC 896) and a delayed ACK
+      socket.setNoDelay(true);
+      deliverOutOfOrder(aedes.handle(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       this.tcp!.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`broker cannot listen on ${config.broker.host}:${config.broker.port} (${err.code}); another broker running? set broker.port`)),
@@ -162,7 +182,8 @@ export class Broker {
   private async cleanup(maxAgeMs: number): Promise<void> {
     try {
       const gone = (await this.persistence?.cleanupAbandoned(maxAgeMs)) ?? [];
-      if (gone.length) this.log.info({ clients: gone }, `removed ${gone.length} abandoned sessions not seen for ${this.opts.config.broker.sessionExpiryHours} h`);
+      if (gone.length)
+        this.log.info({ clients: gone }, `removed ${gone.length} abandoned sessions not seen for ${this.opts.config.broker.sessionExpiryHours} h`);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'abandoned-session cleanup failed');
     }
@@ -172,7 +193,11 @@ export class Broker {
   attachWebSocket(server: HttpServer): void {
     const aedes = this.aedes;
     if (!aedes) throw new Error('broker not started');
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.config.events.maxPayloadBytes + 1024, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.opts.config.events.maxPayloadBytes + 1024,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/mqtt') {
         socket.destroy();

@@ -56,6 +56,8 @@ export function connectClient(o: ClientOptions): MqttClient {
     );
   };
   client.on('connect', (connack) => {
+    // each hop of an event is a few small packets: no Nagle delay (RFC 896) on them
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     client.options.reconnectPeriod = MIN_BACKOFF_MS;
     if (down) o.log.info({ clientId: o.clientId }, 'broker connection back');
     down = false;
