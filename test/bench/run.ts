@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   // Outbox -> broker -> inbox, durable end to end.
   for (const [label, settings, n] of [
     ['max rate', { batch: 20, intervalMs: 0 }, 5000],
-    ['offered ~1000/s', { batch: 1, intervalMs: 1 }, 3000],
+    ['paced, one event per transaction', { batch: 1, intervalMs: 1 }, 3000],
   ] as const) {
     const dir = tempDir('laned-bench-');
     const stateDir = join(dir, 'state');
