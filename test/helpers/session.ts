@@ -72,7 +72,12 @@ export interface SessionOptions {
   /** Sources per consumer for quiescence, when the lane's config changes them. */
   consumers?: Record<string, string[]>;
   /** Broker of a daemon already running (child process) instead of an in-process lane. */
-  attach?: { brokerUrl: string; stateDir: string; password(role: 'technician' | 'ui' | 'service'): string };
+  attach?: {
+    brokerUrl: string;
+    stateDir: string;
+    password(role: 'technician' | 'ui' | 'service'): string;
+    /** ISO time the daemon was started. */ since: string;
+  };
 }
 
 let clientN = 0;
@@ -139,8 +144,8 @@ export class LaneSession {
           (
             await query<{ c: number }>(
               join(stateDir, 'devices.db'),
-              "SELECT count(*) AS c FROM outbox WHERE source = ? AND type = 'ScaleStatus' AND payload LIKE '%\"zero\"%'",
-              [scale],
+              "SELECT count(*) AS c FROM outbox WHERE source = ? AND type = 'ScaleStatus' AND json_extract(payload, '$.data.state') = 'zero' AND json_extract(payload, '$.time') >= ?",
+              [scale, opts.attach?.since ?? ''],
             )
           )[0].c > 0,
         20_000,
