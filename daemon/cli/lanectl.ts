@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
         grams: { type: 'string' },
         out: { type: 'string' },
         config: { type: 'string' },
+        strict: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,

@@ -441,16 +441,16 @@ export const basket: ServiceDefinition<BasketSettings> = {
           },
         },
         Cancel: {
-          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }),
+          args: Type.Union([Type.Undefined(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) })]),
           key: lane1,
-          async handle(args: { reason?: string }, tx, m) {
+          async handle(args: { reason?: string } | undefined, tx, m) {
             const t = await open(tx);
             if (t.status === 'paying')
               throw new CommandError(`payment ${t.payment} of ${t.txn} is in progress; cancel it on the terminal first (cmd/payment/Cancel)`);
             await ctx.emit(
               tx,
               'TransactionCancelled',
-              { total: t.total, reason: args.reason ?? 'cancelled by the shopper', ...(m.by ? { by: m.by } : {}) },
+              { total: t.total, reason: args?.reason ?? 'cancelled by the shopper', ...(m.by ? { by: m.by } : {}) },
               meta(t),
             );
             await close(tx, t, 'cancelled');

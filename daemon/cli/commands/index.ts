@@ -9,6 +9,9 @@ import { events } from './events.js';
 import { diag } from './diag.js';
 import { selftest } from './selftest.js';
 import { calibrate } from './calibrate.js';
+import { catalog } from './catalog.js';
+import { journal } from './journal.js';
+import { trace } from './trace.js';
 
 /** Every lanectl subcommand by name; add new ones here. */
 export const commands: Record<string, CliCommand> = {
@@ -22,4 +25,7 @@ export const commands: Record<string, CliCommand> = {
   selftest,
   calibrate,
   diag,
+  catalog,
+  journal,
+  trace,
 };
