@@ -97,7 +97,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
   const settle = (areaExplained: boolean): string[] => {
     const cleared: string[] = [];
     for (const [key, type] of alarms) {
-      const line = key.startsWith('nb:') ? lines.get(key.slice(3)) : undefined;
+      const line = key.startsWith('nb:') ? lineOfKey(key) : undefined;
       const done = type === 'ItemNotBagged' ? !line || outstanding(line) <= 0 : areaExplained && key === weightAlarm;
       if (done) {
         cleared.push(key);
@@ -160,6 +160,15 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
     if (clears.length) verified(`b:${i.id}`, i.id, [], clears);
   };
 
+  /** Alarm keys are unique in a transaction: a line's second alarm is `nb:L1/2`. */
+  const used = new Map<string, number>();
+  const fresh = (base: string): string => {
+    const n = (used.get(base) ?? 0) + 1;
+    used.set(base, n);
+    return n === 1 ? base : `${base}/${n}`;
+  };
+  const lineOfKey = (key: string): Line | undefined => lines.get(key.slice(3).split('/')[0]);
+
   let order = 0;
   for (const i of inputs) {
     if (ended) break;
@@ -212,8 +221,9 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         const l = lines.get(d.line);
         if (!l) break;
         const o = outstanding(l);
-        if (d.mode === 'bag' && o > lineTol(l, o) && !alarms.has(`nb:${l.line}`)) {
-          const key = `nb:${l.line}`;
+        const openNb = [...alarms.keys()].some((k) => k.startsWith('nb:') && lineOfKey(k) === l);
+        if (d.mode === 'bag' && o > lineTol(l, o) && !openNb) {
+          const key = fresh(`nb:${l.line}`);
           alarms.set(key, 'ItemNotBagged');
           outputs.push({
             key,
@@ -223,7 +233,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
           });
         } else if (d.mode === 'unbag' && -o > lineTol(l, o) && !weightAlarm) {
           // Removed from the basket but still in the bagging area.
-          const key = `nr:${l.line}`;
+          const key = fresh(`nr:${l.line}`);
           weightAlarm = key;
           alarms.set(key, 'WeightMismatch');
           outputs.push({
@@ -242,7 +252,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         let clears: string[];
         if (d.key.startsWith('nb:')) {
           // Accepted without bagging: the line leaves the bagging check.
-          const l = lines.get(d.key.slice(3));
+          const l = lineOfKey(d.key);
           if (l) l.skip = true;
           clears = settle(false);
         } else {
