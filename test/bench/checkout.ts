@@ -1,0 +1,186 @@
+/**
+ * Checkout benchmark (issue 4), numbers only: `npm run build && node dist/test/bench/checkout.js`.
+ *
+ *  - catalog: import of 100,000 products, then a GTIN lookup as the catalog does it (targets: < 1 ms)
+ *  - scan -> ItemAddedToBasket -> doc/basket through the broker, p50/p99 (target p99 < 15 ms)
+ *  - stable weight -> verdict through the broker, p50/p99 (target p99 < 15 ms)
+ *
+ * Scans and weights come from sources the bench publishes for (like the drivers do),
+ * so the numbers are the services' and the broker's, not the simulated serial line's.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { startLane } from '../helpers/lane.js';
+import { tempDir } from '../helpers/daemon.js';
+import { Store } from '../../daemon/store.js';
+import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
+import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
+
+const N = Number(process.env.BENCH_N ?? 300);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const fmt = (xs: number[]): string =>
+  `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
+const gtin = (i: number): string => {
+  const body = `20${String(i).padStart(10, '0')}`;
+  return body + gs1CheckDigit(body);
+};
+
+async function main(): Promise<void> {
+  const dir = tempDir('laned-bench-');
+  const lane = await startLane({
+    devices: {},
+    log: { level: 'warn' },
+    services: {
+      catalog: { enabled: true, scanners: ['benchscan'], demo: false },
+      basket: { enabled: true, produceScales: [] },
+      weightcheck: { enabled: true, baggingScales: ['benchbag'], notBaggedTimeoutMs: 600_000 },
+      payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 1 } },
+    },
+  });
+  const connect = async (role: 'technician' | 'service', clientId: string) => {
+    const c = mqtt.connect(lane.brokerUrl, { clientId, username: role, password: lane.daemon.credentials.password(role), reconnectPeriod: 0 });
+    await new Promise((r) => c.once('connect', r));
+    return c;
+  };
+  const tech = await connect('technician', 'bench-tech');
+  const request = (target: string, cmd: string, args: unknown) =>
+    new Promise<any>((resolve) => {
+      const id = newEventId();
+      const replyTo = `reply/bench-tech/${id}`;
+      tech.on('message', (t, p) => {
+        if (t === replyTo) resolve(JSON.parse(p.toString()));
+      });
+      tech.subscribe(replyTo, { qos: 1 }, () => tech.publish(`cmd/${target}/${cmd}`, JSON.stringify({ id, args, replyTo }), { qos: 1 }));
+    });
+
+  // Catalog: 100,000 products.
+  const csv = join(dir, 'catalog.csv');
+  const rows = ['gtin,name,price,weight_g'];
+  for (let i = 1; i <= 100_000; i++) rows.push(`${gtin(i)},Product ${i},${100 + (i % 900)},${2 * (50 + (i % 500))}`);
+  writeFileSync(csv, rows.join('\n'));
+  let t0 = performance.now();
+  const imported = await request('catalog', 'Import', { path: csv });
+  console.log(`catalog import: ${imported.result?.imported} products in ${(performance.now() - t0).toFixed(0)} ms`);
+  const store = await Store.open(join(lane.stateDir, 'catalog.db'));
+  const lookups: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const g = `0${gtin(1 + Math.floor(Math.random() * 100_000))}`;
+    t0 = performance.now();
+    await store.get('SELECT gtin, name, price, unit, weight_g FROM catalog_products WHERE gtin = ?', [g]);
+    lookups.push(performance.now() - t0);
+  }
+  await store.close();
+  console.log(`catalog lookup (SQLite primary key, 100,000 products): ${fmt(lookups)}`);
+
+  // Scan -> ItemAddedToBasket -> doc/basket; weight -> verdict. One filter per client.
+  const scanner = await connect('service', 'laned-benchscan');
+  const bag = await connect('service', 'laned-benchbag');
+  const items = await connect('technician', 'bench-items');
+  const docs = await connect('technician', 'bench-docs');
+  const verdicts = await connect('technician', 'bench-verdicts');
+  await new Promise((r) => items.subscribe('evt/basket/ItemAddedToBasket', { qos: 1 }, r));
+  await new Promise((r) => docs.subscribe('doc/basket', { qos: 1 }, r));
+  await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
+  const clock = lane.daemon.clock;
+  let scanSeq = 0;
+  let bagSeq = 0;
+  let grams = 0;
+  const toItem: number[] = [];
+  const toDoc: number[] = [];
+  const toVerdict: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const code = gtin(1 + (i % 100_000));
+    const scan: Envelope = {
+      id: newEventId(),
+      type: 'BarcodeScanned',
+      v: 1,
+      source: 'benchscan',
+      seq: ++scanSeq,
+      at: clock.now(),
+      time: new Date().toISOString(),
+      data: { raw: code, symbology: 'ean13', gtin: `0${code}` },
+    };
+    const start = performance.now();
+    const gotItem = new Promise<void>((resolve) => {
+      const on = (_t: string, p: Buffer) => {
+        if ((JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id) {
+          items.off('message', on);
+          toItem.push(performance.now() - start);
+          resolve();
+        }
+      };
+      items.on('message', on);
+    });
+    const gotDoc = new Promise<void>((resolve) => {
+      const on = (_t: string, p: Buffer) => {
+        if ((JSON.parse(p.toString()) as { lines: Array<{ scan: string }> }).lines.some((l) => l.scan === scan.id)) {
+          docs.off('message', on);
+          toDoc.push(performance.now() - start);
+          resolve();
+        }
+      };
+      docs.on('message', on);
+    });
+    scanner.publish('evt/benchscan/BarcodeScanned', JSON.stringify(scan), { qos: 1 });
+    await Promise.all([gotItem, gotDoc]);
+    // Bag it: the stable weight of the item's catalog weight.
+    const g = 2 * (50 + ((1 + (i % 100_000)) % 500));
+    grams += g;
+    const w: Envelope = {
+      id: newEventId(),
+      type: 'WeightHasChanged',
+      v: 1,
+      source: 'benchbag',
+      seq: ++bagSeq,
+      at: clock.now(),
+      time: new Date().toISOString(),
+      data: { grams, delta: g, stable: true, division: 2 },
+    };
+    const ws = performance.now();
+    const gotVerdict = new Promise<void>((resolve) => {
+      const on = (_t: string, p: Buffer) => {
+        if ((JSON.parse(p.toString()) as Envelope<{ key?: string }>).data.key === `w:${w.id}`) {
+          verdicts.off('message', on);
+          toVerdict.push(performance.now() - ws);
+          resolve();
+        }
+      };
+      verdicts.on('message', on);
+    });
+    bag.publish('evt/benchbag/WeightHasChanged', JSON.stringify(w), { qos: 1 });
+    await gotVerdict;
+    if ((i + 1) % 50 === 0) {
+      await request('basket', 'Cancel', { reason: 'bench' });
+      grams = 0;
+      const reset: Envelope = {
+        id: newEventId(),
+        type: 'WeightHasChanged',
+        v: 1,
+        source: 'benchbag',
+        seq: ++bagSeq,
+        at: clock.now(),
+        time: new Date().toISOString(),
+        data: { grams: 0, delta: 0, stable: true, division: 2 },
+      };
+      bag.publish('evt/benchbag/WeightHasChanged', JSON.stringify(reset), { qos: 1 });
+    }
+  }
+  console.log(`scan -> ItemAddedToBasket: ${fmt(toItem)}`);
+  console.log(`scan -> doc/basket:         ${fmt(toDoc)}`);
+  console.log(`stable weight -> verdict:   ${fmt(toVerdict)}`);
+  for (const c of [tech, scanner, bag, items, docs, verdicts]) c.end(true);
+  await lane.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
