@@ -22,7 +22,8 @@ t.test('lanectl against a running lane', async (t) => {
     t.equal(none.code, 64, 'no command: EX_USAGE');
     const help = await lanectl(stateDir, ['--help']);
     t.equal(help.code, 0);
-    for (const c of ['status', 'creds', 'hash-password', 'dlq', 'events', 'devices', 'sim', 'selftest', 'calibrate', 'diag']) t.match(help.out, new RegExp(`^  ${c} `, 'm'), `--help lists ${c}`);
+    for (const c of ['status', 'creds', 'hash-password', 'dlq', 'events', 'devices', 'sim', 'selftest', 'calibrate', 'diag'])
+      t.match(help.out, new RegExp(`^  ${c} `, 'm'), `--help lists ${c}`);
     t.match(help.out, /73 cannot write/, 'and the exit codes');
     t.equal((await lanectl(stateDir, ['frobnicate'])).code, 64, 'unknown command');
     t.equal((await lanectl(stateDir, ['status', '--no-such-flag'])).code, 64, 'unknown flag');
@@ -43,9 +44,17 @@ t.test('lanectl against a running lane', async (t) => {
   t.test('status', async (t) => {
     const r = await lanectl(stateDir, ['status', '--json']);
     t.equal(r.code, 0, 'ready: exit 0');
-    const s = json<{ status: string; services: Array<{ name: string; state: string; outboxBacklog: number; deadLetters: number }>; devices: unknown[]; broker: { clients: number } }>(r);
+    const s = json<{
+      status: string;
+      services: Array<{ name: string; state: string; outboxBacklog: number; deadLetters: number }>;
+      devices: unknown[];
+      broker: { clients: number };
+    }>(r);
     t.equal(s.status, 'ready');
-    t.ok(s.services.some((x) => x.name === 'devices' && x.state === 'running' && typeof x.outboxBacklog === 'number' && typeof x.deadLetters === 'number'), 'services with backlog and dead letters');
+    t.ok(
+      s.services.some((x) => x.name === 'devices' && x.state === 'running' && typeof x.outboxBacklog === 'number' && typeof x.deadLetters === 'number'),
+      'services with backlog and dead letters',
+    );
     t.equal(s.devices.length, 9, 'devices');
     t.ok(s.broker.clients >= 2, 'broker clients');
     const text = await lanectl(stateDir, ['status']);
@@ -70,7 +79,7 @@ t.test('lanectl against a running lane', async (t) => {
     const r = await lanectl(stateDir, ['devices', '--json']);
     t.equal(r.code, 0, 'all ok: exit 0');
     t.equal(json<unknown[]>(r).length, 9);
-    t.same(json((await lanectl(stateDir, ['sim', 'unplug', 'produce-scale', '--json']))), { device: 'produce-scale' });
+    t.same(json(await lanectl(stateDir, ['sim', 'unplug', 'produce-scale', '--json'])), { device: 'produce-scale' });
     await sleep(300);
     const down = await lanectl(stateDir, ['devices', '--json']);
     t.equal(down.code, 1, 'a device down: exit 1');
@@ -116,7 +125,15 @@ t.test('lanectl against a running lane', async (t) => {
     t.equal((await lanectl(stateDir, ['sim', 'scan', '5449000000996', '--device', 'scanner'])).code, 0);
     const r = await s.done;
     t.equal(r.code, 0, 'a scan: PASS');
-    t.match(json(r), { device: 'scanner', kind: 'serial-scanner', ok: true, checks: [{ name: 'state', ok: true }, { name: 'scan', ok: true, result: { gtin: '05449000000996' } }] });
+    t.match(json(r), {
+      device: 'scanner',
+      kind: 'serial-scanner',
+      ok: true,
+      checks: [
+        { name: 'state', ok: true },
+        { name: 'scan', ok: true, result: { gtin: '05449000000996' } },
+      ],
+    });
 
     const none = await lanectl(stateDir, ['selftest', 'wedge', '--timeout', '1']);
     t.equal(none.code, 1, 'no scan in time: FAIL, exit 1');
@@ -171,7 +188,14 @@ t.test('lanectl against a running lane', async (t) => {
     await lanectl(stateDir, ['sim', 'weight', '0', '--device', 'bagscale']);
     c.proc.stdin!.write('\n');
     await c.waitErr(/Step 2 of 2: put a known mass on bagscale/);
+    const gramsShown = async (): Promise<number> => {
+      const r = await lanectl(stateDir, ['devices', '--json']);
+      const scale = (JSON.parse(r.out) as Array<{ name: string; lastReading?: { grams?: number } }>).find((d) => d.name === 'bagscale');
+      return scale?.lastReading?.grams ?? 0;
+    };
     await lanectl(stateDir, ['sim', 'weight', '2000', '--device', 'bagscale']);
+    // as a technician would: press Enter once the mass is on and the display moved
+    for (let i = 0; i < 50 && (await gramsShown()) < 1000; i++) await sleep(100);
     c.proc.stdin!.write('2000\n');
     const r = await c.done;
     t.equal(r.code, 0, `guided calibration: ${r.err}`);
