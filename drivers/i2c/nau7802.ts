@@ -241,7 +241,7 @@ export class Nau7802Scale implements Driver, Commandable {
     this.up = true;
     this.flowing = false;
     this.lastDataAt = this.env.timers.now();
-    this.schedule(this.pollMs(), () => this.poll());
+    this.schedule(this.pollMs(false), () => this.poll());
   }
 
   private reportUp(): void {
@@ -252,16 +252,23 @@ export class Nau7802Scale implements Driver, Commandable {
     if (!this.weighs) this.scaleStatus('notReady', this.calProblem ?? uncalibrated);
   }
 
-  private pollMs(): number {
-    return Math.max(1, Math.floor(500 / this.cfg.sampleRate));
+  /**
+   * Right after a conversion was read the next one is a sample period away: sleep most of
+   * it instead of asking PU_CTRL.CR every millisecond; before it is due, poll fast.
+   */
+  private pollMs(justRead: boolean): number {
+    const period = 1000 / this.cfg.sampleRate;
+    return justRead ? Math.max(1, Math.floor(period * 0.8)) : Math.max(1, Math.floor(period / 4));
   }
 
   private async poll(): Promise<void> {
+    let justRead = false;
     try {
       const pu = await this.rd(REG.PU_CTRL);
       const need = PU.PUR | PU.PUA | PU.CS;
       if ((pu & need) !== need) throw new ChipProblem(`${this.where}: NAU7802 lost its set-up (PU_CTRL 0x${pu.toString(16)}; power glitch?)`);
       const now = this.env.timers.now();
+      justRead = Boolean(pu & PU.CR);
       if (pu & PU.CR) {
         await this.io('read ADCO', (b) => b.readI2cBlock(this.cfg.address, REG.ADCO_B2, 3, this.block));
         this.lastDataAt = now;
@@ -278,7 +285,7 @@ export class Nau7802Scale implements Driver, Commandable {
     } catch (err) {
       return this.down(err);
     }
-    this.schedule(this.pollMs(), () => this.poll());
+    this.schedule(this.pollMs(justRead), () => this.poll());
   }
 
   private sample(counts: number, t: number): void {
