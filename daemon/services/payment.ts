@@ -56,6 +56,8 @@ export const payment: ServiceDefinition<PaymentSettings> = {
     const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }));
     const inflight = new Map<string, { ac: AbortController; why?: 'timeout' | 'cancelled' | 'stop' }>();
     const drives = new Set<Promise<void>>();
+    /** Cancelled before its run reached the terminal. */
+    const cancelled = new Set<string>();
     let stopping = false;
 
     const finish = async (row: PaymentRow, outcome: TerminalOutcome, why?: 'timeout' | 'cancelled' | 'stop'): Promise<void> => {
@@ -97,6 +99,10 @@ export const payment: ServiceDefinition<PaymentSettings> = {
       await ctx.store.run("UPDATE payments SET state = 'in-flight', tries = tries + 1, updated = ? WHERE payment = ?", [new Date().toISOString(), id]);
       const slot: { ac: AbortController; why?: 'timeout' | 'cancelled' | 'stop' } = { ac: new AbortController() };
       inflight.set(id, slot);
+      if (cancelled.delete(id)) {
+        slot.why = 'cancelled';
+        slot.ac.abort();
+      }
       const timer = setTimeout(() => {
         slot.why ??= 'timeout';
         slot.ac.abort();
@@ -184,13 +190,18 @@ export const payment: ServiceDefinition<PaymentSettings> = {
         /** The shopper cancelled on the screen: stop the payment at the terminal. */
         Cancel: {
           args: Type.Object({ payment: Type.Optional(Type.String({ maxLength: 64 })) }),
-          async handle(args: { payment?: string }) {
-            const id = args.payment ?? [...inflight.keys()][0];
-            const slot = id ? inflight.get(id) : undefined;
-            if (!id || !slot) throw new CommandError(args.payment ? `payment ${args.payment} is not in progress` : 'no payment is in progress');
-            slot.why = 'cancelled';
-            slot.ac.abort();
-            return { payment: id, cancelling: true };
+          async handle(args: { payment?: string }, tx) {
+            const row = args.payment
+              ? await tx.get<PaymentRow>('SELECT * FROM payments WHERE payment = ?', [args.payment])
+              : await tx.get<PaymentRow>("SELECT * FROM payments WHERE state IN ('requested', 'in-flight') ORDER BY created DESC LIMIT 1");
+            if (!row) throw new CommandError(args.payment ? `no payment ${args.payment}` : 'no payment is in progress');
+            if (row.state === 'authorized' || row.state === 'declined') throw new CommandError(`payment ${row.payment} is already ${row.state}`);
+            const slot = inflight.get(row.payment);
+            if (slot) {
+              slot.why = 'cancelled';
+              slot.ac.abort();
+            } else cancelled.add(row.payment);
+            return { payment: row.payment, cancelling: true };
           },
         },
         List: {

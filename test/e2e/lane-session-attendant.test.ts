@@ -37,7 +37,7 @@ t.test('attendant and payment sessions', async (t) => {
     services: {
       attendant: { enabled: true, pinHash: await hashPassword(PIN), maxPinFailures: 3, lockoutMs: 600_000 },
       weightcheck: { enabled: true, notBaggedTimeoutMs: 60_000 },
-      payment: { enabled: true, timeoutMs: 1500, terminal: { kind: 'simulated', delayMs: 100 } },
+      payment: { enabled: true, timeoutMs: 4000, terminal: { kind: 'simulated', delayMs: 100 } },
     },
   });
   t.teardown(() => s.close());

@@ -13,7 +13,7 @@ const BUTTER = { code: '2100000000029', gtin: '02100000000029', name: 'Butter, 2
 const MILK = { code: '2100000000012', gtin: '02100000000012', name: 'Milk, 1 l', price: 109, g: 1040 };
 const WATER_PACK = { code: '2100000000227', gtin: '02100000000227', name: 'Mineral water, 6 x 1.5 l pack', price: 399 };
 
-const NOT_BAGGED_MS = 6000;
+const NOT_BAGGED_MS = 3000;
 
 const item = (p: { gtin: string; name: string; price: number; g?: number }, line: string) => ({
   line,
@@ -31,10 +31,11 @@ const verified = (lines: string[], g: number, clears: string[] = [], key = 'w:@W
   { key, lines, expectedG: g, actualG: g, clears },
 ];
 
-t.test('security scale on the simulated lane', async (t) => {
+t.test('items not bagged in time (a short bagging timeout)', async (t) => {
   const s = await LaneSession.open({
     services: {
       attendant: { enabled: true, pinHash: await hashPassword(PIN) },
+      // Nothing here has to beat the deadline: each scenario waits for it.
       weightcheck: { enabled: true, notBaggedTimeoutMs: NOT_BAGGED_MS },
       payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 100 } },
     },
@@ -109,6 +110,18 @@ t.test('security scale on the simulated lane', async (t) => {
     ]);
     await s.leave();
   });
+});
+
+t.test('the bagging area on the simulated lane', async (t) => {
+  const s = await LaneSession.open({
+    services: {
+      attendant: { enabled: true, pinHash: await hashPassword(PIN) },
+      // Long enough that no deadline interferes with the scenario's own steps.
+      weightcheck: { enabled: true, notBaggedTimeoutMs: 120_000 },
+      payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 100 } },
+    },
+  });
+  t.teardown(() => s.close());
 
   await t.test('unexpected item in the bagging area, taken away again', async (t) => {
     const l1 = await s.scanItem(COLA.code);
@@ -244,9 +257,9 @@ t.test('out of order: a WeightHasChanged delivered before the ItemAddedToBasket 
   const txn = l1.txn!;
   const w1 = await bag.publish('WeightHasChanged', { grams: 350, delta: 350, stable: true, division: 2 });
   await s.waitFor((e) => e.data?.key === `w:${w1.id}`, 'verdict of the first weight');
-  // The butter lands in the bagging area 2 s from now; its scan is processed now, but its
+  // The butter lands in the bagging area 6 s from now; its scan is processed now, but its
   // ItemAddedToBasket reaches weightcheck only after the weight (as after a redelivery).
-  const w2 = await bag.publish('WeightHasChanged', { grams: 606, delta: 256, stable: true, division: 2 }, s.boardTime(2000));
+  const w2 = await bag.publish('WeightHasChanged', { grams: 606, delta: 256, stable: true, division: 2 }, s.boardTime(6000));
   const alarm = await s.waitFor(
     (e) => e.type === 'UnexpectedItemInBaggingArea' && e.data.key === `w:${w2.id}`,
     'the alarm, from what weightcheck knows so far',
