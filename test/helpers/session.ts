@@ -96,7 +96,7 @@ export class LaneSession {
     readonly stateDir: string,
     readonly tech: MqttClient,
     readonly ui: MqttClient,
-    /** Documents only: a client that also subscribes evt/# does not get retained doc/* publishes (broker bug, see report). */
+    /** Reads doc/# (the events come from the outbox logs, see refresh()). */
     readonly reader: MqttClient,
     readonly lane?: InProcessLane,
     readonly consumers: Record<string, string[]> = CONSUMERS,
@@ -133,7 +133,6 @@ export class LaneSession {
     tech.on('message', onMessage);
     ui.on('message', onMessage);
     reader.on('message', onMessage);
-    // One filter per client: see the report of issue 4 (clients with several filters lose deliveries).
     await new Promise((r) => tech.subscribe(`reply/${tech.options.clientId}/#`, { qos: 1 }, r));
     await new Promise((r) => reader.subscribe('doc/#', { qos: 1 }, r));
     await new Promise((r) => ui.subscribe([`reply/${ui.options.clientId}/#`], { qos: 1 }, r));
