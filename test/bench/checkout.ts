@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   const items = await connect('technician', 'bench-items');
   const docs = await connect('technician', 'bench-docs');
   const verdicts = await connect('technician', 'bench-verdicts');
+  const resolved = await connect('technician', 'bench-resolved');
+  await new Promise((r) => resolved.subscribe('evt/catalog/ScanResolved', { qos: 1 }, r));
   await new Promise((r) => items.subscribe('evt/basket/ItemAddedToBasket', { qos: 1 }, r));
   await new Promise((r) => docs.subscribe('doc/basket', { qos: 1 }, r));
   await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
   const toItem: number[] = [];
   const toDoc: number[] = [];
   const toVerdict: number[] = [];
+  const toResolved: number[] = [];
   for (let i = 0; i < N; i++) {
     const code = gtin(1 + (i % 100_000));
     const scan: Envelope = {
@@ -126,8 +129,18 @@ async function main(): Promise<void> {
       };
       docs.on('message', on);
     });
+    const gotResolved = new Promise<void>((resolve) => {
+      const on = (_t: string, p: Buffer) => {
+        if ((JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id) {
+          resolved.off('message', on);
+          toResolved.push(performance.now() - start);
+          resolve();
+        }
+      };
+      resolved.on('message', on);
+    });
     scanner.publish('evt/benchscan/BarcodeScanned', JSON.stringify(scan), { qos: 1 });
-    await Promise.all([gotItem, gotDoc]);
+    await Promise.all([gotItem, gotDoc, gotResolved]);
     // Bag it: the stable weight of the item's catalog weight.
     const g = 2 * (50 + ((1 + (i % 100_000)) % 500));
     grams += g;
@@ -170,10 +183,11 @@ async function main(): Promise<void> {
       bag.publish('evt/benchbag/WeightHasChanged', JSON.stringify(reset), { qos: 1 });
     }
   }
+  console.log(`scan -> ScanResolved:      ${fmt(toResolved)}`);
   console.log(`scan -> ItemAddedToBasket: ${fmt(toItem)}`);
   console.log(`scan -> doc/basket:         ${fmt(toDoc)}`);
   console.log(`stable weight -> verdict:   ${fmt(toVerdict)}`);
-  for (const c of [tech, scanner, bag, items, docs, verdicts]) c.end(true);
+  for (const c of [tech, scanner, bag, items, docs, verdicts, resolved]) c.end(true);
   await lane.stop();
 }
 
