@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { hashPassword } from '../../broker/credentials.js';
 import { query } from '../helpers/daemon.js';
-import { LaneSession, PIN } from '../helpers/session.js';
+import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 
 // Acceptance (issue 4): removals with approval, age-restricted items, declined and
 // timed-out payments, the PIN lockout, end to end on the simulated lane.
@@ -14,18 +14,7 @@ const WINE = { code: '2100000000203', gtin: '02100000000203', name: 'Red wine, 0
 const VODKA = { code: '2100000000210', gtin: '02100000000210', name: 'Vodka, 0.7 l', price: 1299, g: 1200 };
 const UNKNOWN = '4000000000013';
 
-const item = (p: { gtin: string; name: string; price: number; g?: number }, line: string, extra: Record<string, unknown> = {}) => ({
-  line,
-  gtin: p.gtin,
-  name: p.name,
-  unit: 'each',
-  unitPrice: p.price,
-  quantity: 1,
-  price: p.price,
-  scan: '@BarcodeScanned',
-  ...(p.g ? { bagging: { unitG: p.g } } : {}),
-  ...extra,
-});
+const item = basketLine;
 const verified = (lines: string[], g: number, clears: string[] = [], key = 'w:@WeightHasChanged') => [
   'WeightVerified',
   { key, lines, expectedG: g, actualG: g, clears },

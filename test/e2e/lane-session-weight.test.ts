@@ -1,6 +1,6 @@
 import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
-import { LaneSession, PIN } from '../helpers/session.js';
+import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 import { until } from '../helpers/lane.js';
 
 // Acceptance (issue 4), the security scale: lane sessions with the simulated NAU7802
@@ -15,17 +15,7 @@ const WATER_PACK = { code: '2100000000227', gtin: '02100000000227', name: 'Miner
 
 const NOT_BAGGED_MS = 3000;
 
-const item = (p: { gtin: string; name: string; price: number; g?: number }, line: string) => ({
-  line,
-  gtin: p.gtin,
-  name: p.name,
-  unit: 'each',
-  unitPrice: p.price,
-  quantity: 1,
-  price: p.price,
-  scan: '@BarcodeScanned',
-  ...(p.g ? { bagging: { unitG: p.g } } : {}),
-});
+const item = basketLine;
 const verified = (lines: string[], g: number, clears: string[] = [], key = 'w:@WeightHasChanged') => [
   'WeightVerified',
   { key, lines, expectedG: g, actualG: g, clears },

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
-import { LaneSession, PIN } from '../helpers/session.js';
+import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 
 // Acceptance (issue 4): scripted lane sessions end to end through the broker with the
 // simulated devices (scanner, scanner-scale, NAU7802 bagging scale, light, key switch
@@ -16,18 +16,7 @@ const UNKNOWN = '4000000000013';
 const MEAT_LABEL = { code: '2245674008992', gtin: '02245674008992', name: 'Minced beef from the counter (per kg)', perKg: 1499 };
 const CHEESE_LABEL = { code: '2812347012503', gtin: '02812347012503', name: 'Cheese from the counter (per kg)', perKg: 1990 };
 
-const item = (p: { gtin: string; name: string; price: number; g?: number }, line: string, extra: Record<string, unknown> = {}) => ({
-  line,
-  gtin: p.gtin,
-  name: p.name,
-  unit: 'each',
-  unitPrice: p.price,
-  quantity: 1,
-  price: p.price,
-  scan: '@BarcodeScanned',
-  ...(p.g ? { bagging: { unitG: p.g } } : {}),
-  ...extra,
-});
+const item = basketLine;
 
 t.test('lane sessions: shopping, produce, labels, quantities, cancel, duplicates', async (t) => {
   const s = await LaneSession.open({

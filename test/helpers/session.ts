@@ -36,6 +36,20 @@ export const CONSUMERS: Record<string, string[]> = {
 /** The attendant PIN of the tests and its scrypt hash (lanectl hash-password 2468). */
 export const PIN = '2468';
 
+/** One basket line as doc/basket shows it after a plain scan of `p`. */
+export const basketLine = (p: { gtin: string; name: string; price: number; g?: number }, line: string, extra: Record<string, unknown> = {}) => ({
+  line,
+  gtin: p.gtin,
+  name: p.name,
+  unit: 'each',
+  unitPrice: p.price,
+  quantity: 1,
+  price: p.price,
+  scan: '@BarcodeScanned',
+  ...(p.g ? { bagging: { unitG: p.g } } : {}),
+  ...extra,
+});
+
 const ULID = /[0-9A-HJKMNP-TV-Z]{26}/g;
 const TIME_KEYS = new Set(['time', 'started', 'closed', 'raised', 'cleared', 'lockedUntil']);
 
