@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
 import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
-import type { ItemAddedData } from '../events/schemas/checkout.js';
+import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
 
 export interface JournalSettings {
   /** Receipts kept (oldest dropped first). */
@@ -118,19 +118,7 @@ export function buildReceipt(txn: string, events: Envelope[]): Receipt {
   return r;
 }
 
-const RECORDED = new Set([
-  'TransactionStarted',
-  'ItemAddedToBasket',
-  'QuantityChanged',
-  'ItemRemovedFromBasket',
-  'TransactionCompleted',
-  'TransactionCancelled',
-  'PaymentAuthorized',
-  'PaymentDeclined',
-  'InterventionRequired',
-  'InterventionCleared',
-  'OverrideApplied',
-]);
+const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDeclined', 'InterventionRequired', 'InterventionCleared', 'OverrideApplied']);
 
 /**
  * journal: every completed or cancelled transaction as a receipt document

@@ -4,7 +4,7 @@ import type { Envelope } from '../events/envelope.js';
 import { compareBoardTime, type BoardTime } from '../events/clock.js';
 import { devicesOfKind } from '../devices.js';
 import { RetroactiveProjector, inputOf, type ProjectorInput } from '../events/retroactive.js';
-import type { ItemAddedData } from '../events/schemas/checkout.js';
+import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
 import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './weightcheck/verdicts.js';
 
 export interface WeightcheckSettings {
@@ -24,14 +24,7 @@ CREATE TABLE IF NOT EXISTS wc_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOU
 CREATE TABLE IF NOT EXISTS wc_weights (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, mono TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS wc_weights_at ON wc_weights (epoch, mono);`;
 
-const BASKET_INPUTS = new Set([
-  'TransactionStarted',
-  'ItemAddedToBasket',
-  'QuantityChanged',
-  'ItemRemovedFromBasket',
-  'TransactionCompleted',
-  'TransactionCancelled',
-]);
+const BASKET_INPUTS = new Set([...BASKET_LIFECYCLE]);
 
 /** Board time plus `ms`. */
 function later(at: BoardTime, ms: number): BoardTime {

@@ -17,6 +17,19 @@ import { Store } from '../../daemon/store.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
 
+/** Resolves at the first message on `client` that `match`es, recording ms since `start` into `into`. */
+function firstMatch(client: mqtt.MqttClient, match: (payload: Buffer) => boolean, start: number, into: number[]): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (_t: string, p: Buffer): void => {
+      if (!match(p)) return;
+      client.off('message', on);
+      into.push(performance.now() - start);
+      resolve();
+    };
+    client.on('message', on);
+  });
+}
+
 const N = Number(process.env.BENCH_N ?? 300);
 
 function pct(xs: number[], p: number): number {
@@ -109,36 +122,14 @@ async function main(): Promise<void> {
       data: { raw: code, symbology: 'ean13', gtin: `0${code}` },
     };
     const start = performance.now();
-    const gotItem = new Promise<void>((resolve) => {
-      const on = (_t: string, p: Buffer) => {
-        if ((JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id) {
-          items.off('message', on);
-          toItem.push(performance.now() - start);
-          resolve();
-        }
-      };
-      items.on('message', on);
-    });
-    const gotDoc = new Promise<void>((resolve) => {
-      const on = (_t: string, p: Buffer) => {
-        if ((JSON.parse(p.toString()) as { lines: Array<{ scan: string }> }).lines.some((l) => l.scan === scan.id)) {
-          docs.off('message', on);
-          toDoc.push(performance.now() - start);
-          resolve();
-        }
-      };
-      docs.on('message', on);
-    });
-    const gotResolved = new Promise<void>((resolve) => {
-      const on = (_t: string, p: Buffer) => {
-        if ((JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id) {
-          resolved.off('message', on);
-          toResolved.push(performance.now() - start);
-          resolve();
-        }
-      };
-      resolved.on('message', on);
-    });
+    const gotItem = firstMatch(items, (p) => (JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id, start, toItem);
+    const gotDoc = firstMatch(
+      docs,
+      (p) => (JSON.parse(p.toString()) as { lines: Array<{ scan: string }> }).lines.some((l) => l.scan === scan.id),
+      start,
+      toDoc,
+    );
+    const gotResolved = firstMatch(resolved, (p) => (JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id, start, toResolved);
     scanner.publish('evt/benchscan/BarcodeScanned', JSON.stringify(scan), { qos: 1 });
     await Promise.all([gotItem, gotDoc, gotResolved]);
     // Bag it: the stable weight of the item's catalog weight.

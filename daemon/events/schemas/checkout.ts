@@ -362,3 +362,13 @@ export const ReceiptRecorded = defineEvent(
     { additionalProperties: false },
   ),
 );
+
+/** The basket's transaction lifecycle events: what weightcheck and the journal follow of a basket. */
+export const BASKET_LIFECYCLE: readonly string[] = [
+  'TransactionStarted',
+  'ItemAddedToBasket',
+  'QuantityChanged',
+  'ItemRemovedFromBasket',
+  'TransactionCompleted',
+  'TransactionCancelled',
+];
