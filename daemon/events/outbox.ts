@@ -135,6 +135,10 @@ export class Outbox {
   /** Start relaying through `client`; unsent rows from before a restart go first. */
   attach(client: MqttClient): void {
     this.client = client;
+    // Announce the head again on every start: the retained one may be older than the
+    // log (a broker that lost its last writes), and consumers learn of a lost tail from it.
+    this.headSent = 0;
+    this.announceHead();
     this.kick();
   }
 

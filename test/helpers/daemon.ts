@@ -105,10 +105,10 @@ export async function startDaemon(opts: { configFile?: string; stateDir: string;
 }
 
 /** Read rows from a service's SQLite file while the daemon may be writing it (WAL). */
-export async function query<T = Record<string, unknown>>(file: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T = Record<string, unknown>>(file: string, sql: string, params: unknown[] = [], opts: { write?: boolean } = {}): Promise<T[]> {
   const sqlite3 = (await import('sqlite3')).default;
   return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+    const db = new sqlite3.Database(file, opts.write ? sqlite3.OPEN_READWRITE : sqlite3.OPEN_READONLY, (err) => {
       if (err) return reject(err);
       db.all(sql, params, (e, rows) => {
         db.close();

@@ -106,3 +106,29 @@ t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
     t.equal(lane.daemon.health().status, 'ready', 'daemon keeps running');
   });
 });
+
+t.test('a tail the broker lost, with its head announcement, is caught up when the source starts again', async (t) => {
+  const config = { events: { gapWaitMs: 100 }, services: { probe: { enabled: true, count: 5 }, 'probe-sink': { enabled: true } } };
+  const first = await startLane(config);
+  const sinkDb = join(first.stateDir, 'probe-sink.db');
+  const sinkTally = () => query<{ n: number }>(sinkDb, "SELECT n FROM probe_tally WHERE source = 'probe' ORDER BY n");
+  await until(async () => (await sinkTally()).length === 5, 10_000, 'five ticks applied');
+  await first.stop();
+  // What a crash of the broker's delayed writes leaves: the consumer never got ticks 4
+  // and 5, and the retained svc/probe/head is gone, while the source's log has them as sent.
+  await query(sinkDb, "DELETE FROM probe_tally WHERE source = 'probe' AND n > 3", [], { write: true });
+  await query(sinkDb, "DELETE FROM inbox_seen WHERE source = 'probe' AND seq > 3", [], { write: true });
+  await query(sinkDb, "UPDATE inbox_position SET last_seq = 3 WHERE source = 'probe'", [], { write: true });
+  await query(join(first.stateDir, 'broker.db'), "DELETE FROM retained WHERE topic = 'svc/probe/head'", [], { write: true });
+  const sent = await query<{ c: number }>(join(first.stateDir, 'probe.db'), "SELECT count(*) AS c FROM outbox WHERE source = 'probe' AND sent = 0");
+  t.equal(sent[0].c, 0, 'the source has nothing left to send');
+
+  const second = await startLane(config, first.stateDir);
+  t.teardown(() => second.stop());
+  await until(async () => (await sinkTally()).length === 5, 10_000, 'the lost tail replayed');
+  t.same((await sinkTally()).map((r) => r.n), [1, 2, 3, 4, 5]);
+  t.ok(
+    second.logs.some((l) => /asking for replay of 4\.\.5/.test(String(l.msg))),
+    'the consumer asked for exactly the lost tail',
+  );
+});
