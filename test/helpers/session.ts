@@ -147,6 +147,18 @@ export class LaneSession {
     tech.on('message', onMessage);
     ui.on('message', onMessage);
     reader.on('message', onMessage);
+    // A session that fails to open closes its clients (and lane): they would keep the test process alive.
+    try {
+      await s.settleAfterOpen(opts.attach?.since ?? '');
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+    return s;
+  }
+
+  private async settleAfterOpen(since: string): Promise<void> {
+    const { tech, ui, reader } = this;
     await new Promise((r) => tech.subscribe(`reply/${tech.options.clientId}/#`, { qos: 1 }, r));
     await new Promise((r) => reader.subscribe('doc/#', { qos: 1 }, r));
     await new Promise((r) => ui.subscribe([`reply/${ui.options.clientId}/#`], { qos: 1 }, r));
@@ -156,17 +168,16 @@ export class LaneSession {
         async () =>
           (
             await query<{ c: number }>(
-              join(stateDir, 'devices.db'),
+              join(this.stateDir, 'devices.db'),
               "SELECT count(*) AS c FROM outbox WHERE source = ? AND type = 'ScaleStatus' AND json_extract(payload, '$.data.state') = 'zero' AND json_extract(payload, '$.time') >= ?",
-              [scale, opts.attach?.since ?? ''],
+              [scale, since],
             )
           )[0].c > 0,
         20_000,
         `${scale} zeroed`,
       );
     }
-    await s.quiesce();
-    return s;
+    await this.quiesce();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
