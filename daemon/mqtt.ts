@@ -11,6 +11,13 @@ export interface ClientOptions {
   stateTopic?: string;
   /** Called for every PUBLISH; the PUBACK is sent when it resolves [MQTT-4.6.0-2 keeps them in order]. */
   onMessage?(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * QoS 1 messages on these topics are handed on without waiting for the one before
+   * to resolve (at most `maxPipelined` unresolved); their PUBACKs still wait, in order.
+   * Every other message waits until all pipelined ones before it have resolved.
+   */
+  pipelined?(topic: string): boolean;
+  maxPipelined?: number;
   /** Topic filters subscribed at QoS 1 on every connect without a session. */
   subscriptions?: string[];
   /** After the first SUBACK of a connection (or at once when the session was present). */
@@ -43,17 +50,26 @@ export function connectClient(o: ClientOptions): MqttClient {
     ...(will ? { will } : {}),
   });
   let down = false;
+  const notAcknowledged = (topic: string, err: Error): void => {
+    o.log.error({ topic, err: err.message }, 'message handler failed; not acknowledged, the broker will redeliver');
+    // Without PUBACK the broker redelivers on the next connection [MQTT-4.4.0-1].
+    if (!client.disconnecting) client.end(true, () => client.reconnect());
+  };
+  const pipeline = pipelineAcks(client, o.maxPipelined ?? 256, notAcknowledged);
   client.handleMessage = (packet, done) => {
     if (!o.onMessage || packet.cmd !== 'publish') return done();
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    o.onMessage(packet.topic, payload).then(
-      () => done(),
-      (err: Error) => {
-        o.log.error({ topic: packet.topic, err: err.message }, 'message handler failed; not acknowledged, the broker will redeliver');
-        // Without PUBACK the broker redelivers on the next connection [MQTT-4.4.0-1].
-        client.end(true, () => client.reconnect());
-      },
-    );
+    if (packet.qos === 1 && packet.messageId !== undefined && o.pipelined?.(packet.topic)) {
+      pipeline.handOn(packet.topic, packet.messageId, o.onMessage(packet.topic, payload), done);
+      return;
+    }
+    pipeline
+      .settled()
+      .then(() => o.onMessage!(packet.topic, payload))
+      .then(
+        () => done(),
+        (err: Error) => notAcknowledged(packet.topic, err),
+      );
   };
   client.on('connect', (connack) => {
     // each hop of an event is a few small packets: no Nagle delay (RFC 896) on them
@@ -82,6 +98,68 @@ export function connectClient(o: ClientOptions): MqttClient {
   });
   client.connect();
   return client;
+}
+
+type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+/**
+ * mqtt.js hands a client its next PUBLISH only after `handleMessage` calls back,
+ * and sends the PUBACK from that callback. For pipelined messages the callback
+ * comes at once and the PUBACK write is held back here until the message's work
+ * resolves, in arrival order; a PUBACK whose connection has gone is dropped (the
+ * broker redelivers the message on the next one).
+ */
+function pipelineAcks(client: MqttClient, max: number, fail: (topic: string, err: Error) => void) {
+  const held = new Map<number, { topic: string; work: Promise<void>; stream: unknown }>();
+  let acks: Promise<void> = Promise.resolve();
+  let all: Promise<void> = Promise.resolve();
+  let open = 0;
+  let broken: unknown;
+  let waiting: Array<() => void> = [];
+  const c = client as unknown as { _sendPacket: SendPacket };
+  const send = c._sendPacket.bind(client);
+  c._sendPacket = (packet, cb, ...rest) => {
+    const h = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
+    if (!h) return send(packet, cb, ...rest);
+    held.delete(packet.messageId!);
+    acks = acks
+      .then(() => h.work)
+      .then(
+        () => {
+          if (client.connected && client.stream === h.stream && h.stream !== broken) send(packet);
+        },
+        (err: Error) => {
+          // No PUBACK after a missing one on this connection: they stay in order.
+          if (client.stream !== h.stream || h.stream === broken) return;
+          broken = h.stream;
+          fail(h.topic, err);
+        },
+      );
+    cb?.();
+  };
+  return {
+    handOn(topic: string, messageId: number, work: Promise<void>, done: () => void): void {
+      held.set(messageId, { topic, work, stream: client.stream });
+      open += 1;
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      all = Promise.all([all, settled]).then(() => undefined);
+      void settled.then(() => {
+        open -= 1;
+        const w = waiting;
+        waiting = [];
+        for (const f of w) f();
+      });
+      if (open < max) done();
+      else waiting.push(done);
+    },
+    /** Resolves when every message handed on so far has resolved (or failed). */
+    settled(): Promise<void> {
+      return all;
+    },
+  };
 }
 
 /** Wait for the first CONNACK, or fail naming the broker after `timeoutMs`. */

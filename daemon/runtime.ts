@@ -186,7 +186,6 @@ export class ServiceRuntime {
           log: this.log,
           metrics: host.metrics,
           deadLetters: this.deadLetters,
-          executor: this.executor,
           maxAttempts: host.config.events.maxAttempts,
           maxPayloadBytes: host.config.events.maxPayloadBytes,
           gapWaitMs: host.config.events.gapWaitMs,
@@ -209,6 +208,8 @@ export class ServiceRuntime {
         stateTopic: `svc/${this.name}/state`,
         subscriptions,
         onMessage: (topic, payload) => this.dispatch(topic, payload),
+        // Events go to the inbox without waiting for the one before to commit (group commit).
+        pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
         onSubscribed: () => this.markSubscribed(),
       });
       await whenConnected(this.client, 10_000).then(
@@ -249,6 +250,7 @@ export class ServiceRuntime {
       const deadline = Date.now() + 5000;
       for (;;) {
         await this.executor.idle();
+        await this.inbox?.idle();
         await this.store?.get('SELECT 1');
         let left = 0;
         for (const o of this.outboxes.values()) {

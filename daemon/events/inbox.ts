@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { parseEvent, type Envelope } from './envelope.js';
 import type { DeadLetters } from './deadletter.js';
-import type { KeyedExecutor } from './executor.js';
+import { KeyedExecutor } from './executor.js';
 
 export const INBOX_DDL = `
 CREATE TABLE IF NOT EXISTS inbox_seen (id TEXT PRIMARY KEY, source TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
@@ -20,10 +20,11 @@ export interface InboxOptions {
   log: Logger;
   metrics: Metrics;
   deadLetters: DeadLetters;
-  executor: KeyedExecutor;
   maxAttempts: number;
   maxPayloadBytes: number;
   gapWaitMs: number;
+  /** Events committed together at most (group commit). */
+  maxBatch?: number;
   /** Apply one event inside the inbox transaction; throw to retry. */
   handle(ev: Envelope, tx: Tx): Promise<void>;
   /** Ask `source` to publish its log from..to on replay/<source>/<name>. */
@@ -37,20 +38,61 @@ interface Gap {
   tries: number;
 }
 
+/** An event held until the events before it have arrived (mirrors inbox_pending). */
+interface Held {
+  ev: Envelope;
+  topic: string;
+  payload: string;
+}
+
+/** One unit of inbox work: applied inside a group-commit transaction. */
+interface Work {
+  key: string;
+  source: string;
+  /** The source's generation when this work was queued: a reset source drops stale work. */
+  gen: number;
+  /** Throws on failure: the transaction rolls back. */
+  run(tx: Tx): Promise<void>;
+  /** For an event: record it as a dead letter once it failed `maxAttempts` times. */
+  giveUp?(tx: Tx, lastError: string): Promise<void>;
+  /** The event this work applies (absent for buffering and bookkeeping work). */
+  event?: { ev: Envelope; fromPending: boolean };
+  /** Failed attempts so far. */
+  tries: number;
+  what?: string;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 /**
  * The consumer side of DESIGN.md "Delivery guarantees": dedup by event id in the
  * consumer's own transaction, per-source `seq` order with a durable reorder
  * buffer, catch-up replay on a gap, dead letters after `maxAttempts`.
- * `receive` resolves only after the commit; the caller then sends PUBACK.
+ *
+ * `receive` may be called for the next message before the previous one is
+ * committed: the order decision is taken at once (in memory), the work queues,
+ * and what queued while one transaction committed commits together in the next
+ * (group commit: one fsync for many events). Inside a batch the keyed executor
+ * runs one transaction's events one at a time, different transactions side by
+ * side. `receive` resolves only after its event's commit; the caller then sends
+ * PUBACK, in arrival order [MQTT-4.6.0-2].
  */
 export class Inbox {
+  /** Committed: every seq up to it is applied (or dead-lettered). */
   private readonly positions = new Map<string, number>();
+  /** Queued for apply: the order decision for the next arrival. */
+  private readonly accepted = new Map<string, number>();
+  /** Events ahead of a gap, by source and seq (their rows are in inbox_pending). */
+  private readonly held = new Map<string, Map<number, Held>>();
+  /** The latest queued work per source: a redelivery is acknowledged after it. */
+  private readonly lastWork = new Map<string, Promise<void>>();
+  private readonly generation = new Map<string, number>();
   private readonly gaps = new Map<string, Gap>();
   private readonly heads = new Map<string, number>();
-  /** Events waiting in inbox_pending per source (kept in memory to spare a query per event). */
-  private readonly pending = new Map<string, number>();
   /** When each source last delivered anything: a consumer that is merely behind is not missing events. */
   private readonly lastHeard = new Map<string, number>();
+  private queue: Work[] = [];
+  private flushing: Promise<void> | undefined;
   private stopped = false;
   applied = 0;
 
@@ -61,10 +103,8 @@ export class Inbox {
     for (const row of await this.opts.store.all<{ source: string; last_seq: number }>('SELECT source, last_seq FROM inbox_position')) {
       this.positions.set(row.source, row.last_seq);
     }
-    for (const row of await this.opts.store.all<{ source: string; c: number }>('SELECT source, count(*) AS c FROM inbox_pending GROUP BY source')) {
-      this.pending.set(row.source, row.c);
-      this.scheduleGap(row.source);
-    }
+    await this.loadHeld();
+    for (const source of this.held.keys()) this.scheduleGap(source);
   }
 
   stop(): void {
@@ -73,53 +113,52 @@ export class Inbox {
     this.gaps.clear();
   }
 
+  /** Resolves when every queued event is committed. */
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
   position(source: string): number | undefined {
     return this.positions.get(source);
   }
 
-  /** One payload from the broker (evt/... or replay/...). Never throws. */
-  async receive(topic: string, payload: Buffer): Promise<void> {
+  /** One payload from the broker (evt/... or replay/...); resolves after its commit. Rejects only when the store fails. */
+  receive(topic: string, payload: Buffer): Promise<void> {
     const { name, metrics, log } = this.opts;
     const parsed = parseEvent(topic, payload, this.opts.maxPayloadBytes);
     if (!parsed.ok) {
       metrics.rejected.inc({ service: name, reason: parsed.reason.split(':')[0].slice(0, 40) });
       log.warn({ topic, eventId: parsed.id, reason: parsed.reason }, `rejected event on ${topic}: ${parsed.reason}`);
-      await this.deadLetter(topic, payload, parsed.reason, parsed.id, 0);
-      return;
+      return this.deadLetter(topic, payload, parsed.reason, parsed.id);
     }
     const ev = parsed.event;
-    this.lastHeard.set(ev.source, Date.now());
-    if (topic.startsWith('replay/') && topic.split('/')[1] !== ev.source) {
-      const reason = `replayed event of source ${ev.source} on ${topic}`;
+    const source = ev.source;
+    this.lastHeard.set(source, Date.now());
+    if (topic.startsWith('replay/') && topic.split('/')[1] !== source) {
+      const reason = `replayed event of source ${source} on ${topic}`;
       log.warn({ topic, eventId: ev.id }, reason);
-      await this.deadLetter(topic, payload, reason, ev.id, 0);
-      return;
+      return this.deadLetter(topic, payload, reason, ev.id);
     }
-    const seen = await this.opts.store.get('SELECT 1 FROM inbox_seen WHERE id = ?', [ev.id]);
-    if (seen) {
+    const upTo = this.accepted.get(source) ?? this.positions.get(source) ?? ev.seq - 1;
+    const held = this.heldOf(source);
+    if (ev.seq <= upTo || held.has(ev.seq)) {
       metrics.duplicates.inc({ service: name });
-      return;
+      log.debug({ eventId: ev.id, source, seq: ev.seq, position: upTo }, 'event at or below the position, or already held: a redelivery');
+      return this.lastWork.get(source) ?? Promise.resolve();
     }
-    const pos = this.positions.get(ev.source) ?? ev.seq - 1;
-    if (ev.seq <= pos) {
-      metrics.duplicates.inc({ service: name });
-      log.debug({ eventId: ev.id, source: ev.source, seq: ev.seq, position: pos }, 'event at or below the position: already applied');
-      return;
+    const text = payload.toString('utf8');
+    if (ev.seq > upTo + 1) {
+      held.set(ev.seq, { ev, topic, payload: text });
+      const work = this.enqueue(this.key(ev), source, (tx) =>
+        tx.run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [source, ev.seq, ev.id, topic, text]).then(() => undefined),
+      );
+      this.lastWork.set(source, work);
+      this.scheduleGap(source);
+      return work;
     }
-    if (ev.seq > pos + 1) {
-      const r = await this.opts.store.run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [
-        ev.source,
-        ev.seq,
-        ev.id,
-        topic,
-        payload.toString('utf8'),
-      ]);
-      if (r.changes > 0) this.pending.set(ev.source, (this.pending.get(ev.source) ?? 0) + 1);
-      this.scheduleGap(ev.source);
-      return;
-    }
-    await this.apply(ev, topic, payload, false);
-    if (this.pending.get(ev.source) || this.gaps.has(ev.source)) await this.drain(ev.source);
+    const work = this.accept(ev, topic, text, false);
+    this.pull(source);
+    return work;
   }
 
   /**
@@ -128,7 +167,7 @@ export class Inbox {
    * ask for it after the usual wait.
    */
   noteHead(source: string, seq: number): void {
-    const pos = this.positions.get(source);
+    const pos = this.accepted.get(source) ?? this.positions.get(source);
     if (pos === undefined || seq <= pos) return;
     this.heads.set(source, Math.max(seq, this.heads.get(source) ?? 0));
     this.scheduleGap(source);
@@ -136,119 +175,240 @@ export class Inbox {
 
   /** The source has answered a replay: events it no longer holds are a permanent gap. */
   async replayEnded(source: string, firstAvailable: number): Promise<void> {
-    const pos = this.positions.get(source);
+    const pos = this.accepted.get(source) ?? this.positions.get(source);
     if (pos === undefined || firstAvailable <= pos + 1) return;
     const reason = `events ${pos + 1}..${firstAvailable - 1} of ${source} are gone from its log (retention); skipped`;
     this.opts.log.error({ source, from: pos + 1, to: firstAvailable - 1 }, reason);
-    await this.opts.store.tx(async (tx) => {
+    this.accepted.set(source, firstAvailable - 1);
+    const work = this.enqueue(`source:${source}`, source, async (tx) => {
       await this.opts.deadLetters.add(tx, { topic: `evt/${source}`, payload: '', reason });
       await this.setPosition(tx, source, firstAvailable - 1);
     });
-    this.positions.set(source, firstAvailable - 1);
-    await this.drain(source);
+    this.lastWork.set(source, work);
+    this.pull(source);
+    await work;
   }
 
   private key(ev: Envelope): string {
     return this.opts.keyOf?.(ev) ?? ev.txn ?? `source:${ev.source}`;
   }
 
-  private async setPosition(tx: Tx, source: string, seq: number): Promise<void> {
-    await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = excluded.last_seq', [source, seq]);
-  }
-
-  private apply(ev: Envelope, topic: string, payload: Buffer | string, fromPending: boolean): Promise<void> {
-    return this.opts.executor.run(this.key(ev), async () => {
-      // A replay, a drain and a redelivery can race to the same event: the position decides.
-      if ((this.positions.get(ev.source) ?? ev.seq - 1) >= ev.seq) {
-        this.opts.metrics.duplicates.inc({ service: this.opts.name });
-        return;
-      }
-      let lastError = '';
-      for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-        try {
-          const fresh = await this.opts.store.tx(async (tx) => {
-            const seen = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-            await this.setPosition(tx, ev.source, ev.seq);
-            if (fromPending) await this.unpend(tx, ev.source, ev.seq);
-            if (seen.changes === 0) return false;
-            await this.opts.handle(ev, tx);
-            return true;
-          });
-          this.positions.set(ev.source, ev.seq);
-          if (fresh) {
-            this.applied += 1;
-            this.opts.metrics.eventsIn.inc({ service: this.opts.name });
-          } else {
-            this.opts.metrics.duplicates.inc({ service: this.opts.name });
-          }
-          return;
-        } catch (err) {
-          lastError = (err as Error).message;
-          this.opts.log.warn(
-            { eventId: ev.id, type: ev.type, attempt, err: lastError },
-            `processing ${ev.type} ${ev.id} failed (attempt ${attempt} of ${this.opts.maxAttempts})`,
-          );
-          if (this.stopped) throw err;
-        }
-      }
-      await this.opts.store.tx(async (tx) => {
-        await this.opts.deadLetters.add(tx, {
-          eventId: ev.id,
-          topic,
-          payload,
-          reason: `failed ${this.opts.maxAttempts} times: ${lastError}`,
-          attempts: this.opts.maxAttempts,
-        });
-        await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-        await this.setPosition(tx, ev.source, ev.seq);
-        if (fromPending) await this.unpend(tx, ev.source, ev.seq);
-      });
-      this.positions.set(ev.source, ev.seq);
-      this.opts.metrics.deadLettered.inc({ service: this.opts.name });
-    });
-  }
-
-  private async unpend(tx: Tx, source: string, seq: number): Promise<void> {
-    const r = await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [source, seq]);
-    if (r.changes > 0) tx.afterCommit(() => this.pending.set(source, Math.max(0, (this.pending.get(source) ?? 1) - 1)));
-  }
-
-  private async deadLetter(topic: string, payload: Buffer, reason: string, eventId: string | undefined, attempts: number): Promise<void> {
-    try {
-      await this.opts.store.tx((tx) => this.opts.deadLetters.add(tx, { eventId, topic, payload, reason, attempts }));
-      this.opts.metrics.deadLettered.inc({ service: this.opts.name });
-    } catch (err) {
-      this.opts.log.error({ topic, err: (err as Error).message }, 'could not store a dead letter');
+  private heldOf(source: string): Map<number, Held> {
+    let m = this.held.get(source);
+    if (!m) {
+      m = new Map();
+      this.held.set(source, m);
     }
+    return m;
   }
 
-  /** Apply buffered events that are now next in line. */
-  private async drain(source: string): Promise<void> {
-    for (;;) {
-      const next = (this.positions.get(source) ?? 0) + 1;
-      const row = await this.opts.store.get<{ topic: string; payload: string }>('SELECT topic, payload FROM inbox_pending WHERE source = ? AND seq = ?', [
-        source,
-        next,
-      ]);
-      if (!row) break;
+  private async loadHeld(source?: string): Promise<void> {
+    const rows = await this.opts.store.all<{ source: string; seq: number; topic: string; payload: string }>(
+      `SELECT source, seq, topic, payload FROM inbox_pending${source ? ' WHERE source = ?' : ''}`,
+      source ? [source] : [],
+    );
+    for (const row of rows) {
       const parsed = parseEvent(row.topic, row.payload, Number.MAX_SAFE_INTEGER);
       if (!parsed.ok) {
-        await this.opts.store.tx((tx) => this.unpend(tx, source, next));
+        await this.opts.store.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [row.source, row.seq]);
         continue;
       }
-      await this.apply(parsed.event, row.topic, row.payload, true);
+      this.heldOf(row.source).set(row.seq, { ev: parsed.event, topic: row.topic, payload: row.payload });
     }
-    const left = await this.opts.store.get('SELECT 1 FROM inbox_pending WHERE source = ? LIMIT 1', [source]);
+  }
+
+  private async setPosition(tx: Tx, source: string, seq: number): Promise<void> {
+    // max(): events of one source under different keys commit in one batch in any order.
+    await tx.run(
+      'INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
+      [source, seq],
+    );
+    tx.afterCommit(() => this.positions.set(source, Math.max(seq, this.positions.get(source) ?? 0)));
+  }
+
+  /** Queue the next event of its source for apply. */
+  private accept(ev: Envelope, topic: string, payload: string, fromPending: boolean): Promise<void> {
+    this.accepted.set(ev.source, ev.seq);
+    const work = this.enqueue(this.key(ev), ev.source, (tx) => this.applyIn(tx, ev, fromPending), {
+      what: `${ev.type} ${ev.id}`,
+      event: { ev, fromPending },
+      giveUp: async (tx, lastError) => {
+        await this.opts.deadLetters.add(tx, { eventId: ev.id, topic, payload, reason: `failed ${this.opts.maxAttempts} times: ${lastError}`, attempts: this.opts.maxAttempts });
+        await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
+        await this.setPosition(tx, ev.source, ev.seq);
+        if (fromPending) await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+        tx.afterCommit(() => this.opts.metrics.deadLettered.inc({ service: this.opts.name }));
+      },
+    });
+    this.lastWork.set(ev.source, work);
+    return work;
+  }
+
+  /** Queue the held events that are now next in line, then settle the source's gap. */
+  private pull(source: string): void {
+    const held = this.heldOf(source);
+    for (;;) {
+      const next = (this.accepted.get(source) ?? this.positions.get(source) ?? 0) + 1;
+      const h = held.get(next);
+      if (!h) break;
+      held.delete(next);
+      void this.accept(h.ev, h.topic, h.payload, true).catch(() => undefined);
+    }
     const head = this.heads.get(source);
-    const behindHead = head !== undefined && head > (this.positions.get(source) ?? 0);
-    if (!left && !behindHead) {
+    const behindHead = head !== undefined && head > (this.accepted.get(source) ?? this.positions.get(source) ?? 0);
+    if (held.size === 0 && !behindHead) {
       this.heads.delete(source);
       const gap = this.gaps.get(source);
       if (gap) clearTimeout(gap.timer);
       this.gaps.delete(source);
-    } else {
+    } else if (this.gaps.has(source) || held.size > 0) {
       this.scheduleGap(source);
     }
+  }
+
+  /** Apply one event in `tx`; throws when its handler does (the transaction rolls back). */
+  private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean): Promise<void> {
+    const seen = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
+    await this.setPosition(tx, ev.source, ev.seq);
+    await this.handleIn(tx, { ev, fromPending }, seen.changes > 0);
+  }
+
+  private enqueue(key: string, source: string, run: (tx: Tx) => Promise<void>, extra: Pick<Work, 'giveUp' | 'what' | 'event'> = {}): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ key, source, gen: this.generation.get(source) ?? 0, run, tries: 0, ...extra, resolve, reject });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  private stale(w: Work): boolean {
+    if (w.gen === (this.generation.get(w.source) ?? 0)) return false;
+    w.reject(new Error(`${w.source} was reset after a failure; the broker redelivers`));
+    return true;
+  }
+
+  /** Group commit: whatever queued while the previous transaction ran commits together. */
+  private async flush(): Promise<void> {
+    const max = this.opts.maxBatch ?? 256;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, max).filter((w) => !this.stale(w));
+      if (batch.length === 0) continue;
+      let results: PromiseSettledResult<void>[] = [];
+      try {
+        await this.opts.store.tx(async (tx) => {
+          const fresh = await this.markSeen(tx, batch);
+          const keyed = new KeyedExecutor();
+          results = await Promise.allSettled(batch.map((w) => keyed.run(w.key, () => (w.event ? this.handleIn(tx, w.event, fresh.has(w)) : w.run(tx)))));
+          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        });
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        // One event failed (or the commit did): each again in a transaction of its own.
+        batch.forEach((w, i) => {
+          const r = results[i];
+          if (r?.status === 'rejected') this.failed(w, (r.reason as Error).message);
+        });
+        if (!results.length) this.opts.log.warn({ err: (err as Error).message }, `a batch of ${batch.length} events did not commit; applying them one by one`);
+        await this.runAlone(batch);
+      }
+    }
+  }
+
+  /**
+   * The bookkeeping of a batch in a few statements instead of a few per event: which
+   * events are new (their ids into inbox_seen) and each source's new position.
+   */
+  private async markSeen(tx: Tx, batch: Work[]): Promise<Set<Work>> {
+    const events = batch.filter((w) => w.event);
+    const fresh = new Set<Work>();
+    if (events.length === 0) return fresh;
+    const ids = events.map((w) => w.event!.ev.id);
+    const known = new Set(
+      (await tx.all<{ id: string }>(`SELECT id FROM inbox_seen WHERE id IN (${ids.map(() => '?').join(',')})`, ids)).map((r) => r.id),
+    );
+    const top = new Map<string, number>();
+    for (const w of events) {
+      const { ev } = w.event!;
+      top.set(ev.source, Math.max(ev.seq, top.get(ev.source) ?? 0));
+      if (known.has(ev.id)) continue;
+      known.add(ev.id);
+      fresh.add(w);
+    }
+    if (fresh.size > 0) {
+      const rows = [...fresh].map((w) => w.event!.ev);
+      await tx.run(`INSERT INTO inbox_seen (id, source, seq) VALUES ${rows.map(() => '(?,?,?)').join(',')}`, rows.flatMap((ev) => [ev.id, ev.source, ev.seq]));
+    }
+    for (const [source, seq] of top) await this.setPosition(tx, source, seq);
+    return fresh;
+  }
+
+  /** A batched event after markSeen: its handler, or a duplicate counted. */
+  private async handleIn(tx: Tx, { ev, fromPending }: { ev: Envelope; fromPending: boolean }, fresh: boolean): Promise<void> {
+    if (fromPending) await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+    if (!fresh) {
+      tx.afterCommit(() => this.opts.metrics.duplicates.inc({ service: this.opts.name }));
+      return;
+    }
+    await this.opts.handle(ev, tx);
+    tx.afterCommit(() => {
+      this.applied += 1;
+      this.opts.metrics.eventsIn.inc({ service: this.opts.name });
+    });
+  }
+
+  private failed(w: Work, message: string): void {
+    w.tries += 1;
+    if (w.what) this.opts.log.warn({ work: w.what, attempt: w.tries, err: message }, `processing ${w.what} failed (attempt ${w.tries} of ${this.opts.maxAttempts})`);
+  }
+
+  /** Each event in its own transaction, retried; after `maxAttempts` a dead letter. */
+  private async runAlone(batch: Work[]): Promise<void> {
+    for (const w of batch) {
+      if (this.stale(w)) continue;
+      let lastError = '';
+      let done = false;
+      while (!done && w.tries < this.opts.maxAttempts && !this.stopped) {
+        try {
+          await this.opts.store.tx((tx) => w.run(tx));
+          done = true;
+        } catch (err) {
+          lastError = (err as Error).message;
+          this.failed(w, lastError);
+        }
+      }
+      try {
+        if (!done && w.giveUp && !this.stopped) {
+          await this.opts.store.tx((tx) => w.giveUp!(tx, lastError));
+          done = true;
+        }
+        if (!done) throw new Error(lastError || 'stopped');
+        w.resolve();
+      } catch (err) {
+        this.opts.log.error({ source: w.source, err: (err as Error).message }, `could not apply or dead-letter an event of ${w.source}; the broker redelivers it`);
+        await this.reset(w.source);
+        w.reject(err as Error);
+      }
+    }
+  }
+
+  /** After a store failure: forget the in-memory order of `source`, queued work of it is dropped and redelivered. */
+  private async reset(source: string): Promise<void> {
+    this.generation.set(source, (this.generation.get(source) ?? 0) + 1);
+    this.accepted.delete(source);
+    this.lastWork.delete(source);
+    this.held.delete(source);
+    await this.loadHeld(source).catch(() => undefined);
+  }
+
+  private deadLetter(topic: string, payload: Buffer, reason: string, eventId: string | undefined): Promise<void> {
+    return this.opts.store
+      .tx((tx) => this.opts.deadLetters.add(tx, { eventId, topic, payload, reason, attempts: 0 }))
+      .then(
+        () => this.opts.metrics.deadLettered.inc({ service: this.opts.name }),
+        (err: Error) => this.opts.log.error({ topic, err: err.message }, 'could not store a dead letter'),
+      );
   }
 
   private scheduleGap(source: string): void {
@@ -259,34 +419,28 @@ export class Inbox {
     const wait = gap.tries === 0 ? this.opts.gapWaitMs : Math.min(30_000, 1000 * 2 ** Math.min(gap.tries - 1, 5));
     gap.timer = setTimeout(() => {
       gap.timer = undefined;
-      this.askReplay(source, gap).catch((err: Error) => {
-        this.opts.log.error({ source, err: err.message }, `catch-up of ${source} failed; retrying`);
-        this.scheduleGap(source);
-      });
+      this.askReplay(source, gap);
     }, wait);
     gap.timer.unref();
   }
 
-  private async askReplay(source: string, gap: Gap): Promise<void> {
+  private askReplay(source: string, gap: Gap): void {
     if (this.stopped || !this.gaps.has(source)) return;
-    const first = await this.opts.store.get<{ s: number | null }>('SELECT min(seq) AS s FROM inbox_pending WHERE source = ?', [source]);
-    const pos = this.positions.get(source);
+    const held = [...this.heldOf(source).keys()];
+    const pos = this.accepted.get(source) ?? this.positions.get(source);
     const head = this.heads.get(source);
     let to: number;
-    if (first?.s != null) to = first.s - 1;
+    if (held.length > 0) to = Math.min(...held) - 1;
     else if (head !== undefined && pos !== undefined && head > pos) {
       // Behind the head while the stream still flows is a backlog, not a loss: ask only once it went quiet.
       const quietFor = Date.now() - (this.lastHeard.get(source) ?? 0);
       const quiet = Math.max(1000, this.opts.gapWaitMs * 4);
       if (quietFor < quiet) {
-        const gap = this.gaps.get(source);
-        if (gap && !gap.timer) {
-          gap.timer = setTimeout(() => {
-            gap.timer = undefined;
-            void this.askReplay(source, gap).catch(() => this.scheduleGap(source));
-          }, quiet - quietFor);
-          gap.timer.unref();
-        }
+        gap.timer = setTimeout(() => {
+          gap.timer = undefined;
+          this.askReplay(source, gap);
+        }, quiet - quietFor);
+        gap.timer.unref();
         return;
       }
       to = head;
@@ -297,7 +451,7 @@ export class Inbox {
     }
     const from = (pos ?? to) + 1;
     if (to < from) {
-      await this.drain(source);
+      this.pull(source);
       return;
     }
     gap.tries += 1;

@@ -41,6 +41,8 @@ export interface OutboxOptions {
   maxInflight?: number;
 }
 
+const ACK_FLUSH_MS = 5;
+
 interface UnsentRow {
   seq: number;
   type: string;
@@ -206,7 +208,10 @@ export class Outbox {
 
   private scheduleAckFlush(): void {
     if (!this.ackFlush) {
-      this.ackFlush = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushAcks());
+      // Marking rows sent is a commit (an fsync at synchronous=FULL) on the connection the
+      // next transaction waits for: gather the PUBACKs of a few ms into one. A mark lost in
+      // a crash only means the event is sent again, and consumers drop the duplicate.
+      this.ackFlush = new Promise<void>((resolve) => setTimeout(resolve, ACK_FLUSH_MS)).then(() => this.flushAcks());
     }
   }
 

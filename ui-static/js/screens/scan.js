@@ -9,7 +9,8 @@ export function scanScreen(state, actions) {
   const open = basket.status === 'open';
   const offline = !state.online;
   const notices = [];
-  for (const a of currentAlerts(state.docs).filter((x) => !x.blocking)) {
+  const alerts = currentAlerts(state.docs);
+  for (const a of alerts.filter((x) => !x.blocking)) {
     notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
   }
   if (basket.notice?.code === 'weigh') {
@@ -47,7 +48,8 @@ export function scanScreen(state, actions) {
         kind: 'primary',
         big: true,
         testid: 'pay',
-        disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0,
+        // doc/lane may show a blocking alert a moment before doc/basket counts it
+        disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
       }),
       button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
       open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
