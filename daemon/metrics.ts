@@ -1,4 +1,4 @@
-import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The daemon's Prometheus registry (`GET /metrics`). One per process; parts take
@@ -12,6 +12,7 @@ export class Metrics {
   readonly rejected: Counter<'service' | 'reason'>;
   readonly deadLettered: Counter<'service'>;
   readonly replayRequests: Counter<'service' | 'source'>;
+  readonly inboxBatch: Histogram<'service'>;
   readonly brokerRefused: Counter<'reason'>;
   readonly outboxBacklog: Gauge<'source'>;
   readonly deadLetters: Gauge<'service'>;
@@ -32,6 +33,13 @@ export class Metrics {
     this.duplicates = new Counter({ name: 'laned_events_duplicate_total', help: 'Redelivered events dropped by the inbox', labelNames: ['service'], registers: [r] });
     this.rejected = new Counter({ name: 'laned_events_rejected_total', help: 'Received payloads refused (not JSON, schema, unknown type, size)', labelNames: ['service', 'reason'], registers: [r] });
     this.deadLettered = new Counter({ name: 'laned_events_dead_lettered_total', help: 'Events moved to a dead-letter store', labelNames: ['service'], registers: [r] });
+    this.inboxBatch = new Histogram({
+      name: 'laned_inbox_batch_events',
+      help: 'Events committed together by a consumer (group commit)',
+      labelNames: ['service'],
+      buckets: [1, 2, 5, 10, 50, 100, 256],
+      registers: [r],
+    });
     this.replayRequests = new Counter({ name: 'laned_replay_requests_total', help: 'Catch-up replays asked for after a seq gap', labelNames: ['service', 'source'], registers: [r] });
     this.brokerRefused = new Counter({ name: 'laned_broker_refused_total', help: 'Connections, publishes and subscribes the broker refused', labelNames: ['reason'], registers: [r] });
     this.outboxBacklog = new Gauge({ name: 'laned_outbox_backlog', help: 'Committed events not yet acknowledged', labelNames: ['source'], registers: [r] });

@@ -303,6 +303,7 @@ export class Inbox {
           const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed) throw failed.reason;
         });
+        this.opts.metrics.inboxBatch.observe({ service: this.opts.name }, batch.length);
         for (const w of batch) w.resolve();
       } catch (err) {
         // One event failed (or the commit did): each again in a transaction of its own.

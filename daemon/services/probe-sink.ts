@@ -4,7 +4,7 @@ import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
  * probe-sink: applies ProbeTick events from `probe`, counting how often each tick
  * was applied. Duplicates would show as applied > 1, losses as missing ticks.
  */
-export const probeSink: ServiceDefinition<{ sources?: string[] }> = {
+export const probeSink: ServiceDefinition<{ sources?: string[]; failTicks?: number[] }> = {
   name: 'probe-sink',
   create(ctx): ServiceLogic {
     return {
@@ -17,6 +17,8 @@ export const probeSink: ServiceDefinition<{ sources?: string[] }> = {
       async onEvent(ev, tx) {
         if (ev.type !== 'ProbeTick') return;
         const { n } = ev.data as { n: number };
+        // A tick that always fails: how a technician (and the tests) see the dead-letter path work.
+        if (ctx.settings.failTicks?.includes(n)) throw new Error(`probe-sink is set to refuse tick ${n} (failTicks)`);
         // CLOCK_MONOTONIC is system-wide on Linux: emit-to-apply latency across processes of one boot
         const latencyUs = ev.at.epoch === ctx.clock.epoch ? Number((process.hrtime.bigint() - BigInt(ev.at.mono)) / 1000n) : null;
         await tx.run(

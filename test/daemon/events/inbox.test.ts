@@ -132,3 +132,30 @@ t.test('a tail the broker lost, with its head announcement, is caught up when th
     'the consumer asked for exactly the lost tail',
   );
 });
+
+t.test('events taken in before the previous commit: committed together, one failing event dead-lettered alone', async (t) => {
+  const lane = await startLane({ events: { gapWaitMs: 100, maxAttempts: 3 }, services: { 'probe-sink': { enabled: true, sources: ['fake'], failTicks: [7] } } });
+  t.teardown(() => lane.stop());
+  const fake = await lane.connect('service', 'laned-fake');
+  seqAt = 0;
+  const ticks = Array.from({ length: 300 }, (_, i) => tick(i + 1));
+  // All 300 at once: the consumer gets the next before it committed the one before.
+  await Promise.all(ticks.map((ev) => publish(fake, 'evt/fake/ProbeTick', ev)));
+  await until(async () => (await tally(lane)).length === 299, 10_000, '299 ticks applied');
+  const applied = await tally(lane);
+  t.same(
+    applied.map((r) => r.n),
+    ticks.map((_, i) => i + 1).filter((n) => n !== 7),
+    'every tick but the failing one, in seq order',
+  );
+  t.same(applied.filter((r) => r.applied !== 1), [], 'each once');
+  const dead = await query<{ event_id: string; reason: string; attempts: number }>(join(lane.stateDir, 'probe-sink.db'), 'SELECT event_id, reason, attempts FROM dead_letters');
+  t.same(dead, [{ event_id: ticks[6].id, reason: 'failed 3 times: probe-sink is set to refuse tick 7 (failTicks)', attempts: 3 }], 'the failing tick is a dead letter');
+  const tries = lane.logs.filter((l) => /^processing ProbeTick .* failed \(attempt \d of 3\)$/.test(String(l.msg))).map((l) => l.attempt);
+  t.same(tries, [1, 2, 3], 'tried exactly maxAttempts times');
+  const batches = (await lane.daemon.metrics.inboxBatch.get()).values.filter((v) => v.labels.service === 'probe-sink');
+  const count = batches.find((v) => v.metricName === 'laned_inbox_batch_events_count')?.value ?? 0;
+  const sum = batches.find((v) => v.metricName === 'laned_inbox_batch_events_sum')?.value ?? 0;
+  t.ok(count > 0 && sum / count > 1, `several events per commit (${sum} events in ${count} commits)`);
+  t.equal(lane.daemon.health().status, 'ready', 'the daemon keeps running');
+});
