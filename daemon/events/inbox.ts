@@ -150,7 +150,9 @@ export class Inbox {
     if (ev.seq > upTo + 1) {
       held.set(ev.seq, { ev, topic, payload: text });
       const work = this.enqueue(this.key(ev), source, (tx) =>
-        tx.run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [source, ev.seq, ev.id, topic, text]).then(() => undefined),
+        tx
+          .run('INSERT OR IGNORE INTO inbox_pending (source, seq, id, topic, payload) VALUES (?,?,?,?,?)', [source, ev.seq, ev.id, topic, text])
+          .then(() => undefined),
       );
       this.lastWork.set(source, work);
       this.scheduleGap(source);
@@ -219,10 +221,10 @@ export class Inbox {
 
   private async setPosition(tx: Tx, source: string, seq: number): Promise<void> {
     // max(): events of one source under different keys commit in one batch in any order.
-    await tx.run(
-      'INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
-      [source, seq],
-    );
+    await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)', [
+      source,
+      seq,
+    ]);
     tx.afterCommit(() => this.positions.set(source, Math.max(seq, this.positions.get(source) ?? 0)));
   }
 
@@ -233,7 +235,13 @@ export class Inbox {
       what: `${ev.type} ${ev.id}`,
       event: { ev, fromPending },
       giveUp: async (tx, lastError) => {
-        await this.opts.deadLetters.add(tx, { eventId: ev.id, topic, payload, reason: `failed ${this.opts.maxAttempts} times: ${lastError}`, attempts: this.opts.maxAttempts });
+        await this.opts.deadLetters.add(tx, {
+          eventId: ev.id,
+          topic,
+          payload,
+          reason: `failed ${this.opts.maxAttempts} times: ${lastError}`,
+          attempts: this.opts.maxAttempts,
+        });
         await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
         await this.setPosition(tx, ev.source, ev.seq);
         if (fromPending) await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
@@ -326,9 +334,7 @@ export class Inbox {
     const fresh = new Set<Work>();
     if (events.length === 0) return fresh;
     const ids = events.map((w) => w.event!.ev.id);
-    const known = new Set(
-      (await tx.all<{ id: string }>(`SELECT id FROM inbox_seen WHERE id IN (${ids.map(() => '?').join(',')})`, ids)).map((r) => r.id),
-    );
+    const known = new Set((await tx.all<{ id: string }>(`SELECT id FROM inbox_seen WHERE id IN (${ids.map(() => '?').join(',')})`, ids)).map((r) => r.id));
     const top = new Map<string, number>();
     for (const w of events) {
       const { ev } = w.event!;
@@ -339,7 +345,10 @@ export class Inbox {
     }
     if (fresh.size > 0) {
       const rows = [...fresh].map((w) => w.event!.ev);
-      await tx.run(`INSERT INTO inbox_seen (id, source, seq) VALUES ${rows.map(() => '(?,?,?)').join(',')}`, rows.flatMap((ev) => [ev.id, ev.source, ev.seq]));
+      await tx.run(
+        `INSERT INTO inbox_seen (id, source, seq) VALUES ${rows.map(() => '(?,?,?)').join(',')}`,
+        rows.flatMap((ev) => [ev.id, ev.source, ev.seq]),
+      );
     }
     for (const [source, seq] of top) await this.setPosition(tx, source, seq);
     return fresh;
@@ -361,7 +370,8 @@ export class Inbox {
 
   private failed(w: Work, message: string): void {
     w.tries += 1;
-    if (w.what) this.opts.log.warn({ work: w.what, attempt: w.tries, err: message }, `processing ${w.what} failed (attempt ${w.tries} of ${this.opts.maxAttempts})`);
+    if (w.what)
+      this.opts.log.warn({ work: w.what, attempt: w.tries, err: message }, `processing ${w.what} failed (attempt ${w.tries} of ${this.opts.maxAttempts})`);
   }
 
   /** Each event in its own transaction, retried; after `maxAttempts` a dead letter. */
@@ -387,7 +397,10 @@ export class Inbox {
         if (!done) throw new Error(lastError || 'stopped');
         w.resolve();
       } catch (err) {
-        this.opts.log.error({ source: w.source, err: (err as Error).message }, `could not apply or dead-letter an event of ${w.source}; the broker redelivers it`);
+        this.opts.log.error(
+          { source: w.source, err: (err as Error).message },
+          `could not apply or dead-letter an event of ${w.source}; the broker redelivers it`,
+        );
         await this.reset(w.source);
         w.reject(err as Error);
       }

@@ -91,7 +91,10 @@ export class Outbox {
    */
   async continueAfter(seq: number): Promise<void> {
     if (seq < this.nextSeq) return;
-    await this.opts.store.run('INSERT INTO outbox_floor (source, seq) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET seq = max(seq, excluded.seq)', [this.opts.source, seq]);
+    await this.opts.store.run('INSERT INTO outbox_floor (source, seq) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET seq = max(seq, excluded.seq)', [
+      this.opts.source,
+      seq,
+    ]);
     this.nextSeq = seq + 1;
   }
 
@@ -219,10 +222,7 @@ export class Outbox {
     const batch = this.ackBatch;
     this.ackBatch = [];
     try {
-      await this.opts.store.run(
-        `UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`,
-        [this.opts.source, ...batch],
-      );
+      await this.opts.store.run(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [this.opts.source, ...batch]);
       this.unsent -= batch.length;
       this.sinceprune += batch.length;
       if (this.sinceprune >= 1000) {

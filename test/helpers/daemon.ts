@@ -39,9 +39,22 @@ export interface RunningDaemon {
 }
 
 /** Run `laned` as a child process and wait for its "ready" line. */
-export async function startDaemon(opts: { configFile?: string; stateDir: string; env?: Record<string, string>; args?: string[]; waitReady?: boolean }): Promise<RunningDaemon> {
+export async function startDaemon(opts: {
+  configFile?: string;
+  stateDir: string;
+  env?: Record<string, string>;
+  args?: string[];
+  waitReady?: boolean;
+}): Promise<RunningDaemon> {
   // the same V8 flag as the bin's shebang and npm start
-  const args = ['--max-semi-space-size=2', LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
+  const args = [
+    '--max-semi-space-size=2',
+    LANED,
+    '--state-dir',
+    opts.stateDir,
+    ...(opts.configFile ? ['--config', opts.configFile] : []),
+    ...(opts.args ?? []),
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
@@ -68,7 +81,10 @@ export async function startDaemon(opts: { configFile?: string; stateDir: string;
     const hit = lines.find((l) => re.test(l));
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`)),
+        timeoutMs,
+      );
       waiters.push({
         re,
         resolve: (l) => {

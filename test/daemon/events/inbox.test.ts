@@ -25,7 +25,9 @@ function tick(seq: number, n = seq, extra: Record<string, unknown> = {}): Record
 }
 
 const publish = (c: MqttClient, topic: string, body: unknown): Promise<void> =>
-  new Promise((resolve, reject) => c.publish(topic, typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  new Promise((resolve, reject) =>
+    c.publish(topic, typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+  );
 
 async function tally(lane: InProcessLane): Promise<Array<{ n: number; applied: number; ord: number }>> {
   return query(join(lane.stateDir, 'probe-sink.db'), "SELECT n, applied, ord FROM probe_tally WHERE source = 'fake' ORDER BY ord");
@@ -50,7 +52,11 @@ t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
     for (const s of [1, 2, 3, 4, 5]) log[s] = tick(s);
     for (const s of [1, 3, 2, 5, 4]) await publish(fake, 'evt/fake/ProbeTick', log[s]);
     await until(async () => (await tally(lane)).length === 5, 10_000, 'five ticks');
-    t.same((await tally(lane)).map((r) => r.n), [1, 2, 3, 4, 5], 'applied in seq order');
+    t.same(
+      (await tally(lane)).map((r) => r.n),
+      [1, 2, 3, 4, 5],
+      'applied in seq order',
+    );
   });
 
   await t.test('a gap asks the source for a replay and is closed', async (t) => {
@@ -59,7 +65,10 @@ t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
     await publish(fake, 'evt/fake/ProbeTick', log[8]);
     await publish(fake, 'evt/fake/ProbeTick', log[9]);
     await until(async () => (await tally(lane)).length === 9, 10_000, 'gap closed by replay');
-    t.same((await tally(lane)).map((r) => r.n), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    t.same(
+      (await tally(lane)).map((r) => r.n),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     t.same(replayAsks[0], { from: 7, to: 7, consumer: 'probe-sink' }, 'replay asked for exactly the missing seq');
   });
 
@@ -79,8 +88,15 @@ t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
     await publish(fake, `replay/fake/probe-sink`, log[5]);
     await until(async () => (await tally(lane)).length === 12, 10_000, 'tick 12');
     await new Promise((r) => setTimeout(r, 200));
-    t.same((await tally(lane)).filter((r) => r.applied !== 1), [], 'nothing applied twice');
-    t.ok((await lane.daemon.metrics.duplicates.get()).values.some((v) => v.labels.service === 'probe-sink' && v.value >= 2), 'duplicates counted');
+    t.same(
+      (await tally(lane)).filter((r) => r.applied !== 1),
+      [],
+      'nothing applied twice',
+    );
+    t.ok(
+      (await lane.daemon.metrics.duplicates.get()).values.some((v) => v.labels.service === 'probe-sink' && v.value >= 2),
+      'duplicates counted',
+    );
   });
 
   await t.test('bad input is dead-lettered with its reason, counted, logged once; the rest goes on', async (t) => {
@@ -126,7 +142,10 @@ t.test('a tail the broker lost, with its head announcement, is caught up when th
   const second = await startLane(config, first.stateDir);
   t.teardown(() => second.stop());
   await until(async () => (await sinkTally()).length === 5, 10_000, 'the lost tail replayed');
-  t.same((await sinkTally()).map((r) => r.n), [1, 2, 3, 4, 5]);
+  t.same(
+    (await sinkTally()).map((r) => r.n),
+    [1, 2, 3, 4, 5],
+  );
   t.ok(
     second.logs.some((l) => /asking for replay of 4\.\.5/.test(String(l.msg))),
     'the consumer asked for exactly the lost tail',
@@ -134,7 +153,10 @@ t.test('a tail the broker lost, with its head announcement, is caught up when th
 });
 
 t.test('events taken in before the previous commit: committed together, one failing event dead-lettered alone', async (t) => {
-  const lane = await startLane({ events: { gapWaitMs: 100, maxAttempts: 3 }, services: { 'probe-sink': { enabled: true, sources: ['fake'], failTicks: [7] } } });
+  const lane = await startLane({
+    events: { gapWaitMs: 100, maxAttempts: 3 },
+    services: { 'probe-sink': { enabled: true, sources: ['fake'], failTicks: [7] } },
+  });
   t.teardown(() => lane.stop());
   const fake = await lane.connect('service', 'laned-fake');
   seqAt = 0;
@@ -148,9 +170,20 @@ t.test('events taken in before the previous commit: committed together, one fail
     ticks.map((_, i) => i + 1).filter((n) => n !== 7),
     'every tick but the failing one, in seq order',
   );
-  t.same(applied.filter((r) => r.applied !== 1), [], 'each once');
-  const dead = await query<{ event_id: string; reason: string; attempts: number }>(join(lane.stateDir, 'probe-sink.db'), 'SELECT event_id, reason, attempts FROM dead_letters');
-  t.same(dead, [{ event_id: ticks[6].id, reason: 'failed 3 times: probe-sink is set to refuse tick 7 (failTicks)', attempts: 3 }], 'the failing tick is a dead letter');
+  t.same(
+    applied.filter((r) => r.applied !== 1),
+    [],
+    'each once',
+  );
+  const dead = await query<{ event_id: string; reason: string; attempts: number }>(
+    join(lane.stateDir, 'probe-sink.db'),
+    'SELECT event_id, reason, attempts FROM dead_letters',
+  );
+  t.same(
+    dead,
+    [{ event_id: ticks[6].id, reason: 'failed 3 times: probe-sink is set to refuse tick 7 (failTicks)', attempts: 3 }],
+    'the failing tick is a dead letter',
+  );
   const tries = lane.logs.filter((l) => /^processing ProbeTick .* failed \(attempt \d of 3\)$/.test(String(l.msg))).map((l) => l.attempt);
   t.same(tries, [1, 2, 3], 'tried exactly maxAttempts times');
   const batches = (await lane.daemon.metrics.inboxBatch.get()).values.filter((v) => v.labels.service === 'probe-sink');
