@@ -78,8 +78,9 @@ export class Broker {
       maxOfflineQueue: config.broker.maxOfflineQueue,
       log: this.log,
       // aedes sends a QoS 1 PUBACK before it stores the message (lib/handlers/publish.js), so
-      // FULL here would not make delivery power-safe; every event is in its source's outbox
-      // log (FULL) and comes back by replay. NORMAL in WAL still survives a process crash.
+      // FULL here would not make delivery power-safe, nor would waiting for the commit before
+      // delivering: every event is in its source's outbox log (FULL) and comes back by replay
+      // (the source announces its head at every start). NORMAL in WAL survives a process crash.
       synchronous: 'NORMAL',
       deliveryWritesBehind: true,
     });

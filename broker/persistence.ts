@@ -34,10 +34,13 @@ export interface SqlitePersistenceOptions {
   /** SQLite synchronous level: FULL (default) survives power loss, NORMAL (WAL) survives a process crash. */
   synchronous?: 'FULL' | 'NORMAL';
   /**
-   * Resolve storeRetained / outgoingUpdate / outgoingClearMessageId before their commit (still
-   * written, in order, by the next group commit). Losing one in a crash only redelivers a
-   * message, which consumers that dedup by id absorb, or leaves an older retained document
-   * until its owner republishes it at start; it spares a commit on each delivery's path.
+   * Resolve storeRetained / outgoingEnqueue(Combi) / outgoingUpdate / outgoingClearMessageId
+   * before their commit (still written, in order, by the next group commit, a moment later).
+   * For a broker that acknowledges a QoS 1 PUBLISH before it stores it (aedes does), waiting
+   * here protects nothing and holds up the delivery to online subscribers by a commit.
+   * Losing a write in a crash redelivers a message (consumers dedup by id), leaves an older
+   * retained document until its owner republishes it, or loses a queued message for an
+   * offline session, as the early PUBACK already could: the event sources' logs replay it.
    */
   deliveryWritesBehind?: boolean;
 }
@@ -385,14 +388,14 @@ export class SqlitePersistence {
   async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
     this.assertOpen();
     this.enqueue(sub.clientId, packet);
-    return this.commits.request();
+    return this.deliveryWrite();
   }
 
   async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
     this.assertOpen();
     if (subs.length === 0) return;
     for (const sub of subs) this.enqueue(sub.clientId, packet);
-    return this.commits.request();
+    return this.deliveryWrite();
   }
 
   /**

@@ -199,7 +199,11 @@ t.test('a write resolves only after COMMIT: SIGKILL right after the promise lose
     [
       'retain',
       async (p) => {
-        t.same((await list(p.createRetainedStream('doc/basket'))).map((r) => String(r.payload)), ['scan-1'], 'storeRetained committed');
+        t.same(
+          (await list(p.createRetainedStream('doc/basket'))).map((r) => String(r.payload)),
+          ['scan-1'],
+          'storeRetained committed',
+        );
       },
     ],
     [
@@ -252,9 +256,52 @@ t.test('writes requested in one tick commit together and in order', async (t) =>
   await Promise.all(ops);
   await p.destroy();
   const rows = await sqlAll(file, 'SELECT topic, payload FROM retained');
-  t.same(rows.map((r) => [r.topic, String(r.payload)]), [['doc/basket', 'second']], 'last write per topic wins, the emptied topic is gone');
+  t.same(
+    rows.map((r) => [r.topic, String(r.payload)]),
+    [['doc/basket', 'second']],
+    'last write per topic wins, the emptied topic is gone',
+  );
   const q = await open(file);
-  t.same((await q.subscriptionsByClient(a)).map((s) => s.topic), ['cmd/#'], 'unsubscribe after subscribe in the same batch');
+  t.same(
+    (await q.subscriptionsByClient(a)).map((s) => s.topic),
+    ['cmd/#'],
+    'unsubscribe after subscribe in the same batch',
+  );
+  await q.destroy();
+});
+
+t.test('deliveryWritesBehind: delivery writes resolve before their commit and are still written, in order', async (t) => {
+  const file = join(tmp(), 'broker.sqlite');
+  const p = await open(file, { deliveryWritesBehind: true });
+  const a = { id: 'svc-basket' };
+  const b = { id: 'svc-journal' };
+  const committed = async () => (await sqlAll(file, 'SELECT client_id, packet FROM outgoing ORDER BY seq')).map((r) => r.client_id);
+  // The group commit starts on the next turn of the event loop and needs I/O to finish:
+  // resolved by then means resolved before the commit.
+  let resolved = false;
+  void p.outgoingEnqueueCombi([{ clientId: a.id }, { clientId: b.id }], publish(1)).then(() => (resolved = true));
+  await new Promise((r) => setImmediate(r));
+  t.ok(resolved, 'outgoingEnqueueCombi resolves without waiting for its commit');
+  t.same(await committed(), [], 'not committed at that moment');
+  const forA = { ...publish(1), messageId: 9 };
+  await p.outgoingUpdate(a, forA);
+  await p.outgoingClearMessageId(a, forA);
+  await p.outgoingEnqueueCombi([{ clientId: a.id }], publish(2));
+  await p.destroy();
+  t.same(
+    await committed(),
+    ['svc-journal', 'svc-basket'],
+    'the next commit wrote the queues as they stood: delivered to a, still queued for b, then the next for a',
+  );
+  const q = await open(file);
+  t.same(
+    (await list(q.outgoingStream(a))).map((m) => String(m.payload)),
+    ['scan-2'],
+  );
+  t.same(
+    (await list(q.outgoingStream(b))).map((m) => String(m.payload)),
+    ['scan-1'],
+  );
   await q.destroy();
 });
 
@@ -266,9 +313,21 @@ t.test('offline queues are bounded: oldest dropped, counted, one warning per ove
   const p = await open(file, { maxOfflineQueue: 5, log, onDrop: (id, n) => drops.push([id, n]) });
   const a = { id: 'svc-journal' };
   for (let i = 1; i <= 8; i++) await p.outgoingEnqueue({ clientId: a.id }, publish(i));
-  t.same((await list(p.outgoingStream(a))).map((x) => x.brokerCounter), [4, 5, 6, 7, 8], 'the 5 newest are kept');
+  t.same(
+    (await list(p.outgoingStream(a))).map((x) => x.brokerCounter),
+    [4, 5, 6, 7, 8],
+    'the 5 newest are kept',
+  );
   t.same(p.stats(), { dropped: 3, queued: 5, clients: 1 });
-  t.same(drops, [[a.id, 1], [a.id, 1], [a.id, 1]], 'onDrop per dropping enqueue');
+  t.same(
+    drops,
+    [
+      [a.id, 1],
+      [a.id, 1],
+      [a.id, 1],
+    ],
+    'onDrop per dropping enqueue',
+  );
   t.equal(warnings.length, 1, 'one warning for the episode');
   t.match(warnings[0].msg, a.id, 'the warning names the client');
   t.equal(warnings[0].obj.clientId, a.id);
@@ -295,7 +354,11 @@ t.test('offline queues are bounded: oldest dropped, counted, one warning per ove
   t.equal(rows[0].n, 5, 'dropped packets are deleted from the file');
   const reopened: string[] = [];
   const q = await open(file, { maxOfflineQueue: 3, log: { warn: (_o: object, msg: string) => reopened.push(msg) } });
-  t.same((await list(q.outgoingStream(a))).map((x) => x.brokerCounter), kept.slice(-3), 'a lower bound trims the oldest at setup');
+  t.same(
+    (await list(q.outgoingStream(a))).map((x) => x.brokerCounter),
+    kept.slice(-3),
+    'a lower bound trims the oldest at setup',
+  );
   t.same(q.stats(), { dropped: 2 + 2, queued: 3 + 3 + 1, clients: 3 });
   t.equal(reopened.length, 2, 'one warning per trimmed client');
   await q.destroy();
@@ -316,7 +379,11 @@ t.test('a failed commit rejects its writes, warns once, and is written again wit
   await p.outgoingEnqueue({ clientId: 'svc-basket' }, publish(1));
   await p.destroy();
   const rows = await sqlAll(file, 'SELECT topic FROM retained ORDER BY topic');
-  t.same(rows.map((r) => r.topic), ['doc/a', 'doc/b', 'doc/c'], 'the refused writes are committed with the next commit');
+  t.same(
+    rows.map((r) => r.topic),
+    ['doc/a', 'doc/b', 'doc/c'],
+    'the refused writes are committed with the next commit',
+  );
 });
 
 t.test('maxOfflineQueue must be a positive integer', async (t) => {
