@@ -17,6 +17,11 @@ export interface Tx {
   onRollback(fn: () => void): void;
 }
 
+/** Prepared statements kept per connection. */
+const MAX_STATEMENTS = 300;
+/** SQL with more placeholders than this is built per call (IN lists, multi-row VALUES): not kept. */
+const MAX_CACHED_PARAMS = 16;
+
 export class StoreCorruptError extends Error {
   override name = 'StoreCorruptError';
   constructor(
@@ -69,6 +74,8 @@ export function quarantine(file: string): string {
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Prepared statements by SQL text, most recently used last. */
+  private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
 
   private constructor(
     readonly file: string,
@@ -111,7 +118,8 @@ export class Store {
       const verdict = rows.map((r) => r.integrity_check).join('; ');
       if (verdict !== 'ok') throw new IntegrityCheckFailed(verdict.slice(0, 200));
     } catch (err) {
-      await new Promise<void>((r) => db.close(() => r()));
+      // finalizes the prepared statements first: node-sqlite3 refuses to close a connection that has any
+      await store.close().catch(() => undefined);
       throw err;
     }
     return store;
@@ -123,21 +131,62 @@ export class Store {
     return next;
   }
 
-  private rawRun(sql: string, params: Params = []): Promise<{ changes: number; lastID: number }> {
-    return new Promise((resolve, reject) => {
-      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ changes: this.changes, lastID: this.lastID });
-      });
+  /**
+   * The prepared statement for `sql`, kept for the next call: node-sqlite3 otherwise
+   * prepares and finalizes a statement on every call, each a trip through the thread
+   * pool. Undefined for SQL built with a long list of `?` (it varies from call to call).
+   * A statement that failed to prepare is not kept (the next call prepares it again).
+   */
+  private statement(sql: string): Promise<sqlite3.Statement> | undefined {
+    let p = this.statements.get(sql);
+    if (p) {
+      this.statements.delete(sql);
+      this.statements.set(sql, p);
+      return p;
+    }
+    let marks = 0;
+    for (let i = sql.indexOf('?'); i >= 0 && marks <= MAX_CACHED_PARAMS; i = sql.indexOf('?', i + 1)) marks++;
+    if (marks > MAX_CACHED_PARAMS) return undefined;
+    // With a callback, a failed prepare rejects here; without, node-sqlite3 would emit an
+    // unhandled 'error' and never call back the statement's queued calls.
+    const prepared = new Promise<sqlite3.Statement>((resolve, reject) => {
+      const st = this.db.prepare(sql, (err) => (err ? reject(err) : resolve(st)));
     });
+    this.statements.set(sql, prepared);
+    prepared.catch(() => {
+      if (this.statements.get(sql) === prepared) this.statements.delete(sql);
+    });
+    if (this.statements.size > MAX_STATEMENTS) {
+      const [oldest, old] = this.statements.entries().next().value as [string, Promise<sqlite3.Statement>];
+      this.statements.delete(oldest);
+      old.then(
+        (st) => st.finalize(),
+        () => undefined,
+      );
+    }
+    return prepared;
   }
 
-  private rawGet<T>(sql: string, params: Params = []): Promise<T | undefined> {
-    return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))));
+  private rawRun(sql: string, params: Params = []): Promise<{ changes: number; lastID: number }> {
+    const done = (resolve: (r: { changes: number; lastID: number }) => void, reject: (e: Error) => void) =>
+      function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes, lastID: this.lastID });
+      };
+    const prepared = this.statement(sql);
+    if (!prepared) return new Promise((resolve, reject) => this.db.run(sql, params, done(resolve, reject)));
+    return prepared.then((st) => new Promise((resolve, reject) => st.run(params, done(resolve, reject))));
+  }
+
+  private async rawGet<T>(sql: string, params: Params = []): Promise<T | undefined> {
+    // all() steps to the end and resets the statement; get() would leave it open, and a read transaction with it
+    return (await this.rawAll<T>(sql, params))[0];
   }
 
   private rawAll<T>(sql: string, params: Params = []): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    const prepared = this.statement(sql);
+    if (!prepared) return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    return prepared.then((st) => new Promise<T[]>((resolve, reject) => st.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
   }
 
   exec(sql: string): Promise<void> {
@@ -188,6 +237,16 @@ export class Store {
     if (this.closed) return;
     await this.enqueue(async () => {
       this.closed = true;
+      const open = [...this.statements.values()];
+      this.statements.clear();
+      await Promise.all(
+        open.map((p) =>
+          p.then(
+            (st) => new Promise<void>((resolve) => st.finalize(() => resolve())),
+            () => undefined,
+          ),
+        ),
+      );
       await new Promise<void>((resolve) => this.db.close(() => resolve()));
     });
   }

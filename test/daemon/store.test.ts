@@ -1,0 +1,50 @@
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store } from '../../daemon/store.js';
+import { tempDir } from '../helpers/daemon.js';
+
+// The store keeps its statements prepared between calls; these are the cases where a
+// kept statement could hang, crash or hold the file open.
+
+t.test('prepared statements: errors reject and leave the store usable', async (t) => {
+  const file = join(tempDir(), 'kv.db');
+  const store = await Store.open(file);
+  // Before the table exists the prepare fails: a rejection, not a hang or an uncaught error.
+  await t.rejects(store.get('SELECT v FROM kv WHERE k = ?', ['a']), /no such table: kv/);
+  await store.exec('CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)');
+  t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['a']), undefined, 'the same SQL works once the table is there');
+  await store.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['a', '1']);
+  await t.rejects(store.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['a', '2']), /UNIQUE constraint failed/);
+  await store.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['b', '2']);
+  t.same(
+    await store.all('SELECT k, v FROM kv ORDER BY k'),
+    [
+      { k: 'a', v: '1' },
+      { k: 'b', v: '2' },
+    ],
+    'a statement that failed runs again',
+  );
+  // A schema change under a kept statement: SQLite prepares it again by itself.
+  await store.exec('ALTER TABLE kv ADD COLUMN n INTEGER DEFAULT 7');
+  t.same(await store.all('SELECT * FROM kv WHERE k = ?', ['a']), [{ k: 'a', v: '1', n: 7 }], 'SELECT * sees the new column');
+  // A rolled-back transaction leaves nothing behind, kept statements or not.
+  await t.rejects(
+    store.tx(async (tx) => {
+      await tx.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['c', '3']);
+      throw new Error('handler failed');
+    }),
+    /handler failed/,
+  );
+  t.equal((await store.all('SELECT k FROM kv')).length, 2, 'rolled back');
+  // A long list of placeholders (built per call) and more distinct statements than are kept.
+  const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+  await store.run(
+    `INSERT INTO kv (k, v) VALUES ${keys.map(() => '(?, ?)').join(',')}`,
+    keys.flatMap((k) => [k, k]),
+  );
+  for (let i = 0; i < 400; i++) await store.get(`SELECT ${i} AS i, v FROM kv WHERE k = ?`, ['k1']);
+  t.same(await store.get('SELECT count(*) AS c FROM kv'), { c: 42 });
+  await store.close();
+  t.notOk(existsSync(`${file}-wal`), 'closed for real: the last connection removed its WAL file');
+});
