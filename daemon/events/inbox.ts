@@ -333,6 +333,14 @@ export class Inbox {
     const events = batch.filter((w) => w.event);
     const fresh = new Set<Work>();
     if (events.length === 0) return fresh;
+    if (events.length === 1) {
+      // One event (the usual case at a lane's pace): one statement says whether it is new.
+      const { ev } = events[0].event!;
+      const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
+      if (r.changes > 0) fresh.add(events[0]);
+      await this.setPosition(tx, ev.source, ev.seq);
+      return fresh;
+    }
     const ids = events.map((w) => w.event!.ev.id);
     const known = new Set((await tx.all<{ id: string }>(`SELECT id FROM inbox_seen WHERE id IN (${ids.map(() => '?').join(',')})`, ids)).map((r) => r.id));
     const top = new Map<string, number>();

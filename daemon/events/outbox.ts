@@ -42,6 +42,8 @@ export interface OutboxOptions {
 }
 
 const ACK_FLUSH_MS = 5;
+/** Committed rows kept in memory for the relay; beyond it (a long broker outage) it reads the table. */
+const FRESH_MAX = 1000;
 
 interface UnsentRow {
   seq: number;
@@ -58,6 +60,8 @@ interface UnsentRow {
 export class Outbox {
   private nextSeq = 1;
   private dispatchedUpTo = 0;
+  /** Rows committed and not yet handed to the client, in seq order: spares the relay a read. */
+  private fresh: UnsentRow[] = [];
   private inflight = 0;
   private unsent = 0;
   private client: MqttClient | undefined;
@@ -80,8 +84,13 @@ export class Outbox {
     const max = await this.opts.store.get<{ m: number | null }>('SELECT max(seq) AS m FROM outbox WHERE source = ?', [this.opts.source]);
     const floor = await this.opts.store.get<{ seq: number }>('SELECT seq FROM outbox_floor WHERE source = ?', [this.opts.source]);
     this.nextSeq = Math.max(max?.m ?? 0, floor?.seq ?? 0) + 1;
-    const c = await this.opts.store.get<{ c: number }>('SELECT count(*) AS c FROM outbox WHERE source = ? AND sent = 0', [this.opts.source]);
+    const c = await this.opts.store.get<{ c: number; first: number | null }>(
+      'SELECT count(*) AS c, min(seq) AS first FROM outbox WHERE source = ? AND sent = 0',
+      [this.opts.source],
+    );
     this.unsent = c?.c ?? 0;
+    // Everything before the first unsent row is acknowledged: the relay starts there.
+    this.dispatchedUpTo = (c?.first ?? this.nextSeq) - 1;
   }
 
   /**
@@ -122,15 +131,10 @@ export class Outbox {
       ...(meta.cause !== undefined ? { cause: meta.cause } : {}),
       data,
     };
-    await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [
-      this.opts.source,
-      seq,
-      id,
-      type,
-      meta.txn ?? null,
-      JSON.stringify(ev),
-    ]);
+    const payload = JSON.stringify(ev);
+    await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [this.opts.source, seq, id, type, meta.txn ?? null, payload]);
     tx.afterCommit(() => {
+      if (this.fresh.length < FRESH_MAX) this.fresh.push({ seq, type, payload });
       this.unsent += 1;
       this.kick();
     });
@@ -177,10 +181,20 @@ export class Outbox {
   private async pump(): Promise<void> {
     const max = this.opts.maxInflight ?? 1000;
     while (this.client && this.inflight < max) {
-      const rows = await this.opts.store.all<UnsentRow>(
-        'SELECT seq, type, payload FROM outbox WHERE source = ? AND sent = 0 AND seq > ? ORDER BY seq LIMIT ?',
-        [this.opts.source, this.dispatchedUpTo, Math.min(500, max - this.inflight)],
-      );
+      while (this.fresh.length > 0 && this.fresh[0].seq <= this.dispatchedUpTo) this.fresh.shift();
+      const limit = Math.min(500, max - this.inflight);
+      // The contiguous run of cached rows that comes next, else (after a restart, or rows
+      // the cache had no room for) the table.
+      let run = 0;
+      while (run < limit && run < this.fresh.length && this.fresh[run].seq === this.dispatchedUpTo + 1 + run) run++;
+      const rows =
+        run > 0
+          ? this.fresh.splice(0, run)
+          : await this.opts.store.all<UnsentRow>('SELECT seq, type, payload FROM outbox WHERE source = ? AND sent = 0 AND seq > ? ORDER BY seq LIMIT ?', [
+              this.opts.source,
+              this.dispatchedUpTo,
+              limit,
+            ]);
       if (rows.length === 0) return;
       // detach() may have run while the rows were read (graceful stop).
       const client = this.client;
