@@ -71,9 +71,8 @@ export function connectClient(o: ClientOptions): MqttClient {
         (err: Error) => notAcknowledged(packet.topic, err),
       );
   };
+  noDelay(client);
   client.on('connect', (connack) => {
-    // each hop of an event is a few small packets: no Nagle delay (RFC 896) on them
-    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     client.options.reconnectPeriod = MIN_BACKOFF_MS;
     if (down) o.log.info({ clientId: o.clientId }, 'broker connection back');
     down = false;
@@ -160,6 +159,18 @@ function pipelineAcks(client: MqttClient, max: number, fail: (topic: string, err
       return all;
     },
   };
+}
+
+/**
+ * TCP_NODELAY on the client's socket at every connect: each hop of an event is a few
+ * small packets, and Nagle's algorithm (RFC 896) would hold one back until the peer's
+ * delayed ACK (up to 40 ms on Linux).
+ */
+export function noDelay(client: MqttClient): MqttClient {
+  const set = (): void => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  client.on('connect', set);
+  if (client.connected) set();
+  return client;
 }
 
 /** Wait for the first CONNACK, or fail naming the broker after `timeoutMs`. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Credentials } from '../../broker/credentials.js';
+import { noDelay } from '../mqtt.js';
 import { newCommand, type CommandReply } from '../events/command.js';
 import { RUNTIME_FILE } from '../daemon.js';
 
@@ -54,14 +55,16 @@ export function technicianPassword(stateDir: string): string {
 export async function connectTechnician(stateDir: string, timeoutMs = 5000): Promise<MqttClient> {
   const rt = readRuntime(stateDir);
   if (!rt.broker) throw new CliError('laned runs without its own broker here', EXIT.unavailable);
-  const client = mqtt.connect(rt.broker, {
-    clientId: `lanectl-${process.pid}-${randomBytes(3).toString('hex')}`,
-    clean: true,
-    username: 'technician',
-    password: technicianPassword(stateDir),
-    reconnectPeriod: 0,
-    connectTimeout: timeoutMs,
-  });
+  const client = noDelay(
+    mqtt.connect(rt.broker, {
+      clientId: `lanectl-${process.pid}-${randomBytes(3).toString('hex')}`,
+      clean: true,
+      username: 'technician',
+      password: technicianPassword(stateDir),
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', (err) => reject(new CliError(`cannot connect to the lane's broker at ${rt.broker}: ${err.message}`, EXIT.unavailable)));

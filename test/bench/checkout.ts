@@ -14,6 +14,7 @@ import mqtt from 'mqtt';
 import { startLane } from '../helpers/lane.js';
 import { tempDir } from '../helpers/daemon.js';
 import { Store } from '../../daemon/store.js';
+import { noDelay } from '../../daemon/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     },
   });
   const connect = async (role: 'technician' | 'service', clientId: string) => {
-    const c = mqtt.connect(lane.brokerUrl, { clientId, username: role, password: lane.daemon.credentials.password(role), reconnectPeriod: 0 });
+    const c = noDelay(mqtt.connect(lane.brokerUrl, { clientId, username: role, password: lane.daemon.credentials.password(role), reconnectPeriod: 0 }));
     await new Promise((r) => c.once('connect', r));
     return c;
   };

@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { validateConfig } from '../../daemon/config.js';
 import { createLogger } from '../../daemon/log.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { noDelay } from '../../daemon/mqtt.js';
 import type { Role } from '../../daemon/config.js';
 import { tempDir } from './daemon.js';
 
@@ -39,7 +40,7 @@ export async function startLane(config: Record<string, unknown>, stateDir = temp
     logs,
     brokerUrl,
     async connect(role, clientId, opts = {}) {
-      const c = mqtt.connect(brokerUrl, { clientId, username: role, password: daemon.credentials.password(role), reconnectPeriod: 0, ...opts });
+      const c = noDelay(mqtt.connect(brokerUrl, { clientId, username: role, password: daemon.credentials.password(role), reconnectPeriod: 0, ...opts }));
       clients.push(c);
       await new Promise<void>((resolve, reject) => {
         c.once('connect', () => resolve());

@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { newCommand, type CommandReply } from '../../daemon/events/command.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import type { BoardTime } from '../../daemon/events/clock.js';
+import { noDelay } from '../../daemon/mqtt.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 
@@ -132,7 +133,9 @@ export class LaneSession {
       stateDir = lane.stateDir;
     }
     const connect = async (role: 'technician' | 'ui'): Promise<MqttClient> => {
-      const c = mqtt.connect(url, { clientId: `test-${role}-${process.pid}-${++clientN}`, username: role, password: password(role), reconnectPeriod: 200 });
+      const c = noDelay(
+        mqtt.connect(url, { clientId: `test-${role}-${process.pid}-${++clientN}`, username: role, password: password(role), reconnectPeriod: 200 }),
+      );
       await new Promise<void>((resolve, reject) => {
         c.once('connect', () => resolve());
         c.once('error', reject);

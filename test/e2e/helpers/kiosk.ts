@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../../helpers/daemon.js';
 import { Credentials, hashPassword } from '../../../broker/credentials.js';
+import { noDelay } from '../../../daemon/mqtt.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -76,7 +77,7 @@ export class Technician {
     this.client?.end(true);
     this.docs.clear();
     const id = `test-tech-${Math.random().toString(36).slice(2, 8)}`;
-    const c = mqtt.connect(brokerUrl, { clientId: id, username: 'technician', password, reconnectPeriod: 0, clean: true });
+    const c = noDelay(mqtt.connect(brokerUrl, { clientId: id, username: 'technician', password, reconnectPeriod: 0, clean: true }));
     this.client = c;
     await new Promise<void>((resolve, reject) => {
       c.once('connect', () => resolve());
