@@ -39,6 +39,8 @@ export interface OutboxOptions {
   retention: number;
   /** Unacknowledged publishes in flight at most. */
   maxInflight?: number;
+  /** Committed rows kept in memory for the relay (default 1,000); beyond them it reads the table. */
+  cacheRows?: number;
 }
 
 const ACK_FLUSH_MS = 5;
@@ -134,7 +136,7 @@ export class Outbox {
     const payload = JSON.stringify(ev);
     await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [this.opts.source, seq, id, type, meta.txn ?? null, payload]);
     tx.afterCommit(() => {
-      if (this.fresh.length < FRESH_MAX) this.fresh.push({ seq, type, payload });
+      if (this.fresh.length < (this.opts.cacheRows ?? FRESH_MAX)) this.fresh.push({ seq, type, payload });
       this.unsent += 1;
       this.kick();
     });
