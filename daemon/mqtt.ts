@@ -1,4 +1,10 @@
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+
+// mqtt-packet (under both mqtt.js and aedes) otherwise builds, on its first packet, a
+// table of 65,536 two-byte Buffers for packet identifiers: some 7 MB of heap on a board
+// that sends a few packets a second. Written per packet instead.
+mqttPacket.writeToStream.cacheNumbers = false;
 import type { Logger } from './log.js';
 
 export interface ClientOptions {

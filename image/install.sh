@@ -129,7 +129,7 @@ ln -sfn "$PREFIX/dist/daemon/cli/lanectl.js" "$ROOT/usr/local/bin/lanectl"
 
 # --- 4. unit, udev, modules, config ---
 install -d -m 0755 "$ROOT/etc/systemd/system" "$ROOT/etc/udev/rules.d" "$ROOT/etc/modules-load.d"
-sed -e "s#^ExecStart=/usr/bin/node /opt/laned/#ExecStart=$NODE $PREFIX/#" \
+sed -e "s#^ExecStart=/usr/bin/node \([^/]*\)/opt/laned/#ExecStart=$NODE \1$PREFIX/#" \
   -e "s#file:/opt/laned/#file:$PREFIX/#" \
   "$SRC/systemd/laned.service" >"$ROOT/etc/systemd/system/laned.service"
 chmod 0644 "$ROOT/etc/systemd/system/laned.service"

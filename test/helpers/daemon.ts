@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -38,6 +38,21 @@ export interface RunningDaemon {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * The environment and node flags of the `laned` bin, read from its shebang
+ * (`#!/usr/bin/env -S VAR=value node --flag`): tests run the daemon as the bin does.
+ */
+export function binRuntime(): { env: Record<string, string>; flags: string[] } {
+  const words = readFileSync(LANED, 'utf8')
+    .split('\n')[0]
+    .replace(/^#!\/usr\/bin\/env -S /, '')
+    .split(/\s+/);
+  const node = words.indexOf('node');
+  if (node < 0) throw new Error(`${LANED}: the shebang does not run node: ${words.join(' ')}`);
+  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=', 2) as [string, string]));
+  return { env, flags: words.slice(node + 1).filter(Boolean) };
+}
+
 /** Run `laned` as a child process and wait for its "ready" line. */
 export async function startDaemon(opts: {
   configFile?: string;
@@ -46,16 +61,9 @@ export async function startDaemon(opts: {
   args?: string[];
   waitReady?: boolean;
 }): Promise<RunningDaemon> {
-  // the same V8 flag as the bin's shebang and npm start
-  const args = [
-    '--max-semi-space-size=2',
-    LANED,
-    '--state-dir',
-    opts.stateDir,
-    ...(opts.configFile ? ['--config', opts.configFile] : []),
-    ...(opts.args ?? []),
-  ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const { env, flags } = binRuntime();
+  const args = [...flags, LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, ...opts.env } });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   let buf = '';

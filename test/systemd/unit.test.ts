@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, LANED, tempDir } from '../helpers/daemon.js';
+import { ROOT, LANED, tempDir, binRuntime } from '../helpers/daemon.js';
 
 // systemd/laned.service checked by systemd's own tools (systemd-analyze verify
 // and security, systemd 252), run here in the tests.
@@ -12,7 +12,11 @@ const UNIT = join(ROOT, 'systemd/laned.service');
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) =>
     execFile(cmd, args, { timeout: 60_000, env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: '', ...env } }, (err, out, errOut) =>
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, out: String(out), err: String(errOut) }),
+      resolve({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0,
+        out: String(out),
+        err: String(errOut),
+      }),
     ),
   );
 }
@@ -26,7 +30,10 @@ function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
   const dir = join(tempDir('laned-unit-'), 'units');
   mkdirSync(dir);
   const file = join(dir, 'laned.service');
-  const rewritten = text.replace(/^ExecStart=\/usr\/bin\/node \/opt\/laned\/dist\/daemon\/main\.js /m, `ExecStart=${process.execPath} ${LANED} `);
+  const rewritten = text.replace(
+    /^ExecStart=\/usr\/bin\/node ((?:--\S+ )*)\/opt\/laned\/dist\/daemon\/main\.js /m,
+    `ExecStart=${process.execPath} $1${LANED} `,
+  );
   if (rewritten === text) throw new Error('ExecStart of systemd/laned.service is not the /usr/bin/node /opt/laned/dist/daemon/main.js form this test rewrites');
   writeFileSync(file, rewritten);
   return file;
@@ -36,6 +43,16 @@ function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
 function settings(key: string): string[] {
   return [...readFileSync(UNIT, 'utf8').matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
 }
+
+t.test('the unit runs node as the laned bin does (its first line): same flags, same environment', async (t) => {
+  const { env, flags } = binRuntime();
+  const exec = /^ExecStart=\/usr\/bin\/node (.*?) ?\/opt\/laned\/dist\/daemon\/main\.js /m.exec(readFileSync(UNIT, 'utf8'));
+  t.same(exec?.[1].split(' ').filter(Boolean), flags, `node flags ${flags.join(' ')}`);
+  const environment = settings('Environment').flatMap((v) => v.split(/\s+/));
+  for (const [k, v] of Object.entries(env)) t.ok(environment.includes(`${k}=${v}`), `Environment= has ${k}=${v}`);
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  t.equal(start, [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'node', ...flags, 'dist/daemon/main.js'].join(' '), `npm start: ${start}`);
+});
 
 t.test('systemd-analyze verify is clean', async (t) => {
   const r = await run('systemd-analyze', ['verify', '--man=no', unitCopy()]);
