@@ -98,29 +98,34 @@ export const basket: ServiceDefinition<BasketSettings> = {
       else await tx.run('INSERT INTO basket_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
     };
 
-    const current = async (tx: Tx): Promise<TxnRow | undefined> => {
-      const txn = await getState<string>(tx, 'current');
-      return txn ? tx.get<TxnRow>('SELECT * FROM basket_txns WHERE txn = ?', [txn]) : undefined;
-    };
+    // Each statement is a trip to SQLite's thread and back, on the path of every scan: one each.
+    const current = (tx: Tx): Promise<TxnRow | undefined> =>
+      tx.get<TxnRow>("SELECT t.* FROM basket_state s JOIN basket_txns t ON t.txn = json_extract(s.v, '$') WHERE s.k = 'current'");
     const lines = (tx: Tx, txn: string): Promise<LineRow[]> => tx.all<LineRow>('SELECT * FROM basket_lines WHERE txn = ? ORDER BY n', [txn]);
     const lineOf = async (tx: Tx, txn: string, line: string): Promise<LineRow | undefined> =>
       tx.get<LineRow>('SELECT * FROM basket_lines WHERE txn = ? AND line = ?', [txn, line]);
     const meta = (t: TxnRow, cause?: string): EmitMeta => ({ txn: t.txn, corr: t.corr, ...(cause ? { cause } : {}) });
 
     const setTotal = async (tx: Tx, t: TxnRow): Promise<void> => {
-      const r = await tx.get<{ s: number | null }>('SELECT sum(price) AS s FROM basket_lines WHERE txn = ? AND removed = 0', [t.txn]);
-      t.total = r?.s ?? 0;
-      await tx.run('UPDATE basket_txns SET total = ? WHERE txn = ?', [t.total, t.txn]);
+      const r = await tx.get<{ total: number }>(
+        'UPDATE basket_txns SET total = (SELECT coalesce(sum(price), 0) FROM basket_lines WHERE txn = ? AND removed = 0) WHERE txn = ? RETURNING total',
+        [t.txn, t.txn],
+      );
+      t.total = r?.total ?? 0;
     };
     const setNotice = async (tx: Tx, t: TxnRow, notice: Notice | undefined): Promise<void> => {
-      t.notice = notice ? JSON.stringify(notice) : null;
+      const next = notice ? JSON.stringify(notice) : null;
+      if (t.notice === next) return;
+      t.notice = next;
       await tx.run('UPDATE basket_txns SET notice = ? WHERE txn = ?', [t.notice, t.txn]);
     };
 
     /** Build doc/basket inside the transaction, publish it after COMMIT. */
     const publish = async (tx: Tx): Promise<void> => {
-      const rev = ((await getState<number>(tx, 'rev')) ?? 0) + 1;
-      await setState(tx, 'rev', rev);
+      const bumped = await tx.get<{ v: string }>(
+        "INSERT INTO basket_state (k, v) VALUES ('rev', '1') ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1 RETURNING v",
+      );
+      const rev = Number(bumped?.v ?? 1);
       const t = await current(tx);
       let doc: BasketDoc;
       if (!t) {
