@@ -197,6 +197,22 @@ export class Store {
     return this.enqueue(() => this.rawRun(sql, params));
   }
 
+  /**
+   * One statement committed without waiting for the disk (synchronous=NORMAL for it alone),
+   * for writes whose loss in a power cut is harmless. WAL keeps commits in order: the next
+   * FULL commit makes this one durable too.
+   */
+  runUnsynced(sql: string, params?: Params): Promise<{ changes: number; lastID: number }> {
+    return this.enqueue(async () => {
+      await this.rawRun('PRAGMA synchronous=NORMAL');
+      try {
+        return await this.rawRun(sql, params);
+      } finally {
+        await this.rawRun('PRAGMA synchronous=FULL');
+      }
+    });
+  }
+
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
     return this.enqueue(() => this.rawGet<T>(sql, params));
   }

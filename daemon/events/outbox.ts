@@ -238,7 +238,11 @@ export class Outbox {
     const batch = this.ackBatch;
     this.ackBatch = [];
     try {
-      await this.opts.store.run(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [this.opts.source, ...batch]);
+      // Not worth an fsync: a mark lost in a power cut only sends the event again.
+      await this.opts.store.runUnsynced(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [
+        this.opts.source,
+        ...batch,
+      ]);
       this.unsent -= batch.length;
       this.sinceprune += batch.length;
       if (this.sinceprune >= 1000) {

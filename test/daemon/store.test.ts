@@ -45,6 +45,10 @@ t.test('prepared statements: errors reject and leave the store usable', async (t
   );
   for (let i = 0; i < 400; i++) await store.get(`SELECT ${i} AS i, v FROM kv WHERE k = ?`, ['k1']);
   t.same(await store.get('SELECT count(*) AS c FROM kv'), { c: 42 });
+  // An unsynced write leaves the connection at synchronous=FULL (2) for everything else.
+  await store.runUnsynced('UPDATE kv SET v = ? WHERE k = ?', ['x', 'a']);
+  t.same(await store.get('PRAGMA synchronous'), { synchronous: 2 }, 'FULL again after runUnsynced');
+  t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['a']), { v: 'x' });
   await store.close();
   t.notOk(existsSync(`${file}-wal`), 'closed for real: the last connection removed its WAL file');
 });
