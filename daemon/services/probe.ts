@@ -4,7 +4,7 @@ import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
 interface ProbeSettings {
   /** Ticks to emit after start (0: only on command). */
   count?: number;
-  /** Pause between transactions. */
+  /** One transaction every `intervalMs` (0: back to back). */
   intervalMs?: number;
   /** Ticks committed per transaction. */
   batch?: number;
@@ -27,10 +27,11 @@ export const probe: ServiceDefinition<ProbeSettings> = {
     const interval = Math.max(0, Number(ctx.settings.intervalMs ?? 0));
     const pad = 'x'.repeat(Math.max(0, Math.min(4096, Number(ctx.settings.padBytes ?? 0))));
 
-    const emitted = async (): Promise<number> =>
-      (await ctx.store.get<{ n: number }>('SELECT n FROM probe_progress WHERE k = 1'))?.n ?? 0;
+    const emitted = async (): Promise<number> => (await ctx.store.get<{ n: number }>('SELECT n FROM probe_progress WHERE k = 1'))?.n ?? 0;
 
     const run = async (): Promise<void> => {
+      // Paced by the clock, not by sleeping after each commit: `batch` per `intervalMs` exactly.
+      let due = performance.now();
       while (running) {
         const done = await ctx.tx(async (tx) => {
           const row = await tx.get<{ n: number }>('SELECT n FROM probe_progress WHERE k = 1');
@@ -45,7 +46,8 @@ export const probe: ServiceDefinition<ProbeSettings> = {
           return n >= target;
         });
         if (done) break;
-        if (interval) await new Promise((r) => setTimeout(r, interval));
+        due += interval;
+        if (interval) await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
         else await new Promise((r) => setImmediate(r));
       }
     };
@@ -77,7 +79,7 @@ export const probe: ServiceDefinition<ProbeSettings> = {
           args: Type.Object({ count: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }),
           async handle(args: { count: number }, tx) {
             const row = await tx.get<{ n: number }>('SELECT n FROM probe_progress WHERE k = 1');
-            target = Math.max(target, (row?.n ?? 0)) + args.count;
+            target = Math.max(target, row?.n ?? 0) + args.count;
             setImmediate(kick);
             return { target };
           },

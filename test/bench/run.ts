@@ -35,7 +35,10 @@ async function startMosquitto(): Promise<{ proc: ChildProcess; url: string; stop
   const dir = tempDir('laned-mosq-');
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\nautosave_interval 1\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\nautosave_interval 1\n`,
+  );
   const proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
   await sleep(400);
   return { proc, url: `mqtt://127.0.0.1:${port}`, stop: async () => void proc.kill('SIGTERM') };
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
   // Outbox -> broker -> inbox, durable end to end.
   for (const [label, settings, n] of [
     ['max rate', { batch: 20, intervalMs: 0 }, 5000],
+    ['at 2,000 ev/s (20 per transaction every 10 ms)', { batch: 20, intervalMs: 10 }, 10000],
     ['paced, one event per transaction', { batch: 1, intervalMs: 1 }, 3000],
   ] as const) {
     const dir = tempDir('laned-bench-');
@@ -166,7 +170,9 @@ async function main(): Promise<void> {
       await m.stop();
       cmp = `   via mosquitto: ${fmt(theirs.eventsPerSec)} ev/s p50 ${fmt(theirs.p50ms, 1)} p99 ${fmt(theirs.p99ms, 1)} ms   ratio ${fmt(ours.eventsPerSec / theirs.eventsPerSec, 2)}`;
     }
-    line(`outbox->broker->inbox ${label} (${ours.n} events): ${fmt(ours.eventsPerSec)} ev/s p50 ${fmt(ours.p50ms, 1)} ms p99 ${fmt(ours.p99ms, 1)} ms${cmp}   target >= 2000 ev/s, p99 < 20 ms`);
+    line(
+      `outbox->broker->inbox ${label} (${ours.n} events): ${fmt(ours.eventsPerSec)} ev/s p50 ${fmt(ours.p50ms, 1)} ms p99 ${fmt(ours.p99ms, 1)} ms${cmp}   target >= 2000 ev/s, p99 < 20 ms`,
+    );
   }
   // Drivers.
   {
