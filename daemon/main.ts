@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 UV_THREADPOOL_SIZE=8 node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadConfig, resolveStateDir, ConfigError } from './config.js';
