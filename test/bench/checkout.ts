@@ -7,6 +7,7 @@
  *
  * Scans and weights come from sources the bench publishes for (like the drivers do),
  * so the numbers are the services' and the broker's, not the simulated serial line's.
+ * The lane runs in this process: `npm run bench` starts it with the laned bin's settings.
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
