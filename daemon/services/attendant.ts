@@ -317,6 +317,43 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       await refresh(tx);
     };
 
+    /**
+     * Who may override: the key switch (attendant mode), else the attendant PIN, with
+     * wrong PINs counted toward a lockout (recorded even though the command fails).
+     */
+    const authorize = async (tx: Tx, pinArg: string | undefined, by: string): Promise<'key' | 'pin'> => {
+      const mode = (await getState<boolean>(tx, 'mode')) ?? false;
+      let method: 'key' | 'pin' = 'key';
+      if (!mode) {
+        method = 'pin';
+        if (!s.pinHash)
+          throw new CommandError('no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password): turn the key switch');
+        const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+        if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
+          pin.failures = 0;
+          delete pin.lockedUntil;
+          delete pin.lockedUntilIso;
+        }
+        if (pin.lockedUntil)
+          throw new CommandError(`PIN overrides are locked after ${maxFailures} wrong PINs until ${pin.lockedUntilIso}; turn the key switch`);
+        if (!pinArg || !(await verifyHash(s.pinHash, pinArg))) {
+          tx.onRollback(() => {
+            void ctx
+              .runKeyed('lane', () => ctx.tx((t2) => recordFailure(t2, by)))
+              .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not record a wrong PIN'));
+          });
+          const left = maxFailures - pin.failures - 1;
+          throw new CommandError(
+            left > 0
+              ? `wrong PIN (${left} more ${left === 1 ? 'try' : 'tries'} before PIN overrides are locked)`
+              : `wrong PIN: PIN overrides are locked for ${Math.round(lockoutMs / 1000)} s`,
+          );
+        }
+        if (pin.failures) await setState(tx, 'pin', { failures: 0 });
+      }
+      return method;
+    };
+
     return {
       sources: ['basket', 'weightcheck', 'payment', ...(keySwitch ? [keySwitch] : [])],
       keyOf: () => 'lane',
@@ -342,6 +379,17 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
          * Approve or reject one open intervention (or all of them) as an attendant:
          * with the key switch turned, or with the PIN.
          */
+        /** The attendant screen's sign-in: the same check as an override, nothing overridden. */
+        CheckPin: {
+          args: Type.Object({
+            pin: Type.Optional(Type.String({ maxLength: 64 })),
+            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          }),
+          key: () => 'lane',
+          async handle(args: { pin?: string; by?: string }, tx, m) {
+            return { method: await authorize(tx, args.pin, args.by ?? m.by ?? 'attendant') };
+          },
+        },
         Override: {
           args: Type.Object({
             intervention: Type.Optional(Type.String({ maxLength: 64 })),
@@ -353,35 +401,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           key: () => 'lane',
           async handle(args: { intervention?: string; action: 'approve' | 'reject'; pin?: string; by?: string; reason?: string }, tx, m) {
             const by = args.by ?? m.by ?? 'attendant';
-            const mode = (await getState<boolean>(tx, 'mode')) ?? false;
-            let method: 'key' | 'pin' = 'key';
-            if (!mode) {
-              method = 'pin';
-              if (!s.pinHash)
-                throw new CommandError('no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password): turn the key switch');
-              const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
-              if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
-                pin.failures = 0;
-                delete pin.lockedUntil;
-                delete pin.lockedUntilIso;
-              }
-              if (pin.lockedUntil)
-                throw new CommandError(`PIN overrides are locked after ${maxFailures} wrong PINs until ${pin.lockedUntilIso}; turn the key switch`);
-              if (!args.pin || !(await verifyHash(s.pinHash, args.pin))) {
-                tx.onRollback(() => {
-                  void ctx
-                    .runKeyed('lane', () => ctx.tx((t2) => recordFailure(t2, by)))
-                    .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not record a wrong PIN'));
-                });
-                const left = maxFailures - pin.failures - 1;
-                throw new CommandError(
-                  left > 0
-                    ? `wrong PIN (${left} more ${left === 1 ? 'try' : 'tries'} before PIN overrides are locked)`
-                    : `wrong PIN: PIN overrides are locked for ${Math.round(lockoutMs / 1000)} s`,
-                );
-              }
-              if (pin.failures) await setState(tx, 'pin', { failures: 0 });
-            }
+            const method = await authorize(tx, args.pin, by);
             const targets = args.intervention ? await openRows(tx, 'AND id = ?', [args.intervention]) : await openRows(tx);
             if (targets.length === 0) throw new CommandError(args.intervention ? `intervention ${args.intervention} is not open` : 'no intervention is open');
             const applied: Array<{ intervention: string; kind: string; action: string }> = [];

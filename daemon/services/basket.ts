@@ -53,7 +53,10 @@ interface LineRow {
 
 interface Notice {
   code: 'weigh' | 'unknown' | 'declined' | 'scan-refused';
+  /** English, for logs and technicians; screens translate by `code` and the fields below. */
   text: string;
+  /** weigh: the product to put on the scale. */
+  name?: string;
 }
 
 /** The retained doc/basket the touch UI renders. */
@@ -257,7 +260,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
       const priced = priceScan(d, d.product, digits, produce && !produce.used ? produce.grams : undefined);
       if (!priced.ok) {
         await setState(tx, 'pendingWeigh', { txn: t.txn, cause: ev.id, scan: d });
-        await setNotice(tx, t, { code: 'weigh', text: `Place ${d.product.name} on the scale` });
+        await setNotice(tx, t, { code: 'weigh', text: `Place ${d.product.name} on the scale`, name: d.product.name });
         return;
       }
       if (priced.item.grams !== undefined && !priced.item.label && produce) await setState(tx, 'produce', { ...produce, used: true });

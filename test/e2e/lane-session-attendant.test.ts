@@ -322,6 +322,25 @@ t.test('attendant and payment sessions', async (t) => {
     await s.leave();
   });
 
+  await t.test('the attendant screen signs in with CheckPin: the override check, nothing overridden', async (t) => {
+    await s.quiesce();
+    const before = s.count((e) => e.type === 'OverrideApplied');
+    t.same(await s.ok('attendant', 'CheckPin', { pin: PIN, by: 'carla' }), { method: 'pin' }, 'the right PIN');
+    const wrong = await s.cmd('attendant', 'CheckPin', { pin: '1111', by: 'carla' });
+    t.match(wrong.error, /^wrong PIN \(2 more tries before PIN overrides are locked\)/, 'a wrong one is refused');
+    await s.waitFor((e) => e.type === 'OverrideRefused' && e.data.by === 'carla' && e.data.failures === 1, 'and counts toward the lockout');
+    t.same(await s.ok('attendant', 'CheckPin', { pin: PIN, by: 'carla' }), { method: 'pin' }, 'the right one again resets the count');
+    await s.key(true);
+    t.same(await s.ok('attendant', 'CheckPin', {}), { method: 'key' }, 'with the key switch turned no PIN is needed');
+    await s.key(false);
+    await s.quiesce();
+    t.equal(
+      s.count((e) => e.type === 'OverrideApplied'),
+      before,
+      'nothing was overridden',
+    );
+  });
+
   await t.test('wrong PINs lock PIN overrides; the key switch still works; all of it journaled', async (t) => {
     const scan = await s.scan(UNKNOWN);
     const txn = (await s.waitFor((e) => e.type === 'UnknownItemScanned' && e.data.scan === scan.id, 'unknown')).txn!;

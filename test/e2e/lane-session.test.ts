@@ -196,7 +196,7 @@ t.test('lane sessions: shopping, produce, labels, quantities, cancel, duplicates
   await t.test('produce by weight: scanned first, the lane asks to weigh it', async (t) => {
     const scan = await s.scan(APPLES.code);
     const doc = await s.waitDoc('basket', (d) => d.notice?.code === 'weigh', 'weigh notice');
-    t.same(doc.notice, { code: 'weigh', text: `Place ${APPLES.name} on the scale` });
+    t.same(doc.notice, { code: 'weigh', text: `Place ${APPLES.name} on the scale`, name: APPLES.name });
     t.same(doc.lines, [], 'nothing added before it is weighed');
     await s.produce(852);
     const l1 = await s.waitFor((e) => e.type === 'ItemAddedToBasket' && e.data.scan === scan.id, 'apples added once weighed');

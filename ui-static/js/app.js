@@ -207,10 +207,9 @@ export const actions = {
     update();
   },
   /**
-   * The attendant service checks the PIN on every override and has no sign-in
-   * command: an override of an intervention that does not exist is refused
-   * after the PIN check, so its error tells a good PIN from a wrong one (and a
-   * wrong one counts toward the lockout, as it should).
+   * cmd/attendant/CheckPin: the service checks the PIN as for an override (a wrong
+   * one counts toward the lockout) and overrides nothing. The PIN is kept for the
+   * overrides of this attendant session, each checked again by the service.
    */
   async pinSubmit() {
     const p = state.ui.pin;
@@ -218,22 +217,18 @@ export const actions = {
     p.checking = true;
     update();
     try {
-      await link.command('attendant', 'Override', { intervention: 'PIN-CHECK', action: 'approve', pin: p.digits, by: 'attendant' }, 'attendant');
-      enterAttendant(p.digits); // nothing to override yet the PIN passed
+      await link.command('attendant', 'CheckPin', { pin: p.digits, by: 'attendant' }, 'attendant');
+      enterAttendant(p.digits);
     } catch (err) {
       const msg = String(err.message);
-      if (err instanceof CommandFailed && err.code === 'refused' && /is not open|no intervention/.test(msg)) {
-        enterAttendant(p.digits);
-      } else {
-        p.checking = false;
-        p.digits = '';
-        const tries = /^wrong PIN \((\d+) more/.exec(msg);
-        if (tries) p.error = t('pin.wrongTries', { n: tries[1] });
-        else if (/locked/i.test(msg)) p.error = t('pin.locked');
-        else if (/no attendant PIN/i.test(msg)) p.error = t('pin.none');
-        else p.error = failure(err);
-        update();
-      }
+      p.checking = false;
+      p.digits = '';
+      const tries = /^wrong PIN \((\d+) more/.exec(msg);
+      if (tries) p.error = t('pin.wrongTries', { n: tries[1] });
+      else if (/locked/i.test(msg)) p.error = t('pin.locked');
+      else if (/no attendant PIN/i.test(msg)) p.error = t('pin.none');
+      else p.error = failure(err);
+      update();
     }
   },
   exitAttendant() {

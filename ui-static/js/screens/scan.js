@@ -14,7 +14,7 @@ export function scanScreen(state, actions) {
     notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
   }
   if (basket.notice?.code === 'weigh') {
-    const name = /^Place (.+) on the scale$/.exec(basket.notice.text)?.[1];
+    const name = basket.notice.name;
     notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : basket.notice.text));
   }
   if (basket.notice?.code === 'scan-refused')

@@ -10,9 +10,9 @@ function produceScale(devices) {
   return working.find((d) => typeof d.lastReading?.grams === 'number') ?? working[0];
 }
 
-/** The product name in the basket's weigh notice ("Place Bananas (per kg) on the scale"). */
+/** The product the basket's weigh notice asks for. */
 function weighName(notice) {
-  return /^Place (.+) on the scale$/.exec(notice?.text ?? '')?.[1];
+  return notice?.name;
 }
 
 /** Weigh produce: live weight, stable indicator, pick the item. */
