@@ -118,7 +118,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       tx: Tx,
       ev: Envelope,
       i: { kind: InterventionKindName; reason: string; blocking: boolean; key?: string; line?: string; age?: number },
-    ): Promise<void> => {
+    ): Promise<string> => {
       const r = await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM att_interventions');
       const n = (r?.m ?? 0) + 1;
       const id = `I-${String(n).padStart(4, '0')}`;
@@ -151,6 +151,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         i.age ?? null,
         e.time,
       ]);
+      return id;
     };
 
     const clear = async (
@@ -379,6 +380,36 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
          * Approve or reject one open intervention (or all of them) as an attendant:
          * with the key switch turned, or with the PIN.
          */
+        /**
+         * "Call attendant" on the screen: one open assistance intervention at a time
+         * (asking again while one is open answers with it), cleared by an override.
+         */
+        Call: {
+          args: Type.Object({
+            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            reason: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+          key: () => 'lane',
+          async handle(args: { by?: string; reason?: string }, tx, m) {
+            const [open] = await openRows(tx, "AND kind = 'assistance'");
+            if (open) return { intervention: open.id, already: true };
+            const current = await getState<string>(tx, 'current');
+            const by = args.by ?? m.by ?? 'shopper';
+            const asked = await ctx.emit(
+              tx,
+              'AssistanceRequested',
+              { by, ...(args.reason ? { reason: args.reason } : {}) },
+              await metaFor(tx, current ?? null),
+            );
+            const intervention = await raise(tx, asked, {
+              kind: 'assistance',
+              reason: args.reason ? `Help asked for: ${args.reason}` : 'The shopper asked for help',
+              blocking: false,
+            });
+            await refresh(tx);
+            return { intervention, already: false };
+          },
+        },
         /** The attendant screen's sign-in: the same check as an override, nothing overridden. */
         CheckPin: {
           args: Type.Object({

@@ -322,6 +322,36 @@ t.test('attendant and payment sessions', async (t) => {
     await s.leave();
   });
 
+  await t.test('the shopper calls an attendant: one open call, shown on doc/lane, cleared by the attendant, payment not held', async (t) => {
+    const l1 = await s.scanItem(COLA.code);
+    const txn = l1.txn!;
+    await s.bag(COLA.g);
+    const call = await s.ok('attendant', 'Call', {}, { as: 'ui' }); // no `by`: the shopper
+    t.same(call, { intervention: call.intervention, already: false }, 'a call opens an intervention');
+    t.same(await s.ok('attendant', 'Call', {}, { as: 'ui' }), { intervention: call.intervention, already: true }, 'calling again answers with the open one');
+    await s.quiesce();
+    const shown = s.docs.get('lane').interventions.find((i: any) => i.id === call.intervention);
+    t.match(shown, { kind: 'assistance', blocking: false }, 'doc/lane lists it, not blocking');
+    t.equal(s.docs.get('lane').state, 'assist', 'the lane asks for an attendant (the light says so)');
+    await s.ok('attendant', 'Override', { intervention: call.intervention, action: 'approve', pin: PIN, by: 'carla', reason: 'helped' });
+    await s.quiesce();
+    t.same(
+      s
+        .streams(txn)
+        .attendant.filter(([type]: any) => type !== 'InterventionRequired' || true)
+        .map(([type, d]: any) => [type, d.kind ?? null, d.by ?? null]),
+      [
+        ['AssistanceRequested', null, 'shopper'],
+        ['InterventionRequired', 'assistance', null],
+        ['OverrideApplied', 'assistance', 'carla'],
+        ['InterventionCleared', 'assistance', 'carla'],
+      ],
+      'asked, raised, helped, cleared: all in the transaction',
+    );
+    t.equal(s.docs.get('lane').state, 'shopping', 'back to shopping');
+    await s.pay();
+  });
+
   await t.test('the attendant screen signs in with CheckPin: the override check, nothing overridden', async (t) => {
     await s.quiesce();
     const before = s.count((e) => e.type === 'OverrideApplied');

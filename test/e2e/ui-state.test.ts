@@ -77,6 +77,8 @@ t.test('currentAlerts: interventions of doc/lane as the shopper reads them', asy
   t.match(nb[0].body, /Place Pen in the bagging area/);
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'removal', line: 'L1' })] } }), ['removal']);
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'payment-declined', blocking: false })] } }), [], 'the payment screen says it');
+  t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'assistance', blocking: false })] } }), ['assistance'], 'a call for help');
+  t.same(kinds({ lane: { interventions: [i({ txn: null, kind: 'assistance', blocking: false })] } }), ['assistance'], 'also before any transaction');
   t.same(kinds({ basket: b, lane: { interventions: [i({ txn: 'T-0000', kind: 'age-check' })] } }), [], 'another transaction');
   t.same(
     currentAlerts({ basket: b, lane: { interventions: [i({ id: 'I-1', kind: 'unknown-item', blocking: false }), i({ id: 'I-2', kind: 'age-check' })] } }).map(

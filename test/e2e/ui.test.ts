@@ -127,6 +127,28 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     t.equal(await testid(page, 'alert-overlay').count(), 0, 'no alert left');
   });
 
+  await t.test('call an attendant: a notice while staff is on the way, cleared on the staff screen', async (t) => {
+    await testid(page, 'help').tap();
+    await page.locator('[data-testid="notice"][data-kind="assistance"]').waitFor();
+    t.match(await page.locator('[data-testid="notice"][data-kind="assistance"]').textContent(), /Help is on the way/);
+    t.notOk(await testid(page, 'help').isEnabled(), 'one call at a time');
+    t.ok(await testid(page, 'pay').isEnabled(), 'a call does not hold the payment');
+    await k.shoot('08b-help-called');
+    await testid(page, 'staff').tap();
+    await screen(page, 'pin');
+    for (const d of PIN) await testid(page, `pin-${d}`).tap();
+    await testid(page, 'pin-ok').tap();
+    await screen(page, 'attendant');
+    const item = page.locator('[data-testid="intervention"][data-kind="assistance"]');
+    await item.waitFor();
+    await item.locator('[data-testid="approve"]').tap();
+    await testid(page, 'no-interventions').waitFor();
+    await testid(page, 'att-exit').tap();
+    await screen(page, 'scan');
+    await page.locator('[data-testid="notice"][data-kind="assistance"]').waitFor({ state: 'detached' });
+    t.ok(await testid(page, 'help').isEnabled(), 'the shopper can call again');
+  });
+
   await t.test('weigh produce: pick the item, place it, live weight, added', async (t) => {
     await testid(page, 'produce').tap();
     await screen(page, 'weigh');

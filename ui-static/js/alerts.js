@@ -35,6 +35,8 @@ function describe(i, basket, bagging) {
       return { kind: 'age-check', title: t('alert.age.title'), body: t('alert.age.body') };
     case 'unknown-item':
       return { kind: 'unknown-item', title: t('alert.unknown.title'), body: t('alert.unknown.body') };
+    case 'assistance':
+      return { kind: 'assistance', title: t('alert.help.title'), body: t('alert.help.body') };
     case 'removal': {
       const name = lineName(basket, i.line) ?? '';
       return { kind: 'removal', title: t('alert.removal.title'), body: t('alert.removal.body', { name }) };

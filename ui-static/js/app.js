@@ -133,6 +133,9 @@ export const actions = {
     update();
     c?.onYes();
   },
+  callAttendant() {
+    quiet(send('attendant', 'Call', {}));
+  },
   pay() {
     state.ui.payRequested = true;
     state.ui.cancellingPayment = false;

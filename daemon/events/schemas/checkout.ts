@@ -232,8 +232,15 @@ export const ALARM_VERDICTS = ['ItemNotBagged', 'UnexpectedItemInBaggingArea', '
 
 // ---- attendant ----
 
-export const InterventionKind = Type.Union(['weight', 'age-check', 'unknown-item', 'removal', 'payment-declined'].map((k) => Type.Literal(k)));
-export type InterventionKindName = 'weight' | 'age-check' | 'unknown-item' | 'removal' | 'payment-declined';
+export const InterventionKind = Type.Union(['weight', 'age-check', 'unknown-item', 'removal', 'payment-declined', 'assistance'].map((k) => Type.Literal(k)));
+export type InterventionKindName = 'weight' | 'age-check' | 'unknown-item' | 'removal' | 'payment-declined' | 'assistance';
+
+/** The shopper (or anyone at the screen) called for an attendant. */
+export const AssistanceRequested = defineEvent(
+  'AssistanceRequested',
+  1,
+  Type.Object({ by: Type.String({ minLength: 1, maxLength: 64 }), reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+);
 
 export const InterventionRequired = defineEvent(
   'InterventionRequired',

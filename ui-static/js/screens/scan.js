@@ -52,6 +52,8 @@ export function scanScreen(state, actions) {
         disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
       }),
       button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
+      // one call at a time: while an attendant is on the way the notice says so
+      button(t('scan.help'), actions.callAttendant, { kind: 'ghost', testid: 'help', disabled: offline || alerts.some((a) => a.kind === 'assistance') }),
       open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
     ),
   );
