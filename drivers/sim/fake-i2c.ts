@@ -9,6 +9,9 @@
  */
 import type { I2cBus } from '../i2c/bus.js';
 import { CTRL2, GAIN_BITS, NAU7802_ADDRESS, PU, RATE_OF_BITS, REG } from '../i2c/nau7802-regs.js';
+
+/** CTRL1 gain field -> gain (GAIN_BITS the other way round). */
+const GAIN_OF_FIELD = new Map(Object.entries(GAIN_BITS).map(([gain, field]) => [field, Number(gain)]));
 import type { Timers } from '../timers.js';
 import { between, bounce, seeded } from './random.js';
 
@@ -167,8 +170,7 @@ export class FakeNau7802 implements FakeI2cDevice {
 
   private sample(): number {
     const gainField = this.regs[REG.CTRL1] & 0b111;
-    const gain = Object.entries(GAIN_BITS).find(([, v]) => v === gainField)?.[0] ?? '1';
-    const scale = Number(gain) / 128;
+    const scale = (GAIN_OF_FIELD.get(gainField) ?? 1) / 128;
     const offset = this.offsetCalibrated ? 0 : (this.o.uncalibratedOffset ?? 0);
     const grams = this.loadOn(this.o.timers.now());
     const v = Math.round((this.o.zeroCounts + offset + grams * this.o.countsPerGram) * scale) + between(this.rand, -this.o.noiseCounts, this.o.noiseCounts);

@@ -111,6 +111,7 @@ export class SysfsFileLine implements GpioLine {
   private timer?: TimerHandle;
   private last: 0 | 1;
   private readonly dir: string;
+  private readonly valuePath: string;
 
   constructor(
     private readonly fs: FakeSysfs,
@@ -120,13 +121,15 @@ export class SysfsFileLine implements GpioLine {
   ) {
     fs.export(req.sysfs);
     this.dir = fs.lineDir(req.sysfs);
+    this.valuePath = join(this.dir, 'value');
     writeFileSync(join(this.dir, 'direction'), `${req.direction}\n`);
     if (req.direction === 'in') writeFileSync(join(this.dir, 'edge'), `${req.edge}\n`);
     this.last = this.readSync();
   }
 
   private readSync(): 0 | 1 {
-    return readFileSync(join(this.dir, 'value'), 'utf8').trim() === '1' ? 1 : 0;
+    // polled every few ms while watched: the path joined once, not per read
+    return readFileSync(this.valuePath, 'utf8').trim() === '1' ? 1 : 0;
   }
 
   async read(): Promise<0 | 1> {
@@ -134,7 +137,7 @@ export class SysfsFileLine implements GpioLine {
   }
 
   async write(value: 0 | 1): Promise<void> {
-    writeFileSync(join(this.dir, 'value'), `${value}\n`);
+    writeFileSync(this.valuePath, `${value}\n`);
   }
 
   watch(onChange: (err: Error | null | undefined, value: 0 | 1) => void): void {
