@@ -7,13 +7,14 @@
  *
  * Scans and weights come from sources the bench publishes for (like the drivers do),
  * so the numbers are the services' and the broker's, not the simulated serial line's.
- * The lane runs in this process: `npm run bench` starts it with the laned bin's settings.
+ * The lane runs as its own process with the bin's settings; this one only publishes and listens.
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { startLane } from '../helpers/lane.js';
-import { tempDir } from '../helpers/daemon.js';
+import { startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
+import { Credentials } from '../../broker/credentials.js';
+import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store.js';
 import { noDelay } from '../../daemon/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
@@ -47,18 +48,23 @@ const gtin = (i: number): string => {
 
 async function main(): Promise<void> {
   const dir = tempDir('laned-bench-');
-  const lane = await startLane({
-    devices: {},
-    log: { level: 'warn' },
-    services: {
-      catalog: { enabled: true, scanners: ['benchscan'], demo: false },
-      basket: { enabled: true, produceScales: [] },
-      weightcheck: { enabled: true, baggingScales: ['benchbag'], notBaggedTimeoutMs: 600_000 },
-      payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 1 } },
-    },
+  const stateDir = join(dir, 'state');
+  // The daemon as the bin runs it (its own process, the bin's node flags); this process only talks to it.
+  const daemon = await startDaemon({
+    stateDir,
+    configFile: writeConfig(dir, {
+      devices: {},
+      services: {
+        catalog: { enabled: true, scanners: ['benchscan'], demo: false },
+        basket: { enabled: true, produceScales: [] },
+        weightcheck: { enabled: true, baggingScales: ['benchbag'], notBaggedTimeoutMs: 600_000 },
+        payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 1 } },
+      },
+    }),
   });
+  const passwords = Credentials.readGenerated(stateDir);
   const connect = async (role: 'technician' | 'service', clientId: string) => {
-    const c = noDelay(mqtt.connect(lane.brokerUrl, { clientId, username: role, password: lane.daemon.credentials.password(role), reconnectPeriod: 0 }));
+    const c = noDelay(mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: passwords[role]!, reconnectPeriod: 0 }));
     await new Promise((r) => c.once('connect', r));
     return c;
   };
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   const imported = await request('catalog', 'Import', { path: csv });
   console.log(`catalog import: ${imported.result?.imported} products in ${(performance.now() - t0).toFixed(0)} ms`);
-  const store = await Store.open(join(lane.stateDir, 'catalog.db'));
+  const store = await Store.open(join(stateDir, 'catalog.db'));
   const lookups: number[] = [];
   for (let i = 0; i < 5000; i++) {
     const g = `0${gtin(1 + Math.floor(Math.random() * 100_000))}`;
@@ -103,7 +109,8 @@ async function main(): Promise<void> {
   await new Promise((r) => items.subscribe('evt/basket/ItemAddedToBasket', { qos: 1 }, r));
   await new Promise((r) => docs.subscribe('doc/basket', { qos: 1 }, r));
   await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
-  const clock = lane.daemon.clock;
+  // the daemon's board clock: same epoch file, and CLOCK_MONOTONIC is one clock for every process of a boot
+  const clock = openBoardClock(stateDir);
   let scanSeq = 0;
   let bagSeq = 0;
   let grams = 0;
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
   console.log(`scan -> doc/basket:         ${fmt(toDoc)}`);
   console.log(`stable weight -> verdict:   ${fmt(toVerdict)}`);
   for (const c of [tech, scanner, bag, items, docs, verdicts, resolved]) c.end(true);
-  await lane.stop();
+  await daemon.kill('SIGTERM');
 }
 
 main().then(
