@@ -194,19 +194,31 @@ export interface KioskOptions {
 export async function startKiosk(opts: KioskOptions = {}): Promise<Kiosk> {
   const dir = tempDir('laned-ui-');
   const stateDir = join(dir, 'state');
-  const httpPort = await freePort();
   const pinHash = await hashPassword(PIN);
-  const configFile = writeConfig(dir, {
-    devices: DEVICES,
-    http: { port: httpPort },
-    services: {
-      attendant: { enabled: true, pinHash },
-      payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 300 } },
-      ...opts.services,
-    },
-  });
+  // A fixed HTTP port, so that the page finds the lane again after a restart. Picked free,
+  // it can still be taken by another test before the daemon binds it: then another one.
+  let httpPort = 0;
+  let configFile = '';
+  const startFirst = async (attempt = 1): Promise<RunningDaemon> => {
+    httpPort = await freePort();
+    configFile = writeConfig(dir, {
+      devices: DEVICES,
+      http: { port: httpPort },
+      services: {
+        attendant: { enabled: true, pinHash },
+        payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 300 } },
+        ...opts.services,
+      },
+    });
+    try {
+      return await startDaemon({ configFile, stateDir });
+    } catch (err) {
+      if (attempt >= 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      return startFirst(attempt + 1);
+    }
+  };
+  let daemon = await startFirst();
   const tech = new Technician();
-  let daemon = await startDaemon({ configFile, stateDir });
   const techPassword = (): string => Credentials.readGenerated(stateDir).technician!;
   await tech.connect(daemon.brokerUrl, techPassword());
   await tech.until(() => tech.basket, 'the first doc/basket');
