@@ -139,7 +139,7 @@ export class Inbox {
       log.warn({ topic, eventId: ev.id }, reason);
       return this.deadLetter(topic, payload, reason, ev.id);
     }
-    const upTo = this.accepted.get(source) ?? this.positions.get(source) ?? ev.seq - 1;
+    const upTo = this.upTo(source) ?? ev.seq - 1;
     const held = this.heldOf(source);
     if (ev.seq <= upTo || held.has(ev.seq)) {
       metrics.duplicates.inc({ service: name });
@@ -169,7 +169,7 @@ export class Inbox {
    * ask for it after the usual wait.
    */
   noteHead(source: string, seq: number): void {
-    const pos = this.accepted.get(source) ?? this.positions.get(source);
+    const pos = this.upTo(source);
     if (pos === undefined || seq <= pos) return;
     this.heads.set(source, Math.max(seq, this.heads.get(source) ?? 0));
     this.scheduleGap(source);
@@ -177,7 +177,7 @@ export class Inbox {
 
   /** The source has answered a replay: events it no longer holds are a permanent gap. */
   async replayEnded(source: string, firstAvailable: number): Promise<void> {
-    const pos = this.accepted.get(source) ?? this.positions.get(source);
+    const pos = this.upTo(source);
     if (pos === undefined || firstAvailable <= pos + 1) return;
     const reason = `events ${pos + 1}..${firstAvailable - 1} of ${source} are gone from its log (retention); skipped`;
     this.opts.log.error({ source, from: pos + 1, to: firstAvailable - 1 }, reason);
@@ -189,6 +189,11 @@ export class Inbox {
     this.lastWork.set(source, work);
     this.pull(source);
     await work;
+  }
+
+  /** The last seq of `source` applied or queued for apply (undefined: never heard of). */
+  private upTo(source: string): number | undefined {
+    return this.accepted.get(source) ?? this.positions.get(source);
   }
 
   private key(ev: Envelope): string {
@@ -242,9 +247,8 @@ export class Inbox {
           reason: `failed ${this.opts.maxAttempts} times: ${lastError}`,
           attempts: this.opts.maxAttempts,
         });
-        await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-        await this.setPosition(tx, ev.source, ev.seq);
-        if (fromPending) await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+        await this.markOne(tx, ev);
+        if (fromPending) await this.unpend(tx, ev);
         tx.afterCommit(() => this.opts.metrics.deadLettered.inc({ service: this.opts.name }));
       },
     });
@@ -256,14 +260,14 @@ export class Inbox {
   private pull(source: string): void {
     const held = this.heldOf(source);
     for (;;) {
-      const next = (this.accepted.get(source) ?? this.positions.get(source) ?? 0) + 1;
+      const next = (this.upTo(source) ?? 0) + 1;
       const h = held.get(next);
       if (!h) break;
       held.delete(next);
       void this.accept(h.ev, h.topic, h.payload, true).catch(() => undefined);
     }
     const head = this.heads.get(source);
-    const behindHead = head !== undefined && head > (this.accepted.get(source) ?? this.positions.get(source) ?? 0);
+    const behindHead = head !== undefined && head > (this.upTo(source) ?? 0);
     if (held.size === 0 && !behindHead) {
       this.heads.delete(source);
       const gap = this.gaps.get(source);
@@ -274,11 +278,20 @@ export class Inbox {
     }
   }
 
+  /** Record one event as seen and its source's position; true when it was not seen before. */
+  private async markOne(tx: Tx, ev: Envelope): Promise<boolean> {
+    const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
+    await this.setPosition(tx, ev.source, ev.seq);
+    return r.changes > 0;
+  }
+
+  private async unpend(tx: Tx, ev: Envelope): Promise<void> {
+    await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+  }
+
   /** Apply one event in `tx`; throws when its handler does (the transaction rolls back). */
   private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean): Promise<void> {
-    const seen = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-    await this.setPosition(tx, ev.source, ev.seq);
-    await this.handleIn(tx, { ev, fromPending }, seen.changes > 0);
+    await this.handleIn(tx, { ev, fromPending }, await this.markOne(tx, ev));
   }
 
   private enqueue(key: string, source: string, run: (tx: Tx) => Promise<void>, extra: Pick<Work, 'giveUp' | 'what' | 'event'> = {}): Promise<void> {
@@ -335,10 +348,7 @@ export class Inbox {
     if (events.length === 0) return fresh;
     if (events.length === 1) {
       // One event (the usual case at a lane's pace): one statement says whether it is new.
-      const { ev } = events[0].event!;
-      const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-      if (r.changes > 0) fresh.add(events[0]);
-      await this.setPosition(tx, ev.source, ev.seq);
+      if (await this.markOne(tx, events[0].event!.ev)) fresh.add(events[0]);
       return fresh;
     }
     const ids = events.map((w) => w.event!.ev.id);
@@ -364,7 +374,7 @@ export class Inbox {
 
   /** A batched event after markSeen: its handler, or a duplicate counted. */
   private async handleIn(tx: Tx, { ev, fromPending }: { ev: Envelope; fromPending: boolean }, fresh: boolean): Promise<void> {
-    if (fromPending) await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
+    if (fromPending) await this.unpend(tx, ev);
     if (!fresh) {
       tx.afterCommit(() => this.opts.metrics.duplicates.inc({ service: this.opts.name }));
       return;
@@ -449,7 +459,7 @@ export class Inbox {
   private askReplay(source: string, gap: Gap): void {
     if (this.stopped || !this.gaps.has(source)) return;
     const held = [...this.heldOf(source).keys()];
-    const pos = this.accepted.get(source) ?? this.positions.get(source);
+    const pos = this.upTo(source);
     const head = this.heads.get(source);
     let to: number;
     if (held.length > 0) to = Math.min(...held) - 1;

@@ -111,8 +111,13 @@ async function main(): Promise<void> {
   await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
   // the daemon's board clock: same epoch file, and CLOCK_MONOTONIC is one clock for every process of a boot
   const clock = openBoardClock(stateDir);
-  let scanSeq = 0;
-  let bagSeq = 0;
+  const seqs = new Map<string, number>();
+  /** The next event of a bench source, as its driver would publish it. */
+  const event = (source: string, type: string, data: unknown): Envelope => {
+    const seq = (seqs.get(source) ?? 0) + 1;
+    seqs.set(source, seq);
+    return { id: newEventId(), type, v: 1, source, seq, at: clock.now(), time: new Date().toISOString(), data };
+  };
   let grams = 0;
   const toItem: number[] = [];
   const toDoc: number[] = [];
@@ -120,16 +125,7 @@ async function main(): Promise<void> {
   const toResolved: number[] = [];
   for (let i = 0; i < N; i++) {
     const code = gtin(1 + (i % 100_000));
-    const scan: Envelope = {
-      id: newEventId(),
-      type: 'BarcodeScanned',
-      v: 1,
-      source: 'benchscan',
-      seq: ++scanSeq,
-      at: clock.now(),
-      time: new Date().toISOString(),
-      data: { raw: code, symbology: 'ean13', gtin: `0${code}` },
-    };
+    const scan = event('benchscan', 'BarcodeScanned', { raw: code, symbology: 'ean13', gtin: `0${code}` });
     const start = performance.now();
     const gotItem = firstMatch(items, (p) => (JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id, start, toItem);
     const gotDoc = firstMatch(
@@ -144,42 +140,19 @@ async function main(): Promise<void> {
     // Bag it: the stable weight of the item's catalog weight.
     const g = 2 * (50 + ((1 + (i % 100_000)) % 500));
     grams += g;
-    const w: Envelope = {
-      id: newEventId(),
-      type: 'WeightHasChanged',
-      v: 1,
-      source: 'benchbag',
-      seq: ++bagSeq,
-      at: clock.now(),
-      time: new Date().toISOString(),
-      data: { grams, delta: g, stable: true, division: 2 },
-    };
-    const ws = performance.now();
-    const gotVerdict = new Promise<void>((resolve) => {
-      const on = (_t: string, p: Buffer) => {
-        if ((JSON.parse(p.toString()) as Envelope<{ key?: string }>).data.key === `w:${w.id}`) {
-          verdicts.off('message', on);
-          toVerdict.push(performance.now() - ws);
-          resolve();
-        }
-      };
-      verdicts.on('message', on);
-    });
+    const w = event('benchbag', 'WeightHasChanged', { grams, delta: g, stable: true, division: 2 });
+    const gotVerdict = firstMatch(
+      verdicts,
+      (p) => (JSON.parse(p.toString()) as Envelope<{ key?: string }>).data.key === `w:${w.id}`,
+      performance.now(),
+      toVerdict,
+    );
     bag.publish('evt/benchbag/WeightHasChanged', JSON.stringify(w), { qos: 1 });
     await gotVerdict;
     if ((i + 1) % 50 === 0) {
       await request('basket', 'Cancel', { reason: 'bench' });
       grams = 0;
-      const reset: Envelope = {
-        id: newEventId(),
-        type: 'WeightHasChanged',
-        v: 1,
-        source: 'benchbag',
-        seq: ++bagSeq,
-        at: clock.now(),
-        time: new Date().toISOString(),
-        data: { grams: 0, delta: 0, stable: true, division: 2 },
-      };
+      const reset = event('benchbag', 'WeightHasChanged', { grams: 0, delta: 0, stable: true, division: 2 });
       bag.publish('evt/benchbag/WeightHasChanged', JSON.stringify(reset), { qos: 1 });
     }
   }
