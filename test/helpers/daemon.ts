@@ -120,7 +120,12 @@ export async function startDaemon(opts: {
     },
   };
   if (opts.waitReady !== false) {
-    const ready = JSON.parse((await waitFor(/"msg":"laned (ready|degraded) in/)).replace(/^<\d>/, '')) as { broker?: string; http?: string };
+    // a daemon that never says ready is not left running behind the caller's error
+    const line = await waitFor(/"msg":"laned (ready|degraded) in/).catch(async (err: Error) => {
+      await d.kill('SIGKILL');
+      throw err;
+    });
+    const ready = JSON.parse(line.replace(/^<\d>/, '')) as { broker?: string; http?: string };
     d.brokerUrl = ready.broker ?? '';
     d.brokerPort = Number(new URL(d.brokerUrl || 'mqtt://x:0').port);
     d.httpUrl = ready.http ?? '';
