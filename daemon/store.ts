@@ -17,6 +17,16 @@ export interface Tx {
   onRollback(fn: () => void): void;
 }
 
+/** A lazy write waits this long for a transaction to ride along with. */
+const LAZY_MS = 50;
+
+interface LazyWrite {
+  sql: string;
+  params: Params | undefined;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 /** Prepared statements kept per connection. */
 const MAX_STATEMENTS = 300;
 /** SQL with more placeholders than this is built per call (IN lists, multi-row VALUES): not kept. */
@@ -76,6 +86,9 @@ export class Store {
   private closed = false;
   /** Prepared statements by SQL text, most recently used last. */
   private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
+  /** Writes waiting to ride along with the next transaction (lazyRun). */
+  private lazy: LazyWrite[] = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly file: string,
@@ -198,19 +211,39 @@ export class Store {
   }
 
   /**
-   * One statement committed without waiting for the disk (synchronous=NORMAL for it alone),
-   * for writes whose loss in a power cut is harmless. WAL keeps commits in order: the next
-   * FULL commit makes this one durable too.
+   * A write whose loss in a power cut is harmless (marking events sent): it rides along
+   * with the next transaction, one statement before its COMMIT, instead of a commit of
+   * its own on the queue every transaction waits for. When no transaction comes within
+   * LAZY_MS it is committed alone, without an fsync (WAL keeps commits in order: the
+   * next synced commit makes it durable too). Resolves once committed.
    */
-  runUnsynced(sql: string, params?: Params): Promise<{ changes: number; lastID: number }> {
+  lazyRun(sql: string, params?: Params): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`database ${this.file} is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.lazy.push({ sql, params, resolve, reject });
+      this.scheduleLazy();
+    });
+  }
+
+  /** Commit the waiting lazy writes now, unsynced. */
+  flushLazy(): Promise<void> {
     return this.enqueue(async () => {
+      if (this.closed || this.lazy.length === 0) return;
       await this.rawRun('PRAGMA synchronous=NORMAL');
       try {
-        return await this.rawRun(sql, params);
+        await this.transact(async () => undefined);
       } finally {
         await this.rawRun('PRAGMA synchronous=FULL');
       }
     });
+  }
+
+  private scheduleLazy(): void {
+    if (this.lazyTimer || this.lazy.length === 0) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined;
+      this.flushLazy().catch(() => undefined);
+    }, LAZY_MS);
   }
 
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
@@ -223,35 +256,55 @@ export class Store {
 
   /** Run `fn` in one IMMEDIATE transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.enqueue(async () => {
+    return this.enqueue(() => {
       if (this.closed) throw new Error(`database ${this.file} is closed`);
-      const after: Array<() => void> = [];
-      const undo: Array<() => void> = [];
-      const tx: Tx = {
-        run: (sql, params) => this.rawRun(sql, params),
-        get: (sql, params) => this.rawGet(sql, params),
-        all: (sql, params) => this.rawAll(sql, params),
-        afterCommit: (f) => after.push(f),
-        onRollback: (f) => undo.push(f),
-      };
-      await this.rawRun('BEGIN IMMEDIATE');
-      let result: T;
-      try {
-        result = await fn(tx);
-        await this.rawRun('COMMIT');
-      } catch (err) {
-        await this.rawRun('ROLLBACK').catch(() => undefined);
-        for (const f of undo.reverse()) f();
-        throw err;
-      }
-      for (const f of after) f();
-      return result;
+      return this.transact(fn);
     });
+  }
+
+  /** One transaction on the queue's turn, with the lazy writes waiting so far. */
+  private async transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const after: Array<() => void> = [];
+    const undo: Array<() => void> = [];
+    const tx: Tx = {
+      run: (sql, params) => this.rawRun(sql, params),
+      get: (sql, params) => this.rawGet(sql, params),
+      all: (sql, params) => this.rawAll(sql, params),
+      afterCommit: (f) => after.push(f),
+      onRollback: (f) => undo.push(f),
+    };
+    await this.rawRun('BEGIN IMMEDIATE');
+    const riding = this.lazy.splice(0);
+    const failed = new Map<LazyWrite, Error>();
+    let result: T;
+    try {
+      // A lazy write that fails is that write's problem, not the transaction's.
+      for (const w of riding) await this.rawRun(w.sql, w.params).catch((err: Error) => failed.set(w, err));
+      result = await fn(tx);
+      await this.rawRun('COMMIT');
+    } catch (err) {
+      await this.rawRun('ROLLBACK').catch(() => undefined);
+      for (const f of undo.reverse()) f();
+      this.lazy.unshift(...riding.filter((w) => !failed.has(w)));
+      this.scheduleLazy();
+      for (const [w, e] of failed) w.reject(e);
+      throw err;
+    }
+    for (const w of riding) {
+      const e = failed.get(w);
+      if (e) w.reject(e);
+      else w.resolve();
+    }
+    for (const f of after) f();
+    return result;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.enqueue(async () => {
+      clearTimeout(this.lazyTimer);
+      if (this.lazy.length) await this.transact(async () => undefined).catch(() => undefined);
+      for (const w of this.lazy.splice(0)) w.reject(new Error(`database ${this.file} closed before a lazy write`));
       this.closed = true;
       const open = [...this.statements.values()];
       this.statements.clear();

@@ -8,6 +8,11 @@ import { KeyedExecutor } from './executor.js';
 export const INBOX_DDL = `
 CREATE TABLE IF NOT EXISTS inbox_seen (id TEXT PRIMARY KEY, source TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox_position (source TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+-- Recording an event as seen moves its source's position in the same statement.
+CREATE TRIGGER IF NOT EXISTS inbox_seen_position AFTER INSERT ON inbox_seen BEGIN
+  INSERT INTO inbox_position (source, last_seq) VALUES (NEW.source, NEW.seq)
+    ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq);
+END;
 CREATE TABLE IF NOT EXISTS inbox_pending (
   source TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL,
   PRIMARY KEY (source, seq)
@@ -32,6 +37,10 @@ export interface InboxOptions {
   /** Serialization key; default: the transaction, else the source. */
   keyOf?(ev: Envelope): string;
 }
+
+/** Event ids kept in inbox_seen, and how often it is pruned to them. */
+const SEEN_KEPT = 20_000;
+const SEEN_PRUNE_EVERY = 1000;
 
 interface Gap {
   timer: NodeJS.Timeout | undefined;
@@ -94,6 +103,7 @@ export class Inbox {
   private queue: Work[] = [];
   private flushing: Promise<void> | undefined;
   private stopped = false;
+  private seenSincePrune = 0;
   applied = 0;
 
   constructor(private readonly opts: InboxOptions) {}
@@ -184,7 +194,11 @@ export class Inbox {
     this.accepted.set(source, firstAvailable - 1);
     const work = this.enqueue(`source:${source}`, source, async (tx) => {
       await this.opts.deadLetters.add(tx, { topic: `evt/${source}`, payload: '', reason });
-      await this.setPosition(tx, source, firstAvailable - 1);
+      await tx.run(
+        'INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
+        [source, firstAvailable - 1],
+      );
+      this.positionAfterCommit(tx, source, firstAvailable - 1);
     });
     this.lastWork.set(source, work);
     this.pull(source);
@@ -224,12 +238,12 @@ export class Inbox {
     }
   }
 
-  private async setPosition(tx: Tx, source: string, seq: number): Promise<void> {
-    // max(): events of one source under different keys commit in one batch in any order.
-    await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)', [
-      source,
-      seq,
-    ]);
+  /**
+   * The committed position in memory. In the table the trigger on inbox_seen moved it
+   * (with max(): events of one source under different keys commit in one batch in any
+   * order); an id already seen was recorded with a position at least its seq.
+   */
+  private positionAfterCommit(tx: Tx, source: string, seq: number): void {
     tx.afterCommit(() => this.positions.set(source, Math.max(seq, this.positions.get(source) ?? 0)));
   }
 
@@ -281,8 +295,25 @@ export class Inbox {
   /** Record one event as seen and its source's position; true when it was not seen before. */
   private async markOne(tx: Tx, ev: Envelope): Promise<boolean> {
     const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-    await this.setPosition(tx, ev.source, ev.seq);
+    this.positionAfterCommit(tx, ev.source, ev.seq);
+    this.pruneSeen(tx);
     return r.changes > 0;
+  }
+
+  /**
+   * inbox_seen keeps the newest SEEN_KEPT ids (event ids are ULIDs: they sort by time);
+   * older redeliveries are caught by the position. Pruned every SEEN_PRUNE_EVERY events,
+   * lazily: a prune lost in a crash is done the next time.
+   */
+  private pruneSeen(tx: Tx, added = 1): void {
+    tx.afterCommit(() => {
+      this.seenSincePrune += added;
+      if (this.seenSincePrune < SEEN_PRUNE_EVERY) return;
+      this.seenSincePrune = 0;
+      this.opts.store
+        .lazyRun('DELETE FROM inbox_seen WHERE id < (SELECT id FROM inbox_seen ORDER BY id DESC LIMIT 1 OFFSET ?)', [SEEN_KEPT])
+        .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'could not prune inbox_seen; tried again later'));
+    });
   }
 
   private async unpend(tx: Tx, ev: Envelope): Promise<void> {
@@ -368,7 +399,8 @@ export class Inbox {
         rows.flatMap((ev) => [ev.id, ev.source, ev.seq]),
       );
     }
-    for (const [source, seq] of top) await this.setPosition(tx, source, seq);
+    for (const [source, seq] of top) this.positionAfterCommit(tx, source, seq);
+    this.pruneSeen(tx, fresh.size);
     return fresh;
   }
 

@@ -43,7 +43,9 @@ export interface OutboxOptions {
   cacheRows?: number;
 }
 
-const ACK_FLUSH_MS = 5;
+/** PUBACKs are marked in the table at most this often, or once this many have come. */
+const ACK_MARK_MS = 100;
+const ACK_MARK_MAX = 500;
 /** Committed rows kept in memory for the relay; beyond it (a long broker outage) it reads the table. */
 const FRESH_MAX = 1000;
 
@@ -62,6 +64,8 @@ interface UnsentRow {
 export class Outbox {
   private nextSeq = 1;
   private dispatchedUpTo = 0;
+  /** The newest committed seq: past it the table has nothing more for the relay. */
+  private committedUpTo = 0;
   /** Rows committed and not yet handed to the client, in seq order: spares the relay a read. */
   private fresh: UnsentRow[] = [];
   private inflight = 0;
@@ -69,8 +73,10 @@ export class Outbox {
   private client: MqttClient | undefined;
   private pumping = false;
   private again = false;
+  /** PUBACKed seqs not yet marked sent in the table. */
   private ackBatch: number[] = [];
-  private ackFlush: Promise<void> | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private marking: Promise<void> = Promise.resolve();
   private drainWaiters: Array<() => void> = [];
   private sinceprune = 0;
   published = 0;
@@ -93,6 +99,7 @@ export class Outbox {
     this.unsent = c?.c ?? 0;
     // Everything before the first unsent row is acknowledged: the relay starts there.
     this.dispatchedUpTo = (c?.first ?? this.nextSeq) - 1;
+    this.committedUpTo = this.nextSeq - 1;
   }
 
   /**
@@ -107,6 +114,7 @@ export class Outbox {
       seq,
     ]);
     this.nextSeq = seq + 1;
+    this.committedUpTo = seq;
   }
 
   /** Write one event into the open transaction; published after COMMIT. */
@@ -136,6 +144,7 @@ export class Outbox {
     const payload = JSON.stringify(ev);
     await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [this.opts.source, seq, id, type, meta.txn ?? null, payload]);
     tx.afterCommit(() => {
+      this.committedUpTo = Math.max(this.committedUpTo, seq);
       if (this.fresh.length < (this.opts.cacheRows ?? FRESH_MAX)) this.fresh.push({ seq, type, payload });
       this.unsent += 1;
       this.kick();
@@ -159,7 +168,7 @@ export class Outbox {
     this.client = undefined;
   }
 
-  /** Events committed but not yet acknowledged by the broker. */
+  /** Events committed but not yet acknowledged by the broker (marks in the table lag up to ACK_MARK_MS). */
   backlog(): number {
     return this.unsent;
   }
@@ -189,6 +198,7 @@ export class Outbox {
       // the cache had no room for) the table.
       let run = 0;
       while (run < limit && run < this.fresh.length && this.fresh[run].seq === this.dispatchedUpTo + 1 + run) run++;
+      if (run === 0 && this.dispatchedUpTo >= this.committedUpTo) return;
       const rows =
         run > 0
           ? this.fresh.splice(0, run)
@@ -221,39 +231,12 @@ export class Outbox {
 
   private acked(seq: number): void {
     this.published += 1;
+    this.unsent -= 1;
     this.ackBatch.push(seq);
-    this.scheduleAckFlush();
-  }
-
-  private scheduleAckFlush(): void {
-    if (!this.ackFlush) {
-      // Marking rows sent is a commit (an fsync at synchronous=FULL) on the connection the
-      // next transaction waits for: gather the PUBACKs of a few ms into one. A mark lost in
-      // a crash only means the event is sent again, and consumers drop the duplicate.
-      this.ackFlush = new Promise<void>((resolve) => setTimeout(resolve, ACK_FLUSH_MS)).then(() => this.flushAcks());
-    }
-  }
-
-  private async flushAcks(): Promise<void> {
-    const batch = this.ackBatch;
-    this.ackBatch = [];
-    try {
-      // Not worth an fsync: a mark lost in a power cut only sends the event again.
-      await this.opts.store.runUnsynced(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [
-        this.opts.source,
-        ...batch,
-      ]);
-      this.unsent -= batch.length;
-      this.sinceprune += batch.length;
-      if (this.sinceprune >= 1000) {
-        this.sinceprune = 0;
-        await this.prune();
-      }
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'could not mark events sent; they will be sent again');
-    } finally {
-      this.ackFlush = undefined;
-      if (this.ackBatch.length) this.scheduleAckFlush();
+    if (this.ackBatch.length >= ACK_MARK_MAX) void this.markSent();
+    else if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => void this.markSent(), ACK_MARK_MS);
+      this.ackTimer.unref();
     }
     this.announceHead();
     if (this.unsent <= 0) {
@@ -261,6 +244,36 @@ export class Outbox {
       this.drainWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * Mark the acknowledged rows sent, up to ACK_MARK_MS of PUBACKs in one write, riding
+   * along with the next transaction (Store.lazyRun). A mark is bookkeeping, not delivery:
+   * lost in a power cut, those events are sent again and consumers drop the duplicates.
+   */
+  private markSent(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const batch = this.ackBatch;
+    this.ackBatch = [];
+    if (batch.length > 0) {
+      this.marking = this.marking.then(async () => {
+        try {
+          await this.opts.store.lazyRun(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [
+            this.opts.source,
+            ...batch,
+          ]);
+          this.sinceprune += batch.length;
+          if (this.sinceprune >= 1000) {
+            this.sinceprune = 0;
+            await this.prune();
+          }
+        } catch (err) {
+          this.opts.log.warn({ err: (err as Error).message }, 'could not mark events sent; they will be sent again');
+        }
+      });
+    }
+    return this.marking;
   }
 
   private headTimer: NodeJS.Timeout | undefined;
@@ -297,7 +310,9 @@ export class Outbox {
         });
       });
     }
-    await this.ackFlush;
+    const marked = this.markSent();
+    await this.opts.store.flushLazy();
+    await marked;
     return this.unsent;
   }
 

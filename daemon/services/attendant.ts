@@ -5,6 +5,7 @@ import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 import { compareBoardTime, type BoardTime } from '../events/clock.js';
 import { deviceConfigs } from '../devices.js';
+import { KvTable } from '../kv.js';
 import { verifyHash } from '../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
 
@@ -25,7 +26,6 @@ export interface AttendantSettings {
 }
 
 const DDL = `
-CREATE TABLE IF NOT EXISTS att_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS att_txns (txn TEXT PRIMARY KEY, corr TEXT, closed INTEGER NOT NULL DEFAULT 0, age_verified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS att_interventions (
   id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, txn TEXT, kind TEXT NOT NULL, reason TEXT NOT NULL, blocking INTEGER NOT NULL,
@@ -49,6 +49,13 @@ interface InterventionRow {
   age: number | null;
   open: number;
   raised: string;
+}
+
+interface TxnRow {
+  txn: string;
+  corr: string | null;
+  closed: number;
+  age_verified: number;
 }
 
 interface PinState {
@@ -91,23 +98,54 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     const maxFailures = s.maxPinFailures ?? 3;
     const lockoutMs = s.lockoutMs ?? 5 * 60_000;
 
-    const getState = async <T>(tx: Tx, k: string): Promise<T | undefined> => {
-      const r = await tx.get<{ v: string }>('SELECT v FROM att_state WHERE k = ?', [k]);
-      return r ? (JSON.parse(r.v) as T) : undefined;
+    const kv = new KvTable('att_state');
+
+    // Every event looks at its transaction's row and at the open interventions: both are
+    // read through caches of committed rows. A write drops the entry, and what the writing
+    // transaction reads back (its own, uncommitted write) is not kept.
+    const txnCache = new Map<string, TxnRow>();
+    const txnsWritten = new Set<string>();
+    let openCache: InterventionRow[] | undefined;
+    let interventionsWritten = false;
+    const wroteTxn = (tx: Tx, txn: string): void => {
+      txnCache.delete(txn);
+      if (txnsWritten.size === 0) {
+        const done = (): void => txnsWritten.clear();
+        tx.afterCommit(done);
+        tx.onRollback(done);
+      }
+      txnsWritten.add(txn);
     };
-    const setState = async (tx: Tx, k: string, v: unknown): Promise<void> => {
-      await tx.run('INSERT INTO att_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
+    const wroteInterventions = (tx: Tx): void => {
+      openCache = undefined;
+      if (interventionsWritten) return;
+      interventionsWritten = true;
+      const done = (): void => {
+        interventionsWritten = false;
+      };
+      tx.afterCommit(done);
+      tx.onRollback(done);
     };
 
-    const txnRow = async (tx: Tx, txn: string | undefined): Promise<{ txn: string; corr: string | null; closed: number; age_verified: number } | undefined> => {
+    const txnRow = async (tx: Tx, txn: string | undefined): Promise<TxnRow | undefined> => {
       if (!txn) return undefined;
-      return tx.get('SELECT * FROM att_txns WHERE txn = ?', [txn]);
+      const hit = txnCache.get(txn);
+      if (hit) return { ...hit };
+      const row = await tx.get<TxnRow>('SELECT * FROM att_txns WHERE txn = ?', [txn]);
+      if (row && !txnsWritten.has(txn)) {
+        txnCache.set(txn, { ...row });
+        if (txnCache.size > 20) txnCache.delete(txnCache.keys().next().value as string);
+      }
+      return row;
     };
     /** Events of a transaction this service has not seen start still count (sources race). */
-    const known = async (tx: Tx, ev: Envelope): Promise<{ txn: string; corr: string | null; closed: number; age_verified: number } | undefined> => {
+    const known = async (tx: Tx, ev: Envelope): Promise<TxnRow | undefined> => {
       if (!ev.txn) return undefined;
-      await tx.run('INSERT OR IGNORE INTO att_txns (txn, corr) VALUES (?, ?)', [ev.txn, ev.corr ?? null]);
-      return txnRow(tx, ev.txn);
+      const row = await txnRow(tx, ev.txn);
+      if (row) return row;
+      await tx.run('INSERT INTO att_txns (txn, corr) VALUES (?, ?)', [ev.txn, ev.corr ?? null]);
+      wroteTxn(tx, ev.txn);
+      return { txn: ev.txn, corr: ev.corr ?? null, closed: 0, age_verified: 0 };
     };
     const metaFor = async (tx: Tx, txn: string | null, cause?: string): Promise<EmitMeta> => {
       const t = txn ? await txnRow(tx, txn) : undefined;
@@ -137,6 +175,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         await metaFor(tx, txn, ev.id),
       );
+      wroteInterventions(tx);
       await tx.run('INSERT INTO att_interventions (id, n, txn, kind, reason, blocking, ref, event, okey, line, age, raised) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)', [
         id,
         n,
@@ -174,6 +213,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         await metaFor(tx, row.txn, cause),
       );
+      wroteInterventions(tx);
       await tx.run('UPDATE att_interventions SET open = 0, resolution = ?, by = ?, cleared = ? WHERE id = ?', [
         resolution,
         by ?? null,
@@ -182,16 +222,21 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       ]);
     };
 
-    const openRows = (tx: Tx, where = '', params: unknown[] = []): Promise<InterventionRow[]> =>
-      tx.all<InterventionRow>(`SELECT * FROM att_interventions WHERE open = 1 ${where} ORDER BY n`, params);
+    const openRows = async (tx: Tx, where = '', params: unknown[] = []): Promise<InterventionRow[]> => {
+      const all = where === '';
+      if (all && openCache && !interventionsWritten) return openCache.map((r) => ({ ...r }));
+      const rows = await tx.all<InterventionRow>(`SELECT * FROM att_interventions WHERE open = 1 ${where} ORDER BY n`, params);
+      if (all && !interventionsWritten) openCache = rows.map((r) => ({ ...r }));
+      return rows;
+    };
 
     /** Lane state, doc/lane and the light, after every change. */
     const refresh = async (tx: Tx): Promise<void> => {
-      const mode = (await getState<boolean>(tx, 'mode')) ?? false;
+      const mode = (await kv.get<boolean>(tx, 'mode')) ?? false;
       const open = await openRows(tx);
-      const current = await getState<string>(tx, 'current');
+      const current = await kv.get<string>(tx, 'current');
       const state: LaneState = mode ? 'attendant' : open.some((i) => i.blocking) ? 'intervention' : open.length ? 'assist' : current ? 'shopping' : 'idle';
-      const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+      const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
       const locked = pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) > 0 ? pin.lockedUntilIso : undefined;
       const doc = {
         state,
@@ -210,8 +255,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         })),
         ...(locked ? { pinLockedUntil: locked } : {}),
       };
-      const before = await getState<LaneState>(tx, 'laneState');
-      if (before !== state) await setState(tx, 'laneState', state);
+      const before = await kv.get<LaneState>(tx, 'laneState');
+      if (before !== state) await kv.set(tx, 'laneState', state);
       tx.afterCommit(() => {
         ctx.publishDoc('lane', doc);
         if (before !== state) setLight(state);
@@ -229,13 +274,14 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       if (!t) return;
       const d = ev.data as Record<string, unknown>;
       if (ev.type === 'TransactionStarted') {
-        await setState(tx, 'current', t.txn);
+        await kv.set(tx, 'current', t.txn);
         return;
       }
       if (ev.type === 'TransactionCompleted' || ev.type === 'TransactionCancelled') {
         for (const row of await openRows(tx, 'AND txn = ?', [t.txn])) await clear(tx, row, 'transaction-ended', ev.id);
         await tx.run('UPDATE att_txns SET closed = 1 WHERE txn = ?', [t.txn]);
-        if ((await getState<string>(tx, 'current')) === t.txn) await tx.run("DELETE FROM att_state WHERE k = 'current'");
+        wroteTxn(tx, t.txn);
+        if ((await kv.get<string>(tx, 'current')) === t.txn) await kv.set(tx, 'current', undefined);
         return;
       }
       if (t.closed) return;
@@ -290,15 +336,15 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
 
     const onKey = async (tx: Tx, ev: Envelope): Promise<void> => {
       const on = (ev.data as { on: boolean }).on;
-      if (((await getState<boolean>(tx, 'mode')) ?? false) === on) return;
-      await setState(tx, 'mode', on);
-      const current = await getState<string>(tx, 'current');
+      if (((await kv.get<boolean>(tx, 'mode')) ?? false) === on) return;
+      await kv.set(tx, 'mode', on);
+      const current = await kv.get<string>(tx, 'current');
       await ctx.emit(tx, 'AttendantModeChanged', { on, method: 'key' }, { ...(await metaFor(tx, current ?? null, ev.id)) });
     };
 
     /** A wrong PIN: counted (and journaled) in its own transaction, since the command's rolls back. */
     const recordFailure = async (tx: Tx, by: string): Promise<void> => {
-      const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+      const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
       pin.failures += 1;
       let reason = `wrong PIN (${pin.failures} of ${maxFailures})`;
       if (pin.failures >= maxFailures) {
@@ -307,8 +353,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         pin.lockedUntilIso = new Date(Date.now() + lockoutMs).toISOString();
         reason = `wrong PIN ${pin.failures} times: PIN overrides locked`;
       }
-      await setState(tx, 'pin', pin);
-      const current = await getState<string>(tx, 'current');
+      await kv.set(tx, 'pin', pin);
+      const current = await kv.get<string>(tx, 'current');
       await ctx.emit(
         tx,
         'OverrideRefused',
@@ -323,13 +369,13 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
      * wrong PINs counted toward a lockout (recorded even though the command fails).
      */
     const authorize = async (tx: Tx, pinArg: string | undefined, by: string): Promise<'key' | 'pin'> => {
-      const mode = (await getState<boolean>(tx, 'mode')) ?? false;
+      const mode = (await kv.get<boolean>(tx, 'mode')) ?? false;
       let method: 'key' | 'pin' = 'key';
       if (!mode) {
         method = 'pin';
         if (!s.pinHash)
           throw new CommandError('no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password): turn the key switch');
-        const pin = (await getState<PinState>(tx, 'pin')) ?? { failures: 0 };
+        const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
         if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
           pin.failures = 0;
           delete pin.lockedUntil;
@@ -350,7 +396,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
               : `wrong PIN: PIN overrides are locked for ${Math.round(lockoutMs / 1000)} s`,
           );
         }
-        if (pin.failures) await setState(tx, 'pin', { failures: 0 });
+        if (pin.failures) await kv.set(tx, 'pin', { failures: 0 });
       }
       return method;
     };
@@ -359,11 +405,11 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       sources: ['basket', 'weightcheck', 'payment', ...(keySwitch ? [keySwitch] : [])],
       keyOf: () => 'lane',
       async migrate(store) {
-        await store.exec(DDL);
+        await store.exec(kv.ddl() + DDL);
       },
       async start() {
         await ctx.tx(async (tx) => {
-          await tx.run("DELETE FROM att_state WHERE k = 'laneState'");
+          await kv.set(tx, 'laneState', undefined);
           await refresh(tx);
         });
       },
@@ -393,7 +439,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           async handle(args: { by?: string; reason?: string }, tx, m) {
             const [open] = await openRows(tx, "AND kind = 'assistance'");
             if (open) return { intervention: open.id, already: true };
-            const current = await getState<string>(tx, 'current');
+            const current = await kv.get<string>(tx, 'current');
             const by = args.by ?? m.by ?? 'shopper';
             const asked = await ctx.emit(
               tx,
@@ -457,6 +503,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
               );
               if (row.kind === 'age-check' && action === 'approve' && row.txn && row.age) {
                 await tx.run('UPDATE att_txns SET age_verified = max(age_verified, ?) WHERE txn = ?', [row.age, row.txn]);
+                wroteTxn(tx, row.txn);
               }
               await clear(tx, row, action === 'approve' ? 'approved' : 'rejected', ov.id, by);
               applied.push({ intervention: row.id, kind: row.kind, action });
@@ -469,8 +516,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           async handle(_args: unknown, tx) {
             return {
               open: await openRows(tx),
-              attendantMode: (await getState<boolean>(tx, 'mode')) ?? false,
-              state: await getState<LaneState>(tx, 'laneState'),
+              attendantMode: (await kv.get<boolean>(tx, 'mode')) ?? false,
+              state: await kv.get<LaneState>(tx, 'laneState'),
             };
           },
         },

@@ -3,6 +3,7 @@ import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
 import { compareBoardTime, type BoardTime } from '../events/clock.js';
 import { devicesOfKind } from '../devices.js';
+import { KvTable } from '../kv.js';
 import { RetroactiveProjector, inputOf, type ProjectorInput } from '../events/retroactive.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
 import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './weightcheck/verdicts.js';
@@ -20,11 +21,13 @@ export interface WeightcheckSettings {
 }
 
 const DDL = `
-CREATE TABLE IF NOT EXISTS wc_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS wc_weights (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, mono TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS wc_weights_at ON wc_weights (epoch, mono);`;
 
 const BASKET_INPUTS = new Set([...BASKET_LIFECYCLE]);
+/** Recent weights kept for a transaction whose start arrives after them; trimmed every so many. */
+const KEEP_WEIGHTS = 200;
+const TRIM_WEIGHTS_EVERY = 50;
 
 /** Board time plus `ms`. */
 function later(at: BoardTime, ms: number): BoardTime {
@@ -64,14 +67,9 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       },
     });
 
-    const getState = async <T>(tx: Tx, k: string): Promise<T | undefined> => {
-      const r = await tx.get<{ v: string }>('SELECT v FROM wc_state WHERE k = ?', [k]);
-      return r ? (JSON.parse(r.v) as T) : undefined;
-    };
-    const setState = async (tx: Tx, k: string, v: unknown): Promise<void> => {
-      if (v === undefined) await tx.run('DELETE FROM wc_state WHERE k = ?', [k]);
-      else await tx.run('INSERT INTO wc_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
-    };
+    const kv = new KvTable('wc_state');
+    /** Weights stored since wc_weights was last trimmed to the newest KEEP_WEIGHTS. */
+    let weightsSinceTrim = TRIM_WEIGHTS_EVERY;
 
     /** doc/bagging: what the UI shows ("please bag your item") and tests wait on. */
     const publish = async (tx: Tx, txn: string | undefined): Promise<void> => {
@@ -131,7 +129,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       if (!txn || !BASKET_INPUTS.has(ev.type)) return undefined;
       const input = inputOf(ev);
       if (ev.type === 'TransactionStarted') {
-        await setState(tx, 'current', { txn, at: ev.at });
+        await kv.set(tx, 'current', { txn, at: ev.at });
         await addTo(tx, txn, input);
         // Weights that arrived before the transaction was known.
         const early = await tx.all<{ body: string }>('SELECT body FROM wc_weights ORDER BY epoch, mono');
@@ -143,8 +141,8 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       if (!(await addTo(tx, txn, input))) return txn;
       if (ev.type === 'TransactionCompleted' || ev.type === 'TransactionCancelled') {
         await projector.close(tx, txn);
-        const cur = await getState<{ txn: string }>(tx, 'current');
-        if (cur?.txn === txn) await setState(tx, 'current', undefined);
+        const cur = await kv.get<{ txn: string }>(tx, 'current');
+        if (cur?.txn === txn) await kv.set(tx, 'current', undefined);
         await projector.prune(tx, keep);
         tx.afterCommit(() => forget(txn));
         return txn;
@@ -162,8 +160,11 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
         ev.at.mono.padStart(20, '0'),
         JSON.stringify(input),
       ]);
-      await tx.run('DELETE FROM wc_weights WHERE id NOT IN (SELECT id FROM wc_weights ORDER BY epoch DESC, mono DESC LIMIT 200)');
-      const cur = await getState<{ txn: string; at: BoardTime }>(tx, 'current');
+      if (++weightsSinceTrim >= TRIM_WEIGHTS_EVERY) {
+        await tx.run('DELETE FROM wc_weights WHERE id NOT IN (SELECT id FROM wc_weights ORDER BY epoch DESC, mono DESC LIMIT ?)', [KEEP_WEIGHTS]);
+        weightsSinceTrim = 0;
+      }
+      const cur = await kv.get<{ txn: string; at: BoardTime }>(tx, 'current');
       if (!cur || compareBoardTime(ev.at, cur.at) < 0) return undefined;
       await addTo(tx, cur.txn, input);
       return cur.txn;
@@ -173,7 +174,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       sources: ['basket', 'attendant', ...scales],
       keyOf: () => 'lane',
       async migrate(store) {
-        await store.exec(DDL);
+        await store.exec(kv.ddl() + DDL);
         await projector.migrate(store);
       },
       async start() {
@@ -187,7 +188,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
               if (d && !done.has(d.ref)) tx.afterCommit(() => schedule(txn, i, d));
             }
           }
-          const cur = await getState<{ txn: string }>(tx, 'current');
+          const cur = await kv.get<{ txn: string }>(tx, 'current');
           await publish(tx, cur?.txn);
         });
       },
@@ -205,7 +206,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
         } else if (ev.type === 'WeightHasChanged') txn = await onWeight(tx, ev);
         else return;
         if (!txn) return;
-        const cur = await getState<{ txn: string }>(tx, 'current');
+        const cur = await kv.get<{ txn: string }>(tx, 'current');
         await publish(tx, cur?.txn);
       },
       status: () => ({ timers: [...timers.values()].reduce((a, t) => a + t.size, 0) }),

@@ -45,10 +45,51 @@ t.test('prepared statements: errors reject and leave the store usable', async (t
   );
   for (let i = 0; i < 400; i++) await store.get(`SELECT ${i} AS i, v FROM kv WHERE k = ?`, ['k1']);
   t.same(await store.get('SELECT count(*) AS c FROM kv'), { c: 42 });
-  // An unsynced write leaves the connection at synchronous=FULL (2) for everything else.
-  await store.runUnsynced('UPDATE kv SET v = ? WHERE k = ?', ['x', 'a']);
-  t.same(await store.get('PRAGMA synchronous'), { synchronous: 2 }, 'FULL again after runUnsynced');
+  // A lazy write committed alone goes unsynced, and leaves the connection at synchronous=FULL (2).
+  await Promise.all([store.lazyRun('UPDATE kv SET v = ? WHERE k = ?', ['x', 'a']), store.flushLazy()]);
+  t.same(await store.get('PRAGMA synchronous'), { synchronous: 2 }, 'FULL again after a lazy write alone');
   t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['a']), { v: 'x' });
   await store.close();
   t.notOk(existsSync(`${file}-wal`), 'closed for real: the last connection removed its WAL file');
+});
+
+t.test('lazy writes ride along with the next transaction, survive its rollback, and fail alone', async (t) => {
+  const file = join(tempDir(), 'lazy.db');
+  const store = await Store.open(file);
+  await store.exec('CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)');
+  const order: string[] = [];
+  const marked = store.lazyRun('INSERT INTO kv (k, v) VALUES (?, ?)', ['mark', '1']).then(() => order.push('lazy'));
+  await store.tx(async (tx) => {
+    // the lazy write is already in: the transaction sees it
+    t.same(await tx.get('SELECT v FROM kv WHERE k = ?', ['mark']), { v: '1' }, 'ran inside the transaction, before its work');
+    await tx.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['work', '1']);
+  });
+  order.push('tx');
+  await marked;
+  t.same(order, ['lazy', 'tx'], 'the lazy write resolved with that COMMIT, not on a timer');
+
+  // A transaction that rolls back takes the lazy write with it; it is written later all the same.
+  const again = store.lazyRun('UPDATE kv SET v = ? WHERE k = ?', ['2', 'mark']);
+  await t.rejects(
+    store.tx(async () => {
+      throw new Error('handler failed');
+    }),
+    /handler failed/,
+  );
+  t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['mark']), { v: '1' }, 'rolled back with the transaction');
+  await again;
+  t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['mark']), { v: '2' }, 'written by the timer after the rollback');
+
+  // A lazy write that fails rejects alone; the transaction it rode with commits.
+  const bad = store.lazyRun('INSERT INTO kv (k, v) VALUES (?, ?)', ['mark', 'dup']);
+  await store.tx((tx) => tx.run('INSERT INTO kv (k, v) VALUES (?, ?)', ['work2', '1']));
+  await t.rejects(bad, /UNIQUE constraint failed/);
+  t.same(await store.get('SELECT v FROM kv WHERE k = ?', ['work2']), { v: '1' }, 'the transaction committed');
+
+  // close() commits what is still waiting.
+  void store.lazyRun('INSERT INTO kv (k, v) VALUES (?, ?)', ['last', '1']);
+  await store.close();
+  const reopened = await Store.open(file);
+  t.same(await reopened.get('SELECT v FROM kv WHERE k = ?', ['last']), { v: '1' }, 'written at close');
+  await reopened.close();
 });

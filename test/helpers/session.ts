@@ -401,6 +401,8 @@ export class LaneSession {
         behind = `doc/basket rev ${this.docs.get('basket')?.rev} of ${rev[0].v}`;
         return false;
       }
+      // Events marked sent after the first read would pass the checks above unseen: read again.
+      await this.refresh();
       return this.events.length === count;
     };
     await until(settled, timeoutMs, 'the lane to settle').catch((err: Error) => {
