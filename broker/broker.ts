@@ -11,6 +11,7 @@ import { Acl, type Identity } from './acl.js';
 import type { Credentials } from './credentials.js';
 import { SqlitePersistence } from './persistence.js';
 import { deliverOutOfOrder } from './dedupe.js';
+import { duplexPair } from './in-process.js';
 
 export interface BrokerOptions {
   config: Config;
@@ -41,6 +42,7 @@ export class Broker {
   private readonly anonymousPersistent = new WeakSet<Client>();
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
+  private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
     this.acl = new Acl(new Set(opts.devices));
@@ -212,7 +214,20 @@ export class Broker {
     });
   }
 
+  /**
+   * A connection for one of the daemon's own clients, in memory (duplexPair): the same
+   * MQTT, CONNECT and credentials as over TCP, without a socket's system calls on the
+   * path of every event. After stop() the connection closes at once (the client backs off).
+   */
+  connectInProcess(): Duplex {
+    const [client, server] = duplexPair();
+    if (!this.aedes || this.stopping) server.destroy();
+    else deliverOutOfOrder(this.aedes.handle(server));
+    return client;
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.sweep);
     for (const ws of this.wss?.clients ?? []) ws.terminate();
     this.wss?.close();

@@ -108,6 +108,8 @@ export class Daemon {
           return brokerUrl();
         },
         password: (role) => this.credentials.password(role),
+        // The broker of this process (not `--only`): in memory, no loopback socket.
+        ...(this.opts.only ? {} : { connect: () => this.broker!.connectInProcess() }),
       },
       onCorrupt: (err: StoreCorruptError) => {
         this.problems.set(`store ${err.file}`, err.message);
@@ -123,7 +125,15 @@ export class Daemon {
         name: 'broker',
         essential: true,
         start: async () => {
-          const make = () => new Broker({ config, stateDir: this.opts.stateDir, log: this.log, metrics: this.metrics, credentials: this.credentials, devices: this.deviceNames() });
+          const make = () =>
+            new Broker({
+              config,
+              stateDir: this.opts.stateDir,
+              log: this.log,
+              metrics: this.metrics,
+              credentials: this.credentials,
+              devices: this.deviceNames(),
+            });
           this.broker = make();
           try {
             await this.broker.start();
@@ -147,7 +157,15 @@ export class Daemon {
         name: 'http',
         essential: true,
         start: async () => {
-          this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: this.log, metrics: this.metrics, uiRoot: UI_ROOT, health: () => this.health(), ...uiHttp(this.credentials) });
+          this.http = new HttpServer({
+            host: config.http.host,
+            port: config.http.port,
+            log: this.log,
+            metrics: this.metrics,
+            uiRoot: UI_ROOT,
+            health: () => this.health(),
+            ...uiHttp(this.credentials),
+          });
           this.broker?.attachWebSocket(this.http.server);
           await this.http.start();
         },
@@ -268,7 +286,15 @@ export class Daemon {
     if (!this.opts.only) await this.devicesSettled(15_000);
     this.phase = this.problems.size ? 'degraded' : 'ready';
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    this.log.info({ ms: Math.round(ms), broker: this.broker?.url, http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined, stateDir: this.opts.stateDir }, `laned ${this.phase} in ${Math.round(ms)} ms`);
+    this.log.info(
+      {
+        ms: Math.round(ms),
+        broker: this.broker?.url,
+        http: this.http ? `http://${this.opts.config.http.host}:${this.http.port}` : undefined,
+        stateDir: this.opts.stateDir,
+      },
+      `laned ${this.phase} in ${Math.round(ms)} ms`,
+    );
     if (!this.opts.only) this.writeRuntimeFile();
     const first = this.statusLine();
     this.lastStatus = first;
@@ -327,7 +353,8 @@ export class Daemon {
       log: this.log.child({ component: 'systemd' }),
       metrics: this.metrics,
       everyMs: every,
-      probes: () => this.services.filter((s) => s.status().state === 'running').map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
+      probes: () =>
+        this.services.filter((s) => s.status().state === 'running').map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
     });
     this.watchdog.start();
   }

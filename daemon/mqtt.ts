@@ -1,4 +1,5 @@
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 
 // mqtt-packet (under both mqtt.js and aedes) otherwise builds, on its first packet, a
@@ -9,6 +10,8 @@ import type { Logger } from './log.js';
 
 export interface ClientOptions {
   url: string;
+  /** A connection to the broker in this process (instead of `url`): a new one per (re)connect. */
+  stream?(): Duplex;
   clientId: string;
   username: string;
   password: string;
@@ -42,7 +45,7 @@ export function connectClient(o: ClientOptions): MqttClient {
   const will: IClientOptions['will'] = o.stateTopic
     ? { topic: o.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline', clientId: o.clientId })), qos: 1, retain: true }
     : undefined;
-  const client = mqtt.connect(o.url, {
+  const options: IClientOptions = {
     clientId: o.clientId,
     clean: false,
     username: o.username,
@@ -54,7 +57,11 @@ export function connectClient(o: ClientOptions): MqttClient {
     resubscribe: true,
     manualConnect: true,
     ...(will ? { will } : {}),
-  });
+  };
+  const stream = o.stream;
+  const client = stream ? new MqttClient(() => stream(), options) : mqtt.connect(o.url, options);
+  // as mqtt.connect does: errors are handled through the connection's events
+  if (stream) client.on('error', () => undefined);
   let down = false;
   const notAcknowledged = (topic: string, err: Error): void => {
     o.log.error({ topic, err: err.message }, 'message handler failed; not acknowledged, the broker will redeliver');

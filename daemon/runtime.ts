@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { Config, Role } from './config.js';
@@ -21,7 +22,8 @@ export interface RuntimeHost {
   log: Logger;
   clock: BoardClock;
   metrics: Metrics;
-  broker: { url: string; password(role: Role): string };
+  /** `connect`: an in-memory connection to the broker when it runs in this process. */
+  broker: { url: string; password(role: Role): string; connect?(): Duplex };
   /** A store was found corrupt and moved aside: the lane runs degraded. */
   onCorrupt?(err: StoreCorruptError): void;
 }
@@ -201,6 +203,7 @@ export class ServiceRuntime {
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
+        ...(host.broker.connect ? { stream: host.broker.connect } : {}),
         clientId: this.clientId,
         username: role,
         password: host.broker.password(role),
@@ -458,7 +461,14 @@ export class ServiceRuntime {
     const o = this.outboxes.get(source);
     const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
     const args = parsed.ok ? (parsed.cmd.args as { from?: unknown; to?: unknown; consumer?: unknown } | undefined) : undefined;
-    if (!o || !args || typeof args.from !== 'number' || typeof args.to !== 'number' || typeof args.consumer !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)) {
+    if (
+      !o ||
+      !args ||
+      typeof args.from !== 'number' ||
+      typeof args.to !== 'number' ||
+      typeof args.consumer !== 'string' ||
+      !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)
+    ) {
       this.log.warn({ source, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
       return;
     }
@@ -466,7 +476,9 @@ export class ServiceRuntime {
     const client = this.client;
     if (!client) return;
     for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
-    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), { qos: 1 });
+    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
+      qos: 1,
+    });
     this.log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');
   }
 

@@ -4,6 +4,7 @@ import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 import { devicesOfKind } from '../devices.js';
+import { KvTable } from '../kv.js';
 import type { ProduceWeighedData } from '../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
@@ -16,7 +17,6 @@ export interface BasketSettings {
 }
 
 const DDL = `
-CREATE TABLE IF NOT EXISTS basket_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS basket_txns (
   txn TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, status TEXT NOT NULL, corr TEXT NOT NULL,
   total INTEGER NOT NULL DEFAULT 0, payment TEXT, attempts INTEGER NOT NULL DEFAULT 0, notice TEXT, started TEXT NOT NULL
@@ -39,6 +39,8 @@ interface TxnRow {
   payment: string | null;
   attempts: number;
   notice: string | null;
+  /** Blocking interventions open (read with the row by `current`). */
+  blocked?: number;
 }
 
 interface LineRow {
@@ -92,18 +94,15 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const produceScales = ctx.settings.produceScales ?? devicesOfKind(ctx.config, 'magellan', 'toledo8217');
     const needsApproval = ctx.settings.removalNeedsApproval ?? true;
 
-    const getState = async <T>(tx: Tx, k: string): Promise<T | undefined> => {
-      const r = await tx.get<{ v: string }>('SELECT v FROM basket_state WHERE k = ?', [k]);
-      return r ? (JSON.parse(r.v) as T) : undefined;
-    };
-    const setState = async (tx: Tx, k: string, v: unknown): Promise<void> => {
-      if (v === undefined) await tx.run('DELETE FROM basket_state WHERE k = ?', [k]);
-      else await tx.run('INSERT INTO basket_state (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', [k, JSON.stringify(v)]);
-    };
+    const kv = new KvTable('basket_state');
 
     // Each statement is a trip to SQLite's thread and back, on the path of every scan: one each.
     const current = (tx: Tx): Promise<TxnRow | undefined> =>
-      tx.get<TxnRow>("SELECT t.* FROM basket_state s JOIN basket_txns t ON t.txn = json_extract(s.v, '$') WHERE s.k = 'current'");
+      tx.get(
+        "SELECT t.*, (SELECT count(*) FROM basket_blocks b WHERE b.txn = t.txn) AS blocked FROM basket_state s JOIN basket_txns t ON t.txn = json_extract(s.v, '$') WHERE s.k = 'current'",
+      );
+    /** The last line number of each transaction, committed (lines) and written by the open transaction (staged). */
+    const lineNumbers = { committed: new Map<string, number>(), staged: new Map<string, number>() };
     const lines = (tx: Tx, txn: string): Promise<LineRow[]> => tx.all<LineRow>('SELECT * FROM basket_lines WHERE txn = ? ORDER BY n', [txn]);
     const lineOf = async (tx: Tx, txn: string, line: string): Promise<LineRow | undefined> =>
       tx.get<LineRow>('SELECT * FROM basket_lines WHERE txn = ? AND line = ?', [txn, line]);
@@ -125,10 +124,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
 
     /** Build doc/basket inside the transaction, publish it after COMMIT. */
     const publish = async (tx: Tx): Promise<void> => {
-      const bumped = await tx.get<{ v: string }>(
-        "INSERT INTO basket_state (k, v) VALUES ('rev', '1') ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1 RETURNING v",
-      );
-      const rev = Number(bumped?.v ?? 1);
+      const rev = ((await kv.get<number>(tx, 'rev')) ?? 0) + 1;
+      await kv.set(tx, 'rev', rev);
       const t = await current(tx);
       let doc: BasketDoc;
       if (!t) {
@@ -147,7 +144,6 @@ export const basket: ServiceDefinition<BasketSettings> = {
         };
       } else {
         const ls = (await lines(tx, t.txn)).filter((l) => !l.removed);
-        const blocked = await tx.get<{ c: number }>('SELECT count(*) AS c FROM basket_blocks WHERE txn = ?', [t.txn]);
         doc = {
           lane,
           rev,
@@ -162,7 +158,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
           })),
           total: t.total,
           items: ls.reduce((a, l) => a + l.quantity, 0),
-          blocked: blocked?.c ?? 0,
+          blocked: t.blocked ?? 0,
           ...(t.payment ? { payment: t.payment } : {}),
           ...(t.notice ? { notice: JSON.parse(t.notice) as Notice } : {}),
         };
@@ -171,19 +167,29 @@ export const basket: ServiceDefinition<BasketSettings> = {
     };
 
     const start = async (tx: Tx, cause: Envelope): Promise<TxnRow> => {
-      const n = ((await getState<number>(tx, 'counter')) ?? 0) + 1;
-      await setState(tx, 'counter', n);
+      const n = ((await kv.get<number>(tx, 'counter')) ?? 0) + 1;
+      await kv.set(tx, 'counter', n);
       const txn = `T-${String(n).padStart(4, '0')}`;
       const ev = await ctx.emit(tx, 'TransactionStarted', { txn, lane, currency }, { txn, cause: cause.id });
       const t: TxnRow = { txn, n, status: 'open', corr: ev.id, total: 0, payment: null, attempts: 0, notice: null };
       await tx.run('INSERT INTO basket_txns (txn, n, status, corr, started) VALUES (?,?,?,?,?)', [txn, n, 'open', ev.id, ev.time]);
-      await setState(tx, 'current', txn);
+      await kv.set(tx, 'current', txn);
       return t;
     };
 
     const addLine = async (tx: Tx, t: TxnRow, draft: LineDraft, cause: string): Promise<void> => {
-      const r = await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM basket_lines WHERE txn = ?', [t.txn]);
-      const n = (r?.m ?? 0) + 1;
+      let last = lineNumbers.staged.get(t.txn) ?? lineNumbers.committed.get(t.txn);
+      last ??= (await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM basket_lines WHERE txn = ?', [t.txn]))?.m ?? 0;
+      const n = last + 1;
+      if (lineNumbers.staged.size === 0) {
+        tx.afterCommit(() => {
+          lineNumbers.committed.clear();
+          for (const [txn, m] of lineNumbers.staged) lineNumbers.committed.set(txn, m);
+          lineNumbers.staged.clear();
+        });
+        tx.onRollback(() => lineNumbers.staged.clear());
+      }
+      lineNumbers.staged.set(t.txn, n);
       const item: ItemAddedData = { line: `L${n}`, ...draft };
       await ctx.emit(tx, 'ItemAddedToBasket', item, meta(t, cause));
       await tx.run('INSERT INTO basket_lines (txn, n, line, item, quantity, price) VALUES (?,?,?,?,?,?)', [
@@ -200,8 +206,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const close = async (tx: Tx, t: TxnRow, status: 'completed' | 'cancelled'): Promise<void> => {
       await tx.run('UPDATE basket_txns SET status = ? WHERE txn = ?', [status, t.txn]);
       await tx.run('DELETE FROM basket_blocks WHERE txn = ?', [t.txn]);
-      await setState(tx, 'current', undefined);
-      await setState(tx, 'pendingWeigh', undefined);
+      await kv.set(tx, 'current', undefined);
+      await kv.set(tx, 'pendingWeigh', undefined);
     };
 
     /** Apply a removal or a lower quantity (0 removes the line). */
@@ -256,14 +262,14 @@ export const basket: ServiceDefinition<BasketSettings> = {
         await setNotice(tx, t, { code: 'unknown', text: `Item ${d.gtin ?? d.code} is not known: an attendant is on the way` });
         return;
       }
-      const produce = await getState<{ grams: number; id: string; used: boolean }>(tx, 'produce');
+      const produce = await kv.get<{ grams: number; id: string; used: boolean }>(tx, 'produce');
       const priced = priceScan(d, d.product, digits, produce && !produce.used ? produce.grams : undefined);
       if (!priced.ok) {
-        await setState(tx, 'pendingWeigh', { txn: t.txn, cause: ev.id, scan: d });
+        await kv.set(tx, 'pendingWeigh', { txn: t.txn, cause: ev.id, scan: d });
         await setNotice(tx, t, { code: 'weigh', text: `Place ${d.product.name} on the scale`, name: d.product.name });
         return;
       }
-      if (priced.item.grams !== undefined && !priced.item.label && produce) await setState(tx, 'produce', { ...produce, used: true });
+      if (priced.item.grams !== undefined && !priced.item.label && produce) await kv.set(tx, 'produce', { ...produce, used: true });
       await addLine(tx, t, priced.item, ev.id);
       await setNotice(tx, t, undefined);
     };
@@ -271,22 +277,22 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const onProduce = async (tx: Tx, ev: Envelope): Promise<void> => {
       const { grams } = ev.data as ProduceWeighedData;
       if (!(grams > 0)) {
-        await setState(tx, 'produce', undefined);
+        await kv.set(tx, 'produce', undefined);
         return;
       }
-      const pending = await getState<{ txn: string; cause: string; scan: ScanResolvedData }>(tx, 'pendingWeigh');
+      const pending = await kv.get<{ txn: string; cause: string; scan: ScanResolvedData }>(tx, 'pendingWeigh');
       const t = await current(tx);
       if (pending && t && t.txn === pending.txn && t.status === 'open' && pending.scan.product) {
         const priced = priceScan(pending.scan, pending.scan.product, digits, grams);
         if (priced.ok) {
           await addLine(tx, t, priced.item, ev.id);
-          await setState(tx, 'pendingWeigh', undefined);
-          await setState(tx, 'produce', { grams, id: ev.id, used: true });
+          await kv.set(tx, 'pendingWeigh', undefined);
+          await kv.set(tx, 'produce', { grams, id: ev.id, used: true });
           await setNotice(tx, t, undefined);
           return;
         }
       }
-      await setState(tx, 'produce', { grams, id: ev.id, used: false });
+      await kv.set(tx, 'produce', { grams, id: ev.id, used: false });
     };
 
     const onPayment = async (tx: Tx, ev: Envelope): Promise<void> => {
@@ -357,7 +363,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
       sources: ['catalog', 'payment', 'attendant', ...produceScales],
       keyOf: lane1,
       async migrate(store) {
-        await store.exec(DDL);
+        await store.exec(kv.ddl() + DDL);
       },
       async start() {
         await ctx.tx((tx) => publish(tx));
@@ -373,7 +379,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
           case 'ScaleStatus':
             // An emptied platter reports zero, not a weight: what was weighed is gone.
             if (!produceScales.includes(ev.source) || !['zero', 'underZero'].includes((ev.data as { state: string }).state)) return;
-            await setState(tx, 'produce', undefined);
+            await kv.set(tx, 'produce', undefined);
             break;
           case 'PaymentAuthorized':
           case 'PaymentDeclined':
@@ -442,7 +448,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             const payment = `${t.txn}-P${attempt}`;
             await ctx.emit(tx, 'PaymentRequested', { payment, amount: t.total, currency, attempt }, meta(t));
             await tx.run("UPDATE basket_txns SET status = 'paying', payment = ?, attempts = ? WHERE txn = ?", [payment, attempt, t.txn]);
-            await setState(tx, 'pendingWeigh', undefined);
+            await kv.set(tx, 'pendingWeigh', undefined);
             await setNotice(tx, { ...t, status: 'paying' }, undefined);
             await publish(tx);
             return { txn: t.txn, payment, amount: t.total, currency };
