@@ -119,6 +119,8 @@ export class ServiceRuntime {
   private inbox: Inbox | undefined;
   private deadLetters!: DeadLetters;
   private client: MqttClient | undefined;
+  /** The last text of each doc/<name> published on this connection. */
+  private readonly docsSent = new Map<string, string>();
   private logic!: ServiceLogic;
   private readonly executor = new KeyedExecutor();
   private readonly log: Logger;
@@ -215,6 +217,7 @@ export class ServiceRuntime {
         pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
         onSubscribed: () => this.markSubscribed(),
       });
+      this.client.on('connect', () => this.docsSent.clear());
       await whenConnected(this.client, 10_000).then(
         () => this.subscribed,
         (err: Error) => this.log.warn({ err: err.message }, 'broker not reachable yet; events stay in the outbox until it is'),
@@ -377,7 +380,12 @@ export class ServiceRuntime {
       tx: (fn) => this.store.tx(fn),
       runKeyed: (key, fn) => this.executor.run(key, fn),
       publishDoc: (name, doc) => {
-        this.client?.publish(`doc/${name}`, JSON.stringify(doc), { qos: 1, retain: true });
+        // The same document again changes nothing for its readers: not sent (the broker keeps
+        // the retained one). After a reconnect the next one is sent whatever it holds.
+        const text = JSON.stringify(doc);
+        if (this.docsSent.get(name) === text) return;
+        this.docsSent.set(name, text);
+        this.client?.publish(`doc/${name}`, text, { qos: 1, retain: true });
       },
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
     };
