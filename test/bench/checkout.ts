@@ -74,9 +74,12 @@ async function main(): Promise<void> {
     new Promise<any>((resolve) => {
       const id = newEventId();
       const replyTo = `reply/bench-tech/${id}`;
-      tech.on('message', (t, p) => {
-        if (t === replyTo) resolve(JSON.parse(p.toString()));
-      });
+      const on = (t: string, p: Buffer): void => {
+        if (t !== replyTo) return;
+        tech.off('message', on);
+        resolve(JSON.parse(p.toString()));
+      };
+      tech.on('message', on);
       tech.subscribe(replyTo, { qos: 1 }, () => tech.publish(`cmd/${target}/${cmd}`, JSON.stringify({ id, args, replyTo }), { qos: 1 }));
     });
 
