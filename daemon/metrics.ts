@@ -12,6 +12,7 @@ export class Metrics {
   readonly rejected: Counter<'service' | 'reason'>;
   readonly deadLettered: Counter<'service'>;
   readonly replayRequests: Counter<'service' | 'source'>;
+  readonly logRestarts: Counter<'service' | 'source'>;
   readonly inboxBatch: Histogram<'service'>;
   readonly brokerRefused: Counter<'reason'>;
   readonly outboxBacklog: Gauge<'source'>;
@@ -63,6 +64,12 @@ export class Metrics {
     this.replayRequests = new Counter({
       name: 'laned_replay_requests_total',
       help: 'Catch-up replays asked for after a seq gap',
+      labelNames: ['service', 'source'],
+      registers: [r],
+    });
+    this.logRestarts = new Counter({
+      name: 'laned_source_log_restarts_total',
+      help: 'Sources seen starting their event log again from nothing (database lost)',
       labelNames: ['service', 'source'],
       registers: [r],
     });

@@ -11,6 +11,8 @@ export const EnvelopeSchema = Type.Object(
     v: Type.Integer({ minimum: 1 }),
     source: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
     seq: Type.Integer({ minimum: 1 }),
+    /** The source's log: a new id when its log starts again from nothing (its database lost), so consumers do not take its new events for old ones. */
+    log: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     at: Type.Object({ epoch: Type.Integer({ minimum: 0 }), mono: Type.String({ pattern: '^[0-9]{1,20}$' }) }),
     time: Type.String(),
     txn: Type.Optional(Type.String({ maxLength: 64 })),

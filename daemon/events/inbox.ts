@@ -47,6 +47,17 @@ interface Gap {
   tries: number;
 }
 
+/**
+ * A source whose log started again from nothing (its database lost): its events
+ * carry a new `log` id. The consumer's position moves to just before the first
+ * event of the new log (down, when the new log starts at 1); what the old log
+ * had past the position is lost and recorded as a dead letter.
+ */
+interface LogRestart {
+  to: number;
+  lost?: { from: number; to: number };
+}
+
 /** An event held until the events before it have arrived (mirrors inbox_pending). */
 interface Held {
   ev: Envelope;
@@ -65,7 +76,7 @@ interface Work {
   /** For an event: record it as a dead letter once it failed `maxAttempts` times. */
   giveUp?(tx: Tx, lastError: string): Promise<void>;
   /** The event this work applies (absent for buffering and bookkeeping work). */
-  event?: { ev: Envelope; fromPending: boolean };
+  event?: { ev: Envelope; fromPending: boolean; restart?: LogRestart };
   /** Failed attempts so far. */
   tries: number;
   what?: string;
@@ -100,6 +111,11 @@ export class Inbox {
   private readonly heads = new Map<string, number>();
   /** When each source last delivered anything: a consumer that is merely behind is not missing events. */
   private readonly lastHeard = new Map<string, number>();
+  /** Each source's log id: committed (inbox_position.log), and as decided on arrival. */
+  private readonly savedLogs = new Map<string, string>();
+  private readonly logs = new Map<string, string>();
+  /** Log ids a source replaced: their late redeliveries are dropped. */
+  private readonly retiredLogs = new Map<string, Set<string>>();
   private queue: Work[] = [];
   private flushing: Promise<void> | undefined;
   private stopped = false;
@@ -110,8 +126,11 @@ export class Inbox {
 
   async init(): Promise<void> {
     await this.opts.store.exec(INBOX_DDL);
-    for (const row of await this.opts.store.all<{ source: string; last_seq: number }>('SELECT source, last_seq FROM inbox_position')) {
+    const columns = await this.opts.store.all<{ name: string }>('PRAGMA table_info(inbox_position)');
+    if (!columns.some((c) => c.name === 'log')) await this.opts.store.exec('ALTER TABLE inbox_position ADD COLUMN log TEXT');
+    for (const row of await this.opts.store.all<{ source: string; last_seq: number; log: string | null }>('SELECT source, last_seq, log FROM inbox_position')) {
       this.positions.set(row.source, row.last_seq);
+      if (row.log) this.savedLogs.set(row.source, row.log);
     }
     await this.loadHeld();
     for (const source of this.held.keys()) this.scheduleGap(source);
@@ -149,6 +168,16 @@ export class Inbox {
       log.warn({ topic, eventId: ev.id }, reason);
       return this.deadLetter(topic, payload, reason, ev.id);
     }
+    let restart: LogRestart | undefined;
+    const knownLog = this.logs.get(source) ?? this.savedLogs.get(source);
+    if (ev.log !== undefined && ev.log !== knownLog) {
+      if (this.retiredLogs.get(source)?.has(ev.log)) {
+        metrics.duplicates.inc({ service: name });
+        log.debug({ eventId: ev.id, source, seq: ev.seq, log: ev.log }, 'event of a log its source has replaced: dropped');
+        return this.lastWork.get(source) ?? Promise.resolve();
+      }
+      restart = this.newLog(source, ev, knownLog);
+    }
     const upTo = this.upTo(source) ?? ev.seq - 1;
     const held = this.heldOf(source);
     if (ev.seq <= upTo || held.has(ev.seq)) {
@@ -168,7 +197,7 @@ export class Inbox {
       this.scheduleGap(source);
       return work;
     }
-    const work = this.accept(ev, topic, text, false);
+    const work = this.accept(ev, topic, text, false, restart);
     this.pull(source);
     return work;
   }
@@ -203,6 +232,37 @@ export class Inbox {
     this.lastWork.set(source, work);
     this.pull(source);
     await work;
+  }
+
+  /**
+   * The first event of `source` under a log id other than the one known. The first
+   * one ever heard (or one from before logs had ids) is recorded and changes nothing.
+   * Otherwise the source started its log again from nothing: its position moves to
+   * just before this event, events held from the old log are void, and what the old
+   * log had past the position is lost (DESIGN.md: a source whose database and the
+   * broker's are both lost starts again at seq 1).
+   */
+  private newLog(source: string, ev: Envelope, knownLog: string | undefined): LogRestart | undefined {
+    this.logs.set(source, ev.log!);
+    const upTo = this.upTo(source);
+    if (knownLog === undefined || upTo === undefined) return undefined;
+    const retired = this.retiredLogs.get(source) ?? new Set<string>();
+    retired.add(knownLog);
+    this.retiredLogs.set(source, retired);
+    this.heldOf(source).clear();
+    this.heads.delete(source);
+    const gap = this.gaps.get(source);
+    if (gap) clearTimeout(gap.timer);
+    this.gaps.delete(source);
+    const to = ev.seq - 1;
+    const lost = to > upTo ? { from: upTo + 1, to } : undefined;
+    this.accepted.set(source, to);
+    this.opts.metrics.logRestarts.inc({ service: this.opts.name, source });
+    this.opts.log.warn(
+      { source, from: upTo, to, log: ev.log, lost },
+      `${source} started a new log (its database was replaced): position ${upTo} -> ${to}${lost ? `; events ${lost.from}..${lost.to} of the old log are lost` : ''}`,
+    );
+    return { to, ...(lost ? { lost } : {}) };
   }
 
   /** The last seq of `source` applied or queued for apply (undefined: never heard of). */
@@ -248,11 +308,11 @@ export class Inbox {
   }
 
   /** Queue the next event of its source for apply. */
-  private accept(ev: Envelope, topic: string, payload: string, fromPending: boolean): Promise<void> {
+  private accept(ev: Envelope, topic: string, payload: string, fromPending: boolean, restart?: LogRestart): Promise<void> {
     this.accepted.set(ev.source, ev.seq);
-    const work = this.enqueue(this.key(ev), ev.source, (tx) => this.applyIn(tx, ev, fromPending), {
+    const work = this.enqueue(this.key(ev), ev.source, (tx) => this.applyIn(tx, ev, fromPending, restart), {
       what: `${ev.type} ${ev.id}`,
-      event: { ev, fromPending },
+      event: { ev, fromPending, ...(restart ? { restart } : {}) },
       giveUp: async (tx, lastError) => {
         await this.opts.deadLetters.add(tx, {
           eventId: ev.id,
@@ -261,7 +321,7 @@ export class Inbox {
           reason: `failed ${this.opts.maxAttempts} times: ${lastError}`,
           attempts: this.opts.maxAttempts,
         });
-        await this.markOne(tx, ev);
+        await this.markOne(tx, ev, restart);
         if (fromPending) await this.unpend(tx, ev);
         tx.afterCommit(() => this.opts.metrics.deadLettered.inc({ service: this.opts.name }));
       },
@@ -293,9 +353,12 @@ export class Inbox {
   }
 
   /** Record one event as seen and its source's position; true when it was not seen before. */
-  private async markOne(tx: Tx, ev: Envelope): Promise<boolean> {
+  private async markOne(tx: Tx, ev: Envelope, restart?: LogRestart): Promise<boolean> {
+    if (restart) await this.restartLog(tx, ev.source, restart);
     const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
-    this.positionAfterCommit(tx, ev.source, ev.seq);
+    await this.saveLog(tx, ev);
+    if (restart) tx.afterCommit(() => this.positions.set(ev.source, ev.seq));
+    else this.positionAfterCommit(tx, ev.source, ev.seq);
     this.pruneSeen(tx);
     return r.changes > 0;
   }
@@ -316,13 +379,37 @@ export class Inbox {
     });
   }
 
+  /** The position moves to where the new log starts (down, too); the old log's held events and lost tail are settled. */
+  private async restartLog(tx: Tx, source: string, restart: LogRestart): Promise<void> {
+    await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = excluded.last_seq', [
+      source,
+      restart.to,
+    ]);
+    await tx.run('DELETE FROM inbox_pending WHERE source = ?', [source]);
+    if (restart.lost) {
+      await this.opts.deadLetters.add(tx, {
+        topic: `evt/${source}`,
+        payload: '',
+        reason: `events ${restart.lost.from}..${restart.lost.to} of ${source} were lost with its log (the source started a new one)`,
+      });
+    }
+  }
+
+  /** Remember the log id of `ev`'s source with its position (inbox_position.log) when it is new. */
+  private async saveLog(tx: Tx, ev: Envelope): Promise<void> {
+    const log = ev.log;
+    if (log === undefined || this.savedLogs.get(ev.source) === log) return;
+    await tx.run('UPDATE inbox_position SET log = ? WHERE source = ?', [log, ev.source]);
+    tx.afterCommit(() => this.savedLogs.set(ev.source, log));
+  }
+
   private async unpend(tx: Tx, ev: Envelope): Promise<void> {
     await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
   }
 
   /** Apply one event in `tx`; throws when its handler does (the transaction rolls back). */
-  private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean): Promise<void> {
-    await this.handleIn(tx, { ev, fromPending }, await this.markOne(tx, ev));
+  private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean, restart?: LogRestart): Promise<void> {
+    await this.handleIn(tx, { ev, fromPending }, await this.markOne(tx, ev, restart));
   }
 
   private enqueue(key: string, source: string, run: (tx: Tx) => Promise<void>, extra: Pick<Work, 'giveUp' | 'what' | 'event'> = {}): Promise<void> {
@@ -344,7 +431,11 @@ export class Inbox {
   private async flush(): Promise<void> {
     const max = this.opts.maxBatch ?? 256;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, max).filter((w) => !this.stale(w));
+      // An event that restarts its source's log moves the position down: it commits in a
+      // batch of its own, after everything queued before it.
+      let n = 1;
+      if (!this.queue[0].event?.restart) while (n < this.queue.length && n < max && !this.queue[n].event?.restart) n++;
+      const batch = this.queue.splice(0, n).filter((w) => !this.stale(w));
       if (batch.length === 0) continue;
       let results: PromiseSettledResult<void>[] = [];
       try {
@@ -379,7 +470,7 @@ export class Inbox {
     if (events.length === 0) return fresh;
     if (events.length === 1) {
       // One event (the usual case at a lane's pace): one statement says whether it is new.
-      if (await this.markOne(tx, events[0].event!.ev)) fresh.add(events[0]);
+      if (await this.markOne(tx, events[0].event!.ev, events[0].event!.restart)) fresh.add(events[0]);
       return fresh;
     }
     const ids = events.map((w) => w.event!.ev.id);
@@ -400,6 +491,7 @@ export class Inbox {
       );
     }
     for (const [source, seq] of top) this.positionAfterCommit(tx, source, seq);
+    for (const w of events) await this.saveLog(tx, w.event!.ev);
     this.pruneSeen(tx, fresh.size);
     return fresh;
   }
@@ -461,6 +553,7 @@ export class Inbox {
   private async reset(source: string): Promise<void> {
     this.generation.set(source, (this.generation.get(source) ?? 0) + 1);
     this.accepted.delete(source);
+    this.logs.delete(source);
     this.lastWork.delete(source);
     this.held.delete(source);
     await this.loadHeld(source).catch(() => undefined);

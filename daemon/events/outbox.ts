@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (source, seq) WHERE sent = 0;
 CREATE INDEX IF NOT EXISTS outbox_txn ON outbox (txn);
-CREATE TABLE IF NOT EXISTS outbox_floor (source TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`;
+CREATE TABLE IF NOT EXISTS outbox_floor (source TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+-- The id of the source's log, made when the log starts from nothing; every event carries it.
+CREATE TABLE IF NOT EXISTS outbox_log (source TEXT PRIMARY KEY, log TEXT NOT NULL) WITHOUT ROWID;`;
 
 export interface EmitMeta {
   txn?: string;
@@ -63,6 +65,8 @@ interface UnsentRow {
  */
 export class Outbox {
   private nextSeq = 1;
+  /** This source's log id (outbox_log). */
+  private logId = '';
   private dispatchedUpTo = 0;
   /** The newest committed seq: past it the table has nothing more for the relay. */
   private committedUpTo = 0;
@@ -92,6 +96,9 @@ export class Outbox {
     const max = await this.opts.store.get<{ m: number | null }>('SELECT max(seq) AS m FROM outbox WHERE source = ?', [this.opts.source]);
     const floor = await this.opts.store.get<{ seq: number }>('SELECT seq FROM outbox_floor WHERE source = ?', [this.opts.source]);
     this.nextSeq = Math.max(max?.m ?? 0, floor?.seq ?? 0) + 1;
+    const log = await this.opts.store.get<{ log: string }>('SELECT log FROM outbox_log WHERE source = ?', [this.opts.source]);
+    this.logId = log?.log ?? newEventId();
+    if (!log) await this.opts.store.run('INSERT INTO outbox_log (source, log) VALUES (?, ?)', [this.opts.source, this.logId]);
     const c = await this.opts.store.get<{ c: number; first: number | null }>(
       'SELECT count(*) AS c, min(seq) AS first FROM outbox WHERE source = ? AND sent = 0',
       [this.opts.source],
@@ -134,6 +141,7 @@ export class Outbox {
       v,
       source: this.opts.source,
       seq,
+      log: this.logId,
       at: this.opts.clock.now(),
       time: new Date().toISOString(),
       ...(meta.txn !== undefined ? { txn: meta.txn } : {}),

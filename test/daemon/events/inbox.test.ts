@@ -1,5 +1,6 @@
 import t from 'tap';
 import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { startLane, until, type InProcessLane } from '../../helpers/lane.js';
 import { query } from '../../helpers/daemon.js';
@@ -191,4 +192,73 @@ t.test('events taken in before the previous commit: committed together, one fail
   const sum = batches.find((v) => v.metricName === 'laned_inbox_batch_events_sum')?.value ?? 0;
   t.ok(count > 0 && sum / count > 1, `several events per commit (${sum} events in ${count} commits)`);
   t.equal(lane.daemon.health().status, 'ready', 'the daemon keeps running');
+});
+
+t.test('a source that lost its database and the broker’s starts a new log: its events are applied, not taken for old ones', async (t) => {
+  const config = { events: { gapWaitMs: 100 }, services: { probe: { enabled: true, count: 5 }, 'probe-sink': { enabled: true } } };
+  const first = await startLane(config);
+  const sinkDb = join(first.stateDir, 'probe-sink.db');
+  const sinkTally = () => query<{ n: number; applied: number }>(sinkDb, "SELECT n, applied FROM probe_tally WHERE source = 'probe' ORDER BY n");
+  await until(async () => (await sinkTally()).length === 5, 10_000, 'five ticks applied');
+  await first.stop();
+  const oldLog = (await query<{ log: string }>(join(first.stateDir, 'probe.db'), "SELECT log FROM outbox_log WHERE source = 'probe'"))[0].log;
+  // Both the source's database and the broker's (with the retained heads) are gone: the
+  // probe starts its log again at seq 1, below the consumer's position 5.
+  for (const f of ['probe.db', 'broker.db']) for (const suffix of ['', '-wal', '-shm']) rmSync(join(first.stateDir, f + suffix), { force: true });
+
+  const second = await startLane(config, first.stateDir);
+  t.teardown(() => second.stop());
+  await until(async () => (await sinkTally()).every((r) => r.applied === 2), 10_000, 'the new log’s five ticks applied');
+  t.same(
+    (await sinkTally()).map((r) => [r.n, r.applied]),
+    [
+      [1, 2],
+      [2, 2],
+      [3, 2],
+      [4, 2],
+      [5, 2],
+    ],
+    'each tick of the new log applied once more, none dropped as a redelivery',
+  );
+  const newLog = (await query<{ log: string }>(join(second.stateDir, 'probe.db'), "SELECT log FROM outbox_log WHERE source = 'probe'"))[0].log;
+  t.not(newLog, oldLog, 'the source made a new log id');
+  t.same(
+    await query(sinkDb, "SELECT last_seq, log FROM inbox_position WHERE source = 'probe'"),
+    [{ last_seq: 5, log: newLog }],
+    'the position follows the new log',
+  );
+  t.ok(
+    second.logs.some((l) => /probe started a new log \(its database was replaced\): position 5 -> 0/.test(String(l.msg))),
+    'the consumer says what happened',
+  );
+});
+
+t.test('a new log id: position follows it down or up, the old log’s stragglers are dropped, its lost tail is a dead letter', async (t) => {
+  const lane = await startLane({ events: { gapWaitMs: 100 }, services: { 'probe-sink': { enabled: true, sources: ['fake'] } } });
+  t.teardown(() => lane.stop());
+  const fake = await lane.connect('service', 'laned-fake');
+  const db = join(lane.stateDir, 'probe-sink.db');
+  const position = async () => (await query<{ last_seq: number; log: string }>(db, "SELECT last_seq, log FROM inbox_position WHERE source = 'fake'"))[0];
+  for (const s of [1, 2, 3]) await publish(fake, 'evt/fake/ProbeTick', tick(s, 100 + s, { log: 'log-a' }));
+  await until(async () => (await tally(lane)).length === 3, 10_000, 'three ticks of log a');
+  t.same(await position(), { last_seq: 3, log: 'log-a' }, 'the first log is recorded with the position');
+
+  // log b starts at 1: below the position, applied all the same
+  for (const s of [1, 2]) await publish(fake, 'evt/fake/ProbeTick', tick(s, 200 + s, { log: 'log-b' }));
+  await until(async () => (await tally(lane)).length === 5, 10_000, 'two ticks of log b');
+  t.same(await position(), { last_seq: 2, log: 'log-b' }, 'the position went down to the new log');
+
+  // a late redelivery of the replaced log is dropped
+  await publish(fake, 'evt/fake/ProbeTick', tick(4, 104, { log: 'log-a' }));
+  // log c starts at 5: 3..4 of log b never came and never will
+  await publish(fake, 'evt/fake/ProbeTick', tick(5, 305, { log: 'log-c' }));
+  await until(async () => (await tally(lane)).length === 6, 10_000, 'the first tick of log c');
+  t.same(
+    (await tally(lane)).map((r) => r.n),
+    [101, 102, 103, 201, 202, 305],
+    'log a’s straggler dropped; log c applied',
+  );
+  t.same(await position(), { last_seq: 5, log: 'log-c' });
+  const dead = await query<{ reason: string }>(db, 'SELECT reason FROM dead_letters ORDER BY n');
+  t.match(dead.map((d) => d.reason).join('\n'), /events 3\.\.4 of fake were lost with its log/, 'the lost tail is a dead letter');
 });
