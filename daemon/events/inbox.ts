@@ -223,11 +223,7 @@ export class Inbox {
     this.accepted.set(source, firstAvailable - 1);
     const work = this.enqueue(`source:${source}`, source, async (tx) => {
       await this.opts.deadLetters.add(tx, { topic: `evt/${source}`, payload: '', reason });
-      await tx.run(
-        'INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
-        [source, firstAvailable - 1],
-      );
-      this.positionAfterCommit(tx, source, firstAvailable - 1);
+      await this.storePosition(tx, source, firstAvailable - 1);
     });
     this.lastWork.set(source, work);
     this.pull(source);
@@ -301,10 +297,20 @@ export class Inbox {
   /**
    * The committed position in memory. In the table the trigger on inbox_seen moved it
    * (with max(): events of one source under different keys commit in one batch in any
-   * order); an id already seen was recorded with a position at least its seq.
+   * order); an id already seen was recorded with a position at least its seq. Only a
+   * source's new log moves it down (`down`).
    */
-  private positionAfterCommit(tx: Tx, source: string, seq: number): void {
-    tx.afterCommit(() => this.positions.set(source, Math.max(seq, this.positions.get(source) ?? 0)));
+  private positionAfterCommit(tx: Tx, source: string, seq: number, down = false): void {
+    tx.afterCommit(() => this.positions.set(source, down ? seq : Math.max(seq, this.positions.get(source) ?? 0)));
+  }
+
+  /** Write a position without an event to record (a skipped range, a new log), and keep it after COMMIT. */
+  private async storePosition(tx: Tx, source: string, seq: number, down = false): Promise<void> {
+    await tx.run(
+      `INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = ${down ? 'excluded.last_seq' : 'max(last_seq, excluded.last_seq)'}`,
+      [source, seq],
+    );
+    this.positionAfterCommit(tx, source, seq, down);
   }
 
   /** Queue the next event of its source for apply. */
@@ -357,8 +363,7 @@ export class Inbox {
     if (restart) await this.restartLog(tx, ev.source, restart);
     const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
     await this.saveLog(tx, ev);
-    if (restart) tx.afterCommit(() => this.positions.set(ev.source, ev.seq));
-    else this.positionAfterCommit(tx, ev.source, ev.seq);
+    this.positionAfterCommit(tx, ev.source, ev.seq, restart !== undefined);
     this.pruneSeen(tx);
     return r.changes > 0;
   }
@@ -381,10 +386,7 @@ export class Inbox {
 
   /** The position moves to where the new log starts (down, too); the old log's held events and lost tail are settled. */
   private async restartLog(tx: Tx, source: string, restart: LogRestart): Promise<void> {
-    await tx.run('INSERT INTO inbox_position (source, last_seq) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET last_seq = excluded.last_seq', [
-      source,
-      restart.to,
-    ]);
+    await this.storePosition(tx, source, restart.to, true);
     await tx.run('DELETE FROM inbox_pending WHERE source = ?', [source]);
     if (restart.lost) {
       await this.opts.deadLetters.add(tx, {
@@ -491,7 +493,9 @@ export class Inbox {
       );
     }
     for (const [source, seq] of top) this.positionAfterCommit(tx, source, seq);
-    for (const w of events) await this.saveLog(tx, w.event!.ev);
+    // the newest log id of each source in the batch
+    const lastOf = new Map(events.map((w) => [w.event!.ev.source, w.event!.ev]));
+    for (const ev of lastOf.values()) await this.saveLog(tx, ev);
     this.pruneSeen(tx, fresh.size);
     return fresh;
   }

@@ -14,6 +14,7 @@
  * Callers serialize per partition (KeyedExecutor); partitions run in parallel.
  */
 import type { Store, Tx } from '../store.js';
+import { TxCache } from '../kv.js';
 import type { BoardTime } from './clock.js';
 import type { Envelope } from './envelope.js';
 import type { EmitMeta } from './outbox.js';
@@ -119,9 +120,8 @@ interface PartState {
 }
 
 export class RetroactiveProjector {
-  private readonly cache = new Map<string, PartState>();
-  /** State written by the transaction in progress (the store runs one at a time), visible to its own reads. */
-  private readonly staged = new Map<string, PartState>();
+  /** Partitions' state as committed, and as the transaction in progress wrote it (visible to its own reads). */
+  private readonly parts = new TxCache<string, PartState>();
 
   constructor(private readonly opts: RetroactiveOptions) {}
 
@@ -130,7 +130,7 @@ export class RetroactiveProjector {
   }
 
   private async load(tx: Tx, part: string): Promise<PartState> {
-    const hit = this.staged.get(part) ?? this.cache.get(part);
+    const hit = this.parts.get(tx, part);
     if (hit) return hit;
     const { name } = this.opts;
     const rows = await tx.all<{ body: string }>('SELECT body FROM retro_inputs WHERE name = ? AND part = ? ORDER BY epoch, mono, source, seq', [name, part]);
@@ -181,7 +181,7 @@ export class RetroactiveProjector {
     next.inputs.splice(i, 0, input);
     next.ids.add(input.id);
     const result = await this.reconcile(tx, part, next, input.id);
-    this.commitState(tx, part, next);
+    this.parts.write(tx, part, next);
     return { applied: true, ...result };
   }
 
@@ -191,24 +191,8 @@ export class RetroactiveProjector {
     if (state.closed) return { applied: false, retracted: [], published: [] };
     const next: PartState = { ...state, inputs: [...state.inputs], live: new Map(state.live) };
     const result = await this.reconcile(tx, part, next, undefined);
-    this.commitState(tx, part, next);
+    this.parts.write(tx, part, next);
     return { applied: true, ...result };
-  }
-
-  private commitState(tx: Tx, part: string, next: PartState): void {
-    // The cache follows the database: replaced on COMMIT, dropped on ROLLBACK.
-    if (!this.staged.has(part)) {
-      tx.afterCommit(() => {
-        const st = this.staged.get(part);
-        this.staged.delete(part);
-        if (st) this.cache.set(part, st);
-      });
-      tx.onRollback(() => {
-        this.staged.delete(part);
-        this.cache.delete(part);
-      });
-    }
-    this.staged.set(part, next);
   }
 
   private async reconcile(tx: Tx, part: string, st: PartState, trigger: string | undefined): Promise<Omit<ApplyResult, 'applied'>> {
@@ -276,9 +260,7 @@ export class RetroactiveProjector {
       'INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 1, (SELECT coalesce(max(created), 0) + 1 FROM retro_parts WHERE name = ?)) ON CONFLICT(name, part) DO UPDATE SET closed = 1',
       [name, part, name],
     );
-    this.staged.delete(part);
-    this.cache.delete(part);
-    tx.onRollback(() => this.cache.delete(part));
+    this.parts.write(tx, part);
   }
 
   async isClosed(tx: Tx, part: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 import { compareBoardTime, type BoardTime } from '../events/clock.js';
 import { deviceConfigs } from '../devices.js';
-import { KvTable } from '../kv.js';
+import { KvTable, TxCache } from '../kv.js';
 import { verifyHash } from '../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
 
@@ -101,41 +101,16 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     const kv = new KvTable('att_state');
 
     // Every event looks at its transaction's row and at the open interventions: both are
-    // read through caches of committed rows. A write drops the entry, and what the writing
-    // transaction reads back (its own, uncommitted write) is not kept.
-    const txnCache = new Map<string, TxnRow>();
-    const txnsWritten = new Set<string>();
-    let openCache: InterventionRow[] | undefined;
-    let interventionsWritten = false;
-    const wroteTxn = (tx: Tx, txn: string): void => {
-      txnCache.delete(txn);
-      if (txnsWritten.size === 0) {
-        const done = (): void => txnsWritten.clear();
-        tx.afterCommit(done);
-        tx.onRollback(done);
-      }
-      txnsWritten.add(txn);
-    };
-    const wroteInterventions = (tx: Tx): void => {
-      openCache = undefined;
-      if (interventionsWritten) return;
-      interventionsWritten = true;
-      const done = (): void => {
-        interventionsWritten = false;
-      };
-      tx.afterCommit(done);
-      tx.onRollback(done);
-    };
+    // read through caches of committed rows, and a write makes the next read go to the table.
+    const txns = new TxCache<string, TxnRow>(20);
+    const openCache = new TxCache<'all', InterventionRow[]>();
 
     const txnRow = async (tx: Tx, txn: string | undefined): Promise<TxnRow | undefined> => {
       if (!txn) return undefined;
-      const hit = txnCache.get(txn);
+      const hit = txns.get(tx, txn);
       if (hit) return { ...hit };
       const row = await tx.get<TxnRow>('SELECT * FROM att_txns WHERE txn = ?', [txn]);
-      if (row && !txnsWritten.has(txn)) {
-        txnCache.set(txn, { ...row });
-        if (txnCache.size > 20) txnCache.delete(txnCache.keys().next().value as string);
-      }
+      if (row) txns.fill(tx, txn, { ...row });
       return row;
     };
     /** Events of a transaction this service has not seen start still count (sources race). */
@@ -144,7 +119,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const row = await txnRow(tx, ev.txn);
       if (row) return row;
       await tx.run('INSERT INTO att_txns (txn, corr) VALUES (?, ?)', [ev.txn, ev.corr ?? null]);
-      wroteTxn(tx, ev.txn);
+      txns.write(tx, ev.txn);
       return { txn: ev.txn, corr: ev.corr ?? null, closed: 0, age_verified: 0 };
     };
     const metaFor = async (tx: Tx, txn: string | null, cause?: string): Promise<EmitMeta> => {
@@ -175,7 +150,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         await metaFor(tx, txn, ev.id),
       );
-      wroteInterventions(tx);
+      openCache.write(tx, 'all');
       await tx.run('INSERT INTO att_interventions (id, n, txn, kind, reason, blocking, ref, event, okey, line, age, raised) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)', [
         id,
         n,
@@ -213,7 +188,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         await metaFor(tx, row.txn, cause),
       );
-      wroteInterventions(tx);
+      openCache.write(tx, 'all');
       await tx.run('UPDATE att_interventions SET open = 0, resolution = ?, by = ?, cleared = ? WHERE id = ?', [
         resolution,
         by ?? null,
@@ -224,9 +199,15 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
 
     const openRows = async (tx: Tx, where = '', params: unknown[] = []): Promise<InterventionRow[]> => {
       const all = where === '';
-      if (all && openCache && !interventionsWritten) return openCache.map((r) => ({ ...r }));
+      const hit = all ? openCache.get(tx, 'all') : undefined;
+      if (hit) return hit.map((r) => ({ ...r }));
       const rows = await tx.all<InterventionRow>(`SELECT * FROM att_interventions WHERE open = 1 ${where} ORDER BY n`, params);
-      if (all && !interventionsWritten) openCache = rows.map((r) => ({ ...r }));
+      if (all)
+        openCache.fill(
+          tx,
+          'all',
+          rows.map((r) => ({ ...r })),
+        );
       return rows;
     };
 
@@ -280,7 +261,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       if (ev.type === 'TransactionCompleted' || ev.type === 'TransactionCancelled') {
         for (const row of await openRows(tx, 'AND txn = ?', [t.txn])) await clear(tx, row, 'transaction-ended', ev.id);
         await tx.run('UPDATE att_txns SET closed = 1 WHERE txn = ?', [t.txn]);
-        wroteTxn(tx, t.txn);
+        txns.write(tx, t.txn);
         if ((await kv.get<string>(tx, 'current')) === t.txn) await kv.set(tx, 'current', undefined);
         return;
       }
@@ -423,10 +404,6 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       },
       commands: {
         /**
-         * Approve or reject one open intervention (or all of them) as an attendant:
-         * with the key switch turned, or with the PIN.
-         */
-        /**
          * "Call attendant" on the screen: one open assistance intervention at a time
          * (asking again while one is open answers with it), cleared by an override.
          */
@@ -467,6 +444,10 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             return { method: await authorize(tx, args.pin, args.by ?? m.by ?? 'attendant') };
           },
         },
+        /**
+         * Approve or reject one open intervention (or all of them) as an attendant:
+         * with the key switch turned, or with the PIN.
+         */
         Override: {
           args: Type.Object({
             intervention: Type.Optional(Type.String({ maxLength: 64 })),
@@ -503,7 +484,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
               );
               if (row.kind === 'age-check' && action === 'approve' && row.txn && row.age) {
                 await tx.run('UPDATE att_txns SET age_verified = max(age_verified, ?) WHERE txn = ?', [row.age, row.txn]);
-                wroteTxn(tx, row.txn);
+                txns.write(tx, row.txn);
               }
               await clear(tx, row, action === 'approve' ? 'approved' : 'rejected', ov.id, by);
               applied.push({ intervention: row.id, kind: row.kind, action });

@@ -4,7 +4,7 @@ import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 import { devicesOfKind } from '../devices.js';
-import { KvTable } from '../kv.js';
+import { KvTable, TxCache } from '../kv.js';
 import type { ProduceWeighedData } from '../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
@@ -101,8 +101,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
       tx.get(
         "SELECT t.*, (SELECT count(*) FROM basket_blocks b WHERE b.txn = t.txn) AS blocked FROM basket_state s JOIN basket_txns t ON t.txn = json_extract(s.v, '$') WHERE s.k = 'current'",
       );
-    /** The last line number of each transaction, committed (lines) and written by the open transaction (staged). */
-    const lineNumbers = { committed: new Map<string, number>(), staged: new Map<string, number>() };
+    /** The last line number of each transaction. */
+    const lineNumbers = new TxCache<string, number>(8);
     const lines = (tx: Tx, txn: string): Promise<LineRow[]> => tx.all<LineRow>('SELECT * FROM basket_lines WHERE txn = ? ORDER BY n', [txn]);
     const lineOf = async (tx: Tx, txn: string, line: string): Promise<LineRow | undefined> =>
       tx.get<LineRow>('SELECT * FROM basket_lines WHERE txn = ? AND line = ?', [txn, line]);
@@ -178,18 +178,9 @@ export const basket: ServiceDefinition<BasketSettings> = {
     };
 
     const addLine = async (tx: Tx, t: TxnRow, draft: LineDraft, cause: string): Promise<void> => {
-      let last = lineNumbers.staged.get(t.txn) ?? lineNumbers.committed.get(t.txn);
-      last ??= (await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM basket_lines WHERE txn = ?', [t.txn]))?.m ?? 0;
+      const last = lineNumbers.get(tx, t.txn) ?? (await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM basket_lines WHERE txn = ?', [t.txn]))?.m ?? 0;
       const n = last + 1;
-      if (lineNumbers.staged.size === 0) {
-        tx.afterCommit(() => {
-          lineNumbers.committed.clear();
-          for (const [txn, m] of lineNumbers.staged) lineNumbers.committed.set(txn, m);
-          lineNumbers.staged.clear();
-        });
-        tx.onRollback(() => lineNumbers.staged.clear());
-      }
-      lineNumbers.staged.set(t.txn, n);
+      lineNumbers.write(tx, t.txn, n);
       const item: ItemAddedData = { line: `L${n}`, ...draft };
       await ctx.emit(tx, 'ItemAddedToBasket', item, meta(t, cause));
       await tx.run('INSERT INTO basket_lines (txn, n, line, item, quantity, price) VALUES (?,?,?,?,?,?)', [

@@ -9,11 +9,11 @@
  */
 import type { I2cBus } from '../i2c/bus.js';
 import { CTRL2, GAIN_BITS, NAU7802_ADDRESS, PU, RATE_OF_BITS, REG } from '../i2c/nau7802-regs.js';
+import type { Timers } from '../timers.js';
+import { between, bounce, seeded } from './random.js';
 
 /** CTRL1 gain field -> gain (GAIN_BITS the other way round). */
 const GAIN_OF_FIELD = new Map(Object.entries(GAIN_BITS).map(([gain, field]) => [field, Number(gain)]));
-import type { Timers } from '../timers.js';
-import { between, bounce, seeded } from './random.js';
 
 export interface FakeI2cDevice {
   read(reg: number): number;

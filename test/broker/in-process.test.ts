@@ -127,8 +127,10 @@ t.test('an in-process client: credentials checked, messages both ways, the broke
   await client.publishAsync('evt/inproc/Hello', 'from memory', { qos: 1 });
   await until(() => got.length === 1 && heard.length === 1, 5000, 'both messages');
   t.same([got, heard], [['from tcp'], ['from memory']], 'TCP and in-memory clients talk through the one broker');
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  const closed = new Promise<boolean>((resolve) => {
+    client.once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 5000).unref();
+  });
   await broker.stop();
-  await closed;
-  t.pass('the client saw its connection close when the broker stopped');
+  t.ok(await closed, 'the client saw its connection close within 5 s of the broker stopping');
 });
