@@ -10,7 +10,7 @@ import { Credentials } from '../broker/credentials.js';
 import { HttpServer, type Health } from './http.js';
 import { UI_ROOT } from './paths.js';
 import { uiHttp } from './ui-session.js';
-import { ServiceRuntime, type RuntimeHost } from './runtime.js';
+import { ServiceRuntime, type RuntimeHost, type ServiceStatus } from './runtime.js';
 import { serviceCatalog } from './services/index.js';
 import { Notifier } from './notify.js';
 import { deviceConfigs } from './devices.js';
@@ -26,6 +26,9 @@ import { PACKAGE_VERSION } from './version.js';
 import { retainedHeads } from './source-heads.js';
 
 export const RUNTIME_FILE = 'runtime.json';
+
+/** Without one of these running the lane cannot sell: it reads `failed`, not `degraded`. */
+const CHECKOUT_NEEDS = new Set(['devices', 'catalog', 'basket', 'attendant', 'payment']);
 
 export interface DaemonOptions {
   config: Config;
@@ -208,6 +211,7 @@ export class Daemon {
         // what was already read before they stop; the rest in reverse start order.
         const inputs = new Set(['devices', 'sim']);
         const order = [...this.services.filter((s) => inputs.has(s.name)), ...[...this.services].reverse().filter((s) => !inputs.has(s.name))];
+        if (this.hooks?.slowStopMs) await new Promise((r) => setTimeout(r, this.hooks?.slowStopMs));
         for (const runtime of order) {
           try {
             await runtime.stop();
@@ -371,15 +375,25 @@ export class Daemon {
   statusLine(): string {
     const services = this.services.map((s) => s.status());
     const problems = this.currentProblems(services);
-    const phase = this.phase === 'ready' && problems.size ? 'degraded' : this.phase;
-    return statusLine({ phase, problems, services, unsafe: this.unsafe.get() });
+    return statusLine({ phase: this.laneStatus(services, problems), problems, services, unsafe: this.unsafe.get() });
+  }
+
+  /**
+   * Once started: `failed` while a service the checkout cannot work without is
+   * not running (the process stays up to say so; restarting would not help),
+   * `degraded` while anything else is wrong, else `ready`.
+   */
+  private laneStatus(services: ServiceStatus[], problems: Map<string, string>): Health['status'] {
+    if (this.phase !== 'ready' && this.phase !== 'degraded') return this.phase;
+    if (!this.opts.only && services.some((s) => CHECKOUT_NEEDS.has(s.name) && s.state !== 'running')) return 'failed';
+    return problems.size ? 'degraded' : 'ready';
   }
 
   health(): Health {
     const svc = this.services.map((s) => s.status());
     const problems = this.currentProblems(svc);
     const reasons = [...problems.entries()].map(([k, v]) => `${k}: ${v}`);
-    const status = this.phase === 'ready' && reasons.length ? 'degraded' : this.phase;
+    const status = this.laneStatus(svc, problems);
     return {
       status,
       reasons,
@@ -422,7 +436,7 @@ export class Daemon {
     await this.notifier.stopping('stopping: flushing outboxes');
     for (const part of [...this.started].reverse()) {
       try {
-        await this.notifier.whileLong(`stopping: ${part.name}`, () => part.stop());
+        await this.notifier.whileLong(`stopping: ${part.name}`, () => part.stop(), this.hooks?.extendEveryMs ? { everyMs: this.hooks.extendEveryMs } : {});
       } catch (err) {
         this.log.error({ part: part.name, err: (err as Error).message }, `${part.name} did not stop cleanly`);
       }

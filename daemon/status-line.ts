@@ -14,10 +14,12 @@ export interface LaneSummary {
 export function deviceStates(services: ServiceStatus[]): Array<{ name: string; state: string }> {
   const list = services.find((s) => s.name === 'devices')?.devices;
   if (!Array.isArray(list)) return [];
-  return list.filter((x): x is string => typeof x === 'string').map((x) => {
-    const i = x.lastIndexOf(':');
-    return { name: x.slice(0, i), state: x.slice(i + 1) };
-  });
+  return list
+    .filter((x): x is string => typeof x === 'string')
+    .map((x) => {
+      const i = x.lastIndexOf(':');
+      return { name: x.slice(0, i), state: x.slice(i + 1) };
+    });
 }
 
 function shortProblem(key: string, message: string): string {
@@ -47,7 +49,7 @@ export function statusLine(s: LaneSummary): string {
   const parts = [
     `${ok}/${devices.length} devices ok`,
     ...(txn ? [`txn ${txn} open`] : []),
-    `${alarms} alarms`,
+    `${alarms} alarm${alarms === 1 ? '' : 's'}`,
     `${running}/${s.services.length} services running`,
     `backlog ${backlog}`,
     `${dead} dead letters`,

@@ -106,7 +106,12 @@ export class Store {
     try {
       return await Store.openChecked(file);
     } catch (err) {
-      if (!isCorruption(err)) throw err;
+      if (!isCorruption(err)) {
+        const e = err as Error & { code?: string };
+        throw Object.assign(new Error(`${file}: ${e.message}; check that laned may read and write it and that the disk is not full`, { cause: err }), {
+          code: e.code,
+        });
+      }
       const detail = (err as Error).message;
       const movedTo = quarantine(file);
       const report = new StoreCorruptError(file, movedTo, detail);

@@ -8,12 +8,14 @@ import type { Logger } from './log.js';
  *   the way a runaway synchronous loop would; the watchdog must then withhold
  *   its ping. Without the flag SIGUSR2 keeps Node's default (the process ends),
  *   so nothing can wedge a production lane by signal.
- * - `LANED_TEST_SLOW_START_MS` delays the services' start, and
- *   `LANED_TEST_EXTEND_EVERY_MS` shortens the EXTEND_TIMEOUT_USEC period, to
- *   see the extensions and that READY=1 waits for the slow part.
+ * - `LANED_TEST_SLOW_START_MS` / `LANED_TEST_SLOW_STOP_MS` delay the services'
+ *   start / stop, and `LANED_TEST_EXTEND_EVERY_MS` shortens the
+ *   EXTEND_TIMEOUT_USEC period, to see the extensions and that READY=1 waits
+ *   for the slow part.
  */
 export interface TestHooks {
   slowStartMs: number;
+  slowStopMs: number;
   /** EXTEND_TIMEOUT_USEC every this many ms during long work (default 5000). */
   extendEveryMs?: number;
 }
@@ -23,7 +25,10 @@ let blockInstalled = false;
 export function testHooks(log: Logger): TestHooks | undefined {
   if (process.env.LANED_TEST_HOOKS !== '1') return undefined;
   const blockMs = Number(process.env.LANED_TEST_BLOCK_MS ?? 3000);
-  const hooks: TestHooks = { slowStartMs: Number(process.env.LANED_TEST_SLOW_START_MS ?? 0) };
+  const hooks: TestHooks = {
+    slowStartMs: Number(process.env.LANED_TEST_SLOW_START_MS ?? 0),
+    slowStopMs: Number(process.env.LANED_TEST_SLOW_STOP_MS ?? 0),
+  };
   if (process.env.LANED_TEST_EXTEND_EVERY_MS) hooks.extendEveryMs = Number(process.env.LANED_TEST_EXTEND_EVERY_MS);
   if (!blockInstalled) {
     blockInstalled = true;

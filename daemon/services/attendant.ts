@@ -211,6 +211,9 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       return rows;
     };
 
+    /** What the last committed doc/lane said, for status() (the STATUS= line). */
+    let shown: { txn?: string; alarms: number } = { alarms: 0 };
+
     /** Lane state, doc/lane and the light, after every change. */
     const refresh = async (tx: Tx): Promise<void> => {
       const mode = (await kv.get<boolean>(tx, 'mode')) ?? false;
@@ -239,6 +242,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const before = await kv.get<LaneState>(tx, 'laneState');
       if (before !== state) await kv.set(tx, 'laneState', state);
       tx.afterCommit(() => {
+        shown = { txn: current, alarms: open.length };
         ctx.publishDoc('lane', doc);
         if (before !== state) setLight(state);
       });
@@ -394,6 +398,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           await refresh(tx);
         });
       },
+      status: () => ({ ...(shown.txn ? { txn: shown.txn } : {}), alarms: shown.alarms }),
       async onEvent(ev, tx) {
         if (ev.source === 'basket') await onBasket(tx, ev);
         else if (ev.source === 'weightcheck') await onVerdict(tx, ev);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, sleep, ROOT } from '../helpers/daemon.js';
 import { lanectl } from '../helpers/lanectl.js';
@@ -82,6 +82,44 @@ t.test('/healthz and /metrics say what a technician and store IT need', async (t
   t.equal(await d.kill('SIGTERM'), 0);
 });
 
+t.test('a service the checkout needs fails at start: failed and 503, says which, and keeps running', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  // basket.db cannot be opened (a directory in its place): not corruption, nothing to move aside
+  mkdirSync(join(stateDir, 'basket.db'), { recursive: true });
+  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  t.teardown(() => d.kill('SIGKILL'));
+
+  const h = await getHealth(d.httpUrl);
+  t.equal(h.code, 503, '/healthz answers 503: the lane cannot sell');
+  t.equal(h.body.status, 'failed');
+  t.match(h.body.reasons, [/^service basket: .*basket\.db/], 'the reason names the service and its file');
+  t.match(h.body.statusLine, /^failed \(service basket failed\): 9\/9 devices ok, .*7\/8 services running/, 'STATUS= says failed and why');
+  const st = await lanectl(stateDir, ['status']);
+  t.equal(st.code, 1, 'lanectl status exits 1');
+  t.match(st.out, /lane: failed \(service basket: /);
+  const m = await (await fetch(`${d.httpUrl}/metrics`)).text();
+  t.equal(sample(m, 'laned_health', { status: 'failed' }), 1, 'health status in /metrics');
+
+  await sleep(2000);
+  t.equal(d.proc.exitCode, null, 'still running: no crash loop for systemd to restart');
+  t.equal((await lanectl(stateDir, ['sim', 'scan', '5449000000996'])).code, 0, 'the other parts still take commands');
+  t.equal(await d.kill('SIGTERM'), 0, 'and stop cleanly');
+});
+
+t.test('a service the lane can sell without fails at start: degraded, 200', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  mkdirSync(join(stateDir, 'journal.db'), { recursive: true });
+  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  t.teardown(() => d.kill('SIGKILL'));
+  const h = await getHealth(d.httpUrl);
+  t.equal(h.code, 200);
+  t.equal(h.body.status, 'degraded');
+  t.match(h.body.reasons, [/^service journal: /]);
+  t.equal(await d.kill('SIGTERM'), 0);
+});
+
 t.test('the unsafe-shutdown counter: a killed run is counted at the next start, a graceful stop is not', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
@@ -106,13 +144,26 @@ t.test('the unsafe-shutdown counter: a killed run is counted at the next start, 
   const third = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => third.kill('SIGKILL'));
   const h3 = await getHealth(third.httpUrl);
-  t.same({ count: h3.body.unsafeShutdowns.count, thisStart: h3.body.unsafeShutdowns.thisStart }, { count: 1, thisStart: false }, 'after a graceful stop: still 1, not this start');
-  t.notMatch(h3.body.statusLine, /unsafe/, "STATUS= no longer mentions it");
+  t.same(
+    { count: h3.body.unsafeShutdowns.count, thisStart: h3.body.unsafeShutdowns.thisStart },
+    { count: 1, thisStart: false },
+    'after a graceful stop: still 1, not this start',
+  );
+  t.notMatch(h3.body.statusLine, /unsafe/, 'STATUS= no longer mentions it');
   t.equal(await third.kill('SIGTERM'), 0);
 });
 
 t.test('the STATUS= line', async (t) => {
-  const svc = (name: string, extra: Partial<ServiceStatus> = {}): ServiceStatus => ({ name, state: 'running', connected: true, outboxBacklog: 0, deadLetters: 0, applied: 0, lastSeq: 0, ...extra });
+  const svc = (name: string, extra: Partial<ServiceStatus> = {}): ServiceStatus => ({
+    name,
+    state: 'running',
+    connected: true,
+    outboxBacklog: 0,
+    deadLetters: 0,
+    applied: 0,
+    lastSeq: 0,
+    ...extra,
+  });
   const services = [
     svc('devices', { devices: ['scanner:ok', 'scale:ok', 'light:disconnected'] }),
     svc('basket', { txn: 'T-42', outboxBacklog: 2 }),
@@ -121,7 +172,7 @@ t.test('the STATUS= line', async (t) => {
   ];
   t.equal(
     statusLine({ phase: 'ready', problems: new Map(), services }),
-    'ready: 2/3 devices ok, txn T-42 open, 1 alarms, 3/4 services running, backlog 2, 3 dead letters',
+    'ready: 2/3 devices ok, txn T-42 open, 1 alarm, 3/4 services running, backlog 2, 3 dead letters',
     'what the issue asks for: devices, open transaction, alarms',
   );
   t.equal(
