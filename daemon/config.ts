@@ -24,7 +24,11 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
-      { level: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }) },
+      {
+        level: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], {
+          default: 'info',
+        }),
+      },
       { additionalProperties: false, default: {} },
     ),
     broker: Type.Object(
@@ -69,11 +73,14 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
-    devices: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true }))),
+    devices: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true })),
+    ),
     /** Service name -> its settings; `enabled: false` leaves it out. */
     services: Type.Record(
       Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
-      Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: true }),
+      // no default here: a service's own default (most on, probe off) applies when it is unset
+      Type.Object({ enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
       { default: {} },
     ),
   },
@@ -124,7 +131,9 @@ export function loadConfig(path?: string): Config {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --config with a readable YAML file or leave it out to use defaults`);
+    throw new ConfigError(
+      `config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --config with a readable YAML file or leave it out to use defaults`,
+    );
   }
   let doc: unknown;
   try {
@@ -143,9 +152,4 @@ export function resolveStateDir(flag?: string): string {
   const fromSystemd = process.env.STATE_DIRECTORY?.split(':')[0];
   if (fromSystemd) return fromSystemd;
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'laned');
-}
-
-/** Settings of one service with its defaults applied by the service itself. */
-export function serviceSettings(config: Config, name: string): Record<string, unknown> & { enabled: boolean } {
-  return (config.services[name] as Record<string, unknown> & { enabled: boolean } | undefined) ?? { enabled: true };
 }

@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         config: { type: 'string' },
         strict: { type: 'boolean' },
+        pin: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,

@@ -359,7 +359,9 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       if (!mode) {
         method = 'pin';
         if (!s.pinHash)
-          throw new CommandError('no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password): turn the key switch');
+          throw new CommandError(
+            'no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password --pin <digits>): turn the key switch',
+          );
         const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
         if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
           pin.failures = 0;

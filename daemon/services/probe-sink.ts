@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
 
 /**
@@ -7,6 +8,7 @@ import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
 export const probeSink: ServiceDefinition<{ sources?: string[]; failTicks?: number[] }> = {
   name: 'probe-sink',
   create(ctx): ServiceLogic {
+    let refused = new Set(ctx.settings.failTicks ?? []);
     return {
       sources: ctx.settings.sources ?? ['probe'],
       async migrate(store) {
@@ -18,7 +20,7 @@ export const probeSink: ServiceDefinition<{ sources?: string[]; failTicks?: numb
         if (ev.type !== 'ProbeTick') return;
         const { n } = ev.data as { n: number };
         // A tick that always fails: how a technician (and the tests) see the dead-letter path work.
-        if (ctx.settings.failTicks?.includes(n)) throw new Error(`probe-sink is set to refuse tick ${n} (failTicks)`);
+        if (refused.has(n)) throw new Error(`probe-sink is set to refuse tick ${n} (failTicks)`);
         // CLOCK_MONOTONIC is system-wide on Linux: emit-to-apply latency across processes of one boot
         const latencyUs = ev.at.epoch === ctx.clock.epoch ? Number((process.hrtime.bigint() - BigInt(ev.at.mono)) / 1000n) : null;
         await tx.run(
@@ -27,6 +29,14 @@ export const probeSink: ServiceDefinition<{ sources?: string[]; failTicks?: numb
         );
       },
       commands: {
+        /** The ticks to refuse from now on (`[]`: the cause is mended; `lanectl dlq retry` then applies them). */
+        Refuse: {
+          args: Type.Object({ ticks: Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 }) }),
+          async handle(args: { ticks: number[] }) {
+            refused = new Set(args.ticks);
+            return { refused: [...refused] };
+          },
+        },
         Tally: {
           async handle() {
             const r = await ctx.store.get<{ ticks: number; applied: number; max: number | null; twice: number }>(

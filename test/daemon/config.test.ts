@@ -12,8 +12,18 @@ t.test('no file: every default, the simulated lane', async (t) => {
   t.equal(c.devices, undefined, 'no devices key: the simulated lane');
 });
 
+t.test("a service's settings without `enabled`: its own default applies", async (t) => {
+  const c = validateConfig({ services: { attendant: { pinHash: 'scrypt$x' }, probe: { count: 3 } } }, 'c');
+  t.same(c.services.attendant, { pinHash: 'scrypt$x' }, 'accepted as written (the daemon then enables attendant, on by default)');
+  t.equal(c.services.probe?.enabled, undefined, 'probe stays off by default: no schema default turns it on');
+  t.throws(() => validateConfig({ services: { probe: { enabled: 'yes' } } }, 'c'), { message: /services\.probe\.enabled: "yes" is not allowed/ });
+});
+
 t.test('an invalid value names the key, the value and what is allowed', async (t) => {
-  t.throws(() => validateConfig({ broker: { port: 70000 } }, 'config x.yaml'), { name: 'ConfigError', message: /config x\.yaml: invalid configuration\n {2}broker\.port: 70000 is not allowed: Expected integer to be less or equal to 65535/ });
+  t.throws(() => validateConfig({ broker: { port: 70000 } }, 'config x.yaml'), {
+    name: 'ConfigError',
+    message: /config x\.yaml: invalid configuration\n {2}broker\.port: 70000 is not allowed: Expected integer to be less or equal to 65535/,
+  });
   t.throws(() => validateConfig({ broker: { prot: 1 } }, 'c'), { message: /broker\.prot: unknown key/ });
   t.throws(() => validateConfig({ lane: { currency: 'euro' } }, 'c'), { message: /lane\.currency: "euro" is not allowed/ });
   t.throws(() => validateConfig([1, 2], 'c'), { message: /the top level must be a mapping/ });

@@ -71,4 +71,62 @@ t.test('the default simulated lane', async (t) => {
   const notSim = await lanectl(stateDir, 'sim', 'weight', '100', '--device', 'scanner');
   t.equal(notSim.code, 1, 'a sim action a device cannot do is refused');
   t.match(notSim.err, /scanner/, 'naming the device');
+
+  // a device that goes and comes back: DeviceStatus events and the retained doc/devices,
+  // as mosquitto_sub sees them
+  const watch = spawn('mosquitto_sub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(d.brokerPort),
+    '-u',
+    'technician',
+    '-P',
+    password,
+    '-t',
+    'evt/scanner/DeviceStatus',
+    '-t',
+    'doc/devices',
+    '-v',
+    '-W',
+    '20',
+  ]);
+  t.teardown(() => watch.kill());
+  const seen: Array<{ topic: string; body: any }> = [];
+  let buf = '';
+  watch.stdout.on('data', (b: Buffer) => {
+    buf += b.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      seen.push({ topic: line.slice(0, line.indexOf(' ')), body: JSON.parse(line.slice(line.indexOf(' ') + 1)) });
+    }
+  });
+  const scannerIn = (doc: any): string | undefined => (doc.devices as Array<{ name: string; state: string }>).find((x) => x.name === 'scanner')?.state;
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+    t.ok(ok(), what);
+  };
+  await until('the retained doc/devices arrives on subscribe', () => seen.some((m) => m.topic === 'doc/devices'));
+  t.equal(scannerIn(seen.find((m) => m.topic === 'doc/devices')!.body), 'ok', 'the scanner is ok in it');
+  t.equal((await lanectl(stateDir, 'sim', 'unplug', 'scanner')).code, 0);
+  await until('doc/devices says disconnected', () => seen.some((m) => m.topic === 'doc/devices' && scannerIn(m.body) === 'disconnected'));
+  await new Promise((r) => setTimeout(r, 1600)); // several presence polls while it is gone
+  t.equal((await lanectl(stateDir, 'sim', 'replug', 'scanner')).code, 0);
+  await until(
+    'doc/devices says ok again',
+    () => seen.filter((m) => m.topic === 'doc/devices').pop() !== undefined && scannerIn(seen.filter((m) => m.topic === 'doc/devices').pop()!.body) === 'ok',
+  );
+  const statuses = seen
+    .filter((m) => m.topic === 'evt/scanner/DeviceStatus')
+    .map((m) => m.body as { source: string; data: { device?: string; state: string } });
+  t.same(
+    statuses.map((e) => e.data.state),
+    ['disconnected', 'ok'],
+    'one DeviceStatus when it goes, one when it is back: not one per retry',
+  );
+  t.ok(
+    statuses.every((e) => e.source === 'scanner'),
+    'published by the device as its source',
+  );
 });

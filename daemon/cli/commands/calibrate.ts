@@ -33,7 +33,10 @@ async function pickScale(c: MqttClient, wanted: string | undefined): Promise<Dev
     const d = list.find((x) => x.name === wanted);
     if (!d) throw new CliError(`no device ${wanted} on this lane (devices: ${list.map((x) => x.name).join(', ')})`, EXIT.dataErr);
     if (SEALED.has(d.kind)) {
-      throw new CliError(`${d.name} (${d.kind}) is calibrated on the scale itself (sealed, legal for trade); lanectl can zero or tare it: lanectl selftest ${d.name}`, EXIT.failed);
+      throw new CliError(
+        `${d.name} (${d.kind}) is calibrated on the scale itself (sealed, legal for trade); lanectl can zero or tare it: lanectl devices ${d.name} zero|tare|clear-tare`,
+        EXIT.failed,
+      );
     }
     if (d.kind !== 'nau7802') throw new CliError(`${d.name} is a ${d.kind}, not a scale`, EXIT.dataErr);
     return d;
@@ -83,7 +86,8 @@ function gramsOf(text: string): number {
 /** Guided: empty platter -> calibrate-zero; known mass -> calibrate-span; then read it back. */
 async function guided(ctx: CliContext, c: MqttClient, timeoutMs: number): Promise<{ ok: boolean; report: Record<string, unknown> }> {
   const d = await pickScale(c, typeof ctx.flags.device === 'string' ? ctx.flags.device : undefined);
-  if (d.state !== 'ok') throw new CliError(`${d.name} is ${d.state}${d.detail ? `: ${d.detail}` : ''}; fix that first (lanectl selftest ${d.name})`, EXIT.failed);
+  if (d.state !== 'ok')
+    throw new CliError(`${d.name} is ${d.state}${d.detail ? `: ${d.detail}` : ''}; fix that first (lanectl selftest ${d.name})`, EXIT.failed);
   const preset = typeof ctx.flags.grams === 'string' ? gramsOf(ctx.flags.grams) : undefined;
   const input = lines();
   try {
@@ -99,7 +103,10 @@ async function guided(ctx: CliContext, c: MqttClient, timeoutMs: number): Promis
     // a reading within 1 % (or 2 g) of the mass just placed: the calibration took
     const tolerance = Math.max(2, grams * 0.01);
     const ok = typeof read.grams === 'number' && Math.abs(read.grams - grams) <= tolerance;
-    return { ok, report: { device: d.name, zero, span, check: { expectedGrams: grams, grams: read.grams ?? null, state: read.state, toleranceGrams: tolerance, ok } } };
+    return {
+      ok,
+      report: { device: d.name, zero, span, check: { expectedGrams: grams, grams: read.grams ?? null, state: read.state, toleranceGrams: tolerance, ok } },
+    };
   } finally {
     input.close();
   }
@@ -116,7 +123,12 @@ export const calibrate: CliCommand = {
     if (target === 'scale' && step === undefined) {
       const { ok, report } = await withTechnician(ctx, (c) => guided(ctx, c, timeoutMs));
       const check = report.check as { expectedGrams: number; grams: number | null; ok: boolean };
-      print(ctx, report, () => `${String(report.device)} calibrated: reads ${check.grams ?? '?'} g with ${check.expectedGrams} g on it${ok ? '' : ' - OUTSIDE TOLERANCE, calibrate again'}`);
+      print(
+        ctx,
+        report,
+        () =>
+          `${String(report.device)} calibrated: reads ${check.grams ?? '?'} g with ${check.expectedGrams} g on it${ok ? '' : ' - OUTSIDE TOLERANCE, calibrate again'}`,
+      );
       return ok ? EXIT.ok : EXIT.failed;
     }
     if (step !== 'zero' && step !== 'span') throw new CliError(USAGE, EXIT.usage);

@@ -13,7 +13,13 @@ export interface Check {
 }
 
 /** Subscribe to events of one device and resolve with the first of `types` (or undefined after the timeout). */
-async function nextEvent(c: MqttClient, device: string, types: string[], timeoutMs: number, prompt: () => void): Promise<{ type: string; data: unknown } | undefined> {
+async function nextEvent(
+  c: MqttClient,
+  device: string,
+  types: string[],
+  timeoutMs: number,
+  prompt: () => void,
+): Promise<{ type: string; data: unknown } | undefined> {
   const topics = types.map((t) => `evt/${device}/${t}`);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
@@ -55,12 +61,27 @@ async function run(c: MqttClient, device: string, command: string, args?: Record
 
 /** Scanners: the next scan within the timeout, read by the real driver. */
 async function waitScan(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check> {
-  const ev = await nextEvent(c, d.name, ['BarcodeScanned', 'BarcodeRejected'], timeoutS * 1000, () => process.stderr.write(`scan any barcode on ${d.name} within ${timeoutS} s\n`));
+  const ev = await nextEvent(c, d.name, ['BarcodeScanned', 'BarcodeRejected'], timeoutS * 1000, () =>
+    process.stderr.write(`scan any barcode on ${d.name} within ${timeoutS} s\n`),
+  );
   if (!ev) return { name: 'scan', ok: false, detail: `no scan from ${d.name} within ${timeoutS} s: check the cable and that the scanner beeps` };
   if (ev.type === 'BarcodeRejected') {
-    return { name: 'scan', ok: false, detail: `${d.name} read something the lane rejects (check suffix, AIM ids and the scanner's programming)`, result: ev.data };
+    return {
+      name: 'scan',
+      ok: false,
+      detail: `${d.name} read something the lane rejects (check suffix, AIM ids and the scanner's programming)`,
+      result: ev.data,
+    };
   }
   return { name: 'scan', ok: true, detail: `scan received from ${d.name}`, result: ev.data };
+}
+
+/** Scales: a weighing within the timeout, after the technician puts something on. */
+async function waitWeight(c: MqttClient, d: Listed, type: 'WeightHasChanged' | 'ProduceWeighed', timeoutS: number): Promise<Check> {
+  const ev = await nextEvent(c, d.name, [type], timeoutS * 1000, () => process.stderr.write(`put an item on ${d.name} within ${timeoutS} s\n`));
+  if (!ev) return { name: 'weigh', ok: false, detail: `no stable weight from ${d.name} within ${timeoutS} s: check the platter moves freely and the wiring` };
+  const g = (ev.data as { grams?: number; delta?: number }).delta ?? (ev.data as { grams?: number }).grams;
+  return { name: 'weigh', ok: true, detail: `${d.name} weighed ${g !== undefined && g > 0 ? '+' : ''}${g ?? '?'} g`, result: ev.data };
 }
 
 async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
@@ -72,19 +93,22 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
       const read = await run(c, d.name, 'read');
       const r = read.result as { answering?: boolean } | undefined;
       if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer scale requests (S11/S14)` });
-      return [read, await waitScan(ctx, c, d, timeoutS)];
+      // the scanner scans even when its scale does not answer
+      const scan = await waitScan(ctx, c, d, timeoutS);
+      return read.ok ? [read, scan, await waitWeight(c, d, 'ProduceWeighed', timeoutS)] : [read, scan];
     }
     case 'toledo8217': {
       const read = await run(c, d.name, 'read');
       const r = read.result as { answering?: boolean } | undefined;
       if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer W requests` });
-      return [read];
+      return read.ok ? [read, await waitWeight(c, d, 'ProduceWeighed', timeoutS)] : [read];
     }
     case 'nau7802': {
       const read = await run(c, d.name, 'read');
       const r = read.result as { up?: boolean; state?: string } | undefined;
-      if (read.ok && (!r?.up || r.state === 'notReady')) Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
-      return [read];
+      if (read.ok && (!r?.up || r.state === 'notReady'))
+        Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
+      return read.ok ? [read, await waitWeight(c, d, 'WeightHasChanged', timeoutS)] : [read];
     }
     case 'gpio-output': {
       let test: Promise<Check> | undefined;
@@ -98,8 +122,14 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
       return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
     }
     case 'gpio-input': {
-      const ev = await nextEvent(c, d.name, ['InputChanged'], timeoutS * 1000, () => process.stderr.write(`operate ${d.name} (switch it on or off) within ${timeoutS} s\n`));
-      return [ev ? { name: 'input', ok: true, detail: `${d.name} changed`, result: ev.data } : { name: 'input', ok: false, detail: `${d.name} did not change within ${timeoutS} s: check wiring and the pin number` }];
+      const ev = await nextEvent(c, d.name, ['InputChanged'], timeoutS * 1000, () =>
+        process.stderr.write(`operate ${d.name} (switch it on or off) within ${timeoutS} s\n`),
+      );
+      return [
+        ev
+          ? { name: 'input', ok: true, detail: `${d.name} changed`, result: ev.data }
+          : { name: 'input', ok: false, detail: `${d.name} did not change within ${timeoutS} s: check wiring and the pin number` },
+      ];
     }
     default:
       return [{ name: 'state', ok: d.state === 'ok', detail: `no self test for ${d.kind}; state ${d.state}` }];
@@ -108,11 +138,12 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
 
 /**
  * `lanectl selftest <device>`: the device's driver commands and, for inputs
- * (scanners, switches), the next reading within --timeout seconds.
+ * (scanners, scales, switches), the next reading within --timeout seconds,
+ * after a prompt on stderr saying what to do.
  */
 export const selftest: CliCommand = {
   usage: '<device> [--timeout S]',
-  help: 'test one device: scale answers, lamp blinks, next scan or switch within a timeout',
+  help: 'test one device: scale answers, lamp blinks, next scan, weighing or switch within a timeout',
   async run(ctx) {
     const name = ctx.args[0];
     if (!name) throw new CliError('selftest <device> [--timeout S] (device names: lanectl devices)', EXIT.usage);
@@ -127,7 +158,10 @@ export const selftest: CliCommand = {
       return { device: d.name, kind: d.kind, simulated: d.simulated, ok: checks.every((x) => x.ok), checks };
     });
     print(ctx, report, () =>
-      [`${report.device} (${report.kind}${report.simulated ? ', simulated' : ''}): ${report.ok ? 'PASS' : 'FAIL'}`, ...report.checks.map((x) => `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`)].join('\n'),
+      [
+        `${report.device} (${report.kind}${report.simulated ? ', simulated' : ''}): ${report.ok ? 'PASS' : 'FAIL'}`,
+        ...report.checks.map((x) => `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`),
+      ].join('\n'),
     );
     return report.ok ? EXIT.ok : EXIT.failed;
   },

@@ -23,10 +23,17 @@ t.test('the support bundle of a running lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
   const hash = JSON.parse((await lanectl(stateDir, ['hash-password', 'uplink-password-in-config', '--json'])).out).hash as string;
+  const pinHash = JSON.parse((await lanectl(stateDir, ['hash-password', '--pin', '4711', '--json'])).out).hash as string;
+  // a private key pasted under a key whose name gives nothing away (redacted by its form)
+  const pemBody = 'MC4CAQAwBQYDK2VwBCIEIKeyMaterialThatMustNotLeave0123456789abc';
+  const pem = `-----BEGIN PRIVATE KEY-----\n${pemBody}\n-----END PRIVATE KEY-----\n`;
   const cfg = writeConfig(dir, {
     lane: { id: 'lane-7', storeId: 'store-42' },
     broker: { credentials: { uplink: hash } },
-    services: { probe: { enabled: false, password: 'Hunter2-service-secret', apiKey: 'sk-live-0123456789', token: 'tok-abcdef', note: 'visible-setting' } },
+    services: {
+      attendant: { pinHash },
+      probe: { enabled: false, password: 'Hunter2-service-secret', apiKey: 'sk-live-0123456789', token: 'tok-abcdef', note: 'visible-setting', extra: pem },
+    },
   });
   const d = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => d.kill('SIGKILL'));
@@ -36,7 +43,11 @@ t.test('the support bundle of a running lane', async (t) => {
   // a journal that (wrongly) logged a password: the bundle must still not carry it
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\necho "args: $*"\necho "Nov 22 10:00:00 lane laned[1]: ready"\necho "Nov 22 10:00:01 lane laned[1]: oops password ${passwords[0]}"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bin, 'journalctl'),
+    `#!/bin/sh\necho "args: $*"\necho "Nov 22 10:00:00 lane laned[1]: ready"\necho "Nov 22 10:00:01 lane laned[1]: oops password ${passwords[0]}"\n`,
+    { mode: 0o755 },
+  );
   // a database moved aside earlier
   writeFileSync(join(stateDir, 'basket.db.corrupt-2026-01-01T00-00-00-000Z'), Buffer.alloc(4096, 0x42));
 
@@ -51,7 +62,19 @@ t.test('the support bundle of a running lane', async (t) => {
   const { dir: top, files } = await unpack(out, join(dir, 'x'));
   t.match(top, /^laned-diag-.+-\d{8}T\d{6}$/, 'one folder named for host and time');
   t.same(Object.keys(files).sort(), [...printed.files].sort(), 'the files it says');
-  for (const f of ['manifest.json', 'versions.json', 'config.yaml', 'config.effective.json', 'runtime.json', 'health.json', 'metrics.txt', 'devices.json', 'sqlite-integrity.json', 'state-dir.json', 'journal.txt']) {
+  for (const f of [
+    'manifest.json',
+    'versions.json',
+    'config.yaml',
+    'config.effective.json',
+    'runtime.json',
+    'health.json',
+    'metrics.txt',
+    'devices.json',
+    'sqlite-integrity.json',
+    'state-dir.json',
+    'journal.txt',
+  ]) {
     t.ok(f in files, `has ${f}`);
   }
 
@@ -59,6 +82,8 @@ t.test('the support bundle of a running lane', async (t) => {
   const all = Object.values(files).join('\n');
   for (const p of passwords) t.notOk(all.includes(p), `no generated password (${p.slice(0, 3)}...)`);
   t.notOk(all.includes(hash), 'not the scrypt hash from the config');
+  t.notOk(all.includes(pinHash.split('$').pop()!), "not the attendant PIN's hash");
+  t.notOk(all.includes(pemBody), 'not a private key, whatever its key is called');
   t.notMatch(all, /scrypt\$/, 'no scrypt hash at all');
   for (const s of ['uplink-password-in-config', 'Hunter2-service-secret', 'sk-live-0123456789', 'tok-abcdef']) t.notOk(all.includes(s), `not ${s}`);
   t.notOk('credentials.json' in files, 'credentials.json itself is never packed');
@@ -82,10 +107,26 @@ t.test('the support bundle of a running lane', async (t) => {
   t.match(files['journal.txt'], /laned\[1\]: ready/, 'recent log lines');
   t.match(files['journal.txt'], /oops password \[redacted\]/, 'a password in a log line is scrubbed');
 
-  const integrity = JSON.parse(files['sqlite-integrity.json']!) as Array<{ file: string; ok?: boolean; result: string; quarantined: boolean; journalMode?: string }>;
+  const integrity = JSON.parse(files['sqlite-integrity.json']!) as Array<{
+    file: string;
+    ok?: boolean;
+    result: string;
+    quarantined: boolean;
+    journalMode?: string;
+  }>;
   const dbs = readdirSync(stateDir).filter((f) => f.endsWith('.db'));
-  t.same(integrity.filter((x) => !x.quarantined).map((x) => x.file).sort(), dbs.sort(), 'every database checked');
-  t.ok(integrity.filter((x) => !x.quarantined).every((x) => x.ok && x.result === 'ok' && x.journalMode === 'wal'), 'all ok, in WAL mode');
+  t.same(
+    integrity
+      .filter((x) => !x.quarantined)
+      .map((x) => x.file)
+      .sort(),
+    dbs.sort(),
+    'every database checked',
+  );
+  t.ok(
+    integrity.filter((x) => !x.quarantined).every((x) => x.ok && x.result === 'ok' && x.journalMode === 'wal'),
+    'all ok, in WAL mode',
+  );
   const q = integrity.find((x) => x.quarantined);
   t.match(q, { file: 'basket.db.corrupt-2026-01-01T00-00-00-000Z', quarantined: true }, 'the moved-aside file is checked too');
   t.notOk(q?.ok, `and found bad: ${q?.result}`);
@@ -95,7 +136,10 @@ t.test('the support bundle of a running lane', async (t) => {
   t.equal((JSON.parse(files['health.json']!) as { status: string }).status, 'ready', 'health');
   t.match(files['metrics.txt'], /^laned_broker_clients \d+$/m, 'metrics');
   const listing = JSON.parse(files['state-dir.json']!) as Array<{ name: string; sizeBytes: number }>;
-  t.ok(listing.some((x) => x.name === 'credentials.json'), 'the state directory is listed by name only');
+  t.ok(
+    listing.some((x) => x.name === 'credentials.json'),
+    'the state directory is listed by name only',
+  );
 
   // laned stopped: still a bundle, with what is missing noted
   t.equal(await d.kill('SIGTERM'), 0);

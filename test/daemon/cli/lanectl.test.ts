@@ -1,7 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, sleep } from '../../helpers/daemon.js';
-import { lanectl, lanectlInteractive, generatedPasswords, type CliResult } from '../../helpers/lanectl.js';
+import { startDaemon, tempDir, writeConfig, sleep, query } from '../../helpers/daemon.js';
+import { lanectl, lanectlInteractive, generatedPasswords, technician, type CliResult } from '../../helpers/lanectl.js';
+import { request } from '../../../daemon/cli/client.js';
+import { verifyHash } from '../../../broker/credentials.js';
 
 // Every lanectl command of this engineer's part and of the foundation, against a
 // running daemon, with --json and the sysexits.h codes the usage text promises.
@@ -73,6 +75,10 @@ t.test('lanectl against a running lane', async (t) => {
     const h = await lanectl(stateDir, ['hash-password', 'a-long-enough-password', '--json']);
     t.equal(h.code, 0);
     t.match(json<{ hash: string }>(h).hash, /^scrypt\$\d+\$\d+\$\d+\$/);
+    const pin = await lanectl(stateDir, ['hash-password', '--pin', '4711', '--json']);
+    t.equal(pin.code, 0, 'an attendant PIN is shorter than a password');
+    t.ok(await verifyHash(json<{ hash: string }>(pin).hash, '4711'), 'and its hash checks the PIN');
+    t.equal((await lanectl(stateDir, ['hash-password', '--pin', '47a1'])).code, 64, 'a PIN is digits');
   });
 
   t.test('devices and sim', async (t) => {
@@ -140,22 +146,44 @@ t.test('lanectl against a running lane', async (t) => {
     t.match(none.out, /^wedge \(hid-wedge, simulated\): FAIL$/m);
     t.match(none.out, /FAIL scan: no scan from wedge within 1 s/);
 
-    // scanner-scale: the scale answers, then a scan
+    // scanner-scale: the scale answers, then a scan, then a weighing
     const mg = lanectlInteractive(stateDir, ['selftest', 'scanscale', '--timeout', '15', '--json']);
     await mg.waitErr(/scan any barcode on scanscale/);
     await lanectl(stateDir, ['sim', 'scan', '4006381333931', '--device', 'scanscale']);
+    await mg.waitErr(/put an item on scanscale within 15 s/);
+    t.equal((await lanectl(stateDir, ['sim', 'produce', '640', '--device', 'scanscale'])).code, 0, 'lanectl sim produce');
     const mr = await mg.done;
     t.equal(mr.code, 0, `magellan: ${mr.out}`);
-    t.match(json(mr), { checks: [{ name: 'state' }, { name: 'read', ok: true, result: { answering: true } }, { name: 'scan', ok: true }] });
+    t.match(json(mr), {
+      checks: [
+        { name: 'state' },
+        { name: 'read', ok: true, result: { answering: true } },
+        { name: 'scan', ok: true },
+        { name: 'weigh', ok: true, result: { grams: 640 } },
+      ],
+    });
+    await lanectl(stateDir, ['sim', 'produce', '0', '--device', 'scanscale']);
 
-    for (const [device, check] of [
-      ['bagscale', { name: 'read', ok: true, result: { up: true } }],
-      ['produce-scale', { name: 'read', ok: true, result: { answering: true } }],
+    // scales: they answer, then a weighing after the prompt
+    for (const [device, sim, check] of [
+      ['bagscale', 'weight', { name: 'read', ok: true, result: { up: true } }],
+      ['produce-scale', 'produce', { name: 'read', ok: true, result: { answering: true } }],
     ] as const) {
-      const x = await lanectl(stateDir, ['selftest', device, '--json']);
-      t.equal(x.code, 0, `${device}: PASS`);
-      t.match(json<{ checks: unknown[] }>(x).checks[1], check);
+      const x = lanectlInteractive(stateDir, ['selftest', device, '--timeout', '15', '--json']);
+      await x.waitErr(new RegExp(`put an item on ${device} within 15 s`));
+      t.equal((await lanectl(stateDir, ['sim', sim, '810', '--device', device])).code, 0);
+      const r = await x.done;
+      t.equal(r.code, 0, `${device}: PASS`);
+      t.match(json<{ checks: unknown[] }>(r).checks, [{ name: 'state' }, check, { name: 'weigh', ok: true }]);
+      t.ok(Math.abs(json<{ checks: Array<{ result?: { grams: number } }> }>(r).checks[2]!.result!.grams - 810) <= 5, `${device} weighed the 810 g put on it`);
+      await lanectl(stateDir, ['sim', sim, '0', '--device', device]);
     }
+    const idle = await lanectl(stateDir, ['selftest', 'produce-scale', '--timeout', '1', '--json']);
+    t.equal(idle.code, 1, 'nothing put on the scale in time: FAIL');
+    t.match(json(idle), {
+      ok: false,
+      checks: [{ ok: true }, { ok: true }, { name: 'weigh', ok: false, detail: /no stable weight from produce-scale within 1 s/ }],
+    });
     const light = await lanectl(stateDir, ['selftest', 'light', '--json', '--timeout', '5']);
     t.equal(light.code, 0, 'the lamp test ran and the driver switched the output');
     t.match(json(light), { checks: [{ name: 'state' }, { name: 'test', ok: true }, { name: 'output', ok: true, result: { pattern: 'fast-blink' } }] });
@@ -202,8 +230,9 @@ t.test('lanectl against a running lane', async (t) => {
     const report = json<{ device: string; span: { countsPerGram: number }; check: { grams: number; ok: boolean } }>(r);
     t.equal(report.device, 'bagscale');
     t.ok(report.check.ok && Math.abs(report.check.grams - 2000) <= 20, `reads ${report.check.grams} g with 2000 g on it`);
-    const read = await lanectl(stateDir, ['selftest', 'bagscale', '--json']);
-    t.match(json(read), { checks: [{}, { result: { calibrated: true } }] }, 'the calibration is saved and in use');
+    const read = await lanectl(stateDir, ['devices', 'bagscale', 'read', '--json']);
+    t.equal(read.code, 0, 'lanectl devices <device> <command>');
+    t.match(json(read), { calibrated: true }, 'the calibration is saved and in use');
 
     const aborted = await lanectl(stateDir, ['calibrate', 'scale'], { input: '' });
     t.equal(aborted.code, 1, 'input ends before a step is confirmed: aborted, exit 1');
@@ -223,7 +252,15 @@ t.test('lanectl against a running lane', async (t) => {
 
     const sealed = await lanectl(stateDir, ['calibrate', 'produce-scale', 'zero']);
     t.equal(sealed.code, 1, 'a sealed trade scale is not calibrated from here');
-    t.match(sealed.err, /calibrated on the scale itself/);
+    t.match(sealed.err, /calibrated on the scale itself .* lanectl devices produce-scale zero\|tare\|clear-tare/);
+    const zeroed = await lanectl(stateDir, ['devices', 'produce-scale', 'zero', '--json']);
+    t.equal(zeroed.code, 0, `what the message says works: ${zeroed.err}`);
+    t.match(json(zeroed), { command: 'Z', state: 'zero' }, 'Z sent to the 8217, which answers with its status');
+    const wrong = await lanectl(stateDir, ['devices', 'produce-scale', 'frob']);
+    t.equal(wrong.code, 1, 'an unknown device command: exit 1');
+    t.match(wrong.err, /unknown command "frob"; known: zero, tare, clear-tare, read/);
+    t.equal((await lanectl(stateDir, ['devices', 'produce-scale'])).code, 64, 'a device without a command');
+    t.equal((await lanectl(stateDir, ['devices', 'bagscale', 'span', '1500'])).code, 64, 'arguments are key=value');
     t.equal((await lanectl(stateDir, ['calibrate', 'light', 'zero'])).code, 65, 'not a scale');
     t.equal((await lanectl(stateDir, ['calibrate', 'bagscale', 'span', 'x'])).code, 65, 'span needs grams');
     t.equal((await lanectl(stateDir, ['calibrate'])).code, 64);
@@ -238,4 +275,52 @@ t.test('lanectl against a running lane', async (t) => {
     t.equal(cant.code, 73, 'an output that cannot be written: EX_CANTCREAT');
     t.match(cant.err, /cannot write .*b\.tar\.gz/);
   });
+});
+
+t.test('lanectl dlq: list, retry and drop real dead letters', async (t) => {
+  const dir = tempDir();
+  const stateDir = join(dir, 'state');
+  // probe-sink refuses ticks 2 and 4 until told otherwise: after maxAttempts each is a dead letter
+  const config = { events: { maxAttempts: 2 }, services: { probe: { enabled: true, count: 5 }, 'probe-sink': { enabled: true, failTicks: [2, 4] } } };
+  const d = await startDaemon({ configFile: writeConfig(dir, config), stateDir });
+  t.teardown(() => d.kill('SIGKILL'));
+  const tally = async () => (await query<{ n: number }>(join(stateDir, 'probe-sink.db'), 'SELECT n FROM probe_tally ORDER BY n')).map((r) => r.n);
+
+  let listed: Array<{ service: string; n: number; event_id: string; reason: string; topic: string }> = [];
+  for (let i = 0; i < 100 && listed.length < 2; i++) {
+    await sleep(100);
+    const r = await lanectl(stateDir, ['dlq', 'list', '--json']);
+    t.equal(r.code, 0);
+    listed = json<typeof listed>(r);
+  }
+  t.equal(listed.length, 2, 'two dead letters');
+  t.ok(
+    listed.every((x) => x.service === 'probe-sink' && x.topic === 'evt/probe/ProbeTick' && /refuse tick [24] \(failTicks\)/.test(x.reason)),
+    'each names its service, topic and reason',
+  );
+  t.same(await tally(), [1, 3, 5], 'the others were applied');
+  const text = await lanectl(stateDir, ['dlq', 'list']);
+  t.match(text.out, /^probe-sink #\d+ .* evt\/probe\/ProbeTick /m, 'the text list');
+  const health = (await (await fetch(`${d.httpUrl}/healthz`)).json()) as { statusLine: string };
+  t.match(health.statusLine, /, 2 dead letters/, 'STATUS= counts them');
+
+  const [first, second] = listed.sort((a, b) => a.n - b.n);
+  const still = await lanectl(stateDir, ['dlq', 'retry', 'probe-sink', String(first!.n)]);
+  t.equal(still.code, 1, 'a retry that fails again: exit 1');
+  t.match(still.err, /refuse tick/, 'with the reason');
+
+  const c = await technician(stateDir, d.brokerUrl);
+  t.teardown(() => c.end(true));
+  await request(c, 'probe-sink', 'Refuse', { ticks: [] });
+  const retried = await lanectl(stateDir, ['dlq', 'retry', 'probe-sink', String(first!.n), '--json']);
+  t.equal(retried.code, 0, 'retry after the cause is mended');
+  t.same(json(retried), { retried: first!.n, eventId: first!.event_id });
+  t.same(await tally(), [1, 2, 3, 5], 'tick 2 applied by the retry');
+  const dropped = await lanectl(stateDir, ['dlq', 'drop', 'probe-sink', String(second!.n)]);
+  t.equal(dropped.code, 0);
+  t.match(dropped.out, new RegExp(`dropped probe-sink #${second!.n}`));
+  t.same(json(await lanectl(stateDir, ['dlq', 'list', '--json'])), [], 'none left');
+  t.same(await tally(), [1, 2, 3, 5], 'the dropped tick was not applied');
+  t.equal((await lanectl(stateDir, ['dlq', 'drop', 'probe-sink', String(second!.n)])).code, 1, 'dropping it twice: exit 1');
+  t.equal(await d.kill('SIGTERM'), 0);
 });
