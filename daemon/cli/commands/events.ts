@@ -7,7 +7,15 @@ export const events: CliCommand = {
   help: 'follow events on the lane, filtered',
   async run(ctx) {
     if (ctx.args[0] !== 'tail') throw new CliError('events tail [--type T] [--source S] [--txn X] [--count N]', EXIT.usage);
-    const max = ctx.flags.count ? Number(ctx.flags.count) : Infinity;
+    const max = ctx.flags.count === undefined ? Infinity : Number(ctx.flags.count);
+    if (!Number.isInteger(max) && max !== Infinity) throw new CliError(`--count ${String(ctx.flags.count)}: a whole number of events`, EXIT.usage);
+    if (max < 1) throw new CliError(`--count ${String(ctx.flags.count)}: at least 1`, EXIT.usage);
+    // one topic level each: no MQTT wildcard or separator from the command line
+    for (const key of ['source', 'type'] as const) {
+      const v = ctx.flags[key];
+      if (v !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(v)))
+        throw new CliError(`--${key} ${String(v)}: a ${key} name (letters, digits, - and _)`, EXIT.usage);
+    }
     const client = await connectTechnician(ctx.stateDir);
     const topic = `evt/${(ctx.flags.source as string) ?? '+'}/${(ctx.flags.type as string) ?? '+'}`;
     let seen = 0;

@@ -111,6 +111,28 @@ t.test('lanectl against a running lane', async (t) => {
     const ev = JSON.parse(r.out.trim().split('\n')[0]!) as { source: string; type: string; data: { gtin: string } };
     t.match(ev, { source: 'scanner', type: 'BarcodeScanned', data: { gtin: '04006381333931' } }, 'one envelope per line');
     t.equal((await lanectl(stateDir, ['events'])).code, 64, 'events without tail');
+
+    // --txn: only that transaction's events, in the text form
+    const first = lanectlInteractive(stateDir, ['events', 'tail', '--type', 'ItemAddedToBasket', '--count', '1', '--json']);
+    await sleep(300);
+    await lanectl(stateDir, ['sim', 'scan', '5449000000996', '--device', 'scanner']);
+    const txn = (JSON.parse((await first.done).out.trim()) as { txn: string }).txn;
+    t.match(txn, /^T-\d+$/, 'a transaction is open');
+    // the scan's BarcodeScanned (no txn) comes first on the lane: the filter drops it
+    const byTxn = lanectlInteractive(stateDir, ['events', 'tail', '--txn', txn, '--count', '1']);
+    await sleep(300);
+    await lanectl(stateDir, ['sim', 'scan', '4006381333931', '--device', 'scanner']);
+    const line = (await byTxn.done).out.trim();
+    t.match(line, /^\S+Z {2}basket#\d+ {2}ItemAddedToBasket {2}txn T-\d+ {2}\{.*"gtin":"04006381333931"/, 'time, source#seq, type, txn, data');
+    t.ok(line.includes(`  txn ${txn}  `), `the transaction asked for: ${line}`);
+    for (const bad of [
+      ['--count', 'many'],
+      ['--count', '0'],
+      ['--source', 'evt/#'],
+      ['--type', '+'],
+    ]) {
+      t.equal((await lanectl(stateDir, ['events', 'tail', ...bad])).code, 64, `events tail ${bad.join(' ')}: EX_USAGE`);
+    }
   });
 
   t.test('dlq', async (t) => {
