@@ -86,6 +86,9 @@ t.test('lanectl catalog, journal and trace', async (t) => {
     t.match(imp.out, /catalog 2: 3 products imported from .*products\.csv, 2 of 5 rows rejected/);
     t.match(imp.out, /row 4: gtin 4006381333932: check digit is wrong/);
     t.match(imp.out, /row 5: price must be a whole number \(minor units: 1\.29 is 129\), got "1\.89"/);
+    const again = await lanectl(s.stateDir, '--json', 'catalog', 'import', csv);
+    t.equal(again.code, 65, '--json: the same exit code');
+    t.match(JSON.parse(again.out), { version: 3, imported: 3, rows: 5, rejected: 2, rejectedRows: [{ row: 4 }, { row: 5 }] }, 'and one JSON document');
     const list = await lanectl(s.stateDir, '--json', 'catalog', 'list');
     t.same(
       (JSON.parse(list.out) as { total: number; products: Array<{ name: string }> }).products.map((p) => p.name),
