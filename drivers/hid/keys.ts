@@ -5,8 +5,16 @@
  */
 import { EV_KEY, type InputEvent } from './input-event.js';
 import {
-  KEY_CAPSLOCK, KEY_ENTER, KEY_KPENTER, KEY_LEFTCTRL, KEY_LEFTSHIFT, KEY_RIGHTBRACE, KEY_RIGHTCTRL,
-  KEY_RIGHTSHIFT, KEY_TAB, US_KEYMAP,
+  KEY_CAPSLOCK,
+  KEY_ENTER,
+  KEY_KPENTER,
+  KEY_LEFTCTRL,
+  KEY_LEFTSHIFT,
+  KEY_RIGHTBRACE,
+  KEY_RIGHTCTRL,
+  KEY_RIGHTSHIFT,
+  KEY_TAB,
+  US_KEYMAP,
 } from './keymap.js';
 
 export type KeyFrame = { kind: 'text'; text: string } | { kind: 'reject'; text: string; reason: string };
@@ -17,9 +25,7 @@ export class KeyDecoder {
   private text = '';
   private bad?: string;
 
-  constructor(
-    private readonly opts: { terminator: 'enter' | 'tab'; maxLength: number },
-  ) {}
+  constructor(private readonly opts: { terminator: 'enter' | 'tab'; maxLength: number }) {}
 
   push(events: InputEvent[]): KeyFrame[] {
     const out: KeyFrame[] = [];
@@ -66,12 +72,14 @@ export class KeyDecoder {
     return out;
   }
 
-  /** Text typed without its Enter when the device went away. */
+  /** Keys typed without their Enter when the device went away (a bad key alone counts too). */
   flush(): KeyFrame[] {
     const rest = this.text;
+    const bad = this.bad;
     this.text = '';
     this.bad = undefined;
     this.shift = this.ctrl = 0;
-    return rest ? [{ kind: 'reject', text: rest, reason: 'partial code (no Enter before the device closed)' }] : [];
+    if (!rest && !bad) return [];
+    return [{ kind: 'reject', text: rest, reason: `partial code (no Enter before the device closed)${bad ? `; ${bad}` : ''}` }];
   }
 }
