@@ -21,14 +21,17 @@ export interface SimSerialPort {
   /** Bytes the device sends to the host. Throws when the port is not open. */
   send(bytes: Buffer | string): void;
   readonly isOpen: boolean;
+  /** The line settings the driver opened the port with (baud rate, data bits, parity, stop bits). */
+  readonly line: { baudRate: number; dataBits: number; parity: string; stopBits: number } | undefined;
+  /** Opens of this path so far, failed ones included. */
+  readonly opens: number;
 }
 
 // The package's typings only resolve through its CommonJS entry under NodeNext.
 const { MockBinding } = createRequire(import.meta.url)('@serialport/binding-mock') as { MockBinding: MockBindingInterface };
 type MockPort = MockPortBinding;
 
-const unpluggedError = (path: string) =>
-  Object.assign(new Error(`EIO: i/o error, read (${path} unplugged)`), { code: 'EIO', disconnected: true });
+const unpluggedError = (path: string) => Object.assign(new Error(`EIO: i/o error, read (${path} unplugged)`), { code: 'EIO', disconnected: true });
 
 let lanes = 0;
 
@@ -101,6 +104,9 @@ interface Entry {
   device?: SimSerialDevice;
   open?: SimPortBinding;
   handle: SimSerialPort;
+  opens: number;
+  /** The next opens that fail although the port is there, and with what. */
+  failing: { times: number; code: string };
 }
 
 /** All simulated serial ports of one SimLane; its `env` is what serial drivers get instead of the real binding. */
@@ -127,11 +133,20 @@ export class SimSerialBus {
       present: true,
       info: { vendorId: opts.vendorId, productId: opts.productId, serialNumber: opts.serialNumber },
       device: opts.device,
+      opens: 0,
+      failing: { times: 0, code: '' },
       handle: {
         path,
         send: (bytes) => this.send(path, bytes),
         get isOpen() {
           return Boolean(entry.open && !entry.open.unplugged && entry.open.isOpen);
+        },
+        get line() {
+          const o = entry.open?.openOptions;
+          return o && { baudRate: o.baudRate, dataBits: o.dataBits, parity: o.parity, stopBits: o.stopBits };
+        },
+        get opens() {
+          return entry.opens;
         },
       },
     };
@@ -154,6 +169,15 @@ export class SimSerialBus {
     e.present = true;
     e.open = undefined;
     MockBinding.createPort(e.internal, { vendorId: e.info.vendorId, productId: e.info.productId });
+  }
+
+  /**
+   * The next `times` opens of a port that is there fail the way the kernel refuses
+   * them: EACCES (no permission: user not in group dialout) or EBUSY (another
+   * process holds it with TIOCEXCL).
+   */
+  failOpen(path: string, times: number, code: 'EACCES' | 'EBUSY' = 'EACCES'): void {
+    this.mustGet(path).failing = { times, code };
   }
 
   send(path: string, bytes: Buffer | string): void {
@@ -185,9 +209,16 @@ export class SimSerialBus {
 
   private async open(options: Parameters<SerialBinding['open']>[0]): Promise<SimPortBinding> {
     const e = this.ports.get(options.path);
+    if (e) e.opens++;
     if (!e || !e.present) {
       await new Promise<void>((r) => process.nextTick(r));
       throw Object.assign(new Error(`ENOENT: no such file or directory, open '${options.path}'`), { code: 'ENOENT' });
+    }
+    if (e.failing.times > 0) {
+      e.failing.times--;
+      await new Promise<void>((r) => process.nextTick(r));
+      const what = e.failing.code === 'EBUSY' ? 'resource busy or locked' : 'permission denied';
+      throw Object.assign(new Error(`${e.failing.code}: ${what}, open '${options.path}'`), { code: e.failing.code });
     }
     const inner = await MockBinding.open({ ...options, path: e.internal });
     const bound = new SimPortBinding(inner, (bytes) => e.device?.onWrite?.(bytes, e.handle), e.path);

@@ -69,8 +69,14 @@ t.test('price/weight verifier digits, §7.9.3 and §7.9.4', async (t) => {
 });
 
 t.test('restricted-circulation numbers by national layout', async (t) => {
-  t.match(decodeRcn('2812347012503', RCN_LAYOUTS.de), { ok: true, rcn: { layout: 'de', measure: 'weight', item: '1234', grams: 1250, lookupGtin: '02812340000002' } });
-  t.match(decodeRcn('2256785012990', RCN_LAYOUTS.de), { ok: true, rcn: { measure: 'price', item: '5678', price: { minor: 1299, decimals: 2, currency: 'EUR' } } });
+  t.match(decodeRcn('2812347012503', RCN_LAYOUTS.de), {
+    ok: true,
+    rcn: { layout: 'de', measure: 'weight', item: '1234', grams: 1250, lookupGtin: '02812340000002' },
+  });
+  t.match(decodeRcn('2256785012990', RCN_LAYOUTS.de), {
+    ok: true,
+    rcn: { measure: 'price', item: '5678', price: { minor: 1299, decimals: 2, currency: 'EUR' } },
+  });
   t.match(decodeRcn('2256781012993', RCN_LAYOUTS.de), { ok: false, reason: /price verifier digit of 2256781012993 is 1, expected 5/ });
   t.match(decodeRcn('2012345102491', RCN_LAYOUTS.gb), { ok: true, rcn: { item: '12345', price: { minor: 249, currency: 'GBP' } } });
   t.match(decodeRcn('2312345612342', RCN_LAYOUTS.se), { ok: true, rcn: { item: '123456', measure: 'weight', grams: 1234 } });
@@ -93,7 +99,13 @@ t.test('decoding whole frames', async (t) => {
     ok: true,
     reading: { symbology: 'upca', rcn: { prefix: '02', price: { minor: 299 } } },
   });
-  const store = barcodeOptions({ aimIds: 'auto', eightDigits: 'ean8', rcnLayout: 'de', rejectLimit: 10, rcnRules: [{ prefix: '21', pattern: 'PPIIIIIVVVVVC', measure: 'count', decimals: 0 }] });
+  const store = barcodeOptions({
+    aimIds: 'auto',
+    eightDigits: 'ean8',
+    rcnLayout: 'de',
+    rejectLimit: 10,
+    rcnRules: [{ prefix: '21', pattern: 'PPIIIIIVVVVVC', measure: 'count', decimals: 0 }],
+  });
   t.match(decodeBarcode('2112345000121', store), { ok: true, reading: { rcn: { layout: 'de+store', measure: 'count', count: 12 } } });
   t.match(decodeBarcode('09988750', { eightDigits: 'upce' }), { ok: true, reading: { symbology: 'upce', gtin: '00099887000050' } });
   t.match(decodeBarcode(']E3400638133393112345', { eightDigits: 'ean8' }), { ok: true, reading: { addOn: '12345', gtin: '04006381333931' } });
@@ -103,18 +115,36 @@ t.test('decoding whole frames', async (t) => {
   t.match(decodeBarcode('] x', { eightDigits: 'ean8' }), { ok: false, reason: /malformed AIM/ });
   t.match(decodeBarcode(']xyz', { eightDigits: 'ean8', aimIds: false }), { ok: true, reading: { raw: ']xyz', symbology: 'unknown' } });
   t.match(decodeBarcode('AB\x00C', { eightDigits: 'ean8' }), { ok: false, reason: /non-printable byte 0x00 at position 2/ });
-  t.match(decodeBarcode('0109501101530003\x1d', { eightDigits: 'ean8' }), { ok: true, reading: { ais: { '01': '09501101530003' } } }, 'GS without AIM: GS1 data');
+  t.match(
+    decodeBarcode('0109501101530003\x1d', { eightDigits: 'ean8' }),
+    { ok: true, reading: { ais: { '01': '09501101530003' } } },
+    'GS without AIM: GS1 data',
+  );
   t.match(decodeBarcode('LOYALTY-0042', { eightDigits: 'ean8' }), { ok: true, reading: { symbology: 'unknown', raw: 'LOYALTY-0042' } });
 });
 
 t.test('framer edge cases', async (t) => {
   const f = new Framer({ suffix: bytesFromConfig('CR'), maxLength: 16 });
-  t.same(f.push(Buffer.from('\r\n\r\nabc\r\n')).map((e) => e.kind === 'frame' && e.bytes.toString()), ['abc'], 'CRLF into a CR-framed port: LF is not data');
+  t.same(
+    f.push(Buffer.from('\r\n\r\nabc\r\n')).map((e) => e.kind === 'frame' && e.bytes.toString()),
+    ['abc'],
+    'CRLF into a CR-framed port: LF is not data',
+  );
   const g = new Framer({ prefix: bytesFromConfig('STX'), suffix: bytesFromConfig('ETX'), maxLength: 8 });
-  t.same(g.push(Buffer.from('\x02ab\x03\x02c')).map((e) => e.kind), ['frame']);
-  t.same(g.push(Buffer.from('d\x03')).map((e) => e.kind === 'frame' && e.bytes.toString()), ['cd']);
+  t.same(
+    g.push(Buffer.from('\x02ab\x03\x02c')).map((e) => e.kind),
+    ['frame'],
+  );
+  t.same(
+    g.push(Buffer.from('d\x03')).map((e) => e.kind === 'frame' && e.bytes.toString()),
+    ['cd'],
+  );
   const long = g.push(Buffer.from('\x02' + 'x'.repeat(40) + '\x02ok\x03'));
-  t.same(long.map((e) => e.kind), ['reject', 'frame'], 'an overlong frame is dropped and the next prefix resynchronises');
+  t.same(
+    long.map((e) => e.kind),
+    ['reject', 'frame'],
+    'an overlong frame is dropped and the next prefix resynchronises',
+  );
   t.same(bytesFromConfig('\\x1d\\x03'), Buffer.from([0x1d, 0x03]));
   t.throws(() => new Framer({ suffix: Buffer.alloc(0), maxLength: 8 }));
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseMagellanFrame, magellanGrams } from '../../../drivers/serial/magellan-frame.js';
+import { parseMagellanFrame, magellanGrams, magellanAsText } from '../../../drivers/serial/magellan-frame.js';
 import { MagellanScannerScale, MagellanSchema, type MagellanConfig } from '../../../drivers/serial/magellan.js';
 import { parseConfig } from '../../../drivers/config.js';
 import { SimSerialBus } from '../../../drivers/sim/serial.js';
@@ -26,6 +26,10 @@ t.test('frames from the documents', async (t) => {
   t.match(parseMagellanFrame('08FF00210126'), { kind: 'barcode', labelId: 'FF', symbology: 'ean8' });
   t.match(parseMagellanFrame('08A0609920111878100000951'), { kind: 'barcode', symbology: 'upca' });
   t.match(parseMagellanFrame('08]e00109501101530003'), { kind: 'barcode', symbology: 'gs1-databar' });
+  // same guide, "Label ID" table: Code 128 is B3 (the label id, then the data as read)
+  const code128 = parseMagellanFrame('08B3ABC-12345');
+  t.same(code128, { kind: 'barcode', labelId: 'B3', data: 'ABC-12345', symbology: 'code128' });
+  t.same(code128.kind === 'barcode' && magellanAsText(code128).text, ']C0ABC-12345', 'handed on with its AIM id (ISO/IEC 15424: ]C0 Code 128)');
   t.match(parseMagellanFrame('08Zxyz'), { kind: 'reject', reason: /unknown label id/ });
   t.match(parseMagellanFrame('14401'), { kind: 'reject', reason: /4 or 5 digits/ });
   t.match(parseMagellanFrame('143000'), { kind: 'reject', reason: /carries no weight/ });
@@ -42,11 +46,24 @@ function setup(raw: Record<string, unknown> = {}) {
   const clock = new VirtualClock();
   const bus = new SimSerialBus();
   const twin = new MagellanTwin(bus, PATH, parsed.config, clock);
-  bus.addPort(PATH, { device: twin });
+  const port = bus.addPort(PATH, { device: twin });
   const rec = new Recorder<MagellanConfig>('scanscale', parsed.config, () => clock.now());
   const driver = new MagellanScannerScale(rec.ctx, simEnv({ timers: clock, serial: bus.env, stateDir: '/x' }));
-  return { clock, bus, twin, rec, driver };
+  return { clock, bus, port, twin, rec, driver };
 }
+
+t.test('the line: 9600 baud 7O1 by default (Magellan single-cable RS-232 factory setting), or as configured', async (t) => {
+  const a = setup();
+  await a.driver.start();
+  await a.clock.advance(10);
+  t.same(a.port.line, { baudRate: 9600, dataBits: 7, parity: 'odd', stopBits: 1 });
+  await a.driver.stop();
+  const b = setup({ baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 });
+  await b.driver.start();
+  await b.clock.advance(10);
+  t.same(b.port.line, { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 });
+  await b.driver.stop();
+});
 
 t.test('polling publishes only on change; the same weight placed again is a new weighing', async (t) => {
   const { clock, twin, rec, driver } = setup();
@@ -62,12 +79,18 @@ t.test('polling publishes only on change; the same weight placed again is a new 
   await clock.advance(1000);
   await driver.stop();
   t.same(rec.problems, []);
-  t.same(rec.of('ProduceWeighed').map((e) => e.data), [
-    { grams: 1250, stable: true, unit: 'kg', raw: '01250' },
-    { grams: 1250, stable: true, unit: 'kg', raw: '01250' },
-    { grams: 1300, stable: true, unit: 'kg', raw: '01300' },
-  ]);
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'unstable', 'stable', 'unstable', 'zero', 'unstable', 'stable', 'unstable', 'stable']);
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data),
+    [
+      { grams: 1250, stable: true, unit: 'kg', raw: '01250' },
+      { grams: 1250, stable: true, unit: 'kg', raw: '01250' },
+      { grams: 1300, stable: true, unit: 'kg', raw: '01300' },
+    ],
+  );
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'unstable', 'stable', 'unstable', 'zero', 'unstable', 'stable', 'unstable', 'stable'],
+  );
 });
 
 t.test('over capacity and under zero', async (t) => {
@@ -79,7 +102,10 @@ t.test('over capacity and under zero', async (t) => {
   twin.produce(-40);
   await clock.advance(1000);
   await driver.stop();
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'unstable', 'overweight', 'unstable', 'underZero']);
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'unstable', 'overweight', 'unstable', 'underZero'],
+  );
   t.equal(rec.of('ProduceWeighed').length, 0);
 });
 
@@ -111,7 +137,10 @@ t.test('barcodes interleave with weight answers, split across reads', async (t) 
     ],
   );
   t.equal(rec.of('BarcodeRejected').length, 0);
-  t.same(rec.of('ProduceWeighed').map((e) => e.data.grams), [500]);
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data.grams),
+    [500],
+  );
 });
 
 t.test('a scale that stops answering is reported once; barcodes keep flowing; it comes back', async (t) => {
@@ -130,8 +159,14 @@ t.test('a scale that stops answering is reported once; barcodes keep flowing; it
   await clock.advance(2000);
   await driver.stop();
   t.same(rec.states(), ['starting', 'ok', 'degraded', 'ok', 'stopped']);
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'notReady', 'stable']);
-  t.same(rec.of('ProduceWeighed').map((e) => e.data.grams), [800]);
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'notReady', 'stable'],
+  );
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data.grams),
+    [800],
+  );
 });
 
 t.test('pounds with S11, custom prefix and terminator', async (t) => {
@@ -142,7 +177,10 @@ t.test('pounds with S11, custom prefix and terminator', async (t) => {
   twin.produce(1247.4);
   await clock.advance(2000);
   await driver.stop();
-  t.match(rec.of('ProduceWeighed').map((e) => e.data), [{ unit: 'lb', raw: '0275', grams: 1247.4 }]);
+  t.match(
+    rec.of('ProduceWeighed').map((e) => e.data),
+    [{ unit: 'lb', raw: '0275', grams: 1247.4 }],
+  );
 });
 
 t.test('unplugged: polls stop, notReady, resumes after replug', async (t) => {
@@ -157,6 +195,12 @@ t.test('unplugged: polls stop, notReady, resumes after replug', async (t) => {
   await clock.advance(2000);
   await driver.stop();
   t.same(rec.states(), ['starting', 'ok', 'disconnected', 'ok', 'stopped']);
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'notReady', 'stable']);
-  t.same(rec.of('ProduceWeighed').map((e) => e.data.grams), [300]);
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'notReady', 'stable'],
+  );
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data.grams),
+    [300],
+  );
 });

@@ -42,6 +42,42 @@ t.test('fixtures from the documents decode, one event each, matching the schema'
   t.match(ev[2], { symbology: 'gs1-datamatrix', ais: { '21': 'XYZ', '10': 'AB-123' } });
 });
 
+t.test('the line: 9600 8N1 by default (USB-CDC and most RS-232 scanners ship so), or as configured', async (t) => {
+  const a = setup();
+  await a.driver.start();
+  await a.clock.advance(10);
+  t.same(a.port.line, { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
+  await a.driver.stop();
+  const b = setup({ baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 2 });
+  await b.driver.start();
+  await b.clock.advance(10);
+  t.same(b.port.line, { baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 2 });
+  await b.driver.stop();
+});
+
+t.test('a port that is there but cannot be opened: retried with backoff capped at 30 s, reported once', async (t) => {
+  const { clock, bus, port, rec, driver } = setup();
+  bus.failOpen(PATH, 10, 'EACCES');
+  await driver.start();
+  const at: number[] = [];
+  let opens = 0;
+  for (let ms = 0; ms < 200_000 && !port.isOpen; ms += 50) {
+    await clock.advance(50);
+    if (port.opens !== opens) {
+      opens = port.opens;
+      at.push(clock.now());
+    }
+  }
+  t.equal(port.opens, 11, '10 refused opens, then the one that works');
+  t.ok(port.isOpen, 'open in the end');
+  const delays = at.slice(1).map((x, i) => Math.round((x - at[i]!) / 500) * 500);
+  t.same(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000], 'doubling from 0.5 s, capped at 30 s');
+  t.match(driver.status().state, 'ok');
+  t.same(rec.states(), ['starting', 'disconnected', 'ok'], 'down once, back once: not a state per retry');
+  t.match(rec.statuses.find((s) => s.state === 'disconnected')?.detail, /cannot open .*EACCES: permission denied/);
+  await driver.stop();
+});
+
 t.test('frames split across reads, byte by byte, are joined', async (t) => {
   const { clock, port, rec, driver } = setup({ suffix: 'CRLF' });
   await driver.start();
@@ -133,7 +169,33 @@ t.test('unplug and replug: nothing fully received is lost or doubled; publishing
   await driver.stop();
   t.same(scannedRaw(rec), ['4006381333931', '0012345678905', '9501101530003']);
   t.same(rec.states(), ['starting', 'ok', 'disconnected', 'ok', 'stopped'], 'reported once going, once returning');
-  t.same(rec.of('BarcodeRejected').map((e) => e.data.raw), ['40063', '81333931']);
+  t.same(
+    rec.of('BarcodeRejected').map((e) => e.data.raw),
+    ['40063', '81333931'],
+  );
+});
+
+t.test("publishing resumes within 2 s of the port coming back, wherever the replug falls in the driver's cycle", async (t) => {
+  const { clock, bus, port, rec, driver } = setup();
+  await driver.start();
+  await clock.advance(10);
+  const latencies: number[] = [];
+  // replugs spread over 3 s (several look-up periods, any backoff phase): the worst one counts
+  for (let k = 0; k < 24; k++) {
+    bus.unplug(PATH);
+    await clock.advance(20_000 + k * 125);
+    bus.replug(PATH);
+    const back = clock.now();
+    const before = rec.of('BarcodeScanned').length;
+    await clock.until(() => port.isOpen, 60_000);
+    port.send('4006381333931\r');
+    await clock.until(() => rec.of('BarcodeScanned').length > before, 60_000);
+    latencies.push(rec.of('BarcodeScanned').at(-1)!.at - back);
+  }
+  await driver.stop();
+  t.equal(latencies.length, 24);
+  t.ok(Math.max(...latencies) <= 2000, `published again ${Math.min(...latencies)}-${Math.max(...latencies)} ms after the port came back (driver clock)`);
+  t.equal(rec.of('BarcodeScanned').length, 24, 'one reading per scan');
 });
 
 t.test('a scanner absent at start is reported once and found when plugged in', async (t) => {

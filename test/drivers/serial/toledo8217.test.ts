@@ -30,7 +30,13 @@ t.test('frames from the 8217 protocol (DIVA Service Manual §6.1.3.2, status byt
     const f = parseToledoFrame(b([0x3f, byte]));
     t.equal(f.kind, 'status');
     if (f.kind === 'status') {
-      t.same(Object.entries(f.status).filter(([, v]) => v).map(([k]) => k), [flag], `0x${byte.toString(16)} = ${flag}`);
+      t.same(
+        Object.entries(f.status)
+          .filter(([, v]) => v)
+          .map(([k]) => k),
+        [flag],
+        `0x${byte.toString(16)} = ${flag}`,
+      );
     }
   }
   const withParity = parseToledoFrame(b([0x3f, 0xc1])); // 8N1 port: even parity bit 7 set on 0x41
@@ -48,11 +54,24 @@ function setup(raw: Record<string, unknown> = {}) {
   const clock = new VirtualClock();
   const bus = new SimSerialBus();
   const twin = new ToledoTwin(clock);
-  bus.addPort(PATH, { device: twin });
+  const port = bus.addPort(PATH, { device: twin });
   const rec = new Recorder<Toledo8217Config>('produce', parsed.config, () => clock.now());
   const driver = new Toledo8217Scale(rec.ctx, simEnv({ timers: clock, serial: bus.env, stateDir: '/x' }));
-  return { clock, bus, twin, rec, driver };
+  return { clock, bus, port, twin, rec, driver };
 }
+
+t.test('the line: 9600 baud 7E1 by default (8217 protocol: 7 data bits, even parity, 1 stop bit), or as configured', async (t) => {
+  const a = setup();
+  await a.driver.start();
+  await a.clock.advance(10);
+  t.same(a.port.line, { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 });
+  await a.driver.stop();
+  const b = setup({ baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 });
+  await b.driver.start();
+  await b.clock.advance(10);
+  t.same(b.port.line, { baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 });
+  await b.driver.stop();
+});
 
 t.test('polling W: one ProduceWeighed per weighing, states on change', async (t) => {
   const { clock, twin, rec, driver } = setup();
@@ -66,9 +85,15 @@ t.test('polling W: one ProduceWeighed per weighing, states on change', async (t)
   await clock.advance(1000);
   await driver.stop();
   t.same(rec.problems, []);
-  t.same(rec.of('ProduceWeighed').map((e) => e.data), [{ grams: 1250, stable: true, unit: 'kg', raw: '01.250', net: false }]);
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data),
+    [{ grams: 1250, stable: true, unit: 'kg', raw: '01.250', net: false }],
+  );
   // over capacity outranks motion in the status byte
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'unstable', 'stable', 'overweight', 'unstable', 'zero']);
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'unstable', 'stable', 'overweight', 'unstable', 'zero'],
+  );
 });
 
 t.test('Z, T, C commands answer with the decoded status', async (t) => {
@@ -94,7 +119,15 @@ t.test('Z, T, C commands answer with the decoded status', async (t) => {
   await clock.advance(1000);
   await driver.stop();
   // 40 g of drift is a weight until zeroed; then the container, the net produce, the gross again
-  t.same(rec.of('ProduceWeighed').map((e) => [e.data.grams, e.data.net]), [[40, false], [260, false], [1260, true], [1520, false]]);
+  t.same(
+    rec.of('ProduceWeighed').map((e) => [e.data.grams, e.data.net]),
+    [
+      [40, false],
+      [260, false],
+      [1260, true],
+      [1520, false],
+    ],
+  );
 });
 
 t.test('a scale that stops answering: degraded once, notReady; back: ok', async (t) => {
@@ -109,7 +142,10 @@ t.test('a scale that stops answering: degraded once, notReady; back: ok', async 
   await clock.advance(1000);
   await driver.stop();
   t.same(rec.states(), ['starting', 'ok', 'degraded', 'ok', 'stopped']);
-  t.same(rec.of('ScaleStatus').map((e) => e.data.state), ['zero', 'notReady', 'zero']);
+  t.same(
+    rec.of('ScaleStatus').map((e) => e.data.state),
+    ['zero', 'notReady', 'zero'],
+  );
 });
 
 t.test('garbage and half frames on the line are rejected without losing the next answer', async (t) => {
@@ -126,5 +162,8 @@ t.test('garbage and half frames on the line are rejected without losing the next
   bus.send(PATH, '02.000\r');
   await clock.advance(10);
   await driver.stop();
-  t.same(rec.of('ProduceWeighed').map((e) => e.data.grams), [1250, 2000]);
+  t.same(
+    rec.of('ProduceWeighed').map((e) => e.data.grams),
+    [1250, 2000],
+  );
 });
