@@ -20,7 +20,14 @@ export interface FakeChip {
   ngpio: number;
 }
 
-/** gpiochip layouts of real boards (kernel 6.6+ bases). */
+/**
+ * gpiochip layouts of real boards, as `grep . /sys/class/gpio/gpiochip*\/{label,base,ngpio}`
+ * prints them on Raspberry Pi OS. Kernel 6.1 numbered the first chip from 0 and the
+ * firmware expander from the top of the old 512 range down; since 6.6 the sysfs
+ * numbers are dynamic from 512 up (GPIO_DYNAMIC_BASE, drivers/gpio/gpiolib.c). The
+ * Pi 5's 40-pin header is on the RP1 south bridge (`pinctrl-rp1`), after the SoC's
+ * own brcmstb chips, so BCM 17 is 571 + 17 = 588 there and 512 + 17 = 529 on a Pi 4.
+ */
 export const BOARDS: Record<string, FakeChip[]> = {
   'pi4-6.6': [
     { chip: 'gpiochip512', label: 'pinctrl-bcm2711', base: 512, ngpio: 58 },

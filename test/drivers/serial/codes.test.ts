@@ -69,19 +69,37 @@ t.test('price/weight verifier digits, §7.9.3 and §7.9.4', async (t) => {
 });
 
 t.test('restricted-circulation numbers by national layout', async (t) => {
+  // The fixtures are built by hand from each layout (sources cited in drivers/serial/rcn.ts):
+  // prefix, item, verifier K, value V, check digit C. The GS1 check digit is worked here by
+  // §7.9.1 itself (weights 3 and 1 from the right, up to the next multiple of ten), not by
+  // the code under test, so a fixture with a wrong check digit cannot slip in.
+  const gs1Check = (twelve: string) => (10 - ([...twelve].reverse().reduce((a, c, i) => a + Number(c) * (i % 2 ? 1 : 3), 0) % 10)) % 10;
+  const fixtures = ['2812347012503', '2256785012990', '2256781012994', '2012345102491', '2312345612342', '2412345612349', '2112345609959', '0212345602997'];
+  for (const f of fixtures) t.equal(Number(f[12]), gs1Check(f.slice(0, 12)), `${f}: check digit per §7.9.1`);
+
+  // de 28|1234|K|01250|C, weight 1.250 kg. K by §7.9.4 over 01250: 5+(0)=0, 2-(1)=2, 5-(2)=9,
+  // 5+(5)=7, 2-(0)=0; sum 18; 10-8 = 2; the digit whose 5- product is 2 is 7. C: sum 67 -> 3.
   t.match(decodeRcn('2812347012503', RCN_LAYOUTS.de), {
     ok: true,
     rcn: { layout: 'de', measure: 'weight', item: '1234', grams: 1250, lookupGtin: '02812340000002' },
   });
+  // de 22|5678|K|01299|C, price 12.99 EUR. K over 01299: 0+2+9+9+7 = 27; 10-7 = 3 = 5-(5): K = 5.
   t.match(decodeRcn('2256785012990', RCN_LAYOUTS.de), {
     ok: true,
     rcn: { measure: 'price', item: '5678', price: { minor: 1299, decimals: 2, currency: 'EUR' } },
   });
-  t.match(decodeRcn('2256781012993', RCN_LAYOUTS.de), { ok: false, reason: /price verifier digit of 2256781012993 is 1, expected 5/ });
+  // the same with K = 1 (and C made right again: sum 106 -> 4): the verifier catches it
+  t.match(decodeRcn('2256781012994', RCN_LAYOUTS.de), { ok: false, reason: /price verifier digit of 2256781012994 is 1, expected 5/ });
+  // gb 20|12345|K|0249|C, 2.49 GBP. K by §7.9.3 over 0249: 2-(0)=0, 2-(2)=4, 3(4)=2, 5-(9)=1;
+  // sum 7, times 3 = 21: K = 1. C: sum 69 -> 1.
   t.match(decodeRcn('2012345102491', RCN_LAYOUTS.gb), { ok: true, rcn: { item: '12345', price: { minor: 249, currency: 'GBP' } } });
+  // se 23|123456|1234|C, weight 1.234 kg (23: 3 decimals, no verifier). C: sum 78 -> 2.
   t.match(decodeRcn('2312345612342', RCN_LAYOUTS.se), { ok: true, rcn: { item: '123456', measure: 'weight', grams: 1234 } });
-  t.match(decodeRcn('2412345612341', RCN_LAYOUTS.se), { ok: true, rcn: { measure: 'weight', decimals: 2, grams: 12340 } });
+  // se 24|123456|1234|C, 12.34 kg (24: 2 decimals). C: sum 81 -> 9.
+  t.match(decodeRcn('2412345612349', RCN_LAYOUTS.se), { ok: true, rcn: { measure: 'weight', decimals: 2, grams: 12340 } });
+  // no 21|123456|0995|C, 99.5 NOK (21: 1 decimal). C: sum 101 -> 9.
   t.match(decodeRcn('2112345609959', RCN_LAYOUTS.no), { ok: true, rcn: { measure: 'price', price: { minor: 995, decimals: 1, currency: 'NOK' } } });
+  // generic 02|12345|K|0299|C, 2.99. K by §7.9.3 over 0299: 0+4+7+1 = 12, times 3 = 36: K = 6. C: sum 93 -> 7.
   t.match(decodeRcn('0212345602997', RCN_LAYOUTS.generic), { ok: true, rcn: { prefix: '02', item: '12345', price: { minor: 299 } } });
   t.equal(decodeRcn('2012345102491', RCN_LAYOUTS.de), undefined, 'a prefix the layout leaves to the store: no decoding');
   t.equal(decodeRcn('4006381333931', RCN_LAYOUTS.de), undefined, 'not an RCN');

@@ -21,6 +21,13 @@ function setup(raw: Record<string, unknown> = {}) {
 
 const scannedRaw = (rec: Recorder<unknown>) => rec.of('BarcodeScanned').map((e) => e.data.raw);
 
+// The codes scanned below, and where they come from:
+// - 4006381333931: the common EAN-13 example (a STABILO highlighter), check digit 1 by GS1 GS §7.9.1;
+// - 0012345678905: UPC-A 012345678905 (the GS1 US / UPC sample number) as an EAN-13 with a leading 0;
+// - 9501101530003: the GTIN-13 of the GS1 General Specifications' examples (GS1 Company Prefix 950110153);
+// - ]C1/]d2 element strings: §7.8 examples with (01) 09501101530003, (17) 140704, (10) AB-123;
+// each terminated by CR (the scanners' factory suffix) unless the test is about another.
+
 t.test('fixtures from the documents decode, one event each, matching the schema', async (t) => {
   const { clock, port, rec, driver } = setup();
   await driver.start();
