@@ -128,6 +128,8 @@ export class FakeNau7802 implements FakeI2cDevice {
   samplesRead = 0;
   /** A chip that stops converting (CR never set) while still answering on the bus. */
   stalled = false;
+  /** Every register write, in order: [register, value] (for tests of the set-up sequence). */
+  readonly writes: Array<[number, number]> = [];
 
   constructor(private readonly o: FakeNau7802Options) {
     this.rand = seeded(o.seed ?? 1);
@@ -214,6 +216,7 @@ export class FakeNau7802 implements FakeI2cDevice {
   }
 
   write(reg: number, value: number): void {
+    if (this.writes.length < 10_000) this.writes.push([reg, value]);
     if (reg === REG.PU_CTRL) {
       if (value & PU.RR) {
         this.powerCycle();

@@ -13,15 +13,24 @@ import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
 const CPG = 50; // counts per gram of the fake load cell at gain 128
 const ZERO = 120_000;
 
-function setup(raw: Record<string, unknown> = {}, opts: { calibrated?: boolean; calibrationFails?: boolean } = { calibrated: true }) {
+function setup(raw: Record<string, unknown> = {}, opts: { calibrated?: boolean; calibrationFails?: boolean; zeroCounts?: number } = { calibrated: true }) {
+  const zero = opts.zeroCounts ?? ZERO;
   const parsed = parseConfig(Nau7802Schema, { kind: 'nau7802', ...raw }, 'devices.bagscale');
   if (!parsed.ok) throw new Error(parsed.problem);
   const stateDir = mkdtempSync(join(tmpdir(), 'laned-nau-'));
   if (opts.calibrated) {
-    writeFileSync(join(stateDir, 'bagscale.calibration.json'), JSON.stringify({ version: 1, device: 'bagscale', zeroCounts: ZERO, countsPerGram: CPG }));
+    writeFileSync(join(stateDir, 'bagscale.calibration.json'), JSON.stringify({ version: 1, device: 'bagscale', zeroCounts: zero, countsPerGram: CPG }));
   }
   const clock = new VirtualClock();
-  const { bus, chip } = fakeNau7802Bus({ timers: clock, countsPerGram: CPG, zeroCounts: ZERO, uncalibratedOffset: 4000, noiseCounts: 2, seed: 3, calibrationFails: opts.calibrationFails });
+  const { bus, chip } = fakeNau7802Bus({
+    timers: clock,
+    countsPerGram: CPG,
+    zeroCounts: zero,
+    uncalibratedOffset: 4000,
+    noiseCounts: 2,
+    seed: 3,
+    calibrationFails: opts.calibrationFails,
+  });
   let opened = 0;
   const env = simEnv({
     timers: clock,
@@ -57,6 +66,49 @@ t.test('datasheet set-up: power-up, LDO, gain, rate, chopper, PGA cap, conversio
   await driver.stop();
   t.ok(bus.closed);
   t.equal(driver.status().state, 'stopped');
+});
+
+t.test('the power-on sequence in the datasheet\'s order (NAU7802 datasheet, "Power-On Sequence" and "Calibration")', async (t) => {
+  const { clock, chip, driver } = setup();
+  await driver.start();
+  await clock.advance(200);
+  await driver.stop();
+  const w = chip.writes;
+  const at = (pred: (reg: number, v: number) => boolean) => w.findIndex(([reg, v]) => pred(reg, v));
+  // 1. RR = 1: every register to its default, whatever a previous run left in them
+  t.same(w[0], [REG.PU_CTRL, PU.RR], 'first: RR = 1');
+  // 2. RR = 0 and PUD = 1; 3. PUR follows within about 200 µs
+  t.ok(w[1]![0] === REG.PU_CTRL && (w[1]![1] & PU.RR) === 0 && (w[1]![1] & PU.PUD) !== 0, 'then RR = 0 with PUD = 1');
+  const pua = at((reg, v) => reg === REG.PU_CTRL && (v & PU.PUA) !== 0);
+  const ctrl1 = at((reg) => reg === REG.CTRL1);
+  const cs = at((reg, v) => reg === REG.PU_CTRL && (v & PU.CS) !== 0);
+  const cals = at((reg, v) => reg === REG.CTRL2 && (v & CTRL2.CALS) !== 0);
+  t.ok(pua > 1 && ctrl1 > 1, 'then the analog part (PUA), LDO and gain (CTRL1)');
+  t.ok(cs > ctrl1 && cs > pua, 'conversions start (CS) once the front end is set');
+  t.ok(cals > cs, 'the internal offset calibration (CALS) runs last, on the settings in use');
+  t.notOk(
+    w.slice(1).some(([reg, v]) => reg === REG.PU_CTRL && (v & PU.RR) !== 0),
+    'no second reset',
+  );
+});
+
+t.test("negative ADC counts (a zero offset below 0): read as 24-bit two's complement, not as 16 million", async (t) => {
+  const zero = -300_000; // datasheet "ADC Conversion Result": ADCO_B2..B0 is two's complement
+  const { clock, chip, rec, driver } = setup({ division: 2 }, { calibrated: true, zeroCounts: zero });
+  await driver.start();
+  await clock.advance(2000);
+  t.equal(driver.status().state, 'ok');
+  chip.setLoad(350);
+  await clock.advance(3000);
+  chip.setLoad(-20); // the platter lifted a little: below zero
+  await clock.advance(3000);
+  await driver.stop();
+  const w = weights(rec);
+  t.ok(Math.abs(Number(w[0]?.grams) - 350) <= 2, `350 g read from counts around ${zero + 350 * CPG}: ${JSON.stringify(w[0])}`);
+  const states = rec.of('ScaleStatus').map((e) => e.data.state);
+  t.notOk(states.includes('overweight'), 'never taken for an overload');
+  t.ok(states.slice(states.indexOf('stable')).includes('underZero'), `under zero when lifted: ${states.join(', ')}`);
+  t.same(rec.problems, []);
 });
 
 t.test('350 g placed then removed: one WeightHasChanged each way, within ±1 d', async (t) => {
