@@ -7,7 +7,7 @@
  * (poll(2) on the value file) replaced by polling the value file on the
  * driver's clock.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GpioEnv, GpioLine, GpioLineRequest } from '../gpio/line.js';
@@ -74,7 +74,6 @@ export class FakeSysfs {
 
   /** What the kernel does when a number is written to export. */
   export(sysfs: number): void {
-    appendFileSync(join(this.root, 'export'), `${sysfs}\n`);
     const dir = this.lineDir(sysfs);
     if (existsSync(dir)) return;
     mkdirSync(dir);
@@ -85,8 +84,35 @@ export class FakeSysfs {
   }
 
   unexport(sysfs: number): void {
-    appendFileSync(join(this.root, 'unexport'), `${sysfs}\n`);
     rmSync(this.lineDir(sysfs), { recursive: true, force: true });
+  }
+
+  /**
+   * Stand in for the kernel while another process does the sysfs file operations
+   * itself (onoff writing `export` and `unexport`): a line appears when its number
+   * is written to `export` and goes when it is written to `unexport`. Returns stop.
+   */
+  serveExports(): () => void {
+    const handle = (file: 'export' | 'unexport'): void => {
+      const path = join(this.root, file);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        return;
+      }
+      const numbers = text.match(/\d+/g)?.map(Number) ?? [];
+      if (numbers.length === 0) return;
+      writeFileSync(path, ''); // taken: the kernel keeps nothing in these files
+      for (const n of numbers) {
+        if (file === 'export') this.export(n);
+        else rmSync(this.lineDir(n), { recursive: true, force: true });
+      }
+    };
+    const watcher = watch(this.root, (_event, name) => {
+      if (name === 'export' || name === 'unexport') handle(name);
+    });
+    return () => watcher.close();
   }
 
   /** The level on a pin, as an outside circuit drives it (inputs) or the driver wrote it (outputs). */

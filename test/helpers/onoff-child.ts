@@ -1,0 +1,61 @@
+/**
+ * Run by test/drivers/gpio/onoff.test.ts inside a private mount namespace whose
+ * /sys/class/gpio is a FakeSysfs tree: the real GPIO drivers on the real onoff,
+ * exactly as on a board. Prints one JSON line of what the files showed.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GpioOutput, GpioOutputSchema, type GpioOutputConfig } from '../../drivers/gpio/output.js';
+import { realGpioEnv } from '../../drivers/gpio/line.js';
+import { parseConfig } from '../../drivers/config.js';
+import { realEnv } from '../../drivers/env.js';
+import { Recorder } from '../../drivers/sim/record.js';
+
+const ROOT = '/sys/class/gpio';
+const file = (line: number, name: string): string => readFileSync(join(ROOT, `gpio${line}`, name), 'utf8').trim();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function lamp(bcm: number, line: number, activeLow: boolean) {
+  const parsed = parseConfig(GpioOutputSchema, { kind: 'gpio-output', bcm, activeLow }, 'devices.light');
+  if (!parsed.ok) throw new Error(parsed.problem);
+  const rec = new Recorder<GpioOutputConfig>('light', parsed.config, () => Date.now());
+  const driver = new GpioOutput(rec.ctx, realEnv({ stateDir: '/nonexistent' }));
+  await driver.start();
+  const r: Record<string, unknown> = {
+    state: driver.status().state,
+    detail: driver.status().detail,
+    direction: file(line, 'direction'),
+    atStart: file(line, 'value'),
+  };
+  await driver.set('on');
+  r.on = file(line, 'value');
+  await driver.set('off');
+  r.off = file(line, 'value');
+  await driver.set('blink');
+  const seen = new Set<string>();
+  for (let i = 0; i < 14; i++) {
+    seen.add(file(line, 'value'));
+    await sleep(100);
+  }
+  r.blink = [...seen].sort();
+  await driver.stop();
+  await sleep(100);
+  r.exportedAfterStop = existsSync(join(ROOT, `gpio${line}`));
+  return r;
+}
+
+async function input(line: number) {
+  const l = await realGpioEnv.open({ sysfs: line, direction: 'in', edge: 'both' });
+  const r: Record<string, unknown> = { direction: file(line, 'direction'), edge: file(line, 'edge') };
+  writeFileSync(join(ROOT, `gpio${line}`, 'value'), '1\n'); // the key switch turned, as the circuit would
+  r.high = await l.read();
+  writeFileSync(join(ROOT, `gpio${line}`, 'value'), '0\n');
+  r.low = await l.read();
+  l.close();
+  await sleep(100);
+  r.exportedAfterClose = existsSync(join(ROOT, `gpio${line}`));
+  return r;
+}
+
+const result = { lamp: await lamp(17, 529, false), activeLow: await lamp(27, 539, true), input: await input(534) };
+process.stdout.write(`${JSON.stringify(result)}\n`);
