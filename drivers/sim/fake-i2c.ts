@@ -206,7 +206,10 @@ export class FakeNau7802 implements FakeI2cDevice {
       if (this.converting() && now >= this.nextSampleAt) {
         this.latched = this.sample() & 0xffffff;
         this.samplesRead++;
-        this.nextSampleAt = now + this.periodMs();
+        // conversions run on the chip's own clock (CRS rate), not from the last read:
+        // the next result is due at the next multiple of the period
+        const period = this.periodMs();
+        this.nextSampleAt += period * (Math.floor((now - this.nextSampleAt) / period) + 1);
       }
       return (this.latched >> 16) & 0xff;
     }

@@ -177,7 +177,9 @@ async function main(): Promise<void> {
   // Drivers.
   {
     const nau = await nau7802Cpu(5);
-    line(`NAU7802 pipeline at 320 SPS (real driver on the fake I2C bus): ${fmt(nau.percent, 2)} % of one core, ${nau.samples} samples in 5 s   target < 5 %`);
+    line(
+      `NAU7802 pipeline at 320 SPS (real driver on the fake I2C bus): ${fmt(nau.percent, 2)} % of one core at ${fmt(nau.samples / 5, 0)} samples/s   target < 5 %`,
+    );
     line(`scanner framer + decoder: ${fmt(scannerThroughput())} codes/s`);
   }
   // Touch UI: scan -> line in the DOM, in Debian's chromium (test/bench/ui-latency.ts).
