@@ -18,7 +18,11 @@ import { calibrationPath, loadCalibration, saveCalibration, type CalibrationFile
 import { CTRL2, GAIN_BITS, LDO_BITS, NAU7802_ADDRESS, PU, RATE_BITS, REG, signExtend24 } from './nau7802-regs.js';
 import { Weighing, type WeighOutput } from './weighing.js';
 
-const lit = <T extends number | string>(vals: T[], def: T) => Type.Union(vals.map((v) => Type.Literal(v)), { default: def });
+const lit = <T extends number | string>(vals: T[], def: T) =>
+  Type.Union(
+    vals.map((v) => Type.Literal(v)),
+    { default: def },
+  );
 
 export const Nau7802Schema = Type.Object(
   {
@@ -85,6 +89,8 @@ export class Nau7802Scale implements Driver, Commandable {
   private timer?: TimerHandle;
   private failures = 0;
   private lastDataAt = 0;
+  /** When the next conversion is expected (driver clock, ms); see nextPollMs. */
+  private due: number | undefined;
   private readonly block = Buffer.alloc(3);
 
   constructor(
@@ -241,7 +247,8 @@ export class Nau7802Scale implements Driver, Commandable {
     this.up = true;
     this.flowing = false;
     this.lastDataAt = this.env.timers.now();
-    this.schedule(this.pollMs(false), () => this.poll());
+    this.due = undefined;
+    this.schedule(1, () => this.poll());
   }
 
   private reportUp(): void {
@@ -253,12 +260,21 @@ export class Nau7802Scale implements Driver, Commandable {
   }
 
   /**
-   * Right after a conversion was read the next one is a sample period away: sleep most of
-   * it instead of asking PU_CTRL.CR every millisecond; before it is due, poll fast.
+   * The chip converts on its own clock at the sample rate (CRS), so the next result is
+   * due a period after the last one: ask PU_CTRL.CR then, on a grid kept by the driver,
+   * not every millisecond. The grid runs 0.5 % fast, so the chip's oscillator drifting
+   * either way shows up as a poll before the conversion (then polled again after 1 ms
+   * and the grid set from there), never as conversions skipped. One bus read and one
+   * wake-up per sample: the wake-ups are most of what the pipeline costs.
    */
-  private pollMs(justRead: boolean): number {
-    const period = 1000 / this.cfg.sampleRate;
-    return justRead ? Math.max(1, Math.floor(period * 0.8)) : Math.max(1, Math.floor(period / 4));
+  private nextPollMs(found: boolean, now: number): number {
+    const period = (1000 / this.cfg.sampleRate) * 0.995;
+    if (!found) {
+      this.due = undefined;
+      return 1;
+    }
+    this.due = this.due === undefined || this.due + period < now ? now + period : this.due + period;
+    return Math.max(1, Math.ceil(this.due - now));
   }
 
   private async poll(): Promise<void> {
@@ -285,7 +301,7 @@ export class Nau7802Scale implements Driver, Commandable {
     } catch (err) {
       return this.down(err);
     }
-    this.schedule(this.pollMs(justRead), () => this.poll());
+    this.schedule(this.nextPollMs(justRead, this.env.timers.now()), () => this.poll());
   }
 
   private sample(counts: number, t: number): void {
@@ -361,18 +377,24 @@ export class Nau7802Scale implements Driver, Commandable {
       }
       case 'calibrate-span': {
         const grams = numberArg(args, 'grams', this.name);
-        if (grams <= 0 || grams > this.cfg.capacityG) throw new CommandError(`${this.name}: grams must be above 0 and at most the capacity ${this.cfg.capacityG}`);
+        if (grams <= 0 || grams > this.cfg.capacityG)
+          throw new CommandError(`${this.name}: grams must be above 0 and at most the capacity ${this.cfg.capacityG}`);
         needStable();
         if (!this.cal) throw new CommandError(`${this.name}: calibrate zero first (empty platter: lanectl calibrate ${this.name} zero)`);
         const zero = w.zeroNow;
         const delta = w.counts - zero;
-        if (Math.abs(delta) < 100) throw new CommandError(`${this.name}: the platter reads only ${Math.round(delta)} counts above zero; is the ${grams} g mass on it?`);
+        if (Math.abs(delta) < 100)
+          throw new CommandError(`${this.name}: the platter reads only ${Math.round(delta)} counts above zero; is the ${grams} g mass on it?`);
         const cal: CalibrationFile = { ...this.cal, zeroCounts: zero, countsPerGram: delta / grams, spanGrams: grams, spanAt: new Date().toISOString() };
         await this.saveAndApply(cal);
         return { countsPerGram: cal.countsPerGram, file: this.calPath };
       }
       default:
-        throw new CommandError(`${this.name}: unknown command "${name}"; known: ${this.commands().map((c) => c.name).join(', ')}`);
+        throw new CommandError(
+          `${this.name}: unknown command "${name}"; known: ${this.commands()
+            .map((c) => c.name)
+            .join(', ')}`,
+        );
     }
   }
 

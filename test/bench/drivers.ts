@@ -1,7 +1,10 @@
 // Driver benchmarks: the NAU7802 pipeline's CPU at 320 samples/s and the scanner parser's throughput.
+// Run as its own process (`node dist/test/bench/drivers.js` prints JSON): process.cpuUsage()
+// counts the whole process, and npm run bench's main process carries what earlier benches left.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Nau7802Scale, Nau7802Schema, type Nau7802Config } from '../../drivers/i2c/nau7802.js';
 import { parseConfig } from '../../drivers/config.js';
 import { fakeNau7802Bus } from '../../drivers/sim/fake-i2c.js';
@@ -50,4 +53,9 @@ export function scannerThroughput(n = 200_000): number {
     }
   }
   return decoded / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const nau = await nau7802Cpu(10);
+  process.stdout.write(`${JSON.stringify({ nau, codesPerSec: scannerThroughput() })}\n`);
 }

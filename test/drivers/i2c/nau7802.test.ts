@@ -111,6 +111,19 @@ t.test("negative ADC counts (a zero offset below 0): read as 24-bit two's comple
   t.same(rec.problems, []);
 });
 
+t.test('at 320 SPS every conversion is read, with about one CR poll each (not one per millisecond)', async (t) => {
+  const { clock, bus, chip, driver } = setup({ sampleRate: 320 });
+  await driver.start();
+  await clock.advance(1000);
+  const [s0, x0] = [chip.samplesRead, bus.transactions];
+  await clock.advance(10_000);
+  const samples = chip.samplesRead - s0;
+  const polls = bus.transactions - x0 - samples; // the rest are the ADCO block reads
+  await driver.stop();
+  t.ok(samples >= 3180 && samples <= 3201, `${samples} conversions read in 10 s of 320 SPS`);
+  t.ok(polls / samples < 1.1, `${(polls / samples).toFixed(2)} PU_CTRL reads per conversion`);
+});
+
 t.test('350 g placed then removed: one WeightHasChanged each way, within ±1 d', async (t) => {
   const { clock, chip, rec, driver } = setup({ division: 2 });
   await driver.start();
