@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
@@ -187,16 +187,22 @@ t.test('a watchdog meant for another process (WATCHDOG_PID) is not pinged', asyn
   t.equal(await d.kill('SIGTERM'), 0);
 });
 
-t.test('EXTEND_TIMEOUT_USEC while a start part is slow, READY=1 only after it', async (t) => {
+/** A daemon under a notify listener whose start or stop takes 1.5 s more, extending every 200 ms. */
+async function slowDaemon(t: Test, part: 'START' | 'STOP') {
   const dir = tempDir();
   const notify = await listenNotify(dir);
   t.teardown(() => notify.close());
   const d = await startDaemon({
     configFile: writeConfig(dir, {}),
     stateDir: join(dir, 'state'),
-    env: { NOTIFY_SOCKET: notify.path, LANED_TEST_HOOKS: '1', LANED_TEST_SLOW_START_MS: '1500', LANED_TEST_EXTEND_EVERY_MS: '200' },
+    env: { NOTIFY_SOCKET: notify.path, LANED_TEST_HOOKS: '1', [`LANED_TEST_SLOW_${part}_MS`]: '1500', LANED_TEST_EXTEND_EVERY_MS: '200' },
   });
   t.teardown(() => d.kill('SIGKILL'));
+  return { d, notify };
+}
+
+t.test('EXTEND_TIMEOUT_USEC while a start part is slow, READY=1 only after it', async (t) => {
+  const { d, notify } = await slowDaemon(t, 'START');
   const ready = await notify.waitFor(has('READY', '1'));
   const extends_ = notify.messages.filter(has('EXTEND_TIMEOUT_USEC'));
   t.ok(extends_.length >= 4, `${extends_.length} extensions during a 1.5 s part with a 200 ms period`);
@@ -209,15 +215,7 @@ t.test('EXTEND_TIMEOUT_USEC while a start part is slow, READY=1 only after it', 
 });
 
 t.test('EXTEND_TIMEOUT_USEC while a stop part is slow, after STOPPING=1, and exit 0', async (t) => {
-  const dir = tempDir();
-  const notify = await listenNotify(dir);
-  t.teardown(() => notify.close());
-  const d = await startDaemon({
-    configFile: writeConfig(dir, {}),
-    stateDir: join(dir, 'state'),
-    env: { NOTIFY_SOCKET: notify.path, LANED_TEST_HOOKS: '1', LANED_TEST_SLOW_STOP_MS: '1500', LANED_TEST_EXTEND_EVERY_MS: '200' },
-  });
-  t.teardown(() => d.kill('SIGKILL'));
+  const { d, notify } = await slowDaemon(t, 'STOP');
   const ready = await notify.waitFor(has('READY', '1'));
   t.equal(await d.kill('SIGTERM'), 0, 'exit 0 after the slow stop');
   const stopping = await notify.waitFor(has('STOPPING', '1'), 5000, 'STOPPING=1');

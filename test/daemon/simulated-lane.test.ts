@@ -21,24 +21,23 @@ t.test('the default simulated lane', async (t) => {
   t.teardown(() => d.kill('SIGKILL'));
   const password = (await lanectl(stateDir, 'creds', 'technician')).out.trim();
   t.ok(password.length >= 16, 'lanectl creds prints the technician password');
+  /** mosquitto_sub as the technician, one line per message (topic, payload). */
+  const subscribe = (topics: string[], more: string[]) =>
+    spawn('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(d.brokerPort),
+      '-u',
+      'technician',
+      '-P',
+      password,
+      ...topics.flatMap((x) => ['-t', x]),
+      '-v',
+      ...more,
+    ]);
 
-  const sub = spawn('mosquitto_sub', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(d.brokerPort),
-    '-u',
-    'technician',
-    '-P',
-    password,
-    '-t',
-    'evt/+/BarcodeScanned',
-    '-v',
-    '-C',
-    '4',
-    '-W',
-    '20',
-  ]);
+  const sub = subscribe(['evt/+/BarcodeScanned'], ['-C', '4', '-W', '20']);
   const exited = new Promise((r) => sub.on('exit', r));
   let out = '';
   sub.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -74,23 +73,7 @@ t.test('the default simulated lane', async (t) => {
 
   // a device that goes and comes back: DeviceStatus events and the retained doc/devices,
   // as mosquitto_sub sees them
-  const watch = spawn('mosquitto_sub', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(d.brokerPort),
-    '-u',
-    'technician',
-    '-P',
-    password,
-    '-t',
-    'evt/scanner/DeviceStatus',
-    '-t',
-    'doc/devices',
-    '-v',
-    '-W',
-    '20',
-  ]);
+  const watch = subscribe(['evt/scanner/DeviceStatus', 'doc/devices'], ['-W', '20']);
   t.teardown(() => watch.kill());
   const seen: Array<{ topic: string; body: any }> = [];
   let buf = '';

@@ -7,6 +7,7 @@ import { MagellanTwin } from '../../../drivers/sim/magellan-twin.js';
 import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
+import { openedLine } from '../../helpers/serial-line.js';
 
 t.test('frames from the documents', async (t) => {
   // Datalogic knowledge base KA-01089 "RS232 Single Cable": S14 scale monitor answers
@@ -53,16 +54,8 @@ function setup(raw: Record<string, unknown> = {}) {
 }
 
 t.test('the line: 9600 baud 7O1 by default (Magellan single-cable RS-232 factory setting), or as configured', async (t) => {
-  const a = setup();
-  await a.driver.start();
-  await a.clock.advance(10);
-  t.same(a.port.line, { baudRate: 9600, dataBits: 7, parity: 'odd', stopBits: 1 });
-  await a.driver.stop();
-  const b = setup({ baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 });
-  await b.driver.start();
-  await b.clock.advance(10);
-  t.same(b.port.line, { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 });
-  await b.driver.stop();
+  t.same(await openedLine(setup()), { baudRate: 9600, dataBits: 7, parity: 'odd', stopBits: 1 });
+  t.same(await openedLine(setup({ baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 })), { baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 });
 });
 
 t.test('polling publishes only on change; the same weight placed again is a new weighing', async (t) => {

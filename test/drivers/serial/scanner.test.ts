@@ -5,6 +5,7 @@ import { SimSerialBus } from '../../../drivers/sim/serial.js';
 import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
+import { openedLine } from '../../helpers/serial-line.js';
 
 const PATH = '/dev/serial/by-id/usb-Test_Scanner-if00';
 
@@ -50,16 +51,13 @@ t.test('fixtures from the documents decode, one event each, matching the schema'
 });
 
 t.test('the line: 9600 8N1 by default (USB-CDC and most RS-232 scanners ship so), or as configured', async (t) => {
-  const a = setup();
-  await a.driver.start();
-  await a.clock.advance(10);
-  t.same(a.port.line, { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
-  await a.driver.stop();
-  const b = setup({ baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 2 });
-  await b.driver.start();
-  await b.clock.advance(10);
-  t.same(b.port.line, { baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 2 });
-  await b.driver.stop();
+  t.same(await openedLine(setup()), { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
+  t.same(await openedLine(setup({ baudRate: 115200, dataBits: 7, parity: 'even', stopBits: 2 })), {
+    baudRate: 115200,
+    dataBits: 7,
+    parity: 'even',
+    stopBits: 2,
+  });
 });
 
 t.test('a port that is there but cannot be opened: retried with backoff capped at 30 s, reported once', async (t) => {

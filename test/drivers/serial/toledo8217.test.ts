@@ -7,6 +7,7 @@ import { ToledoTwin } from '../../../drivers/sim/toledo-twin.js';
 import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
+import { openedLine } from '../../helpers/serial-line.js';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -61,16 +62,8 @@ function setup(raw: Record<string, unknown> = {}) {
 }
 
 t.test('the line: 9600 baud 7E1 by default (8217 protocol: 7 data bits, even parity, 1 stop bit), or as configured', async (t) => {
-  const a = setup();
-  await a.driver.start();
-  await a.clock.advance(10);
-  t.same(a.port.line, { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 });
-  await a.driver.stop();
-  const b = setup({ baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 });
-  await b.driver.start();
-  await b.clock.advance(10);
-  t.same(b.port.line, { baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 });
-  await b.driver.stop();
+  t.same(await openedLine(setup()), { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 });
+  t.same(await openedLine(setup({ baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 })), { baudRate: 4800, dataBits: 8, parity: 'none', stopBits: 2 });
 });
 
 t.test('polling W: one ProduceWeighed per weighing, states on change', async (t) => {
