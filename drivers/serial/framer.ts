@@ -46,8 +46,13 @@ export class Framer {
         this.frame(body, out);
         continue;
       }
-      if (this.pendingBodyLength() > this.max) {
-        out.push({ kind: 'reject', bytes: this.buf.subarray(0, 64), reason: `no ${this.describeSuffix()} within ${this.max} bytes (frame too long, garbage or wrong suffix configured)` });
+      // the tail may hold the first bytes of a multi-byte suffix (CR of CRLF): not body yet
+      if (this.pendingBodyLength() > this.max + this.suffix.length - 1) {
+        out.push({
+          kind: 'reject',
+          bytes: this.buf.subarray(0, 64),
+          reason: `no ${this.describeSuffix()} within ${this.max} bytes (frame too long, garbage or wrong suffix configured)`,
+        });
         this.overflowing = true;
         // only the tail can hold the start of a prefix or suffix split across reads
         this.buf = this.buf.subarray(Math.max(0, this.buf.length - this.keepTail()));
@@ -148,5 +153,8 @@ export function bytesFromConfig(spec: string): Buffer {
   const named: Record<string, number[]> = { CR: [CR], LF: [LF], CRLF: [CR, LF], STX: [0x02], ETX: [0x03], TAB: [0x09], NONE: [] };
   const n = named[spec.toUpperCase()];
   if (n) return Buffer.from(n);
-  return Buffer.from(spec.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return Buffer.from(
+    spec.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  );
 }

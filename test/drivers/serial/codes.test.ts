@@ -163,6 +163,17 @@ t.test('framer edge cases', async (t) => {
     ['reject', 'frame'],
     'an overlong frame is dropped and the next prefix resynchronises',
   );
+  const crlf = new Framer({ suffix: bytesFromConfig('CRLF'), maxLength: 8 });
+  t.same(
+    [...crlf.push(Buffer.from('abcdefgh\r')), ...crlf.push(Buffer.from('\n'))].map((e) => e.kind === 'frame' && e.bytes.toString()),
+    ['abcdefgh'],
+    'a frame of maxLength whose CRLF is split across reads is a frame, not an overlong run',
+  );
+  t.same(
+    [...crlf.push(Buffer.from('abcdefghi\r')), ...crlf.push(Buffer.from('\nok\r\n'))].map((e) => e.kind),
+    ['reject', 'frame'],
+    'one byte more is still rejected',
+  );
   t.same(bytesFromConfig('\\x1d\\x03'), Buffer.from([0x1d, 0x03]));
   t.throws(() => new Framer({ suffix: Buffer.alloc(0), maxLength: 8 }));
 });
