@@ -100,6 +100,11 @@ t.test('the default simulated lane', async (t) => {
     'doc/devices says ok again',
     () => seen.filter((m) => m.topic === 'doc/devices').pop() !== undefined && scannerIn(seen.filter((m) => m.topic === 'doc/devices').pop()!.body) === 'ok',
   );
+  // the event and the document travel separately: wait for the event of the return too
+  await until('DeviceStatus ok after the replug', () =>
+    seen.some((m) => m.topic === 'evt/scanner/DeviceStatus' && (m.body as { data: { state: string } }).data.state === 'ok'),
+  );
+  await new Promise((r) => setTimeout(r, 300)); // room for a wrongly repeated one to arrive
   const statuses = seen
     .filter((m) => m.topic === 'evt/scanner/DeviceStatus')
     .map((m) => m.body as { source: string; data: { device?: string; state: string } });
