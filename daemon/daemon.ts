@@ -372,9 +372,7 @@ export class Daemon {
   }
 
   /** The STATUS= line for `systemctl status` (daemon/status-line.ts). */
-  statusLine(): string {
-    const services = this.services.map((s) => s.status());
-    const problems = this.currentProblems(services);
+  statusLine(services = this.services.map((s) => s.status()), problems = this.currentProblems(services)): string {
     return statusLine({ phase: this.laneStatus(services, problems), problems, services, unsafe: this.unsafe.get() });
   }
 
@@ -406,7 +404,7 @@ export class Daemon {
       uptimeS: Math.round(process.uptime()),
       unsafeShutdowns: this.unsafe.get(),
       watchdog: this.watchdog?.state() ?? { enabled: false, pings: 0, withheld: 0 },
-      statusLine: this.statusLine(),
+      statusLine: this.statusLine(svc, problems),
     };
   }
 

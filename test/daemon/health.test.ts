@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, sleep, ROOT } from '../helpers/daemon.js';
@@ -82,13 +82,17 @@ t.test('/healthz and /metrics say what a technician and store IT need', async (t
   t.equal(await d.kill('SIGTERM'), 0);
 });
 
-t.test('a service the checkout needs fails at start: failed and 503, says which, and keeps running', async (t) => {
-  const dir = tempDir();
-  const stateDir = join(dir, 'state');
-  // basket.db cannot be opened (a directory in its place): not corruption, nothing to move aside
-  mkdirSync(join(stateDir, 'basket.db'), { recursive: true });
-  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+/** A lane whose `<service>.db` cannot be opened (a directory in its place): not corruption, nothing to move aside. */
+async function withUnopenableDb(t: Test, service: string) {
+  const stateDir = join(tempDir(), 'state');
+  mkdirSync(join(stateDir, `${service}.db`), { recursive: true });
+  const d = await startDaemon({ configFile: writeConfig(join(stateDir, '..'), {}), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
+  return { d, stateDir };
+}
+
+t.test('a service the checkout needs fails at start: failed and 503, says which, and keeps running', async (t) => {
+  const { d, stateDir } = await withUnopenableDb(t, 'basket');
 
   const h = await getHealth(d.httpUrl);
   t.equal(h.code, 503, '/healthz answers 503: the lane cannot sell');
@@ -108,11 +112,7 @@ t.test('a service the checkout needs fails at start: failed and 503, says which,
 });
 
 t.test('a service the lane can sell without fails at start: degraded, 200', async (t) => {
-  const dir = tempDir();
-  const stateDir = join(dir, 'state');
-  mkdirSync(join(stateDir, 'journal.db'), { recursive: true });
-  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
-  t.teardown(() => d.kill('SIGKILL'));
+  const { d } = await withUnopenableDb(t, 'journal');
   const h = await getHealth(d.httpUrl);
   t.equal(h.code, 200);
   t.equal(h.body.status, 'degraded');
