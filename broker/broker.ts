@@ -12,6 +12,17 @@ import type { Credentials } from './credentials.js';
 import { SqlitePersistence } from './persistence.js';
 import { deliverOutOfOrder } from './dedupe.js';
 import { duplexPair } from './in-process.js';
+import { guardReads, MAX_CONNECT_BYTES, HEADER_ALLOWANCE_BYTES, type PacketLimits } from './packet-guard.js';
+import { topicProblem } from './topic.js';
+import { RefusalLog } from './refusal-log.js';
+
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]';
+
+/** An HTTP answer on a socket that asked for an upgrade, then close it. */
+function answer(socket: Duplex, status: 403 | 503, text: string): void {
+  const reason = status === 403 ? 'Forbidden' : 'Service Unavailable';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
 
 export interface BrokerOptions {
   config: Config;
@@ -23,7 +34,7 @@ export interface BrokerOptions {
   devices: Iterable<string>;
 }
 
-function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
+function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -40,6 +51,9 @@ export class Broker {
   private readonly acl: Acl;
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly anonymousPersistent = new WeakSet<Client>();
+  /** Remote address of each listener connection (TCP socket or WebSocket stream) aedes was handed. */
+  private readonly remotes = new WeakMap<object, { address: string; label: string }>();
+  private readonly floods: RefusalLog;
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -47,6 +61,37 @@ export class Broker {
   constructor(private readonly opts: BrokerOptions) {
     this.acl = new Acl(new Set(opts.devices));
     this.log = opts.log.child({ component: 'broker' });
+    this.floods = new RefusalLog(this.log);
+  }
+
+  /** Where a client connected from: `address:port`, or `in-process` for the daemon's own. */
+  private remote(client: Client | null | undefined): { address: string; label: string } {
+    return (client && this.remotes.get(client.conn as object)) ?? { address: 'in-process', label: 'in-process' };
+  }
+
+  private get packetLimits(): PacketLimits {
+    return { connectBytes: MAX_CONNECT_BYTES, packetBytes: this.opts.config.events.maxPayloadBytes + HEADER_ALLOWANCE_BYTES };
+  }
+
+  /** A listener's connection goes to aedes behind the packet guard, its remote address remembered. */
+  private handle(conn: Duplex, address: string | undefined, port: number | undefined, req?: IncomingMessage): void {
+    const remote = address?.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.remotes.set(conn, { address: address ?? 'unknown', label: remote });
+    guardReads(conn, this.packetLimits, (r) => {
+      this.opts.metrics.brokerRefused.inc({ reason: r.reason });
+      this.floods.warn(`${r.reason} ${remote}`, { remote, reason: r.reason }, `closed connection from ${remote} before reading on: ${r.message}`);
+    });
+    deliverOutOfOrder(this.aedes!.handle(conn, req));
+  }
+
+  /** Refuse a connection that asks for a role already at broker.maxClientsPerRole. */
+  private roleFull(role: Role, clientId: string): boolean {
+    const cap = this.opts.config.broker.maxClientsPerRole[role];
+    let n = 0;
+    for (const c of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
+      if (c.id !== clientId && this.identities.get(c)?.role === role) n++;
+    }
+    return n >= cap;
   }
 
   get port(): number {
@@ -92,6 +137,15 @@ export class Broker {
       preConnect: (client, packet, done) => {
         // aedes closes without a CONNACK when preConnect refuses; remember and refuse in authenticate
         if (!packet.clientId && packet.clean === false) this.anonymousPersistent.add(client);
+        const bad = packet.will ? topicProblem(packet.will.topic) : undefined;
+        if (bad) {
+          this.refuse(
+            'topic',
+            { remote: this.remote(client).label, topic: packet.will!.topic },
+            `closed connection from ${this.remote(client).label}: its will topic ${bad}`,
+          );
+          return done(new Error(`will topic ${bad}`), false);
+        }
         done(null, true);
       },
       authenticate: (client, username, password, done) => {
@@ -101,15 +155,38 @@ export class Broker {
           return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
         }
         const role = username ?? '';
-        this.opts.credentials.verify(role, password?.toString('utf8') ?? '').then(
-          (ok) => {
-            if (!ok) {
-              this.refuse(
-                'auth',
-                { clientId: client.id, username: role },
-                `refused connection of ${client.id}: bad user name or password for ${JSON.stringify(role)}`,
+        const { address, label: remote } = this.remote(client);
+        this.opts.credentials.verify(role, password?.toString('utf8') ?? '', address).then(
+          (verdict) => {
+            if (verdict === 'rate-limited' || verdict === 'busy') {
+              this.opts.metrics.brokerRefused.inc({ reason: `auth-${verdict}` });
+              this.floods.warn(
+                `auth-${verdict} ${address}`,
+                { clientId: client.id, username: role, remote },
+                verdict === 'busy'
+                  ? `refused connection of ${client.id} from ${remote} unchecked: password checks are busy`
+                  : `refused connection of ${client.id} from ${remote} unchecked: too many failed authentications from there or in all`,
               );
               return done(authError('bad user name or password', 4), false);
+            }
+            if (verdict !== 'ok') {
+              this.refuse(
+                'auth',
+                { clientId: client.id, username: role, remote },
+                `refused connection of ${client.id} from ${remote}: ${verdict === 'unknown-user' ? 'unknown user name' : 'bad user name or password for'} ${JSON.stringify(role)}`,
+              );
+              return done(authError('bad user name or password', 4), false);
+            }
+            if (this.roleFull(role as Role, client.id)) {
+              const cap = this.opts.config.broker.maxClientsPerRole[role as Role];
+              this.opts.metrics.brokerRefused.inc({ reason: 'role-full' });
+              this.floods.warn(
+                `role-full ${role}`,
+                { clientId: client.id, role, remote },
+                `refused connection of ${client.id} from ${remote}: role ${role} has its ${cap} clients (broker.maxClientsPerRole.${role})`,
+              );
+              // [MQTT-3.2.2.3] 0x03 server unavailable
+              return done(authError(`role ${role} has its ${cap} clients`, 3), false);
             }
             this.identities.set(client, { role: role as Role, clientId: client.id });
             this.persistence?.touchClient(client.id);
@@ -120,6 +197,15 @@ export class Broker {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
+        const bad = topicProblem(packet.topic);
+        if (bad) {
+          this.refuse(
+            'topic',
+            { clientId: client.id, remote: this.remote(client).label, topic: packet.topic },
+            `closed connection of ${client.id}: it published to a topic that ${bad}`,
+          );
+          return done(new Error(`topic ${bad}`));
+        }
         const id = this.identities.get(client);
         if (!id || !this.acl.canPublish(id, packet.topic)) {
           this.refuse(
@@ -141,6 +227,15 @@ export class Broker {
         done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
+        const bad = topicProblem(sub.topic);
+        if (bad) {
+          this.refuse(
+            'topic',
+            { clientId: client.id, remote: this.remote(client).label, topic: sub.topic },
+            `closed connection of ${client.id}: it subscribed to a filter that ${bad}`,
+          );
+          return done(new Error(`topic filter ${bad}`));
+        }
         const id = this.identities.get(client);
         if (!id || !this.acl.canSubscribe(id, sub.topic)) {
           this.refuse(
@@ -169,7 +264,16 @@ export class Broker {
     this.tcp = createServer((socket) => {
       // small MQTT packets must not wait for Nagle's algorithm (RFC 896) and a delayed ACK
       socket.setNoDelay(true);
-      deliverOutOfOrder(aedes.handle(socket));
+      this.handle(socket, socket.remoteAddress, socket.remotePort);
+    });
+    this.tcp.maxConnections = config.broker.maxConnections.tcp;
+    this.tcp.on('drop', (d) => {
+      metrics.brokerRefused.inc({ reason: 'connections' });
+      this.floods.warn(
+        'connections tcp',
+        { remote: d?.remoteAddress, listener: 'tcp' },
+        `closed connection from ${d?.remoteAddress ?? 'unknown'}: the TCP listener has its ${config.broker.maxConnections.tcp} connections (broker.maxConnections.tcp)`,
+      );
     });
     await new Promise<void>((resolve, reject) => {
       this.tcp!.once('error', (err: NodeJS.ErrnoException) =>
@@ -177,6 +281,11 @@ export class Broker {
       );
       this.tcp!.listen(config.broker.port, config.broker.host, () => resolve());
     });
+    if (isWildcard(config.broker.host))
+      this.log.warn(
+        { host: config.broker.host, port: this.port },
+        `broker.host ${config.broker.host}: the MQTT broker on port ${this.port} is reachable from every network the board is on, not only from the board itself (set broker.host: 127.0.0.1 unless a client elsewhere needs it)`,
+      );
     const expiryMs = config.broker.sessionExpiryHours * 3_600_000;
     this.sweep = setInterval(() => void this.cleanup(expiryMs), Math.min(expiryMs, 3_600_000)).unref();
     void this.cleanup(expiryMs);
@@ -201,17 +310,54 @@ export class Broker {
       maxPayload: this.opts.config.events.maxPayloadBytes + 1024,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     });
+    const cap = this.opts.config.broker.maxConnections.websocket;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/mqtt') {
         socket.destroy();
         return;
       }
+      const from = req.socket.remoteAddress;
+      const origin = req.headers.origin;
+      // RFC 6455 §10.2: a browser names the page's origin; only the lane's own may open /mqtt
+      if (origin !== undefined && !this.originAllowed(origin, server)) {
+        this.opts.metrics.brokerRefused.inc({ reason: 'origin' });
+        this.floods.warn(
+          `origin ${origin}`,
+          { remote: from, origin },
+          `refused WebSocket /mqtt from ${from}: origin ${JSON.stringify(origin)} is not the lane's own (http.origins)`,
+        );
+        return answer(socket, 403, `origin ${origin} may not open /mqtt`);
+      }
+      if (this.wss!.clients.size >= cap) {
+        this.opts.metrics.brokerRefused.inc({ reason: 'connections' });
+        this.floods.warn(
+          'connections websocket',
+          { remote: from, listener: 'websocket' },
+          `refused WebSocket /mqtt from ${from}: the listener has its ${cap} connections (broker.maxConnections.websocket)`,
+        );
+        return answer(socket, 503, 'too many connections');
+      }
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
-        deliverOutOfOrder(aedes.handle(stream, req));
+        this.handle(stream, from, req.socket.remotePort, req);
       });
     });
+  }
+
+  /** The lane's own origins (its HTTP port under every name it answers to) and `http.origins`. */
+  private originAllowed(origin: string, server: HttpServer): boolean {
+    const { http } = this.opts.config;
+    const port = (server.address() as AddressInfo | null)?.port;
+    const names = [
+      '127.0.0.1',
+      'localhost',
+      '[::1]',
+      ...(isWildcard(http.host) ? [] : [http.host.includes(':') ? `[${http.host}]` : http.host]),
+      ...http.hostNames,
+    ];
+    const own = names.flatMap((n) => [`http://${n}:${port}`, ...(port === 80 ? [`http://${n}`] : [])]);
+    return [...own, ...http.origins].some((o) => o.toLowerCase() === origin.toLowerCase());
   }
 
   /**

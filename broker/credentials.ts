@@ -1,7 +1,11 @@
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, createHmac, type ScryptOptions } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Roles, type Role } from '../daemon/config.js';
+import { Roles, ConfigError, type Role } from '../daemon/config.js';
+import { FailureLimits, Semaphore, type Rate } from './auth-limits.js';
+import { scryptCostProblem } from './scrypt-cost.js';
+
+export { scryptCostProblem, MAX_SCRYPT_MEMORY } from './scrypt-cost.js';
 
 const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) => scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -18,10 +22,11 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyHash(hash: string, password: string): Promise<boolean> {
-  const [tag, n, r, p, salt, key] = hash.split('$');
-  if (tag !== 'scrypt' || !key) return false;
-  const expected = Buffer.from(key, 'base64');
-  const got = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, {
+  const problem = scryptCostProblem(hash);
+  if (problem) throw new Error(`scrypt hash refused: ${problem}; make a new one with lanectl hash-password`);
+  const [, n, r, p, salt, key] = hash.split('$');
+  const expected = Buffer.from(key!, 'base64');
+  const got = await scrypt(password, Buffer.from(salt!, 'base64'), expected.length, {
     N: Number(n),
     r: Number(r),
     p: Number(p),
@@ -34,6 +39,18 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
+/** What a check of a user name and password came to. */
+export type Verdict = 'ok' | 'unknown-user' | 'bad-password' | 'rate-limited' | 'busy';
+
+/** Failed checks from one address: 5 at once, then one every 5 s. */
+export const SOURCE_FAILURES: Rate = { burst: 5, perSecond: 0.2 };
+/** Failed checks from everywhere together: 20 at once, then 2 a second. */
+export const GLOBAL_FAILURES: Rate = { burst: 20, perSecond: 2 };
+/** Hash checks at once (libuv's pool has UV_THREADPOOL_SIZE=8 threads, shared with SQLite), and queued. */
+const HASHING = { atOnce: 1, waiting: 4 };
+/** Successful checks remembered, so a good client pays scrypt once, not at every connect. */
+const REMEMBERED = 32;
+
 /**
  * Broker credentials (DESIGN.md "Security"): scrypt hashes from config, and for
  * every role without one a random password generated on first start into
@@ -42,6 +59,11 @@ export const CREDENTIALS_FILE = 'credentials.json';
  */
 export class Credentials {
   private readonly tokenChecks = new Map<Role, (token: string) => boolean>();
+  private readonly failures = new FailureLimits(SOURCE_FAILURES, GLOBAL_FAILURES);
+  private readonly hashing = new Semaphore(HASHING.atOnce, HASHING.waiting);
+  /** HMAC(process key, role, password) -> the hash it was checked against: never the password itself. */
+  private readonly verified = new Map<string, string>();
+  private readonly cacheKey = randomBytes(32);
 
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
@@ -49,6 +71,10 @@ export class Credentials {
   ) {}
 
   static load(stateDir: string, hashes: Partial<Record<Role, string>>): Credentials {
+    for (const [role, hash] of Object.entries(hashes)) {
+      const problem = hash ? scryptCostProblem(hash) : undefined;
+      if (problem) throw new ConfigError(`broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
+    }
     const file = join(stateDir, CREDENTIALS_FILE);
     let stored: Partial<Record<Role, string>> = {};
     if (existsSync(file)) {
@@ -92,13 +118,36 @@ export class Credentials {
     this.tokenChecks.set(role, check);
   }
 
-  async verify(role: string, password: string): Promise<boolean> {
-    if (!(Roles as readonly string[]).includes(role)) return false;
+  /**
+   * Check a user name and password from `source` (a remote address). Cheap checks come
+   * first (role names, tokens, generated passwords, remembered successes); a scrypt check
+   * runs only while `source` and all sources together are within their failure rates,
+   * one at a time with a short queue, so failures cannot keep libuv's pool busy.
+   */
+  async verify(role: string, password: string, source = 'in-process'): Promise<Verdict> {
+    const known = (Roles as readonly string[]).includes(role);
     const r = role as Role;
-    if (this.tokenChecks.get(r)?.(password)) return true;
-    const gen = this.generated[r];
-    if (gen && timingSafeEqual(digest(gen), digest(password))) return true;
-    const hash = this.hashes[r];
-    return hash ? verifyHash(hash, password) : false;
+    const hash = known ? this.hashes[r] : undefined;
+    const key = createHmac('sha256', this.cacheKey).update(`${role}\0${password}`).digest('base64');
+    if (known) {
+      if (this.tokenChecks.get(r)?.(password)) return 'ok';
+      const gen = this.generated[r];
+      if (gen && timingSafeEqual(digest(gen), digest(password))) return 'ok';
+      if (hash && this.verified.get(key) === hash) return 'ok';
+    }
+    if (!this.failures.allows(source)) return 'rate-limited';
+    if (!known) return this.fail(source, 'unknown-user');
+    if (!hash) return this.fail(source, 'bad-password');
+    const ok = await this.hashing.run(() => verifyHash(hash, password));
+    if (ok === undefined) return 'busy';
+    if (!ok) return this.fail(source, 'bad-password');
+    if (this.verified.size >= REMEMBERED) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(key, hash);
+    return 'ok';
+  }
+
+  private fail(source: string, verdict: 'unknown-user' | 'bad-password'): Verdict {
+    this.failures.failed(source);
+    return verdict;
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { scryptCostProblem } from '../broker/scrypt-cost.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
@@ -50,6 +51,25 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        /** Connections open at once per listener, authenticated or not; more are closed at once. */
+        maxConnections: Type.Object(
+          {
+            tcp: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+            websocket: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** Authenticated clients at once per role (every listener and the daemon's own); more get CONNACK 0x03. */
+        maxClientsPerRole: Type.Object(
+          {
+            driver: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+            service: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+            ui: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+            technician: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+            uplink: Type.Integer({ minimum: 1, maximum: 10_000, default: 4 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -57,6 +77,10 @@ export const ConfigSchema = Type.Object(
       {
         host: Loopbackish,
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        /** Host header names /healthz and /metrics answer to, beside the loopback names and `host`. */
+        hostNames: Type.Array(Type.String({ pattern: '^[A-Za-z0-9.:\\[\\]-]{1,253}$' }), { default: [] }),
+        /** Browser origins allowed to open /mqtt, beside the lane's own (`http://127.0.0.1:<port>`, localhost). */
+        origins: Type.Array(Type.String({ pattern: '^https?://[A-Za-z0-9.:\\[\\]-]{1,260}$' }), { default: [] }),
       },
       { additionalProperties: false, default: { host: '127.0.0.1' } },
     ),
@@ -113,7 +137,14 @@ export function validateConfig(doc: unknown, origin: string): Config {
     throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, devices, services), got ${describe(raw)}`);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
-  if (Value.Check(ConfigSchema, withDefaults)) return withDefaults as Config;
+  if (Value.Check(ConfigSchema, withDefaults)) {
+    const config = withDefaults as Config;
+    for (const [role, hash] of Object.entries(config.broker.credentials)) {
+      const problem = hash ? scryptCostProblem(hash) : undefined;
+      if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
+    }
+    return config;
+  }
   const problems: string[] = [];
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     const allowed = e.message;

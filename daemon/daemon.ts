@@ -163,6 +163,7 @@ export class Daemon {
           this.http = new HttpServer({
             host: config.http.host,
             port: config.http.port,
+            hostNames: config.http.hostNames,
             log: this.log,
             metrics: this.metrics,
             uiRoot: UI_ROOT,

@@ -14,6 +14,8 @@ export interface Health {
 export interface HttpOptions {
   host: string;
   port: number;
+  /** Host header names /healthz and /metrics answer to, beside the loopback names and `host`. */
+  hostNames?: string[];
   log: Logger;
   metrics: Metrics;
   uiRoot: string;
@@ -34,13 +36,41 @@ export class HttpError extends Error {
   }
 }
 
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]';
+
+/** The Host header's name without its port: `127.0.0.1:8080` -> `127.0.0.1`, `[::1]:80` -> `[::1]`. */
+function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  return h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+}
+
+/**
+ * What /healthz shows: what a technician needs and no more. Files by their name in
+ * the state directory (not their path), an open transaction without its id.
+ */
+export function redactHealth(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value.replace(/(?<![\w.])\/(?!dev\/)(?:[^\s/()"',;]+\/)+([^\s/()"',;]+)/g, '$1').replace(/\btxn [A-Za-z0-9_-]+ open\b/g, 'txn open');
+  if (Array.isArray(value)) return value.map(redactHealth);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== 'txn')
+        .map(([k, v]) => [k, redactHealth(v)]),
+    );
+  return value;
+}
+
 /** The daemon's HTTP server: ui-static/, /healthz, /metrics, and the broker's /mqtt upgrade. */
 export class HttpServer {
   readonly server: Server;
   private readonly log: Logger;
+  private readonly names: Set<string>;
 
   constructor(private readonly opts: HttpOptions) {
     this.log = opts.log.child({ component: 'http' });
+    const own = isWildcard(opts.host) ? [] : [opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host];
+    this.names = new Set(['127.0.0.1', 'localhost', '[::1]', ...own, ...(opts.hostNames ?? [])].map((n) => n.toLowerCase()));
     const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
     this.server = createServer((req, res) => {
       void this.route(req, res, () => files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` })));
@@ -75,10 +105,19 @@ export class HttpServer {
 
   private async route(req: IncomingMessage, res: ServerResponse, next: () => void): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // RFC 9110 §15.5.6: every resource here is read-only
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return this.send(res, 405, { error: `${req.method} not allowed on ${path}: only GET and HEAD` });
+    }
     try {
+      if ((path === '/healthz' || path === '/metrics') && !this.names.has(hostName(req.headers.host))) {
+        // a page on another name that resolves here (DNS rebinding) reads nothing
+        return this.send(res, 403, { error: `Host ${JSON.stringify(req.headers.host ?? '')} is not a name of this lane (http.hostNames)` });
+      }
       if (path === '/healthz') {
         const h = this.opts.health();
-        return this.send(res, h.status === 'ready' ? 200 : h.status === 'degraded' ? 200 : 503, h);
+        return this.send(res, h.status === 'ready' ? 200 : h.status === 'degraded' ? 200 : 503, redactHealth(h));
       }
       if (path === '/metrics') {
         return this.send(res, 200, await this.opts.metrics.text(), this.opts.metrics.registry.contentType);
@@ -86,7 +125,7 @@ export class HttpServer {
       const extra = this.opts.routes?.[path];
       if (extra && req.method === 'GET') return this.send(res, 200, await extra(req));
       const file = this.opts.files?.[path];
-      if (file && (req.method === 'GET' || req.method === 'HEAD')) return this.sendFile(res, file, req.method === 'HEAD');
+      if (file) return this.sendFile(res, file, req.method === 'HEAD');
     } catch (err) {
       if (err instanceof HttpError) return this.send(res, err.status, { error: err.message });
       this.log.error({ path, err: (err as Error).message }, `request ${path} failed`);
@@ -102,6 +141,11 @@ export class HttpServer {
       );
       this.server.listen(this.opts.port, this.opts.host, () => resolve());
     });
+    if (isWildcard(this.opts.host))
+      this.log.warn(
+        { host: this.opts.host, port: this.port },
+        `http.host ${this.opts.host}: the touch UI, /healthz, /metrics and MQTT over WebSocket (/mqtt) on port ${this.port} are reachable from every network the board is on, not only from the kiosk (set http.host: 127.0.0.1 unless a panel elsewhere needs it)`,
+      );
   }
 
   async stop(): Promise<void> {
