@@ -50,7 +50,7 @@ function hostName(header: string | undefined): string {
  */
 export function redactHealth(value: unknown): unknown {
   if (typeof value === 'string')
-    return value.replace(/(?<![\w.])\/(?!dev\/)(?:[^\s/()"',;]+\/)+([^\s/()"',;]+)/g, '$1').replace(/\btxn [A-Za-z0-9_-]+ open\b/g, 'txn open');
+    return value.replace(/(?<![\w.:/])\/(?!dev\/)(?:[^\s/()"',;]+\/)+([^\s/()"',;]+)/g, '$1').replace(/\btxn [A-Za-z0-9_-]+ open\b/g, 'txn open');
   if (Array.isArray(value)) return value.map(redactHealth);
   if (value && typeof value === 'object')
     return Object.fromEntries(
