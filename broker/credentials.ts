@@ -64,6 +64,7 @@ export class Credentials {
   /** HMAC(process key, role, password) -> the hash it was checked against: never the password itself. */
   private readonly verified = new Map<string, string>();
   private readonly cacheKey = randomBytes(32);
+  private hashed = 0;
 
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
@@ -113,6 +114,11 @@ export class Credentials {
     return pw;
   }
 
+  /** scrypt checks run so far. */
+  get hashChecks(): number {
+    return this.hashed;
+  }
+
   /** Also accept a short-lived token as the password of `role` (the kiosk's UI session, daemon/ui-session.ts). */
   acceptTokens(role: Role, check: (token: string) => boolean): void {
     this.tokenChecks.set(role, check);
@@ -138,7 +144,10 @@ export class Credentials {
     if (!this.failures.allows(source)) return 'rate-limited';
     if (!known) return this.fail(source, 'unknown-user');
     if (!hash) return this.fail(source, 'bad-password');
-    const ok = await this.hashing.run(() => verifyHash(hash, password));
+    const ok = await this.hashing.run(() => {
+      this.hashed++;
+      return verifyHash(hash, password);
+    });
     if (ok === undefined) return 'busy';
     if (!ok) return this.fail(source, 'bad-password');
     if (this.verified.size >= REMEMBERED) this.verified.delete(this.verified.keys().next().value as string);

@@ -13,11 +13,13 @@ export interface PacketLimits {
 }
 
 export interface Refusal {
-  reason: 'packet-size' | 'first-packet' | 'malformed-length';
+  /** payload-size: a PUBLISH over the limit after CONNECT (as authorizePublish counts a payload over events.maxPayloadBytes). */
+  reason: 'packet-size' | 'payload-size' | 'first-packet' | 'malformed-length';
   message: string;
 }
 
 const CONNECT = 1;
+const PUBLISH = 3;
 
 /**
  * Reads MQTT fixed headers [MQTT-2.2] as bytes pass, without keeping them: a packet
@@ -64,8 +66,9 @@ export class PacketGuard {
       }
       const limit = this.first ? this.limits.connectBytes : this.limits.packetBytes;
       if (this.length > limit) {
-        const what = this.first ? 'a CONNECT' : 'a packet';
-        return { reason: 'packet-size', message: `${what} of ${this.length} bytes declared, over the limit of ${limit}` };
+        const what = this.first ? 'a CONNECT' : this.type === PUBLISH ? 'a PUBLISH' : 'a packet';
+        const reason = !this.first && this.type === PUBLISH ? 'payload-size' : 'packet-size';
+        return { reason, message: `${what} of ${this.length} bytes declared, over the limit of ${limit}` };
       }
       this.first = false;
       this.body = this.length;

@@ -91,7 +91,10 @@ t.test('the packet guard reads fixed headers as they pass', async (t) => {
   t.equal(g.check(Buffer.from([0x07])), undefined, '0x07E8 = 1000 bytes: at the limit');
   t.equal(g.check(Buffer.alloc(1000)), undefined);
   t.equal(g.check(Buffer.from([0xc0, 0x00])), undefined, 'PINGREQ, no body');
-  t.match(g.check(Buffer.from([0x32, 0xe9, 0x07])), { reason: 'packet-size', message: /a packet of 1001 bytes declared, over the limit of 1000/ });
+  t.match(g.check(Buffer.from([0x32, 0xe9, 0x07])), { reason: 'payload-size', message: /a PUBLISH of 1001 bytes declared, over the limit of 1000/ });
+  const h = new PacketGuard(limits);
+  h.check(Buffer.from([0x10, 0x00]));
+  t.match(h.check(Buffer.from([0x82, 0xe9, 0x07])), { reason: 'packet-size', message: /a packet of 1001 bytes/ }, 'a SUBSCRIBE over it');
 
   t.match(new PacketGuard(limits).check(HUGE_CONNECT), { reason: 'packet-size', message: /a CONNECT of 268435455 bytes/ }, 'the attack header alone');
   t.match(new PacketGuard(limits).check(Buffer.from([0x30, 0x01, 0x00])), { reason: 'first-packet' }, 'a PUBLISH before CONNECT [MQTT-3.1.0-1]');
