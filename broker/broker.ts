@@ -349,13 +349,7 @@ export class Broker {
   private originAllowed(origin: string, server: HttpServer): boolean {
     const { http } = this.opts.config;
     const port = (server.address() as AddressInfo | null)?.port;
-    const names = [
-      '127.0.0.1',
-      'localhost',
-      '[::1]',
-      ...(isWildcard(http.host) ? [] : [http.host.includes(':') ? `[${http.host}]` : http.host]),
-      ...http.hostNames,
-    ];
+    const names = ['127.0.0.1', 'localhost', '[::1]', http.host.includes(':') && !http.host.startsWith('[') ? `[${http.host}]` : http.host, ...http.hostNames];
     const own = names.flatMap((n) => [`http://${n}:${port}`, ...(port === 80 ? [`http://${n}`] : [])]);
     return [...own, ...http.origins].some((o) => o.toLowerCase() === origin.toLowerCase());
   }

@@ -69,7 +69,8 @@ export class HttpServer {
 
   constructor(private readonly opts: HttpOptions) {
     this.log = opts.log.child({ component: 'http' });
-    const own = isWildcard(opts.host) ? [] : [opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host];
+    // the configured address too, 0.0.0.0 included: lanectl reaches the daemon under it (runtime.json)
+    const own = [opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host];
     this.names = new Set(['127.0.0.1', 'localhost', '[::1]', ...own, ...(opts.hostNames ?? [])].map((n) => n.toLowerCase()));
     const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
     this.server = createServer((req, res) => {

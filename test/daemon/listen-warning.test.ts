@@ -1,6 +1,6 @@
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { LANED, binRuntime, tempDir, writeConfig } from '../helpers/daemon.js';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { LANED, LANECTL, binRuntime, tempDir, writeConfig } from '../helpers/daemon.js';
 
 // `host: 0.0.0.0` makes a listener reachable from every network the board is on: the
 // daemon says so at start. It runs in a network namespace of its own (unshare -rn)
@@ -45,4 +45,15 @@ t.test('wildcard listen addresses are warned about, naming what becomes reachabl
     ),
     'the HTTP listener and what it serves',
   );
+
+  // lanectl finds the daemon under the configured address (runtime.json): /healthz answers to it
+  const status = await new Promise<{ code: number; out: string }>((resolve) =>
+    execFile(
+      'nsenter',
+      [`--net=/proc/${proc.pid}/ns/net`, process.execPath, LANECTL, '--state-dir', stateDir, 'status'],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    ),
+  );
+  t.equal(status.code, 0, `lanectl status answers: ${status.out}`);
 });
