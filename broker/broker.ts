@@ -167,7 +167,8 @@ export class Broker {
                   ? `refused connection of ${client.id} from ${remote} unchecked: password checks are busy`
                   : `refused connection of ${client.id} from ${remote} unchecked: too many failed authentications from there or in all`,
               );
-              return done(authError('bad user name or password', 4), false);
+              // [MQTT-3.2.2.3] busy: 0x03 server unavailable (try again); rate-limited: 0x04, as any failure
+              return done(verdict === 'busy' ? authError('password checks are busy', 3) : authError('bad user name or password', 4), false);
             }
             if (verdict !== 'ok') {
               this.refuse(

@@ -65,6 +65,8 @@ export class Credentials {
   private readonly verified = new Map<string, string>();
   private readonly cacheKey = randomBytes(32);
   private hashed = 0;
+  /** Checks running or queued, by the same HMAC key as `verified`. */
+  private readonly checking = new Map<string, Promise<boolean | undefined>>();
 
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
@@ -144,10 +146,18 @@ export class Credentials {
     if (!this.failures.allows(source)) return 'rate-limited';
     if (!known) return this.fail(source, 'unknown-user');
     if (!hash) return this.fail(source, 'bad-password');
-    const ok = await this.hashing.run(() => {
-      this.hashed++;
-      return verifyHash(hash, password);
-    });
+    // the same password arriving again while it is checked (clients reconnecting together) waits for that one check
+    let check = this.checking.get(key);
+    if (!check) {
+      check = this.hashing
+        .run(() => {
+          this.hashed++;
+          return verifyHash(hash, password);
+        })
+        .finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+    }
+    const ok = await check;
     if (ok === undefined) return 'busy';
     if (!ok) return this.fail(source, 'bad-password');
     if (this.verified.size >= REMEMBERED) this.verified.delete(this.verified.keys().next().value as string);

@@ -60,3 +60,10 @@ t.test('all sources together are limited too', async (t) => {
   t.ok(checked >= 20 && checked < 40, `${checked} of 40 checked, then the global limit`);
   t.equal(verdicts.at(-1), 'rate-limited');
 });
+
+t.test('clients arriving together with the same good password share one check', async (t) => {
+  const creds = Credentials.load(tempDir(), { technician: await hashPassword('right') });
+  const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => creds.verify('technician', 'right', `10.3.0.${i}`)));
+  t.same(new Set(verdicts), new Set(['ok']), 'all 20 in, none turned away as busy');
+  t.equal(creds.hashChecks, 1, 'one scrypt');
+});
