@@ -79,7 +79,7 @@ export class Broker {
     this.remotes.set(conn, { address: address ?? 'unknown', label: remote });
     guardReads(conn, this.packetLimits, (r) => {
       this.opts.metrics.brokerRefused.inc({ reason: r.reason });
-      this.floods.warn(`${r.reason} ${remote}`, { remote, reason: r.reason }, `closed connection from ${remote} before reading on: ${r.message}`);
+      this.floods.warn(`${r.reason} ${address}`, { remote, reason: r.reason }, `closed connection from ${remote} before reading on: ${r.message}`);
     });
     deliverOutOfOrder(this.aedes!.handle(conn, req));
   }
@@ -261,7 +261,6 @@ export class Broker {
       this.log.warn({ clientId: client?.id, err: err.message }, `connection error: ${err.message}`);
     });
 
-    const aedes = this.aedes;
     this.tcp = createServer((socket) => {
       // small MQTT packets must not wait for Nagle's algorithm (RFC 896) and a delayed ACK
       socket.setNoDelay(true);
@@ -323,7 +322,7 @@ export class Broker {
       if (origin !== undefined && !this.originAllowed(origin, server)) {
         this.opts.metrics.brokerRefused.inc({ reason: 'origin' });
         this.floods.warn(
-          `origin ${origin}`,
+          `origin ${from}`,
           { remote: from, origin },
           `refused WebSocket /mqtt from ${from}: origin ${JSON.stringify(origin)} is not the lane's own (http.origins)`,
         );
