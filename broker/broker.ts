@@ -7,8 +7,10 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config, Role } from '../daemon/config.js';
 import type { Logger } from '../daemon/log.js';
 import type { Metrics } from '../daemon/metrics.js';
-import { Acl, type Identity } from './acl.js';
+import { Acl } from './acl.js';
 import type { Credentials } from './credentials.js';
+import { admit, principalId, type Principal } from './principal.js';
+import { stampCommand, PendingReplies } from './commands.js';
 import { SqlitePersistence } from './persistence.js';
 import { deliverOutOfOrder } from './dedupe.js';
 import { duplexPair } from './in-process.js';
@@ -19,8 +21,10 @@ export interface BrokerOptions {
   log: Logger;
   metrics: Metrics;
   credentials: Credentials;
-  /** Device names: the driver role publishes only as these sources. */
+  /** Device names: the devices host (driver `laned-devices`) alone publishes as these sources. */
   devices: Iterable<string>;
+  /** Per service, the commands the touch UI may send (ServiceDefinition.ui). */
+  uiCommands?: Record<string, readonly string[]>;
 }
 
 function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
@@ -38,14 +42,15 @@ export class Broker {
   private wss: WebSocketServer | undefined;
   private persistence: SqlitePersistence | undefined;
   private readonly acl: Acl;
-  private readonly identities = new WeakMap<Client, Identity>();
+  private readonly identities = new WeakMap<Client, Principal>();
+  private readonly replies = new PendingReplies();
   private readonly anonymousPersistent = new WeakSet<Client>();
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
-    this.acl = new Acl(new Set(opts.devices));
+    this.acl = new Acl({ devices: opts.devices, uiCommands: opts.uiCommands ?? {} });
     this.log = opts.log.child({ component: 'broker' });
   }
 
@@ -101,9 +106,9 @@ export class Broker {
           return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
         }
         const role = username ?? '';
-        this.opts.credentials.verify(role, password?.toString('utf8') ?? '').then(
-          (ok) => {
-            if (!ok) {
+        this.opts.credentials.verify(role, password?.toString('utf8') ?? '', client.id).then(
+          async (verified) => {
+            if (!verified) {
               this.refuse(
                 'auth',
                 { clientId: client.id, username: role },
@@ -111,32 +116,61 @@ export class Broker {
               );
               return done(authError('bad user name or password', 4), false);
             }
-            this.identities.set(client, { role: role as Role, clientId: client.id });
+            const p = admit(verified, client.id);
+            if (typeof p === 'string') {
+              this.refuse('client-id', { clientId: client.id, username: role }, `refused connection of ${client.id}: ${p}`);
+              return done(authError(`identifier rejected: ${p}`, 2), false);
+            }
+            const me = principalId(p);
+            const owner = this.persistence?.ownerOf(client.id);
+            if (owner !== undefined && owner !== me) {
+              // [MQTT-3.1.4-2] would disconnect the session's owner and hand its queue to this client
+              this.refuse(
+                'takeover',
+                { clientId: client.id, principal: me, owner },
+                `refused connection of ${client.id} as ${me}: that clientId is the session of ${owner}`,
+              );
+              return done(authError(`identifier rejected: ${client.id} is another principal's session`, 2), false);
+            }
+            await this.persistence?.bindOwner(client.id, me);
+            await this.recheckSession(client.id, p);
+            this.identities.set(client, p);
             this.persistence?.touchClient(client.id);
             done(null, true);
           },
-          (err: Error) => done(authError(err.message, 4), false),
-        );
+        ).catch((err: Error) => done(authError(err.message, 4), false));
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
         const id = this.identities.get(client);
-        if (!id || !this.acl.canPublish(id, packet.topic)) {
+        const topic = packet.topic;
+        const isReply = topic.startsWith('reply/');
+        // a reply goes only from a command's target to the replyTo its sender named
+        if (!id || (isReply ? !this.replies.mayAnswer(topic, client.id) : !this.acl.canPublish(id, topic))) {
           this.refuse(
             'acl-publish',
-            { clientId: client.id, role: id?.role, topic: packet.topic },
-            `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`,
+            { clientId: client.id, role: id?.role, topic },
+            `refused publish by ${client.id} (${id?.role}) to ${topic}: ${isReply ? 'not the target of a command that asked for this reply' : 'not allowed for the role'}`,
           );
-          return done(new Error(`publish to ${packet.topic} not allowed`));
+          return done(new Error(`publish to ${topic} not allowed`));
         }
         const size = packet.payload?.length ?? 0;
         if (size > maxPayload) {
           this.refuse(
             'payload-size',
-            { clientId: client.id, topic: packet.topic, size },
-            `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
+            { clientId: client.id, topic, size },
+            `refused publish by ${client.id} to ${topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
           );
           return done(new Error('payload too large'));
+        }
+        if (topic.startsWith('cmd/')) {
+          const stamped = stampCommand(packet.payload as Buffer, client.id, id);
+          if (typeof stamped === 'string') {
+            this.refuse('command', { clientId: client.id, topic }, `refused command by ${client.id} on ${topic}: ${stamped}`);
+            return done(new Error(stamped));
+          }
+          packet.payload = stamped.payload;
+          if (stamped.replyTo) this.replies.expect(stamped.replyTo, `laned-${topic.split('/')[1]}`);
         }
         done(null);
       },
@@ -180,6 +214,25 @@ export class Broker {
     const expiryMs = config.broker.sessionExpiryHours * 3_600_000;
     this.sweep = setInterval(() => void this.cleanup(expiryMs), Math.min(expiryMs, 3_600_000)).unref();
     void this.cleanup(expiryMs);
+  }
+
+  /**
+   * A resumed session keeps only what its principal may have now: subscriptions and
+   * queued messages outside the principal's ACL (a session from before owners were
+   * recorded, an ACL narrowed since) are dropped before the session is restored.
+   */
+  private async recheckSession(clientId: string, p: Principal): Promise<void> {
+    const r = await this.persistence?.revoke(
+      clientId,
+      (filter) => this.acl.canSubscribe(p, filter),
+      (topic) => this.acl.canSubscribe(p, topic),
+    );
+    if (!r || (r.filters.length === 0 && r.messages === 0)) return;
+    this.refuse(
+      'acl-session',
+      { clientId, principal: principalId(p), filters: r.filters, messages: r.messages },
+      `session ${clientId} resumed by ${principalId(p)}: dropped subscriptions its ACL refuses (${r.filters.join(', ') || 'none'}) and ${r.messages} queued messages`,
+    );
   }
 
   private async cleanup(maxAgeMs: number): Promise<void> {

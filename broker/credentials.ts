@@ -1,4 +1,4 @@
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, createHmac, type ScryptOptions } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Roles, type Role } from '../daemon/config.js';
@@ -32,16 +32,35 @@ export async function verifyHash(hash: string, password: string): Promise<boolea
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** The daemon's own roles: one password per client (clientId), derived from the role's secret. */
+export const PER_CLIENT_ROLES: ReadonlySet<Role> = new Set(['driver', 'service']);
+
+/** What a password proved: the role and, for a UI token, the clientId the token was issued for. */
+export interface Verified {
+  role: Role;
+  /** A UI session token: only this clientId (and `<clientId>-cmd`) may use it. */
+  tokenClientId?: string;
+}
+
+const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+
+/** HMAC-SHA256 of `<role>:<clientId>` under the role's secret (RFC 2104). */
+function perClient(secret: string, role: Role, clientId: string): string {
+  return createHmac('sha256', secret).update(`${role}:${clientId}`).digest('base64url');
+}
+
 export const CREDENTIALS_FILE = 'credentials.json';
 
 /**
  * Broker credentials (DESIGN.md "Security"): scrypt hashes from config, and for
  * every role without one a random password generated on first start into
  * `<stateDir>/credentials.json` (mode 0600), which `lanectl creds <role>` prints.
- * The daemon's own roles (driver, service) always have a generated one.
+ * The daemon's own roles (driver, service) always have a generated secret, and
+ * each of their clients its own password derived from it and its clientId
+ * (`laned-<name>`): one service's password does not open another's clientId.
  */
 export class Credentials {
-  private readonly tokenChecks = new Map<Role, (token: string) => boolean>();
+  private readonly tokenChecks = new Map<Role, (token: string) => string | undefined>();
 
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
@@ -81,24 +100,29 @@ export class Credentials {
     return JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<Role, string>>;
   }
 
-  password(role: Role): string {
+  /** The password of `role`; for driver and service the one of `clientId` alone. */
+  password(role: Role, clientId?: string): string {
     const pw = this.generated[role];
     if (!pw) throw new Error(`no generated password for role ${role}: it has a configured hash (broker.credentials.${role})`);
-    return pw;
+    if (!PER_CLIENT_ROLES.has(role)) return pw;
+    if (!clientId) throw new Error(`role ${role} has one password per client: name the clientId (laned-<name>)`);
+    return perClient(pw, role, clientId);
   }
 
-  /** Also accept a short-lived token as the password of `role` (the kiosk's UI session, daemon/ui-session.ts). */
-  acceptTokens(role: Role, check: (token: string) => boolean): void {
+  /** Also accept a short-lived token as the password of `role`; `check` answers the clientId it was issued for (daemon/ui-session.ts). */
+  acceptTokens(role: Role, check: (token: string) => string | undefined): void {
     this.tokenChecks.set(role, check);
   }
 
-  async verify(role: string, password: string): Promise<boolean> {
-    if (!(Roles as readonly string[]).includes(role)) return false;
+  async verify(role: string, password: string, clientId: string): Promise<Verified | undefined> {
+    if (!(Roles as readonly string[]).includes(role)) return undefined;
     const r = role as Role;
-    if (this.tokenChecks.get(r)?.(password)) return true;
+    const tokenClientId = this.tokenChecks.get(r)?.(password);
+    if (tokenClientId !== undefined) return { role: r, tokenClientId };
     const gen = this.generated[r];
-    if (gen && timingSafeEqual(digest(gen), digest(password))) return true;
+    if (PER_CLIENT_ROLES.has(r)) return gen && same(perClient(gen, r, clientId), password) ? { role: r } : undefined;
+    if (gen && same(gen, password)) return { role: r };
     const hash = this.hashes[r];
-    return hash ? verifyHash(hash, password) : false;
+    return hash && (await verifyHash(hash, password)) ? { role: r } : undefined;
   }
 }

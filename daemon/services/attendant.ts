@@ -87,6 +87,8 @@ function alarmReason(type: string, d: Record<string, unknown>): string {
  */
 export const attendant: ServiceDefinition<AttendantSettings> = {
   name: 'attendant',
+  /** Sent by the touch UI: call for help; the staff screen's PIN sign-in and overrides. */
+  ui: ['Call', 'CheckPin', 'Override'],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
     const devices = deviceConfigs(ctx.config);

@@ -128,6 +128,8 @@ const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDecl
  */
 export const journal: ServiceDefinition<JournalSettings> = {
   name: 'journal',
+  /** Sent by the touch UI: the receipt screen (auth codes left out for the UI). */
+  ui: ['Show'],
   create(ctx): ServiceLogic {
     const keep = ctx.settings.keepReceipts ?? 10_000;
 
@@ -194,12 +196,18 @@ export const journal: ServiceDefinition<JournalSettings> = {
         },
         Show: {
           args: Type.Object({ txn: Type.String({ maxLength: 64 }) }),
-          async handle(args: { txn: string }, tx) {
+          async handle(args: { txn: string }, tx, m) {
             const r = await tx.get<{ doc: string }>('SELECT doc FROM journal_receipts WHERE txn = ?', [args.txn]);
-            if (r) return JSON.parse(r.doc) as Receipt;
-            const events = await eventsOf(tx, args.txn);
-            if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
-            return buildReceipt(args.txn, events);
+            let receipt: Receipt;
+            if (r) receipt = JSON.parse(r.doc) as Receipt;
+            else {
+              const events = await eventsOf(tx, args.txn);
+              if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
+              receipt = buildReceipt(args.txn, events);
+            }
+            // the shopper's screen shows a receipt, not the acquirer's authorization codes
+            if (m.by === 'ui') receipt = { ...receipt, payments: receipt.payments.map(({ authCode: _, ...p }) => p) };
+            return receipt;
           },
         },
         Overrides: {
