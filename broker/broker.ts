@@ -106,8 +106,9 @@ export class Broker {
           return done(authError('identifier rejected: a persistent session needs a clientId', 2), false);
         }
         const role = username ?? '';
-        this.opts.credentials.verify(role, password?.toString('utf8') ?? '', client.id).then(
-          async (verified) => {
+        this.opts.credentials
+          .verify(role, password?.toString('utf8') ?? '', client.id)
+          .then(async (verified) => {
             if (!verified) {
               this.refuse(
                 'auth',
@@ -137,8 +138,8 @@ export class Broker {
             this.identities.set(client, p);
             this.persistence?.touchClient(client.id);
             done(null, true);
-          },
-        ).catch((err: Error) => done(authError(err.message, 4), false));
+          })
+          .catch((err: Error) => done(authError(err.message, 4), false));
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);

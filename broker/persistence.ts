@@ -626,7 +626,11 @@ export class SqlitePersistence {
    * current principal may not subscribe to, and queued messages on topics it may not
    * read. Resolves with the dropped filters and the number of dropped messages.
    */
-  async revoke(clientId: string, mayFilter: (filter: string) => boolean, mayRead: (topic: string) => boolean): Promise<{ filters: string[]; messages: number }> {
+  async revoke(
+    clientId: string,
+    mayFilter: (filter: string) => boolean,
+    mayRead: (topic: string) => boolean,
+  ): Promise<{ filters: string[]; messages: number }> {
     this.assertOpen();
     const filters = [...(this.subscriptions.get(clientId)?.keys() ?? [])].filter((f) => !mayFilter(f));
     for (const f of filters) {

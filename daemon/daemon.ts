@@ -369,7 +369,8 @@ export class Daemon {
     const all = new Map(this.problems);
     for (const s of svc) if (s.state === 'failed' && !all.has(`service ${s.name}`)) all.set(`service ${s.name}`, `failed: ${s.detail ?? ''}`);
     for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
-    for (const s of svc) if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
+    for (const s of svc)
+      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
     return all;
   }
 

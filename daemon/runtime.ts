@@ -455,12 +455,17 @@ export class ServiceRuntime {
     DlqDrop: {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
       handle: async (args: { n: number }, tx, m) => {
-        const dl = await tx.get<{ topic: string; event_id: string | null; reason: string }>('SELECT topic, event_id, reason FROM dead_letters WHERE n = ?', [args.n]);
+        const dl = await tx.get<{ topic: string; event_id: string | null; reason: string }>('SELECT topic, event_id, reason FROM dead_letters WHERE n = ?', [
+          args.n,
+        ]);
         const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
         if (r.changes === 0 || !dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
         tx.afterCommit(() => {
           this.deadLetters.forget(1);
-          this.log.warn({ by: m.by, n: args.n, topic: dl.topic, eventId: dl.event_id, reason: dl.reason }, `dead letter ${args.n} of ${this.name} dropped by ${m.by ?? 'an unknown sender'}`);
+          this.log.warn(
+            { by: m.by, n: args.n, topic: dl.topic, eventId: dl.event_id, reason: dl.reason },
+            `dead letter ${args.n} of ${this.name} dropped by ${m.by ?? 'an unknown sender'}`,
+          );
         });
         return { dropped: args.n };
       },
@@ -501,12 +506,18 @@ export class ServiceRuntime {
     // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only
     if (by !== `service:${args.consumer}`) {
       this.host.metrics.rejected.inc({ service: this.name, reason: 'replay' });
-      this.log.warn({ source, by, consumer: args.consumer }, `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`);
+      this.log.warn(
+        { source, by, consumer: args.consumer },
+        `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`,
+      );
       return;
     }
     if (!this.replayBudget.take(by, source)) {
       this.host.metrics.rejected.inc({ service: this.name, reason: 'replay-rate' });
-      this.log.warn({ source, by, from: args.from, to: args.to }, `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`);
+      this.log.warn(
+        { source, by, from: args.from, to: args.to },
+        `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`,
+      );
       return;
     }
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));

@@ -32,7 +32,12 @@ export async function retainedHeads(url: string, password: (clientId: string) =>
           resolve();
         }
       });
-      client.once('connect', () => client.subscribe(sources.map((s) => `svc/${s}/head`), { qos: 1 }));
+      client.once('connect', () =>
+        client.subscribe(
+          sources.map((s) => `svc/${s}/head`),
+          { qos: 1 },
+        ),
+      );
     });
   } finally {
     client.end(true);

@@ -225,7 +225,10 @@ export class Inbox {
     const pos = this.upTo(source);
     const max = this.opts.maxHeadAhead ?? 50_000;
     if (pos !== undefined && seq > pos + max) {
-      this.alarm(source, 'head', `head ${seq} of ${source} is ${seq - pos} ahead of position ${pos}, more than a log keeps (${max}): ignored`, { seq, position: pos });
+      this.alarm(source, 'head', `head ${seq} of ${source} is ${seq - pos} ahead of position ${pos}, more than a log keeps (${max}): ignored`, {
+        seq,
+        position: pos,
+      });
       return;
     }
     this.announced.set(source, Math.max(seq, this.announced.get(source) ?? 0));

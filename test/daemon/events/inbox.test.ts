@@ -250,7 +250,9 @@ t.test('a new log id: position follows it down or up, the old log’s stragglers
 
   // a late redelivery of the replaced log is dropped
   await publish(fake, 'evt/fake/ProbeTick', tick(4, 104, { log: 'log-a' }));
-  // log c starts at 5: 3..4 of log b never came and never will
+  // log b's head 4 was announced (the broker keeps it), then log c continues after it at 5:
+  // 3..4 of log b never came and never will
+  await publish(fake, 'svc/fake/head', { seq: 4 });
   await publish(fake, 'evt/fake/ProbeTick', tick(5, 305, { log: 'log-c' }));
   await until(async () => (await tally(lane)).length === 6, 10_000, 'the first tick of log c');
   t.same(
