@@ -127,9 +127,19 @@ t.test('least privilege: drivers, services and the UI publish only what is their
     );
     // a replyTo under someone else's clientId
     const cmdBefore = await counted(lane, 'brokerRefused', { reason: 'command' });
-    await pub('technician', creds.password('technician'), 'test-tech-x', 'cmd/catalog/Status', JSON.stringify({ id: 'rt-1', replyTo: 'reply/test-watch/rt-1' }));
+    await pub(
+      'technician',
+      creds.password('technician'),
+      'test-tech-x',
+      'cmd/catalog/Status',
+      JSON.stringify({ id: 'rt-1', replyTo: 'reply/test-watch/rt-1' }),
+    );
     await until(async () => (await counted(lane, 'brokerRefused', { reason: 'command' })) === cmdBefore + 1, 10_000, 'refused');
-    t.ok(lane.logs.some((l) => /refused command by test-tech-x on cmd\/catalog\/Status: replyTo "reply\/test-watch\/rt-1" is not under reply\/test-tech-x\//.test(String(l.msg))));
+    t.ok(
+      lane.logs.some((l) =>
+        /refused command by test-tech-x on cmd\/catalog\/Status: replyTo "reply\/test-watch\/rt-1" is not under reply\/test-tech-x\//.test(String(l.msg)),
+      ),
+    );
   });
 
   await t.test('replays: only services ask, each for itself, and not in a flood', async (t) => {
@@ -153,6 +163,9 @@ t.test('least privilege: drivers, services and the UI publish only what is their
       await greedy.publishAsync('cmd/probe/Replay', JSON.stringify({ id: `r-${i}`, args: { from: 1, to: 5000, consumer: 'greedy' } }), { qos: 1 });
     await until(async () => ends.length + (await rate()) === 12, 20_000, 'every request answered or refused');
     t.ok(ends.length >= 5 && ends.length < 12, `a few answered (${ends.length}), the flood refused (${await rate()})`);
-    t.ok(lane.logs.some((l) => /replay request of service:greedy for probe refused: too many requests/.test(String(l.msg))), 'logged');
+    t.ok(
+      lane.logs.some((l) => /replay request of service:greedy for probe refused: too many requests/.test(String(l.msg))),
+      'logged',
+    );
   });
 });
