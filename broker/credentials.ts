@@ -102,7 +102,12 @@ export class Credentials {
 
   /** The password of `role`; for driver and service the one of `clientId` alone. */
   password(role: Role, clientId?: string): string {
-    const pw = this.generated[role];
+    return Credentials.passwordOf(this.generated, role, clientId);
+  }
+
+  /** The password of `role` (of `clientId`, for driver and service) from generated secrets (lanectl creds). */
+  static passwordOf(generated: Partial<Record<Role, string>>, role: Role, clientId?: string): string {
+    const pw = generated[role];
     if (!pw) throw new Error(`no generated password for role ${role}: it has a configured hash (broker.credentials.${role})`);
     if (!PER_CLIENT_ROLES.has(role)) return pw;
     if (!clientId) throw new Error(`role ${role} has one password per client: name the clientId (laned-<name>)`);
