@@ -426,7 +426,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             const [open] = await openRows(tx, "AND kind = 'assistance'");
             if (open) return { intervention: open.id, already: true };
             const current = await kv.get<string>(tx, 'current');
-            const by = args.by ?? m.by ?? 'shopper';
+            // the UI's call button is the shopper's
+            const by = args.by ?? (m.by === 'ui' ? 'shopper' : m.by) ?? 'shopper';
             const asked = await ctx.emit(
               tx,
               'AssistanceRequested',

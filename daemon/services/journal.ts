@@ -128,7 +128,7 @@ const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDecl
  */
 export const journal: ServiceDefinition<JournalSettings> = {
   name: 'journal',
-  /** Sent by the touch UI: the receipt screen (auth codes left out for the UI). */
+  /** Sent by the touch UI: the receipt screen (of the transaction that just ended only). */
   ui: ['Show'],
   create(ctx): ServiceLogic {
     const keep = ctx.settings.keepReceipts ?? 10_000;
@@ -197,17 +197,17 @@ export const journal: ServiceDefinition<JournalSettings> = {
         Show: {
           args: Type.Object({ txn: Type.String({ maxLength: 64 }) }),
           async handle(args: { txn: string }, tx, m) {
-            const r = await tx.get<{ doc: string }>('SELECT doc FROM journal_receipts WHERE txn = ?', [args.txn]);
-            let receipt: Receipt;
-            if (r) receipt = JSON.parse(r.doc) as Receipt;
-            else {
-              const events = await eventsOf(tx, args.txn);
-              if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
-              receipt = buildReceipt(args.txn, events);
+            const r = await tx.get<{ doc: string; n: number }>('SELECT doc, n FROM journal_receipts WHERE txn = ?', [args.txn]);
+            // The receipt screen shows the transaction that just ended (recorded, or still being
+            // recorded), never older ones with their authorization codes.
+            if (r && m.by === 'ui') {
+              const newest = await tx.get<{ n: number }>('SELECT max(n) AS n FROM journal_receipts');
+              if (newest?.n !== r.n) throw new CommandError(`the UI shows only the receipt of the transaction that just ended, not ${args.txn}`);
             }
-            // the shopper's screen shows a receipt, not the acquirer's authorization codes
-            if (m.by === 'ui') receipt = { ...receipt, payments: receipt.payments.map(({ authCode: _, ...p }) => p) };
-            return receipt;
+            if (r) return JSON.parse(r.doc) as Receipt;
+            const events = await eventsOf(tx, args.txn);
+            if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
+            return buildReceipt(args.txn, events);
           },
         },
         Overrides: {
