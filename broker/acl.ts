@@ -1,14 +1,18 @@
-import type { Role } from '../daemon/config.js';
+import type { Principal } from './principal.js';
 
-export interface Identity {
-  role: Role;
-  clientId: string;
-}
+export { serviceName } from './principal.js';
 
-/** `laned-<name>` -> `<name>`: services publish only as themselves. */
-export function serviceName(clientId: string): string | undefined {
-  const m = /^laned-([a-z][a-z0-9-]{0,31})$/.exec(clientId);
-  return m?.[1];
+/** The driver that hosts the lane's devices (daemon/services/devices.ts): it alone publishes as them. */
+export const DEVICES_HOST = 'devices';
+
+/** A replay request makes its source republish up to 5,000 events: only the lane's services ask. */
+const REPLAY_COMMAND = 'cmd/+/Replay';
+
+export interface AclOptions {
+  /** Device names: their events, heads and replays belong to the driver DEVICES_HOST. */
+  devices: Iterable<string>;
+  /** Per service, the commands the touch UI's screens send (each service declares its own). */
+  uiCommands: Record<string, readonly string[]>;
 }
 
 /** MQTT topic filter match [MQTT-4.7.1-2], [MQTT-4.7.1-3]; filters here never start with $. */
@@ -37,16 +41,22 @@ export function covers(allowed: string, filter: string): boolean {
   return a.length === f.length;
 }
 
-function publishRules(id: Identity, devices: ReadonlySet<string>): string[] {
-  const me = serviceName(id.clientId);
-  switch (id.role) {
+/** The event sources a principal publishes as: its own name, and the devices for their host. */
+function ownSources(p: Principal, devices: ReadonlySet<string>): string[] {
+  if ((p.role !== 'driver' && p.role !== 'service') || !p.name) return [];
+  return p.role === 'driver' && p.name === DEVICES_HOST ? [p.name, ...devices] : [p.name];
+}
+
+/** Replies (`reply/…`) are not here: the broker lets only a command's target answer on its replyTo. */
+function publishRules(p: Principal, o: { devices: ReadonlySet<string>; ui: string[] }): string[] {
+  const sources = ownSources(p, o.devices).flatMap((s) => [`evt/${s}/+`, `replay/${s}/+`, `replay/${s}/+/end`, `svc/${s}/head`]);
+  switch (p.role) {
     case 'driver':
-      return [...[...devices].flatMap((d) => [`evt/${d}/+`, `replay/${d}/+`, `replay/${d}/+/end`]), 'doc/devices', 'svc/+/state', 'svc/+/head', 'reply/#'];
+      return p.name ? [...sources, `svc/${p.name}/state`, ...(p.name === DEVICES_HOST ? ['doc/devices'] : [])] : [];
     case 'service':
-      return me ? [`evt/${me}/+`, `replay/${me}/+`, `replay/${me}/+/end`, 'doc/#', `svc/${me}/state`, `svc/${me}/head`, 'cmd/#', 'reply/#'] : [];
+      return p.name ? [...sources, `svc/${p.name}/state`, 'doc/#', 'cmd/#'] : [];
     case 'ui':
-      // and the touch UI's produce picker and receipt (read-only or resolved like a scan)
-      return ['cmd/basket/+', 'cmd/attendant/+', 'cmd/payment/+', 'cmd/weightcheck/+', 'cmd/catalog/Produce', 'cmd/catalog/Pick', 'cmd/journal/Show'];
+      return o.ui;
     case 'technician':
       return ['cmd/#'];
     case 'uplink':
@@ -54,14 +64,13 @@ function publishRules(id: Identity, devices: ReadonlySet<string>): string[] {
   }
 }
 
-function subscribeRules(id: Identity): string[] {
-  const me = serviceName(id.clientId);
-  const replies = `reply/${id.clientId}/#`;
-  switch (id.role) {
+function subscribeRules(p: Principal, devices: ReadonlySet<string>): string[] {
+  const replies = `reply/${p.clientId}/#`;
+  switch (p.role) {
     case 'driver':
-      return ['cmd/#', replies];
+      return p.name ? [`cmd/${p.name}/+`, ...ownSources(p, devices).map((s) => `cmd/${s}/Replay`), replies] : [];
     case 'service':
-      return me ? ['evt/#', 'cmd/#', `replay/+/${me}`, `replay/+/${me}/end`, 'doc/#', 'svc/#', replies] : [];
+      return p.name ? ['evt/#', `cmd/${p.name}/+`, `replay/+/${p.name}`, `replay/+/${p.name}/end`, 'doc/#', 'svc/#', replies] : [];
     case 'ui':
       return ['doc/#', 'svc/+/state', replies];
     case 'technician':
@@ -72,19 +81,28 @@ function subscribeRules(id: Identity): string[] {
 }
 
 /**
- * Topic ACL per role (DESIGN.md "Security"). Nobody publishes under `$` [MQTT-4.7.2-1];
- * the UI reads documents and sends commands but never publishes events.
+ * Topic ACL per principal (DESIGN.md "Security"). Nobody publishes under `$` [MQTT-4.7.2-1].
+ * Each driver and service publishes events, heads and replays only as its own sources, so
+ * a topic `evt/<source>/…` proves who published it. The UI reads documents and sends
+ * exactly the commands its screens send; replays are asked for by services only.
  */
 export class Acl {
-  constructor(private readonly devices: ReadonlySet<string>) {}
+  private readonly devices: ReadonlySet<string>;
+  private readonly ui: string[];
 
-  canPublish(id: Identity, topic: string): boolean {
-    if (topic.startsWith('$')) return false;
-    return publishRules(id, this.devices).some((r) => matches(r, topic));
+  constructor(o: AclOptions) {
+    this.devices = new Set(o.devices);
+    this.ui = Object.entries(o.uiCommands).flatMap(([service, commands]) => commands.map((c) => `cmd/${service}/${c}`));
   }
 
-  canSubscribe(id: Identity, filter: string): boolean {
-    if (filter.startsWith('$') && id.role !== 'technician') return false;
-    return subscribeRules(id).some((r) => covers(r, filter));
+  canPublish(p: Principal, topic: string): boolean {
+    if (topic.startsWith('$')) return false;
+    if (matches(REPLAY_COMMAND, topic) && p.role !== 'service') return false;
+    return publishRules(p, { devices: this.devices, ui: this.ui }).some((r) => matches(r, topic));
+  }
+
+  canSubscribe(p: Principal, filter: string): boolean {
+    if (filter.startsWith('$') && p.role !== 'technician') return false;
+    return subscribeRules(p, this.devices).some((r) => covers(r, filter));
   }
 }

@@ -7,8 +7,10 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config, Role } from '../daemon/config.js';
 import type { Logger } from '../daemon/log.js';
 import type { Metrics } from '../daemon/metrics.js';
-import { Acl, type Identity } from './acl.js';
+import { Acl } from './acl.js';
 import type { Credentials } from './credentials.js';
+import { admit, principalId, type Principal } from './principal.js';
+import { stampCommand, PendingReplies } from './commands.js';
 import { SqlitePersistence } from './persistence.js';
 import { deliverOutOfOrder } from './dedupe.js';
 import { duplexPair } from './in-process.js';
@@ -30,8 +32,10 @@ export interface BrokerOptions {
   log: Logger;
   metrics: Metrics;
   credentials: Credentials;
-  /** Device names: the driver role publishes only as these sources. */
+  /** Device names: the devices host (driver `laned-devices`) alone publishes as these sources. */
   devices: Iterable<string>;
+  /** Per service, the commands the touch UI may send (ServiceDefinition.ui). */
+  uiCommands?: Record<string, readonly string[]>;
 }
 
 function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
@@ -49,7 +53,8 @@ export class Broker {
   private wss: WebSocketServer | undefined;
   private persistence: SqlitePersistence | undefined;
   private readonly acl: Acl;
-  private readonly identities = new WeakMap<Client, Identity>();
+  private readonly identities = new WeakMap<Client, Principal>();
+  private readonly replies = new PendingReplies();
   private readonly anonymousPersistent = new WeakSet<Client>();
   /** Remote address of each listener connection (TCP socket or WebSocket stream) aedes was handed. */
   private readonly remotes = new WeakMap<object, { address: string; label: string }>();
@@ -59,7 +64,7 @@ export class Broker {
   private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
-    this.acl = new Acl(new Set(opts.devices));
+    this.acl = new Acl({ devices: opts.devices, uiCommands: opts.uiCommands ?? {} });
     this.log = opts.log.child({ component: 'broker' });
     this.floods = new RefusalLog(this.log);
   }
@@ -156,27 +161,33 @@ export class Broker {
         }
         const role = username ?? '';
         const { address, label: remote } = this.remote(client);
-        this.opts.credentials.verify(role, password?.toString('utf8') ?? '', address).then(
-          (verdict) => {
-            if (verdict === 'rate-limited' || verdict === 'busy') {
-              this.opts.metrics.brokerRefused.inc({ reason: `auth-${verdict}` });
+        this.opts.credentials
+          .verify(role, password?.toString('utf8') ?? '', client.id, address)
+          .then(async (verified) => {
+            if (verified === 'rate-limited' || verified === 'busy') {
+              this.opts.metrics.brokerRefused.inc({ reason: `auth-${verified}` });
               this.floods.warn(
-                `auth-${verdict} ${address}`,
+                `auth-${verified} ${address}`,
                 { clientId: client.id, username: role, remote },
-                verdict === 'busy'
+                verified === 'busy'
                   ? `refused connection of ${client.id} from ${remote} unchecked: password checks are busy`
                   : `refused connection of ${client.id} from ${remote} unchecked: too many failed authentications from there or in all`,
               );
               // [MQTT-3.2.2.3] busy: 0x03 server unavailable (try again); rate-limited: 0x04, as any failure
-              return done(verdict === 'busy' ? authError('password checks are busy', 3) : authError('bad user name or password', 4), false);
+              return done(verified === 'busy' ? authError('password checks are busy', 3) : authError('bad user name or password', 4), false);
             }
-            if (verdict !== 'ok') {
+            if (typeof verified === 'string') {
               this.refuse(
                 'auth',
                 { clientId: client.id, username: role, remote },
-                `refused connection of ${client.id} from ${remote}: ${verdict === 'unknown-user' ? 'unknown user name' : 'bad user name or password for'} ${JSON.stringify(role)}`,
+                `refused connection of ${client.id} from ${remote}: ${verified === 'unknown-user' ? 'unknown user name' : 'bad user name or password for'} ${JSON.stringify(role)}`,
               );
               return done(authError('bad user name or password', 4), false);
+            }
+            const p = admit(verified, client.id);
+            if (typeof p === 'string') {
+              this.refuse('client-id', { clientId: client.id, username: role, remote }, `refused connection of ${client.id} from ${remote}: ${p}`);
+              return done(authError(`identifier rejected: ${p}`, 2), false);
             }
             if (this.roleFull(role as Role, client.id)) {
               const cap = this.opts.config.broker.maxClientsPerRole[role as Role];
@@ -189,12 +200,24 @@ export class Broker {
               // [MQTT-3.2.2.3] 0x03 server unavailable
               return done(authError(`role ${role} has its ${cap} clients`, 3), false);
             }
-            this.identities.set(client, { role: role as Role, clientId: client.id });
+            const me = principalId(p);
+            const owner = this.persistence?.ownerOf(client.id);
+            if (owner !== undefined && owner !== me) {
+              // [MQTT-3.1.4-2] would disconnect the session's owner and hand its queue to this client
+              this.refuse(
+                'takeover',
+                { clientId: client.id, principal: me, owner, remote },
+                `refused connection of ${client.id} as ${me}: that clientId is the session of ${owner}`,
+              );
+              return done(authError(`identifier rejected: ${client.id} is another principal's session`, 2), false);
+            }
+            await this.persistence?.bindOwner(client.id, me);
+            await this.recheckSession(client.id, p);
+            this.identities.set(client, p);
             this.persistence?.touchClient(client.id);
             done(null, true);
-          },
-          (err: Error) => done(authError(err.message, 4), false),
-        );
+          })
+          .catch((err: Error) => done(authError(err.message, 4), false));
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
@@ -208,22 +231,34 @@ export class Broker {
           return done(new Error(`topic ${bad}`));
         }
         const id = this.identities.get(client);
-        if (!id || !this.acl.canPublish(id, packet.topic)) {
+        const topic = packet.topic;
+        const isReply = topic.startsWith('reply/');
+        // a reply goes only from a command's target to the replyTo its sender named
+        if (!id || (isReply ? !this.replies.mayAnswer(topic, client.id) : !this.acl.canPublish(id, topic))) {
           this.refuse(
             'acl-publish',
-            { clientId: client.id, role: id?.role, topic: packet.topic },
-            `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`,
+            { clientId: client.id, role: id?.role, topic },
+            `refused publish by ${client.id} (${id?.role}) to ${topic}: ${isReply ? 'not the target of a command that asked for this reply' : 'not allowed for the role'}`,
           );
-          return done(new Error(`publish to ${packet.topic} not allowed`));
+          return done(new Error(`publish to ${topic} not allowed`));
         }
         const size = packet.payload?.length ?? 0;
         if (size > maxPayload) {
           this.refuse(
             'payload-size',
-            { clientId: client.id, topic: packet.topic, size },
-            `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
+            { clientId: client.id, topic, size },
+            `refused publish by ${client.id} to ${topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
           );
           return done(new Error('payload too large'));
+        }
+        if (topic.startsWith('cmd/')) {
+          const stamped = stampCommand(packet.payload as Buffer, client.id, id);
+          if (typeof stamped === 'string') {
+            this.refuse('command', { clientId: client.id, topic }, `refused command by ${client.id} on ${topic}: ${stamped}`);
+            return done(new Error(stamped));
+          }
+          packet.payload = stamped.payload;
+          if (stamped.replyTo) this.replies.expect(stamped.replyTo, `laned-${topic.split('/')[1]}`);
         }
         done(null);
       },
@@ -289,6 +324,25 @@ export class Broker {
     const expiryMs = config.broker.sessionExpiryHours * 3_600_000;
     this.sweep = setInterval(() => void this.cleanup(expiryMs), Math.min(expiryMs, 3_600_000)).unref();
     void this.cleanup(expiryMs);
+  }
+
+  /**
+   * A resumed session keeps only what its principal may have now: subscriptions and
+   * queued messages outside the principal's ACL (a session from before owners were
+   * recorded, an ACL narrowed since) are dropped before the session is restored.
+   */
+  private async recheckSession(clientId: string, p: Principal): Promise<void> {
+    const r = await this.persistence?.revoke(
+      clientId,
+      (filter) => this.acl.canSubscribe(p, filter),
+      (topic) => this.acl.canSubscribe(p, topic),
+    );
+    if (!r || (r.filters.length === 0 && r.messages === 0)) return;
+    this.refuse(
+      'acl-session',
+      { clientId, principal: principalId(p), filters: r.filters, messages: r.messages },
+      `session ${clientId} resumed by ${principalId(p)}: dropped subscriptions its ACL refuses (${r.filters.join(', ') || 'none'}) and ${r.messages} queued messages`,
+    );
   }
 
   private async cleanup(maxAgeMs: number): Promise<void> {

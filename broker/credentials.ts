@@ -37,10 +37,27 @@ export async function verifyHash(hash: string, password: string): Promise<boolea
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** The daemon's own roles: one password per client (clientId), derived from the role's secret. */
+export const PER_CLIENT_ROLES: ReadonlySet<Role> = new Set(['driver', 'service']);
+
+/** What a password proved: the role and, for a UI token, the clientId the token was issued for. */
+export interface Verified {
+  role: Role;
+  /** A UI session token: only this clientId (and `<clientId>-cmd`) may use it. */
+  tokenClientId?: string;
+}
+
+const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+
+/** HMAC-SHA256 of `<role>:<clientId>` under the role's secret (RFC 2104). */
+function perClient(secret: string, role: Role, clientId: string): string {
+  return createHmac('sha256', secret).update(`${role}:${clientId}`).digest('base64url');
+}
+
 export const CREDENTIALS_FILE = 'credentials.json';
 
-/** What a check of a user name and password came to. */
-export type Verdict = 'ok' | 'unknown-user' | 'bad-password' | 'rate-limited' | 'busy';
+/** Why a user name and password were refused. */
+export type Refusal = 'unknown-user' | 'bad-password' | 'rate-limited' | 'busy';
 
 /** Failed checks from one address: 5 at once, then one every 5 s. */
 export const SOURCE_FAILURES: Rate = { burst: 5, perSecond: 0.2 };
@@ -55,10 +72,12 @@ const REMEMBERED = 32;
  * Broker credentials (DESIGN.md "Security"): scrypt hashes from config, and for
  * every role without one a random password generated on first start into
  * `<stateDir>/credentials.json` (mode 0600), which `lanectl creds <role>` prints.
- * The daemon's own roles (driver, service) always have a generated one.
+ * The daemon's own roles (driver, service) always have a generated secret, and
+ * each of their clients its own password derived from it and its clientId
+ * (`laned-<name>`): one service's password does not open another's clientId.
  */
 export class Credentials {
-  private readonly tokenChecks = new Map<Role, (token: string) => boolean>();
+  private readonly tokenChecks = new Map<Role, (token: string) => string | undefined>();
   private readonly failures = new FailureLimits(SOURCE_FAILURES, GLOBAL_FAILURES);
   private readonly hashing = new Semaphore(HASHING.atOnce, HASHING.waiting);
   /** HMAC(process key, role, password) -> the hash it was checked against: never the password itself. */
@@ -110,10 +129,18 @@ export class Credentials {
     return JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<Role, string>>;
   }
 
-  password(role: Role): string {
-    const pw = this.generated[role];
+  /** The password of `role`; for driver and service the one of `clientId` alone. */
+  password(role: Role, clientId?: string): string {
+    return Credentials.passwordOf(this.generated, role, clientId);
+  }
+
+  /** The password of `role` (of `clientId`, for driver and service) from generated secrets (lanectl creds). */
+  static passwordOf(generated: Partial<Record<Role, string>>, role: Role, clientId?: string): string {
+    const pw = generated[role];
     if (!pw) throw new Error(`no generated password for role ${role}: it has a configured hash (broker.credentials.${role})`);
-    return pw;
+    if (!PER_CLIENT_ROLES.has(role)) return pw;
+    if (!clientId) throw new Error(`role ${role} has one password per client: name the clientId (laned-<name>)`);
+    return perClient(pw, role, clientId);
   }
 
   /** scrypt checks run so far. */
@@ -121,27 +148,31 @@ export class Credentials {
     return this.hashed;
   }
 
-  /** Also accept a short-lived token as the password of `role` (the kiosk's UI session, daemon/ui-session.ts). */
-  acceptTokens(role: Role, check: (token: string) => boolean): void {
+  /** Also accept a short-lived token as the password of `role`; `check` answers the clientId it was issued for (daemon/ui-session.ts). */
+  acceptTokens(role: Role, check: (token: string) => string | undefined): void {
     this.tokenChecks.set(role, check);
   }
 
   /**
-   * Check a user name and password from `source` (a remote address). Cheap checks come
-   * first (role names, tokens, generated passwords, remembered successes); a scrypt check
-   * runs only while `source` and all sources together are within their failure rates,
-   * one at a time with a short queue, so failures cannot keep libuv's pool busy.
+   * Check a user name and password of `clientId` from `source` (a remote address). Cheap
+   * checks come first (role names, tokens, generated and per-client passwords, remembered
+   * successes); a scrypt check runs only while `source` and all sources together are within
+   * their failure rates, one at a time with a short queue, so failures cannot keep libuv's
+   * pool busy. Answers what the password proved, or why it was refused.
    */
-  async verify(role: string, password: string, source = 'in-process'): Promise<Verdict> {
+  async verify(role: string, password: string, clientId: string, source = 'in-process'): Promise<Verified | Refusal> {
     const known = (Roles as readonly string[]).includes(role);
     const r = role as Role;
     const hash = known ? this.hashes[r] : undefined;
     const key = createHmac('sha256', this.cacheKey).update(`${role}\0${password}`).digest('base64');
     if (known) {
-      if (this.tokenChecks.get(r)?.(password)) return 'ok';
+      const tokenClientId = this.tokenChecks.get(r)?.(password);
+      if (tokenClientId !== undefined) return { role: r, tokenClientId };
       const gen = this.generated[r];
-      if (gen && timingSafeEqual(digest(gen), digest(password))) return 'ok';
-      if (hash && this.verified.get(key) === hash) return 'ok';
+      if (gen && PER_CLIENT_ROLES.has(r)) {
+        if (same(perClient(gen, r, clientId), password)) return { role: r };
+      } else if (gen && same(gen, password)) return { role: r };
+      if (hash && this.verified.get(key) === hash) return { role: r };
     }
     if (!this.failures.allows(source)) return 'rate-limited';
     if (!known) return this.fail(source, 'unknown-user');
@@ -162,11 +193,11 @@ export class Credentials {
     if (!ok) return this.fail(source, 'bad-password');
     if (this.verified.size >= REMEMBERED) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(key, hash);
-    return 'ok';
+    return { role: r };
   }
 
-  private fail(source: string, verdict: 'unknown-user' | 'bad-password'): Verdict {
+  private fail(source: string, refusal: 'unknown-user' | 'bad-password'): Refusal {
     this.failures.failed(source);
-    return verdict;
+    return refusal;
   }
 }

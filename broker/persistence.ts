@@ -151,6 +151,8 @@ export class SqlitePersistence {
   private readonly incoming = new Map<string, Map<number, StoredPacket>>();
   private readonly wills = new Map<string, StoredPacket>();
   private readonly seen = new Map<string, number>();
+  /** clientId -> the principal whose session it is (meta `owner:<clientId>`). */
+  private readonly owners = new Map<string, string>();
 
   private nextSeq = 1;
   private nextOrd = 1;
@@ -249,6 +251,9 @@ export class SqlitePersistence {
     }
     for (const r of await db.all<Row>('SELECT client_id, packet, payload FROM wills')) {
       this.wills.set(String(r.client_id), decodePacket(String(r.packet), r.payload as Buffer | string | null));
+    }
+    for (const r of await db.all<Row>(`SELECT key, value FROM meta WHERE key LIKE 'owner:%'`)) {
+      this.owners.set(String(r.key).slice('owner:'.length), String(r.value));
     }
     for (const r of await db.all<Row>('SELECT client_id, seen_ms FROM clients')) {
       this.seen.set(String(r.client_id), Number(r.seen_ms));
@@ -595,10 +600,52 @@ export class SqlitePersistence {
       }
       this.seen.delete(clientId);
       this.dirty.seen.add(clientId);
+      if (this.owners.delete(clientId)) this.dirty.owners.add(clientId);
       changed = true;
     }
     if (changed) await this.commits.request();
     return removed;
+  }
+
+  /** The principal whose session `clientId` is; undefined for a clientId not seen (or from before owners were kept). */
+  ownerOf(clientId: string): string | undefined {
+    return this.owners.get(clientId);
+  }
+
+  /** Record `principal` as the owner of `clientId`'s session (removed with the session by cleanupAbandoned). */
+  async bindOwner(clientId: string, principal: string): Promise<void> {
+    this.assertOpen();
+    if (this.owners.get(clientId) === principal) return;
+    this.owners.set(clientId, principal);
+    this.dirty.owners.add(clientId);
+    return this.commits.request();
+  }
+
+  /**
+   * Drop what a resumed session may no longer have: subscriptions whose filter the
+   * current principal may not subscribe to, and queued messages on topics it may not
+   * read. Resolves with the dropped filters and the number of dropped messages.
+   */
+  async revoke(
+    clientId: string,
+    mayFilter: (filter: string) => boolean,
+    mayRead: (topic: string) => boolean,
+  ): Promise<{ filters: string[]; messages: number }> {
+    this.assertOpen();
+    const filters = [...(this.subscriptions.get(clientId)?.keys() ?? [])].filter((f) => !mayFilter(f));
+    for (const f of filters) {
+      this.deleteSubscription(clientId, f);
+      this.dirty.sub(clientId, f);
+    }
+    let messages = 0;
+    const queue = this.queues.get(clientId);
+    for (const entry of [...(queue?.entries.values() ?? [])]) {
+      if (entry.packet.topic === undefined || mayRead(String(entry.packet.topic))) continue;
+      this.removeEntry(queue!, entry);
+      messages++;
+    }
+    if (filters.length || messages) await this.commits.request();
+    return { filters, messages };
   }
 
   stats(): PersistenceStats {
@@ -712,6 +759,11 @@ export class SqlitePersistence {
       const at = this.seen.get(clientId);
       if (at !== undefined) w.put('clients', [clientId, at]);
       else w.del('clients', [clientId]);
+    }
+    for (const clientId of d.owners) {
+      const owner = this.owners.get(clientId);
+      if (owner !== undefined) w.put('meta', [`owner:${clientId}`, owner]);
+      else w.del('meta', [`owner:${clientId}`]);
     }
     w.put('meta', ['alive_ms', String(this.aliveNow())]);
     return w;

@@ -110,7 +110,7 @@ export class Daemon {
         get url() {
           return brokerUrl();
         },
-        password: (role) => this.credentials.password(role),
+        password: (role, clientId) => this.credentials.password(role, clientId),
         // The broker of this process (not `--only`): in memory, no loopback socket.
         ...(this.opts.only ? {} : { connect: () => this.broker!.connectInProcess() }),
       },
@@ -136,6 +136,7 @@ export class Daemon {
               metrics: this.metrics,
               credentials: this.credentials,
               devices: this.deviceNames(),
+              uiCommands: Object.fromEntries(serviceCatalog.map(({ def }) => [def.name, def.ui ?? []])),
             });
           this.broker = make();
           try {
@@ -238,7 +239,7 @@ export class Daemon {
     const sources = lost.flatMap((s) => s.sources());
     let heads = new Map<string, number>();
     try {
-      heads = await retainedHeads(this.broker.url, this.credentials.password('service'), sources);
+      heads = await retainedHeads(this.broker.url, (clientId) => this.credentials.password('service', clientId), sources);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, `cannot read the sources' last seq from the broker: ${(err as Error).message}`);
     }
@@ -369,6 +370,8 @@ export class Daemon {
     const all = new Map(this.problems);
     for (const s of svc) if (s.state === 'failed' && !all.has(`service ${s.name}`)) all.set(`service ${s.name}`, `failed: ${s.detail ?? ''}`);
     for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
+    for (const s of svc)
+      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
     return all;
   }
 

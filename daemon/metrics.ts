@@ -13,6 +13,7 @@ export class Metrics {
   readonly deadLettered: Counter<'service'>;
   readonly replayRequests: Counter<'service' | 'source'>;
   readonly logRestarts: Counter<'service' | 'source'>;
+  readonly sourceImplausible: Counter<'service' | 'source' | 'what'>;
   readonly inboxBatch: Histogram<'service'>;
   readonly brokerRefused: Counter<'reason'>;
   readonly outboxBacklog: Gauge<'source'>;
@@ -71,6 +72,12 @@ export class Metrics {
       name: 'laned_source_log_restarts_total',
       help: 'Sources seen starting their event log again from nothing (database lost)',
       labelNames: ['service', 'source'],
+      registers: [r],
+    });
+    this.sourceImplausible = new Counter({
+      name: 'laned_source_implausible_total',
+      help: 'Heads far ahead of a consumer and log restarts that do not start where a source can start: ignored',
+      labelNames: ['service', 'source', 'what'],
       registers: [r],
     });
     this.brokerRefused = new Counter({

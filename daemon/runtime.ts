@@ -12,6 +12,7 @@ import { Outbox, type EmitMeta } from './events/outbox.js';
 import { Inbox } from './events/inbox.js';
 import { DeadLetters, type DeadLetter } from './events/deadletter.js';
 import { KeyedExecutor } from './events/executor.js';
+import { ReplayBudget } from './events/replay-budget.js';
 import { argsChecker, newCommand, parseCommand, type CommandReply } from './events/command.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
 
@@ -23,7 +24,7 @@ export interface RuntimeHost {
   clock: BoardClock;
   metrics: Metrics;
   /** `connect`: an in-memory connection to the broker when it runs in this process. */
-  broker: { url: string; password(role: Role): string; connect?(): Duplex };
+  broker: { url: string; password(role: Role, clientId: string): string; connect?(): Duplex };
   /** A store was found corrupt and moved aside: the lane runs degraded. */
   onCorrupt?(err: StoreCorruptError): void;
 }
@@ -86,6 +87,8 @@ export interface ServiceDefinition<C = Record<string, unknown>> {
   name: string;
   /** Broker role of its client (default `service`). */
   role?: Role;
+  /** The commands the touch UI's screens send to this service: the `ui` role may send these and no others (broker/acl.ts). */
+  ui?: readonly string[];
   create(ctx: ServiceContext<C>): ServiceLogic;
 }
 
@@ -125,6 +128,7 @@ export class ServiceRuntime {
   private readonly executor = new KeyedExecutor();
   private readonly log: Logger;
   private readonly checkers = new Map<string, (a: unknown) => string | undefined>();
+  private readonly replayBudget = new ReplayBudget();
   /** The store was found corrupt at prepare and started empty. */
   storeReset = false;
   /** When the last message arrived (the stop drains until the stream is quiet). */
@@ -193,6 +197,7 @@ export class ServiceRuntime {
           maxAttempts: host.config.events.maxAttempts,
           maxPayloadBytes: host.config.events.maxPayloadBytes,
           gapWaitMs: host.config.events.gapWaitMs,
+          maxHeadAhead: host.config.events.outboxRetention,
           handle: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
           requestReplay: (source, from, to) => this.sendCommand(source, 'Replay', { from, to, consumer: this.name }),
           keyOf: this.logic.keyOf?.bind(this.logic),
@@ -208,7 +213,7 @@ export class ServiceRuntime {
         ...(host.broker.connect ? { stream: host.broker.connect } : {}),
         clientId: this.clientId,
         username: role,
-        password: host.broker.password(role),
+        password: host.broker.password(role, this.clientId),
         log: this.log,
         stateTopic: `svc/${this.name}/state`,
         subscriptions,
@@ -297,6 +302,7 @@ export class ServiceRuntime {
       deadLetters: this.deadLetters?.count() ?? 0,
       applied: this.inbox?.applied ?? 0,
       lastSeq,
+      ...(this.inbox?.ignored ? { ignoredAnnouncements: this.inbox.ignored } : {}),
       ...(this.detail ? { detail: this.detail } : {}),
     };
   }
@@ -440,20 +446,35 @@ export class ServiceRuntime {
   private readonly builtins: Record<string, CommandSpec> = {
     Status: { handle: async () => this.status() },
     // Inside the command's transaction: reading through the store would queue behind it (deadlock).
-    DlqList: { handle: async (_args: unknown, tx) => tx.all<DeadLetter>('SELECT * FROM dead_letters ORDER BY n DESC LIMIT 500') },
+    DlqList: {
+      handle: async (_args: unknown, tx, m) => {
+        this.log.info({ by: m.by, command: m.id }, `dead letters of ${this.name} listed by ${m.by ?? 'an unknown sender'}`);
+        return tx.all<DeadLetter>('SELECT * FROM dead_letters ORDER BY n DESC LIMIT 500');
+      },
+    },
     DlqDrop: {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
-      handle: async (args: { n: number }, tx) => {
+      handle: async (args: { n: number }, tx, m) => {
+        const dl = await tx.get<{ topic: string; event_id: string | null; reason: string }>('SELECT topic, event_id, reason FROM dead_letters WHERE n = ?', [
+          args.n,
+        ]);
         const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
-        if (r.changes === 0) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
-        tx.afterCommit(() => this.deadLetters.forget(1));
+        if (r.changes === 0 || !dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        tx.afterCommit(() => {
+          this.deadLetters.forget(1);
+          this.log.warn(
+            { by: m.by, n: args.n, topic: dl.topic, eventId: dl.event_id, reason: dl.reason },
+            `dead letter ${args.n} of ${this.name} dropped by ${m.by ?? 'an unknown sender'}`,
+          );
+        });
         return { dropped: args.n };
       },
     },
     DlqRetry: {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
-      handle: async (args: { n: number }, tx) => {
+      handle: async (args: { n: number }, tx, m) => {
         const dl = await tx.get<{ topic: string; payload: string }>('SELECT topic, payload FROM dead_letters WHERE n = ?', [args.n]);
+        this.log.warn({ by: m.by, n: args.n, topic: dl?.topic }, `dead letter ${args.n} of ${this.name} retried by ${m.by ?? 'an unknown sender'}`);
         if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
         const parsed = parseEvent(dl.topic, dl.payload, Number.MAX_SAFE_INTEGER);
         if (!parsed.ok) throw new CommandError(`dead letter ${args.n} is still invalid: ${parsed.reason}; drop it instead`);
@@ -469,6 +490,7 @@ export class ServiceRuntime {
     const o = this.outboxes.get(source);
     const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
     const args = parsed.ok ? (parsed.cmd.args as { from?: unknown; to?: unknown; consumer?: unknown } | undefined) : undefined;
+    const by = parsed.ok ? parsed.cmd.by : undefined;
     if (
       !o ||
       !args ||
@@ -477,7 +499,25 @@ export class ServiceRuntime {
       typeof args.consumer !== 'string' ||
       !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)
     ) {
-      this.log.warn({ source, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
+      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay' });
+      this.log.warn({ source, by, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
+      return;
+    }
+    // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only
+    if (by !== `service:${args.consumer}`) {
+      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay' });
+      this.log.warn(
+        { source, by, consumer: args.consumer },
+        `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`,
+      );
+      return;
+    }
+    if (!this.replayBudget.take(by, source)) {
+      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay-rate' });
+      this.log.warn(
+        { source, by, from: args.from, to: args.to },
+        `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`,
+      );
       return;
     }
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));

@@ -6,11 +6,12 @@ import mqtt from 'mqtt';
  * Used when a source's database was lost, so its `seq` continues instead of
  * restarting at 1. Sources without a retained head are left out.
  */
-export async function retainedHeads(url: string, password: string, sources: string[], timeoutMs = 1000): Promise<Map<string, number>> {
+export async function retainedHeads(url: string, password: (clientId: string) => string, sources: string[], timeoutMs = 1000): Promise<Map<string, number>> {
   const heads = new Map<string, number>();
   if (sources.length === 0) return heads;
   // a `service` identity named laned-<x> may subscribe to svc/# (broker/acl.ts)
-  const client = mqtt.connect(url, { clientId: 'laned-seq-recovery', username: 'service', password, clean: true, reconnectPeriod: 0, connectTimeout: timeoutMs });
+  const clientId = 'laned-seq-recovery';
+  const client = mqtt.connect(url, { clientId, username: 'service', password: password(clientId), clean: true, reconnectPeriod: 0, connectTimeout: timeoutMs });
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -31,7 +32,12 @@ export async function retainedHeads(url: string, password: string, sources: stri
           resolve();
         }
       });
-      client.once('connect', () => client.subscribe(sources.map((s) => `svc/${s}/head`), { qos: 1 }));
+      client.once('connect', () =>
+        client.subscribe(
+          sources.map((s) => `svc/${s}/head`),
+          { qos: 1 },
+        ),
+      );
     });
   } finally {
     client.end(true);

@@ -34,8 +34,8 @@ const digest = (s: string): string => createHash('sha256').update(s).digest('hex
  * expiry (no RTC on the board: wall time jumps at the first NTP sync).
  */
 export class UiSessions {
-  /** sha256(token) -> monotonic expiry in ms. */
-  private readonly tokens = new Map<string, number>();
+  /** sha256(token) -> monotonic expiry in ms and the clientId the token was issued for. */
+  private readonly tokens = new Map<string, { until: number; clientId: string }>();
 
   constructor(
     private readonly ttlMs = UI_TOKEN_TTL_MS,
@@ -46,18 +46,21 @@ export class UiSessions {
     this.prune();
     while (this.tokens.size >= MAX_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
     const password = randomBytes(24).toString('base64url');
-    this.tokens.set(digest(password), this.now() + this.ttlMs);
-    return { path: '/mqtt', username: 'ui', password, clientId: `ui-${randomBytes(6).toString('hex')}`, expiresInMs: this.ttlMs };
+    // The broker chooses the clientId and binds it to the token: a token opens only its own session.
+    const clientId = `ui-${randomBytes(6).toString('hex')}`;
+    this.tokens.set(digest(password), { until: this.now() + this.ttlMs, clientId });
+    return { path: '/mqtt', username: 'ui', password, clientId, expiresInMs: this.ttlMs };
   }
 
-  check(token: string): boolean {
-    const until = this.tokens.get(digest(token));
-    return until !== undefined && until > this.now();
+  /** The clientId a valid token was issued for; undefined for an unknown or expired token. */
+  check(token: string): string | undefined {
+    const t = this.tokens.get(digest(token));
+    return t !== undefined && t.until > this.now() ? t.clientId : undefined;
   }
 
   private prune(): void {
     const now = this.now();
-    for (const [k, until] of this.tokens) if (until <= now) this.tokens.delete(k);
+    for (const [k, t] of this.tokens) if (t.until <= now) this.tokens.delete(k);
   }
 
   /** The `/ui/session` route. */

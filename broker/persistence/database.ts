@@ -15,9 +15,7 @@ export class Database {
 
   static open(file: string): Promise<Database> {
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (err) =>
-        err ? reject(err) : resolve(new Database(db)),
-      );
+      const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (err) => (err ? reject(err) : resolve(new Database(db))));
     });
   }
 

@@ -16,6 +16,8 @@ export class DirtyKeys {
   readonly incoming = new Map<string, Set<number>>();
   readonly wills = new Set<string>();
   readonly seen = new Set<string>();
+  /** clientIds whose owning principal changed */
+  readonly owners = new Set<string>();
 
   sub(clientId: string, topic: string): void {
     addTo(this.subs, clientId, topic);
@@ -37,5 +39,6 @@ export class DirtyKeys {
     for (const [clientId, ids] of failed.incoming) for (const id of ids) this.incomingPacket(clientId, id);
     for (const id of failed.wills) this.wills.add(id);
     for (const id of failed.seen) this.seen.add(id);
+    for (const id of failed.owners) this.owners.add(id);
   }
 }

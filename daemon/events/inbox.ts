@@ -32,6 +32,11 @@ export interface InboxOptions {
   maxBatch?: number;
   /** Apply one event inside the inbox transaction; throw to retry. */
   handle(ev: Envelope, tx: Tx): Promise<void>;
+  /**
+   * A head this far ahead of the position is not believed (no log keeps more to replay):
+   * it would have the consumer ask for replays forever. Default: 50,000.
+   */
+  maxHeadAhead?: number;
   /** Ask `source` to publish its log from..to on replay/<source>/<name>. */
   requestReplay(source: string, from: number, to: number): void;
   /** Serialization key; default: the transaction, else the source. */
@@ -109,6 +114,8 @@ export class Inbox {
   private readonly generation = new Map<string, number>();
   private readonly gaps = new Map<string, Gap>();
   private readonly heads = new Map<string, number>();
+  /** The highest head each source announced (within maxHeadAhead): where a new log may continue. */
+  private readonly announced = new Map<string, number>();
   /** When each source last delivered anything: a consumer that is merely behind is not missing events. */
   private readonly lastHeard = new Map<string, number>();
   /** Each source's log id: committed (inbox_position.log), and as decided on arrival. */
@@ -121,6 +128,8 @@ export class Inbox {
   private stopped = false;
   private seenSincePrune = 0;
   applied = 0;
+  /** Heads and log restarts ignored as implausible. */
+  ignored = 0;
 
   constructor(private readonly opts: InboxOptions) {}
 
@@ -176,6 +185,11 @@ export class Inbox {
         log.debug({ eventId: ev.id, source, seq: ev.seq, log: ev.log }, 'event of a log its source has replaced: dropped');
         return this.lastWork.get(source) ?? Promise.resolve();
       }
+      const implausible = this.implausibleRestart(source, ev, knownLog);
+      if (implausible) {
+        this.alarm(source, 'restart', implausible, { eventId: ev.id, seq: ev.seq, log: ev.log });
+        return this.deadLetter(topic, payload, implausible, ev.id);
+      }
       restart = this.newLog(source, ev, knownLog);
     }
     const upTo = this.upTo(source) ?? ev.seq - 1;
@@ -209,6 +223,15 @@ export class Inbox {
    */
   noteHead(source: string, seq: number): void {
     const pos = this.upTo(source);
+    const max = this.opts.maxHeadAhead ?? 50_000;
+    if (pos !== undefined && seq > pos + max) {
+      this.alarm(source, 'head', `head ${seq} of ${source} is ${seq - pos} ahead of position ${pos}, more than a log keeps (${max}): ignored`, {
+        seq,
+        position: pos,
+      });
+      return;
+    }
+    this.announced.set(source, Math.max(seq, this.announced.get(source) ?? 0));
     if (pos === undefined || seq <= pos) return;
     this.heads.set(source, Math.max(seq, this.heads.get(source) ?? 0));
     this.scheduleGap(source);
@@ -259,6 +282,28 @@ export class Inbox {
       `${source} started a new log (its database was replaced): position ${upTo} -> ${to}${lost ? `; events ${lost.from}..${lost.to} of the old log are lost` : ''}`,
     );
     return { to, ...(lost ? { lost } : {}) };
+  }
+
+  /**
+   * Why a new log id of a known source cannot be a source starting over, or undefined
+   * when it can (README "A source that starts over"): a source that lost its database
+   * starts again at 1 (the broker's lost too) or right after the head it announced (the
+   * broker kept it). Only the source's own principal publishes under evt/<source>/
+   * (broker/acl.ts), so an event here is the source's own; the seq must still fit.
+   */
+  private implausibleRestart(source: string, ev: Envelope, knownLog: string | undefined): string | undefined {
+    const upTo = this.upTo(source);
+    if (knownLog === undefined || upTo === undefined || ev.seq === 1) return undefined;
+    const after = Math.max(upTo, this.announced.get(source) ?? 0);
+    if (ev.seq <= after + 1) return undefined;
+    return `new log ${ev.log} of ${source} starts at seq ${ev.seq}, neither 1 nor right after its head ${after}: not a source starting over; ignored`;
+  }
+
+  /** An announcement not believed: counted, logged, shown in the service's status. */
+  private alarm(source: string, what: 'head' | 'restart', message: string, detail: Record<string, unknown>): void {
+    this.ignored += 1;
+    this.opts.metrics.sourceImplausible.inc({ service: this.opts.name, source, what });
+    this.opts.log.warn({ source, what, ...detail }, message);
   }
 
   /** The last seq of `source` applied or queued for apply (undefined: never heard of). */

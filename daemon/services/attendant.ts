@@ -87,6 +87,8 @@ function alarmReason(type: string, d: Record<string, unknown>): string {
  */
 export const attendant: ServiceDefinition<AttendantSettings> = {
   name: 'attendant',
+  /** Sent by the touch UI: call for help; the staff screen's PIN sign-in and overrides. */
+  ui: ['Call', 'CheckPin', 'Override'],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
     const devices = deviceConfigs(ctx.config);
@@ -424,7 +426,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             const [open] = await openRows(tx, "AND kind = 'assistance'");
             if (open) return { intervention: open.id, already: true };
             const current = await kv.get<string>(tx, 'current');
-            const by = args.by ?? m.by ?? 'shopper';
+            // the UI's call button is the shopper's
+            const by = args.by ?? (m.by === 'ui' ? 'shopper' : m.by) ?? 'shopper';
             const asked = await ctx.emit(
               tx,
               'AssistanceRequested',

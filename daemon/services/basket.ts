@@ -87,6 +87,8 @@ export interface BasketDoc {
  */
 export const basket: ServiceDefinition<BasketSettings> = {
   name: 'basket',
+  /** Sent by the touch UI: the shopper's basket screen and the staff screen's remove and void. */
+  ui: ['RemoveItem', 'ChangeQuantity', 'Cancel', 'Pay'],
   create(ctx): ServiceLogic {
     const lane = ctx.config.lane.id;
     const currency = ctx.config.lane.currency;

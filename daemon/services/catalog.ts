@@ -86,6 +86,8 @@ export interface ImportReport {
  */
 export const catalog: ServiceDefinition<CatalogSettings> = {
   name: 'catalog',
+  /** Sent by the touch UI: the produce picker. */
+  ui: ['Produce', 'Pick'],
   create(ctx): ServiceLogic {
     const scanners = ctx.settings.scanners ?? devicesOfKind(ctx.config, 'serial-scanner', 'magellan', 'hid-wedge');
     const demo = ctx.settings.demo ?? Object.values(deviceConfigs(ctx.config)).every((d) => d.simulate === true);

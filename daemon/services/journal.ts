@@ -128,6 +128,8 @@ const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDecl
  */
 export const journal: ServiceDefinition<JournalSettings> = {
   name: 'journal',
+  /** Sent by the touch UI: the receipt screen (of the transaction that just ended only). */
+  ui: ['Show'],
   create(ctx): ServiceLogic {
     const keep = ctx.settings.keepReceipts ?? 10_000;
 
@@ -194,8 +196,14 @@ export const journal: ServiceDefinition<JournalSettings> = {
         },
         Show: {
           args: Type.Object({ txn: Type.String({ maxLength: 64 }) }),
-          async handle(args: { txn: string }, tx) {
-            const r = await tx.get<{ doc: string }>('SELECT doc FROM journal_receipts WHERE txn = ?', [args.txn]);
+          async handle(args: { txn: string }, tx, m) {
+            const r = await tx.get<{ doc: string; n: number }>('SELECT doc, n FROM journal_receipts WHERE txn = ?', [args.txn]);
+            // The receipt screen shows the transaction that just ended (recorded, or still being
+            // recorded), never older ones with their authorization codes.
+            if (r && m.by === 'ui') {
+              const newest = await tx.get<{ n: number }>('SELECT max(n) AS n FROM journal_receipts');
+              if (newest?.n !== r.n) throw new CommandError(`the UI shows only the receipt of the transaction that just ended, not ${args.txn}`);
+            }
             if (r) return JSON.parse(r.doc) as Receipt;
             const events = await eventsOf(tx, args.txn);
             if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);

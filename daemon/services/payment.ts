@@ -50,6 +50,8 @@ function createTerminal(settings: PaymentSettings['terminal'], stateDir: string,
  */
 export const payment: ServiceDefinition<PaymentSettings> = {
   name: 'payment',
+  /** Sent by the touch UI: the payment screen's cancel. */
+  ui: ['Cancel'],
   create(ctx): ServiceLogic {
     const timeoutMs = ctx.settings.timeoutMs ?? 60_000;
     const retryMs = ctx.settings.retryMs ?? 2000;

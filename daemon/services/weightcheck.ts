@@ -43,6 +43,8 @@ function later(at: BoardTime, ms: number): BoardTime {
  */
 export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
   name: 'weightcheck',
+  /** Sent by the touch UI: no screen sends to the weight check. */
+  ui: [],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
     const scales = s.baggingScales ?? devicesOfKind(ctx.config, 'nau7802');

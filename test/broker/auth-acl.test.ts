@@ -26,7 +26,7 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
   const lane = await startLane({ services: { probe: { enabled: true } } });
   t.teardown(() => lane.stop());
   const port = String(lane.daemon.broker!.port);
-  const pw = (role: 'technician' | 'ui' | 'service') => lane.daemon.credentials.password(role);
+  const pw = (role: 'technician' | 'ui' | 'service', clientId?: string) => lane.daemon.credentials.password(role, clientId);
   const base = ['-h', '127.0.0.1', '-p', port];
 
   await t.test('a technician sees events with mosquitto_sub', async (t) => {
@@ -40,8 +40,14 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     t.equal(await exited, 0, 'mosquitto_sub got its 3 messages');
     const lines = out.trim().split('\n');
     t.equal(lines.length, 3);
-    t.ok(lines.every((l) => l.startsWith('evt/probe/ProbeTick {')), 'topic and JSON envelope');
-    t.same(lines.map((l) => (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { seq: number }).seq), [1, 2, 3]);
+    t.ok(
+      lines.every((l) => l.startsWith('evt/probe/ProbeTick {')),
+      'topic and JSON envelope',
+    );
+    t.same(
+      lines.map((l) => (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { seq: number }).seq),
+      [1, 2, 3],
+    );
   });
 
   await t.test('a bad password is refused, counted and logged', async (t) => {
@@ -50,7 +56,10 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     t.not(r.code, 0, 'mosquitto_pub fails');
     t.match(r.out, /not authori[sz]ed|bad user name or password/i);
     t.equal(await refusedCount(lane, 'auth'), before + 1, 'counted');
-    t.ok(lane.logs.some((l) => /bad user name or password for "technician"/.test(String(l.msg))), 'one log line names the user');
+    t.ok(
+      lane.logs.some((l) => /bad user name or password for "technician"/.test(String(l.msg))),
+      'one log line names the user',
+    );
     const unknown = await mosq('mosquitto_pub', [...base, '-u', 'nobody', '-P', 'x', '-t', 'a', '-m', '{}']);
     t.not(unknown.code, 0, 'unknown role refused');
   });
@@ -63,11 +72,28 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     const before = await refusedCount(lane, 'acl-publish');
     await mosq('mosquitto_pub', [...base, '-u', 'ui', '-P', pw('ui'), '-i', 'ui-test', '-q', '1', '-t', 'evt/basket/ItemAddedToBasket', '-m', '{}']);
     await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', pw('technician'), '-q', '1', '-t', '$SYS/laned/x', '-m', '{}']);
-    await mosq('mosquitto_pub', [...base, '-u', 'service', '-P', pw('service'), '-i', 'laned-probe-sink', '-q', '1', '-t', 'evt/probe/ProbeTick', '-m', '{}']);
+    await mosq('mosquitto_pub', [
+      ...base,
+      '-u',
+      'service',
+      '-P',
+      pw('service', 'laned-probe-sink'),
+      '-i',
+      'laned-probe-sink',
+      '-q',
+      '1',
+      '-t',
+      'evt/probe/ProbeTick',
+      '-m',
+      '{}',
+    ]);
     await new Promise((r) => setTimeout(r, 300));
     t.same(seen, [], 'nothing delivered');
     t.equal(await refusedCount(lane, 'acl-publish'), before + 3, 'each refusal counted');
-    t.ok(lane.logs.some((l) => /refused publish by ui-test \(ui\) to evt\/basket\/ItemAddedToBasket/.test(String(l.msg))), 'log names client, role and topic');
+    t.ok(
+      lane.logs.some((l) => /refused publish by ui-test \(ui\) to evt\/basket\/ItemAddedToBasket/.test(String(l.msg))),
+      'log names client, role and topic',
+    );
   });
 
   await t.test('the UI may not subscribe to events', async (t) => {

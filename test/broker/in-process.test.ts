@@ -106,7 +106,7 @@ t.test('an in-process client: credentials checked, messages both ways, the broke
     stream: () => broker.connectInProcess(),
     clientId: 'laned-inproc',
     username: 'service',
-    password: lane.daemon.credentials.password('service'),
+    password: lane.daemon.credentials.password('service', 'laned-inproc'),
     log,
     subscriptions: ['evt/outside/+'],
     onMessage: async (_topic, payload) => {

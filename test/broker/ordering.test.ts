@@ -21,6 +21,8 @@ t.test('a retained doc overtaken by a later reply still reaches a client subscri
   const docs = await lane.connect('service', 'laned-docs');
   const replies = await lane.connect('service', 'laned-replier');
   const rounds = 50;
+  // only a command's target may answer on its replyTo (broker/commands.ts): ask first
+  for (let i = 0; i < rounds; i++) await publish(reader, 'cmd/replier/Echo', JSON.stringify({ id: `q${i}`, replyTo: `reply/reader/${i}` }));
   for (let i = 0; i < rounds; i++) {
     void publish(docs, 'doc/ordering-test', `{"v":${i}}`, true);
     void publish(replies, `reply/reader/${i}`, `{"r":${i}}`);

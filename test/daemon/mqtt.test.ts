@@ -17,7 +17,7 @@ t.test('pipelined messages: handed on at once, PUBACK only after the work and in
     url: lane.brokerUrl,
     clientId: 'laned-pipetest',
     username: 'service',
-    password: lane.daemon.credentials.password('service'),
+    password: lane.daemon.credentials.password('service', 'laned-pipetest'),
     log,
     subscriptions: ['evt/pubtest/+'],
     pipelined: (topic) => topic.startsWith('evt/'),

@@ -40,7 +40,9 @@ export async function startLane(config: Record<string, unknown>, stateDir = temp
     logs,
     brokerUrl,
     async connect(role, clientId, opts = {}) {
-      const c = noDelay(mqtt.connect(brokerUrl, { clientId, username: role, password: daemon.credentials.password(role), reconnectPeriod: 0, ...opts }));
+      const c = noDelay(
+        mqtt.connect(brokerUrl, { clientId, username: role, password: daemon.credentials.password(role, clientId), reconnectPeriod: 0, ...opts }),
+      );
       clients.push(c);
       await new Promise<void>((resolve, reject) => {
         c.once('connect', () => resolve());

@@ -250,7 +250,9 @@ t.test('a new log id: position follows it down or up, the old log’s stragglers
 
   // a late redelivery of the replaced log is dropped
   await publish(fake, 'evt/fake/ProbeTick', tick(4, 104, { log: 'log-a' }));
-  // log c starts at 5: 3..4 of log b never came and never will
+  // log b's head 4 was announced (the broker keeps it), then log c continues after it at 5:
+  // 3..4 of log b never came and never will
+  await publish(fake, 'svc/fake/head', { seq: 4 });
   await publish(fake, 'evt/fake/ProbeTick', tick(5, 305, { log: 'log-c' }));
   await until(async () => (await tally(lane)).length === 6, 10_000, 'the first tick of log c');
   t.same(
@@ -261,4 +263,55 @@ t.test('a new log id: position follows it down or up, the old log’s stragglers
   t.same(await position(), { last_seq: 5, log: 'log-c' });
   const dead = await query<{ reason: string }>(db, 'SELECT reason FROM dead_letters ORDER BY n');
   t.match(dead.map((d) => d.reason).join('\n'), /events 3\.\.4 of fake were lost with its log/, 'the lost tail is a dead letter');
+});
+
+t.test('a poisoned head and a forged log restart from the source’s own client are ignored with an alarm', async (t) => {
+  const lane = await startLane({ events: { gapWaitMs: 100, outboxRetention: 100 }, services: { 'probe-sink': { enabled: true, sources: ['fake'] } } });
+  t.teardown(() => lane.stop());
+  const fake = await lane.connect('service', 'laned-fake');
+  const asked: unknown[] = [];
+  fake.on('message', (topic, payload) => topic === 'cmd/fake/Replay' && asked.push(JSON.parse(payload.toString())));
+  await fake.subscribeAsync('cmd/fake/Replay', { qos: 1 });
+  const db = join(lane.stateDir, 'probe-sink.db');
+  const alarms = async (what: string) =>
+    (await lane.daemon.metrics.sourceImplausible.get()).values
+      .filter((v) => v.labels.service === 'probe-sink' && v.labels.source === 'fake' && v.labels.what === what)
+      .reduce((a, v) => a + v.value, 0);
+  for (const s of [1, 2, 3]) await publish(fake, 'evt/fake/ProbeTick', tick(s, 100 + s, { log: 'log-a' }));
+  await until(async () => (await tally(lane)).length === 3, 10_000, 'three ticks of log a');
+
+  // a head a trillion ahead: consumers would ask for replays forever
+  await publish(fake, 'svc/fake/head', { seq: 1_000_000_000_000 });
+  await until(async () => (await alarms('head')) === 1, 10_000, 'the head alarm');
+  t.ok(
+    lane.logs.some((l) => /head 1000000000000 of fake is 999999999997 ahead of position 3, more than a log keeps \(100\): ignored/.test(String(l.msg))),
+    'logged',
+  );
+
+  // a new log id with a huge seq: it would move the position to the forger's log
+  await publish(fake, 'evt/fake/ProbeTick', tick(999_999_999, 666, { log: 'log-forged' }));
+  await until(async () => (await alarms('restart')) === 1, 10_000, 'the restart alarm');
+  t.ok(
+    lane.logs.some((l) => /new log log-forged of fake starts at seq 999999999, neither 1 nor right after its head 3/.test(String(l.msg))),
+    'logged',
+  );
+  const dead = await query<{ reason: string }>(db, 'SELECT reason FROM dead_letters ORDER BY n');
+  t.match(dead.map((d) => d.reason).join('\n'), /new log log-forged of fake starts at seq 999999999/, 'the forged event is a dead letter, with the reason');
+
+  // the real log goes on where it was
+  await publish(fake, 'evt/fake/ProbeTick', tick(4, 104, { log: 'log-a' }));
+  await until(async () => (await tally(lane)).length === 4, 10_000, 'tick 4 of log a');
+  t.same(
+    (await tally(lane)).map((r) => r.n),
+    [101, 102, 103, 104],
+    'log a applied, the forged tick not',
+  );
+  t.same(await query(db, "SELECT last_seq, log FROM inbox_position WHERE source = 'fake'"), [{ last_seq: 4, log: 'log-a' }], 'the position stays with log a');
+  t.same(asked, [], 'no replay asked for');
+  const health = lane.daemon.health();
+  t.equal(health.status, 'degraded', 'the lane says something is wrong');
+  t.ok(
+    health.reasons.some((r) => r === 'service probe-sink ignored: 2 implausible heads or log restarts (see its log)'),
+    'health names the service',
+  );
 });
