@@ -12,7 +12,7 @@
  * Pi's timings); exits 0 when every step passed, 1 otherwise.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { arch as hostArch, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,7 +153,20 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
       brokerPort = Number(new URL(r.broker ?? 'mqtt://x:0').port);
       return r.msg;
     });
-    if (ready) {
+    if (ready && daemon.pid !== undefined) {
+      const pid = daemon.pid;
+      await step('laned runs on the payload\'s files only', async () => {
+        // /proc/<pid>/maps lists every file mapped (proc(5)); under qemu-user the guest's too
+        const mapped = [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((f) => f.endsWith('.node')))];
+        const outside = mapped.filter((f) => !f.startsWith(`${realpathSync(payload)}/`));
+        if (mapped.length !== manifest.addons.length) throw new Error(`${mapped.length} addons mapped, the payload has ${manifest.addons.length}: ${mapped.join(', ')}`);
+        if (outside.length > 0) throw new Error(`addons from outside the payload: ${outside.join(', ')}`);
+        if (node[0] !== 'qemu-aarch64-static') {
+          const exe = realpathSync(`/proc/${pid}/exe`);
+          if (exe !== realpathSync(join(payload, manifest.node.path))) throw new Error(`laned runs ${exe}, not the payload's ${manifest.node.path}`);
+        }
+        return `${mapped.length} addons mapped from ${payload}`;
+      });
       await step(`lanectl sim scan ${SCANNED.code} reaches doc/basket`, async () => {
         const creds = await lanectl('creds', 'technician');
         if (creds.code !== 0) throw new Error(`lanectl creds technician: exit ${creds.code} ${creds.err.trim()}`);
