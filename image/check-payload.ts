@@ -159,13 +159,14 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
         // /proc/<pid>/maps lists every file mapped (proc(5)); under qemu-user the guest's too
         const mapped = [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((f) => f.endsWith('.node')))];
         const outside = mapped.filter((f) => !f.startsWith(`${realpathSync(payload)}/`));
-        if (mapped.length !== manifest.addons.length) throw new Error(`${mapped.length} addons mapped, the payload has ${manifest.addons.length}: ${mapped.join(', ')}`);
+        // the simulated lane loads sqlite3 at once; the device addons load with a real device
+        if (mapped.length === 0) throw new Error(`no native addon mapped: is /proc/${pid}/maps readable?`);
         if (outside.length > 0) throw new Error(`addons from outside the payload: ${outside.join(', ')}`);
         if (node[0] !== 'qemu-aarch64-static') {
           const exe = realpathSync(`/proc/${pid}/exe`);
           if (exe !== realpathSync(join(payload, manifest.node.path))) throw new Error(`laned runs ${exe}, not the payload's ${manifest.node.path}`);
         }
-        return `${mapped.length} addons mapped from ${payload}`;
+        return `${mapped.map((f) => f.slice(realpathSync(payload).length + 1)).join(', ')} mapped from the payload`;
       });
       await step(`lanectl sim scan ${SCANNED.code} reaches doc/basket`, async () => {
         const creds = await lanectl('creds', 'technician');

@@ -56,7 +56,7 @@ cp -a "$SRC/image/board/." "$ROOT/"
 systemctl --root="$ROOT" enable laned-statefs.service >/dev/null 2>&1 || die "systemctl --root=$ROOT enable laned-statefs.service failed"
 
 # --- 3. firmware: I2C and the watchdog (the Raspberry Pi config.txt documentation) ---
-add_line() { grep -qxF "$2" "$1" || printf '%s\n' "$2" >>"$1"; }
+add_line() { grep -qsxF "$2" "$1" || printf '%s\n' "$2" >>"$1"; }
 grep -qxF '# laned' "$BOOT/config.txt" || printf '\n# laned\n[all]\n' >>"$BOOT/config.txt"
 add_line "$BOOT/config.txt" 'dtparam=i2c_arm=on'
 add_line "$BOOT/config.txt" 'dtparam=watchdog=on'

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, copyFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/daemon.js';
 import { checkPayload, readManifest } from '../../image/check-payload.js';
@@ -85,6 +85,9 @@ function raspiosRoot(): string {
     join(root, 'boot/firmware/cmdline.txt'),
     'console=serial0,115200 console=tty1 root=PARTUUID=12345678-02 rootfstype=ext4 fsck.repair=yes rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot\n',
   );
+  // systemd's own units (Debian 12's systemd 252 here, as on Raspberry Pi OS bookworm), so
+  // systemd-analyze verify --root= finds the targets the units hang on
+  cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
   writeFileSync(join(root, 'etc/fstab'), 'proc /proc proc defaults 0 0\nPARTUUID=12345678-01 /boot/firmware vfat defaults 0 2\nPARTUUID=12345678-02 / ext4 defaults,noatime 0 1\n');
   return root;
 }
@@ -125,8 +128,8 @@ t.test('the board image root overlay, assembled from the payload', async (t) => 
   t.ok(config.includes('dtparam=audio=on'), 'the rest of config.txt kept');
   const cmdline = readFileSync(join(root, 'boot/firmware/cmdline.txt'), 'utf8');
   t.equal(cmdline.split('\n').length, 2, 'cmdline.txt stays one line');
-  t.match(cmdline, /(^| )consoleblank=0( |$)/, 'no console blanking');
-  t.match(cmdline, /(^| )overlayroot=tmpfs:recurse=0( |$)/, 'read-only root with an overlay in RAM');
+  t.match(cmdline, /(^| )consoleblank=0(\s|$)/, 'no console blanking');
+  t.match(cmdline, /(^| )overlayroot=tmpfs:recurse=0(\s|$)/, 'read-only root with an overlay in RAM');
   t.notMatch(cmdline, /firstboot/, "Raspberry Pi OS's first-boot root resize off (its space is the state partition)");
   t.match(cmdline, /root=PARTUUID=12345678-02 /, 'the root kept');
   t.match(readFileSync(join(root, 'etc/fstab'), 'utf8'), /^LABEL=laned-state \/var\/lib\/laned ext4 \S*nofail\S* 0 2$/m, 'the state partition at /var/lib/laned');
@@ -151,9 +154,8 @@ t.test('the board image root overlay, assembled from the payload', async (t) => 
   const problems = `${verify.out}${verify.err}`
     .split('\n')
     .filter(Boolean)
-    // units of the OS, absent from a bare overlay
-    .filter((l) => !/(systemd-user-sessions|plymouth-quit-wait|getty@tty1|dbus\.socket|systemd-logind|systemd-udev-settle|local-fs-pre)\.(service|socket|target).*(not found|No such file)/.test(l))
-    .filter((l) => !/^Unit .* not found\.?$/.test(l) && !/Failed to (create|load|add).*(No such file|not found|Unit .* not found)/.test(l));
+    // what only the image has: Raspberry Pi OS's plymouth and D-Bus units
+    .filter((l) => !/(plymouth-quit-wait\.service|dbus\.socket)/.test(l));
   t.comment(`systemd-analyze verify --root:\n${verify.out}${verify.err}`);
   t.same(problems, [], 'nothing else to say about the units');
 
