@@ -125,3 +125,26 @@ t.test('the board config it installs is valid, with real devices on the udev nam
   const paths = devices.map(([, raw]) => (raw as { path?: string }).path).filter(Boolean);
   t.same(paths.sort(), ['/dev/laned/scale', '/dev/laned/scanner'], 'serial devices by the names the udev rules give');
 });
+
+t.test('a board installed before the slots moves to them; --slot b fills the other slot', async (t) => {
+  const root = fakeRoot();
+  // the layout install.sh wrote before slots: the package straight in /opt/laned
+  mkdirSync(join(root, 'opt/laned/dist/daemon'), { recursive: true });
+  writeFileSync(join(root, 'opt/laned/dist/daemon/main.js'), '// old\n');
+  writeFileSync(join(root, 'opt/laned/package.json'), '{"version":"0.0.1"}\n');
+  const r = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
+  t.equal(r.code, 0, `install.sh:\n${r.out}${r.err}`);
+  t.match(r.out, /moving the package in .*opt\/laned \(before slots\) aside/);
+  t.same(readdirSync(join(root, 'opt/laned')).sort(), ['current', 'slots'], 'only the slots and current left in /opt/laned');
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a');
+  t.not(readFileSync(join(root, 'opt/laned/current/dist/daemon/main.js'), 'utf8'), '// old\n', 'the new package in slot a');
+
+  const b = await run('bash', [SCRIPT, '--root', root, '--modules', 'none', '--slot', 'b']);
+  t.equal(b.code, 0, b.err);
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/b', 'current switched to b');
+  t.ok(existsSync(join(root, 'opt/laned/slots/a/dist/daemon/main.js')), 'slot a kept (the way back)');
+  const again = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
+  t.equal(again.code, 0, again.err);
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/b', 'without --slot, the slot current points to is refilled');
+  t.equal((await run('bash', [SCRIPT, '--root', root, '--slot', 'c'])).code, 1, 'a slot that is not a or b');
+});
