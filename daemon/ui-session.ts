@@ -71,7 +71,8 @@ export class UiSessions {
 /** Refuses (403) a request that is not the board's own kiosk: see UiSessions. */
 export function boardOnly(req: Pick<IncomingMessage, 'headers' | 'socket'>, what: string): void {
   const from = req.socket.remoteAddress ?? '';
-  if (!LOOPBACK_ADDRESS.test(from)) throw new HttpError(403, `${what} are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
+  if (!LOOPBACK_ADDRESS.test(from))
+    throw new HttpError(403, `${what} are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
   const host = req.headers.host ?? '';
   if (!LOOPBACK_HOST.test(host)) throw new HttpError(403, `${what} need a loopback Host header (127.0.0.1 or localhost), got ${JSON.stringify(host)}`);
   const site = req.headers['sec-fetch-site'];

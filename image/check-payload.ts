@@ -45,7 +45,11 @@ const SCANNED = { code: '2100000000029', name: 'Butter, 250 g' };
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((res) =>
     execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 << 20 }, (err, out, errOut) =>
-      res({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, out: String(out), err: String(errOut) }),
+      res({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0,
+        out: String(out),
+        err: String(errOut),
+      }),
     ),
   );
 }
@@ -101,8 +105,14 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
     await step(`addon ${addon.path} is ${manifest.arch} and loads`, async () => {
       const f = await run('file', ['-b', join(payload, addon.path)]);
       if (!ELF[manifest.arch].test(f.out)) throw new Error(`file says: ${f.out.trim()}`);
-      const r = await run(node[0]!, [...node.slice(1), '-e', 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); console.log(Object.keys(m.exports).length)', join(payload, addon.path)]);
-      if (r.code !== 0 || !(Number(r.out.trim()) > 0)) throw new Error(`process.dlopen failed (exit ${r.code}): ${r.err.trim().split('\n').slice(0, 3).join(' ')}`);
+      const r = await run(node[0]!, [
+        ...node.slice(1),
+        '-e',
+        'const m = { exports: {} }; process.dlopen(m, process.argv[1]); console.log(Object.keys(m.exports).length)',
+        join(payload, addon.path),
+      ]);
+      if (r.code !== 0 || !(Number(r.out.trim()) > 0))
+        throw new Error(`process.dlopen failed (exit ${r.code}): ${r.err.trim().split('\n').slice(0, 3).join(' ')}`);
       return `${f.out.split(',').slice(0, 2).join(',')}; ${r.out.trim()} exports`;
     });
   }
@@ -112,13 +122,18 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
   const config = join(dir, 'laned.yaml');
   // ports 0: the kernel picks free ones; laned reports them in its ready line
   writeFileSync(config, 'broker: { port: 0 }\nhttp: { port: 0 }\n');
-  const lanectl = (...args: string[]) => run(node[0]!, [...node.slice(1), join(payload, 'dist/daemon/cli/lanectl.js'), '--state-dir', stateDir, ...args], { timeoutMs: 120_000 });
+  const lanectl = (...args: string[]) =>
+    run(node[0]!, [...node.slice(1), join(payload, 'dist/daemon/cli/lanectl.js'), '--state-dir', stateDir, ...args], { timeoutMs: 120_000 });
   const env = { ...process.env, MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '8', NODE_PATH: '' };
-  const daemon: ChildProcess = spawn(node[0]!, [...node.slice(1), '--max-semi-space-size=2', join(payload, 'dist/daemon/main.js'), '--config', config, '--state-dir', stateDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-    cwd: dir,
-  });
+  const daemon: ChildProcess = spawn(
+    node[0]!,
+    [...node.slice(1), '--max-semi-space-size=2', join(payload, 'dist/daemon/main.js'), '--config', config, '--state-dir', stateDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      cwd: dir,
+    },
+  );
   const lines: string[] = [];
   const exited = new Promise<number | string>((res) => daemon.on('exit', (code, signal) => res(code ?? signal ?? -1)));
   const waitLine = (re: RegExp, timeoutMs: number): Promise<string> =>
@@ -137,7 +152,10 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
           }
         }
       };
-      const timer = setTimeout(() => rej(new Error(`no line matching ${re} within ${timeoutMs / 1000} s; last lines:\n${lines.slice(-10).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => rej(new Error(`no line matching ${re} within ${timeoutMs / 1000} s; last lines:\n${lines.slice(-10).join('\n')}`)),
+        timeoutMs,
+      );
       daemon.stdout!.on('data', onData);
       daemon.stderr!.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
       void exited.then((c) => {
@@ -155,9 +173,16 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
     });
     if (ready && daemon.pid !== undefined) {
       const pid = daemon.pid;
-      await step('laned runs on the payload\'s files only', async () => {
+      await step("laned runs on the payload's files only", async () => {
         // /proc/<pid>/maps lists every file mapped (proc(5)); under qemu-user the guest's too
-        const mapped = [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((f) => f.endsWith('.node')))];
+        const mapped = [
+          ...new Set(
+            readFileSync(`/proc/${pid}/maps`, 'utf8')
+              .split('\n')
+              .map((l) => l.split(/\s+/).slice(5).join(' '))
+              .filter((f) => f.endsWith('.node')),
+          ),
+        ];
         const outside = mapped.filter((f) => !f.startsWith(`${realpathSync(payload)}/`));
         // the simulated lane loads sqlite3 at once; the device addons load with a real device
         if (mapped.length === 0) throw new Error(`no native addon mapped: is /proc/${pid}/maps readable?`);
@@ -171,7 +196,20 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
       await step(`lanectl sim scan ${SCANNED.code} reaches doc/basket`, async () => {
         const creds = await lanectl('creds', 'technician');
         if (creds.code !== 0) throw new Error(`lanectl creds technician: exit ${creds.code} ${creds.err.trim()}`);
-        const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(brokerPort), '-u', 'technician', '-P', creds.out.trim(), '-t', 'doc/basket', '-W', '300']);
+        const sub = spawn('mosquitto_sub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(brokerPort),
+          '-u',
+          'technician',
+          '-P',
+          creds.out.trim(),
+          '-t',
+          'doc/basket',
+          '-W',
+          '300',
+        ]);
         try {
           let seen = '';
           const inBasket = new Promise<string>((res, rej) => {
@@ -180,7 +218,13 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
               const hit = seen.split('\n').find((l) => l.includes(SCANNED.name));
               if (hit) res(`doc/basket lists "${SCANNED.name}"`);
             });
-            sub.on('exit', (c) => rej(new Error(`mosquitto_sub ended (${c}) before doc/basket listed "${SCANNED.name}"; last: ${seen.split('\n').filter(Boolean).pop() ?? 'nothing'}`)));
+            sub.on('exit', (c) =>
+              rej(
+                new Error(
+                  `mosquitto_sub ended (${c}) before doc/basket listed "${SCANNED.name}"; last: ${seen.split('\n').filter(Boolean).pop() ?? 'nothing'}`,
+                ),
+              ),
+            );
           });
           const scan = await lanectl('sim', 'scan', SCANNED.code);
           if (scan.code !== 0) throw new Error(`lanectl sim scan: exit ${scan.code} ${scan.err.trim()}`);
@@ -201,7 +245,9 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
   const total = steps.reduce((a, s) => a + s.ms, 0);
-  log(`${steps.filter((s) => s.ok).length}/${steps.length} checks passed in ${(total / 1000).toFixed(1)} s${node[0] === 'qemu-aarch64-static' ? ' (under qemu-aarch64-static: emulation, not a Pi)' : ''}`);
+  log(
+    `${steps.filter((s) => s.ok).length}/${steps.length} checks passed in ${(total / 1000).toFixed(1)} s${node[0] === 'qemu-aarch64-static' ? ' (under qemu-aarch64-static: emulation, not a Pi)' : ''}`,
+  );
   return steps;
 }
 

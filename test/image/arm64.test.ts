@@ -30,8 +30,21 @@ t.test('the arm64 payload, under emulation', async (t) => {
   t.equal(m.addons.length, 4, 'four native addons');
   const steps = await checkPayload(payload, { log: (l) => t.comment(l) });
   for (const s of steps) t.ok(s.ok, `${s.what}: ${s.detail}`);
-  for (const a of m.addons) t.ok(steps.some((s) => s.ok && s.what === `addon ${a.path} is arm64 and loads`), `${a.path}: ELF aarch64, loads`);
-  t.ok(steps.some((s) => s.ok && s.what.startsWith('laned starts') && /laned ready in/.test(s.detail)), 'READY under qemu');
-  t.ok(steps.some((s) => s.ok && s.what.includes('reaches doc/basket')), 'the scan in doc/basket');
-  t.ok(steps.some((s) => s.ok && s.what.startsWith('laned stops cleanly')), 'a clean stop');
+  for (const a of m.addons)
+    t.ok(
+      steps.some((s) => s.ok && s.what === `addon ${a.path} is arm64 and loads`),
+      `${a.path}: ELF aarch64, loads`,
+    );
+  t.ok(
+    steps.some((s) => s.ok && s.what.startsWith('laned starts') && /laned ready in/.test(s.detail)),
+    'READY under qemu',
+  );
+  t.ok(
+    steps.some((s) => s.ok && s.what.includes('reaches doc/basket')),
+    'the scan in doc/basket',
+  );
+  t.ok(
+    steps.some((s) => s.ok && s.what.startsWith('laned stops cleanly')),
+    'a clean stop',
+  );
 });

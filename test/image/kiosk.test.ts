@@ -81,7 +81,10 @@ function kiosk(t: Test, port: number, dir: string, more: Record<string, string> 
   /** The browser's process group: the script starts it as a job of its own (set -m). */
   const browserGroup = (): number | undefined => {
     try {
-      const kids = execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      const kids = execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map(Number);
       return kids.find((k) => Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(k)], { encoding: 'utf8' }).trim()) === k);
     } catch {
       return undefined;

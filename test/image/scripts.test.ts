@@ -11,7 +11,11 @@ import { ROOT } from '../helpers/daemon.js';
 function run(cmd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) =>
     execFile(cmd, args, { timeout: 120_000, maxBuffer: 8 << 20 }, (err, out, errOut) =>
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, out: String(out), err: String(errOut) }),
+      resolve({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0,
+        out: String(out),
+        err: String(errOut),
+      }),
     ),
   );
 }
@@ -35,7 +39,15 @@ function shellScripts(dir = ROOT): string[] {
 t.test('shellcheck: every shell script', async (t) => {
   const scripts = shellScripts();
   const names = scripts.map((s) => relative(ROOT, s));
-  for (const must of ['image/install.sh', 'image/payload.sh', 'image/pi-gen/rootfs.sh', 'image/kiosk/laned-kiosk', 'image/bin/laned', 'image/bin/lanectl', '.ci/run'])
+  for (const must of [
+    'image/install.sh',
+    'image/payload.sh',
+    'image/pi-gen/rootfs.sh',
+    'image/kiosk/laned-kiosk',
+    'image/bin/laned',
+    'image/bin/lanectl',
+    '.ci/run',
+  ])
     t.ok(names.includes(must), `${must} is checked`);
   for (const s of scripts) {
     const r = await run('shellcheck', ['--severity=style', '--external-sources', s]);
@@ -59,7 +71,9 @@ t.test('the pi-gen stage has what pi-gen needs', async (t) => {
       if (/^\d\d-run\.sh$/.test(f)) t.ok(executable(p), `${sub.name}/${f} executable (pi-gen runs it only then)`);
       else if (/^\d\d-run-chroot\.sh$/.test(f)) t.match(readFileSync(p, 'utf8'), /^#!\/bin\/bash -e\n/, `${sub.name}/${f} stops at the first error`);
       else if (/^\d\d-packages(-nr)?$/.test(f)) {
-        const pkgs = readFileSync(p, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+        const pkgs = readFileSync(p, 'utf8')
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'));
         for (const pkg of pkgs) t.match(pkg, /^[a-z0-9][a-z0-9+.-]+$/, `${sub.name}/${f}: ${pkg} is a package name`);
         for (const pkg of ['cage', 'chromium', 'fake-hwclock', 'systemd-timesyncd', 'overlayroot']) t.ok(pkgs.includes(pkg), `${pkg} installed`);
       } else t.ok(f === 'files' && statSync(p).isDirectory(), `${sub.name}/${f}: pi-gen knows it (files/ for run scripts)`);

@@ -34,7 +34,10 @@ function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
     /^ExecStart=\/opt\/laned\/current\/runtime\/node ((?:--\S+ )*)\/opt\/laned\/current\/dist\/daemon\/main\.js /m,
     `ExecStart=${process.execPath} $1${LANED} `,
   );
-  if (rewritten === text) throw new Error('ExecStart of systemd/laned.service is not the /opt/laned/current/runtime/node /opt/laned/current/dist/daemon/main.js form this test rewrites');
+  if (rewritten === text)
+    throw new Error(
+      'ExecStart of systemd/laned.service is not the /opt/laned/current/runtime/node /opt/laned/current/dist/daemon/main.js form this test rewrites',
+    );
   writeFileSync(file, rewritten);
   return file;
 }
