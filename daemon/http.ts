@@ -1,6 +1,6 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import serveStatic from 'serve-static';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -66,6 +66,7 @@ export class HttpServer {
   readonly server: Server;
   private readonly log: Logger;
   private readonly names: Set<string>;
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: HttpOptions) {
     this.log = opts.log.child({ component: 'http' });
@@ -75,6 +76,10 @@ export class HttpServer {
     const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
     this.server = createServer((req, res) => {
       void this.route(req, res, () => files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` })));
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
   }
 
@@ -151,6 +156,9 @@ export class HttpServer {
 
   async stop(): Promise<void> {
     this.server.closeAllConnections();
+    // closeAllConnections leaves upgraded sockets (the kiosk's MQTT over WebSocket), and
+    // close() waits for every socket: without this a stop with the page open never ends
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { HttpError, type HttpOptions } from './http.js';
 import type { Credentials } from '../broker/credentials.js';
+import { UiHeartbeat } from './ui-heartbeat.js';
 
 /** How long a token may open MQTT connections; the page fetches a new one for every connect. */
 export const UI_TOKEN_TTL_MS = 120_000;
@@ -65,15 +66,20 @@ export class UiSessions {
 
   /** The `/ui/session` route. */
   handle(req: Pick<IncomingMessage, 'headers' | 'socket'>): UiSession {
-    const from = req.socket.remoteAddress ?? '';
-    if (!LOOPBACK_ADDRESS.test(from))
-      throw new HttpError(403, `UI sessions are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
-    const host = req.headers.host ?? '';
-    if (!LOOPBACK_HOST.test(host)) throw new HttpError(403, `UI sessions need a loopback Host header (127.0.0.1 or localhost), got ${JSON.stringify(host)}`);
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `UI sessions are not handed to ${String(site)} requests`);
+    boardOnly(req, 'UI sessions');
     return this.issue();
   }
+}
+
+/** Refuses (403) a request that is not the board's own kiosk: see UiSessions. */
+export function boardOnly(req: Pick<IncomingMessage, 'headers' | 'socket'>, what: string): void {
+  const from = req.socket.remoteAddress ?? '';
+  if (!LOOPBACK_ADDRESS.test(from))
+    throw new HttpError(403, `${what} are only handed to the board's own kiosk (loopback), not to ${from || 'an unknown address'}`);
+  const host = req.headers.host ?? '';
+  if (!LOOPBACK_HOST.test(host)) throw new HttpError(403, `${what} need a loopback Host header (127.0.0.1 or localhost), got ${JSON.stringify(host)}`);
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `${what} are not handed to ${String(site)} requests`);
 }
 
 /** Where the installed `mqtt` package keeps its browser ES module bundle. */
@@ -83,13 +89,18 @@ export function mqttBrowserBundle(): string {
 }
 
 /**
- * What the daemon's HTTP server needs for the touch UI: the session route and the
+ * What the daemon's HTTP server needs for the touch UI: the session route, the page's
+ * heartbeat (`/ui/beat`, read by the kiosk's watchdog at `/ui/heartbeat`) and the
  * mqtt.js bundle at /vendor/mqtt.js; the broker learns to take the tokens.
  */
-export function uiHttp(credentials: Credentials, sessions = new UiSessions()): Pick<HttpOptions, 'routes' | 'files'> {
+export function uiHttp(credentials: Credentials, sessions = new UiSessions(), heartbeat = new UiHeartbeat()): Pick<HttpOptions, 'routes' | 'files'> {
   credentials.acceptTokens('ui', (token) => sessions.check(token));
   return {
-    routes: { '/ui/session': (req) => sessions.handle(req) },
+    routes: {
+      '/ui/session': (req) => sessions.handle(req),
+      '/ui/beat': (req) => (boardOnly(req, 'UI heartbeats'), heartbeat.beat()),
+      '/ui/heartbeat': (req) => (boardOnly(req, 'UI heartbeats'), heartbeat.status()),
+    },
     files: { '/vendor/mqtt.js': { file: mqttBrowserBundle(), type: 'text/javascript; charset=utf-8' } },
   };
 }

@@ -58,8 +58,9 @@ t.test('an install into a temporary root', async (t) => {
   t.ok(Number(passwd?.split(':')[2]) < 1000, 'a system uid');
   for (const g of ['dialout', 'i2c', 'gpio', 'input']) t.match(line(join(root, 'etc/group'), g), /[:,]laned(,|$)/, `laned in group ${g}`);
 
-  // 2. the package
-  const pkg = join(root, 'opt/laned');
+  // 2. the package, in slot a, current -> slots/a (relative: right inside an image)
+  const pkg = join(root, 'opt/laned/slots/a');
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a', '/opt/laned/current -> slots/a');
   t.ok(statSync(join(pkg, 'dist/daemon/main.js')).mode & 0o111, 'laned is executable');
   t.notOk(existsSync(join(pkg, 'dist/test')), 'no compiled tests on the lane');
   t.ok(existsSync(join(pkg, 'ui-static')), 'the touch UI');
@@ -75,16 +76,16 @@ t.test('an install into a temporary root', async (t) => {
 
   // 3. commands
   t.ok(lstatSync(join(root, 'usr/local/bin/laned')).isSymbolicLink());
-  t.equal(readlinkSync(join(root, 'usr/local/bin/laned')), '/opt/laned/dist/daemon/main.js');
-  t.equal(readlinkSync(join(root, 'usr/local/bin/lanectl')), '/opt/laned/dist/daemon/cli/lanectl.js');
+  t.equal(readlinkSync(join(root, 'usr/local/bin/laned')), '/opt/laned/current/dist/daemon/main.js');
+  t.equal(readlinkSync(join(root, 'usr/local/bin/lanectl')), '/opt/laned/current/dist/daemon/cli/lanectl.js');
 
   // 4. unit, udev, modules, config
   const unit = join(root, 'etc/systemd/system/laned.service');
   const node = (await run('sh', ['-c', 'command -v node'])).out.trim();
   t.equal(
     readFileSync(unit, 'utf8'),
-    readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8').replace('ExecStart=/usr/bin/node ', `ExecStart=${node} `),
-    'the unit as in systemd/, ExecStart with the node found on the board',
+    readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8').replace('ExecStart=/opt/laned/current/runtime/node ', `ExecStart=${node} `),
+    'the unit as in systemd/, ExecStart with the node found on the board (a checkout brings none)',
   );
   const verify = await run('systemd-analyze', ['verify', '--man=no', unit]);
   t.equal(`${verify.code} ${verify.out}${verify.err}`.trim(), '0', 'systemd-analyze verify: clean on the installed unit');
@@ -107,6 +108,8 @@ t.test('an install into a temporary root', async (t) => {
   t.equal(readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').filter((l) => l.startsWith('laned:')).length, 1, 'one laned user');
   t.notOk(existsSync(join(pkg, 'stale-file')), 'the package folder is replaced as a whole');
   t.notOk(existsSync(`${pkg}.new`) || existsSync(`${pkg}.old`), 'no staging folders left');
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a', 'the slot current points to is the one refilled');
+  t.same(readdirSync(join(root, 'opt/laned/slots')), ['a'], 'slot b is left to the updater');
 });
 
 t.test('the board config it installs is valid, with real devices on the udev names', async (t) => {
@@ -121,4 +124,27 @@ t.test('the board config it installs is valid, with real devices on the udev nam
   }
   const paths = devices.map(([, raw]) => (raw as { path?: string }).path).filter(Boolean);
   t.same(paths.sort(), ['/dev/laned/scale', '/dev/laned/scanner'], 'serial devices by the names the udev rules give');
+});
+
+t.test('a board installed before the slots moves to them; --slot b fills the other slot', async (t) => {
+  const root = fakeRoot();
+  // the layout install.sh wrote before slots: the package straight in /opt/laned
+  mkdirSync(join(root, 'opt/laned/dist/daemon'), { recursive: true });
+  writeFileSync(join(root, 'opt/laned/dist/daemon/main.js'), '// old\n');
+  writeFileSync(join(root, 'opt/laned/package.json'), '{"version":"0.0.1"}\n');
+  const r = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
+  t.equal(r.code, 0, `install.sh:\n${r.out}${r.err}`);
+  t.match(r.out, /moving the package in .*opt\/laned \(before slots\) aside/);
+  t.same(readdirSync(join(root, 'opt/laned')).sort(), ['current', 'slots'], 'only the slots and current left in /opt/laned');
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a');
+  t.not(readFileSync(join(root, 'opt/laned/current/dist/daemon/main.js'), 'utf8'), '// old\n', 'the new package in slot a');
+
+  const b = await run('bash', [SCRIPT, '--root', root, '--modules', 'none', '--slot', 'b']);
+  t.equal(b.code, 0, b.err);
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/b', 'current switched to b');
+  t.ok(existsSync(join(root, 'opt/laned/slots/a/dist/daemon/main.js')), 'slot a kept (the way back)');
+  const again = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
+  t.equal(again.code, 0, again.err);
+  t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/b', 'without --slot, the slot current points to is refilled');
+  t.equal((await run('bash', [SCRIPT, '--root', root, '--slot', 'c'])).code, 1, 'a slot that is not a or b');
 });

@@ -23,7 +23,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 
 /**
  * A copy of the unit whose ExecStart runs this checkout: `systemd-analyze verify`
- * checks that the ExecStart binary exists and is executable, and /usr/bin/node
+ * checks that the ExecStart binary exists and is executable, and the slot
  * and /opt/laned need not exist on the machine running the tests. Nothing else changes.
  */
 function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
@@ -31,10 +31,13 @@ function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
   mkdirSync(dir);
   const file = join(dir, 'laned.service');
   const rewritten = text.replace(
-    /^ExecStart=\/usr\/bin\/node ((?:--\S+ )*)\/opt\/laned\/dist\/daemon\/main\.js /m,
+    /^ExecStart=\/opt\/laned\/current\/runtime\/node ((?:--\S+ )*)\/opt\/laned\/current\/dist\/daemon\/main\.js /m,
     `ExecStart=${process.execPath} $1${LANED} `,
   );
-  if (rewritten === text) throw new Error('ExecStart of systemd/laned.service is not the /usr/bin/node /opt/laned/dist/daemon/main.js form this test rewrites');
+  if (rewritten === text)
+    throw new Error(
+      'ExecStart of systemd/laned.service is not the /opt/laned/current/runtime/node /opt/laned/current/dist/daemon/main.js form this test rewrites',
+    );
   writeFileSync(file, rewritten);
   return file;
 }
@@ -46,7 +49,7 @@ function settings(key: string): string[] {
 
 t.test('the unit runs node as the laned bin does (its first line): same flags, same environment', async (t) => {
   const { env, flags } = binRuntime();
-  const exec = /^ExecStart=\/usr\/bin\/node (.*?) ?\/opt\/laned\/dist\/daemon\/main\.js /m.exec(readFileSync(UNIT, 'utf8'));
+  const exec = /^ExecStart=\/opt\/laned\/current\/runtime\/node (.*?) ?\/opt\/laned\/current\/dist\/daemon\/main\.js /m.exec(readFileSync(UNIT, 'utf8'));
   t.same(exec?.[1].split(' ').filter(Boolean), flags, `node flags ${flags.join(' ')}`);
   const environment = settings('Environment').flatMap((v) => v.split(/\s+/));
   for (const [k, v] of Object.entries(env)) t.ok(environment.includes(`${k}=${v}`), `Environment= has ${k}=${v}`);

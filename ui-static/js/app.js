@@ -5,6 +5,7 @@
 import { LaneLink, CommandFailed } from './connection.js';
 import { setLanguage, otherLanguage, t } from './texts.js';
 import { renderApp } from './render.js';
+import { startKiosk } from './kiosk.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
@@ -330,5 +331,6 @@ document.addEventListener('pointerdown', () => touchAttendant(), { passive: true
 setLanguage(DEFAULT_LANGUAGE);
 update();
 link.start();
+startKiosk();
 // For tests and the bench: the state the screen was rendered from.
 globalThis.laned = { state, link, renderTimes };
