@@ -1,5 +1,6 @@
 import { writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -121,13 +122,33 @@ export class Daemon {
         },
         password: (role) => this.credentials.password(role),
         // The broker of this process (not `--only`): in memory, no loopback socket.
-        ...(this.opts.only ? {} : { connect: () => this.broker!.connectInProcess() }),
+        ...(this.opts.only ? {} : { connect: (clientId: string) => this.connectInProcess(clientId) }),
       },
       onCorrupt: (err: StoreCorruptError) => {
         this.problems.set(`store ${err.file}`, err.message);
         this.metrics.storeCorrupt.inc({ file: err.file });
       },
     };
+  }
+
+  /** The in-process connections of the daemon's own clients, by clientId (the test hook cuts one). */
+  private readonly links = new Map<string, Duplex>();
+  private readonly cut = new Set<string>();
+
+  private connectInProcess(clientId: string): Duplex {
+    const link = this.broker!.connectInProcess();
+    if (this.cut.has(clientId)) process.nextTick(() => link.destroy());
+    else this.links.set(clientId, link);
+    return link;
+  }
+
+  /** Test hook (LANED_TEST_CUT): cut a service's broker connection and keep it down, or let it back. */
+  private toggleCut(service: string): void {
+    const clientId = `laned-${service}`;
+    if (this.cut.delete(clientId)) return void this.log.warn({ clientId }, `test hook: ${clientId} may connect again`);
+    this.cut.add(clientId);
+    this.links.get(clientId)?.destroy();
+    this.log.warn({ clientId }, `test hook: broker connection of ${clientId} cut`);
   }
 
   private plan(): void {
@@ -270,7 +291,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const t0 = process.hrtime.bigint();
-    this.hooks = testHooks(this.log);
+    this.hooks = testHooks(this.log, (service) => this.toggleCut(service));
     await this.checkStateFiles();
     if (!this.opts.only) {
       const unsafe = this.unsafe.begin({ pid: process.pid, epoch: this.clock.epoch });

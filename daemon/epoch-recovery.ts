@@ -34,7 +34,9 @@ export async function highestEpochSeen(stateDir: string): Promise<EpochSeen | un
   const consider = (epoch: number | undefined, where: string): void => {
     if (epoch !== undefined && Number.isInteger(epoch) && (!best || epoch > best.epoch)) best = { epoch, where };
   };
-  for (const name of readdirSync(stateDir).filter((f) => f.endsWith('.db')).sort()) {
+  for (const name of readdirSync(stateDir)
+    .filter((f) => f.endsWith('.db'))
+    .sort()) {
     consider(await newestInStore(join(stateDir, name)), name);
   }
   try {

@@ -23,7 +23,7 @@ export interface RuntimeHost {
   clock: BoardClock;
   metrics: Metrics;
   /** `connect`: an in-memory connection to the broker when it runs in this process. */
-  broker: { url: string; password(role: Role): string; connect?(): Duplex };
+  broker: { url: string; password(role: Role): string; connect?(clientId: string): Duplex };
   /** A store was found corrupt and moved aside: the lane runs degraded. */
   onCorrupt?(err: StoreCorruptError): void;
 }
@@ -216,7 +216,7 @@ export class ServiceRuntime {
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
-        ...(host.broker.connect ? { stream: host.broker.connect } : {}),
+        ...(host.broker.connect ? { stream: () => host.broker.connect!(this.clientId) } : {}),
         clientId: this.clientId,
         username: role,
         password: host.broker.password(role),

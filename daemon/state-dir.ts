@@ -18,7 +18,8 @@ const FS_REFUSALS: Record<string, string> = {
   ENOSPC: 'has no space left',
 };
 
-const ADVICE = 'laned keeps its databases, credentials and board epoch there: check the mount and that the user laned runs as owns it (systemd: StateDirectory=laned)';
+const ADVICE =
+  'laned keeps its databases, credentials and board epoch there: check the mount and that the user laned runs as owns it (systemd: StateDirectory=laned)';
 
 function refusal(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException).code;
