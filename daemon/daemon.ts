@@ -418,7 +418,10 @@ export class Daemon {
       log: this.log.child({ component: 'health' }),
       metrics: this.metrics,
       probes: () => this.services.filter((s) => s.running).map((s) => ({ name: s.name, answers: (ms: number) => s.answers(ms) })),
-      onTick: () => this.checkCredentialsFile(),
+      onTick: () => {
+        this.checkCredentialsFile();
+        for (const s of this.services) void s.retryWrite();
+      },
     });
     this.healthCheck.start();
   }

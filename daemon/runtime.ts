@@ -348,6 +348,21 @@ export class ServiceRuntime {
     }
   }
 
+  /**
+   * While this service's store refuses writes: try one small write, so a store
+   * that takes writes again (space freed) reads running again without waiting
+   * for the service's next event. Nothing is written while writes succeed.
+   */
+  async retryWrite(): Promise<void> {
+    if (this.state !== 'running' || !this.store.writeFailure) return;
+    await this.store
+      .tx(async (tx) => {
+        await tx.run('CREATE TABLE IF NOT EXISTS health_probe (k INTEGER PRIMARY KEY, at TEXT NOT NULL)');
+        await tx.run('INSERT OR REPLACE INTO health_probe (k, at) VALUES (1, ?)', [new Date().toISOString()]);
+      })
+      .catch(() => undefined);
+  }
+
   /** The sources this runtime publishes as (its own name, the devices host's devices). */
   sources(): string[] {
     return [...this.outboxes.keys()];
