@@ -2,7 +2,9 @@ import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { startDaemon, tempDir, writeConfig, sleep, type RunningDaemon } from '../../helpers/daemon.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../e2e/helpers/kiosk.js';
 
 // The state directory on a small tmpfs in a private mount namespace (unshare(1)
 // as root: mount(2) needs CAP_SYS_ADMIN), filled from inside that namespace
@@ -85,6 +87,15 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
     }
   });
 
+  // the shopper's screen, in a real Chromium on the lane's own origin
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${d.httpUrl}/`);
+  await page.waitForFunction(
+    () => (globalThis as { laned?: { state: { online: boolean; docs: { devices?: unknown } } } }).laned?.state.docs.devices !== undefined,
+  );
+
   const first = await health(d);
   t.equal(first.body.status, 'ready', `ready on an empty tmpfs: ${first.body.reasons.join('; ')}`);
   t.equal(first.body.stateDisk?.totalBytes, TMPFS_MB * 1024 * 1024, 'the state disk is the tmpfs');
@@ -125,6 +136,9 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
   t.equal(lost?.count, 1);
   t.equal(lost?.last?.device, 'scanner', 'names the device');
   t.match(lost?.last?.reason, /SQLITE_FULL|full/, 'and why');
+
+  await page.getByTestId('message').filter({ hasText: 'please scan the item again' }).waitFor({ timeout: 15_000 });
+  t.pass('the screen asks the shopper to scan again');
 
   const failed = await until(async () => {
     const h = await health(d);
