@@ -45,6 +45,6 @@ export function inStateDir<T>(dir: string, file: string, fn: () => T): T {
   } catch (err) {
     const why = refusal(err);
     if (!why) throw err;
-    throw new StateDirError(`state directory ${dir}: ${file} ${why}: ${(err as Error).message}; ${ADVICE}`, { cause: err });
+    throw new StateDirError(`state directory ${dir}: ${file} ${why}; ${ADVICE}`, { cause: err });
   }
 }
