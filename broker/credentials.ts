@@ -76,6 +76,22 @@ const REMEMBERED = 32;
  * each of their clients its own password derived from it and its clientId
  * (`laned-<name>`): one service's password does not open another's clientId.
  */
+/** A `credentials.json` that could not be used as one: moved aside and new passwords made. */
+export interface CredentialsRegenerated {
+  file: string;
+  reason: string;
+  movedTo: string;
+  /** Roles whose password is new, outside the daemon's own (driver, service): their clients need it. */
+  externalRoles: Role[];
+}
+
+function writeFile(file: string, stored: Partial<Record<Role, string>>): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flush: true });
+  renameSync(tmp, file);
+  chmodSync(file, 0o600);
+}
+
 export class Credentials {
   private readonly tokenChecks = new Map<Role, (token: string) => string | undefined>();
   private readonly failures = new FailureLimits(SOURCE_FAILURES, GLOBAL_FAILURES);
@@ -90,8 +106,17 @@ export class Credentials {
   private constructor(
     private readonly generated: Partial<Record<Role, string>>,
     private readonly hashes: Partial<Record<Role, string>>,
+    readonly file: string,
+    /** Set when the file was damaged at start (not JSON, not an object of passwords). */
+    readonly regenerated?: CredentialsRegenerated,
   ) {}
 
+  /**
+   * Read, complete and write `<stateDir>/credentials.json`. A file that cannot be
+   * read (permissions, I/O) is thrown; one that reads but is not an object of
+   * passwords is moved aside as `credentials.json.corrupt-<time>` and every
+   * generated password is made anew (reported in `regenerated`).
+   */
   static load(stateDir: string, hashes: Partial<Record<Role, string>>): Credentials {
     for (const [role, hash] of Object.entries(hashes)) {
       const problem = hash ? scryptCostProblem(hash) : undefined;
@@ -99,11 +124,22 @@ export class Credentials {
     }
     const file = join(stateDir, CREDENTIALS_FILE);
     let stored: Partial<Record<Role, string>> = {};
+    let damaged: { reason: string; movedTo: string } | undefined;
     if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8');
+      let reason: string | undefined;
       try {
-        stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<Role, string>>;
+        const parsed = JSON.parse(text) as unknown;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) stored = parsed as Partial<Record<Role, string>>;
+        else reason = `not an object of passwords (${JSON.stringify(text.slice(0, 20))})`;
       } catch (err) {
-        throw new Error(`credentials file ${file} is not valid JSON (${(err as Error).message}); delete it to generate new passwords`);
+        reason = `not valid JSON: ${(err as Error).message}`;
+      }
+      if (reason) {
+        const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        renameSync(file, movedTo);
+        damaged = { reason, movedTo };
+        stored = {};
       }
     }
     const wanted = Roles.filter((r) => r === 'driver' || r === 'service' || !hashes[r]);
@@ -114,13 +150,21 @@ export class Credentials {
         changed = true;
       }
     }
-    if (changed || !existsSync(file)) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flush: true });
-      renameSync(tmp, file);
-    }
+    if (changed || !existsSync(file)) writeFile(file, stored);
     chmodSync(file, 0o600);
-    return new Credentials(stored, hashes);
+    const regenerated = damaged && { file, ...damaged, externalRoles: wanted.filter((r) => r !== 'driver' && r !== 'service') };
+    return new Credentials(stored, hashes, file, regenerated);
+  }
+
+  /**
+   * The file is gone while the daemon runs (deleted by hand): write it again
+   * with the passwords in use, so lanectl and the technician's clients keep
+   * working. True when it had to be written.
+   */
+  restoreIfMissing(): boolean {
+    if (existsSync(this.file)) return false;
+    writeFile(this.file, this.generated);
+    return true;
   }
 
   /** Read the generated passwords without creating any (lanectl). */

@@ -96,6 +96,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    health: Type.Object(
+      {
+        /** How often the state filesystem, the event loop and the services' stores are checked. */
+        checkMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+        /** The state filesystem alarms (degraded) when less than this is free, before writes fail. */
+        diskMinFreeMB: Type.Number({ minimum: 0, default: 100 }),
+        /** Event-loop lag (worst over a check) or a store answering slower than this: the services count as stalled. */
+        maxLagMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 2000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
     devices: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true })),

@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
+import { writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { openBoardClock, type BoardClock } from './events/clock.js';
+import { openBoardClock, type OpenedBoardClock } from './events/clock.js';
 import './events/schemas/index.js';
 import { Broker } from '../broker/broker.js';
 import { Credentials } from '../broker/credentials.js';
@@ -24,8 +25,14 @@ import { statusLine, deviceStates } from './status-line.js';
 import { testHooks, type TestHooks } from './test-hooks.js';
 import { PACKAGE_VERSION } from './version.js';
 import { retainedHeads } from './source-heads.js';
+import { HealthCheck } from './health-check.js';
+import { highestEpochSeen } from './epoch-recovery.js';
+import { checkStateDir, inStateDir } from './state-dir.js';
 
 export const RUNTIME_FILE = 'runtime.json';
+
+/** Service states that are started but not doing their work (daemon/runtime.ts ServiceState). */
+const IMPAIRED = new Set(['disconnected', 'write-failing', 'stalled']);
 
 /** Without one of these running the lane cannot sell: it reads `failed`, not `degraded`. */
 const CHECKOUT_NEEDS = new Set(['devices', 'catalog', 'basket', 'attendant', 'payment']);
@@ -56,7 +63,7 @@ interface Part {
  */
 export class Daemon {
   readonly metrics = new Metrics();
-  readonly clock: BoardClock;
+  readonly clock: OpenedBoardClock;
   readonly credentials: Credentials;
   broker: Broker | undefined;
   http: HttpServer | undefined;
@@ -72,11 +79,14 @@ export class Daemon {
   private lastStatus = '';
   private readonly unsafe: UnsafeShutdownCounter;
   private hooks: TestHooks | undefined;
+  private healthCheck: HealthCheck | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
-    mkdirSync(opts.stateDir, { recursive: true, mode: 0o750 });
-    this.clock = openBoardClock(opts.stateDir);
-    this.credentials = Credentials.load(opts.stateDir, opts.config.broker.credentials as Record<string, string>);
+    checkStateDir(opts.stateDir);
+    this.clock = inStateDir(opts.stateDir, 'board-epoch.json', () => openBoardClock(opts.stateDir));
+    this.credentials = inStateDir(opts.stateDir, 'credentials.json', () =>
+      Credentials.load(opts.stateDir, opts.config.broker.credentials as Record<string, string>),
+    );
     this.notifier = opts.notifier ?? new Notifier(opts.log.child({ component: 'systemd' }));
     this.sim = new SimLane({ log: opts.log.child({ component: 'drivers/sim' }) });
     this.unsafe = new UnsafeShutdownCounter(opts.stateDir);
@@ -112,13 +122,33 @@ export class Daemon {
         },
         password: (role, clientId) => this.credentials.password(role, clientId),
         // The broker of this process (not `--only`): in memory, no loopback socket.
-        ...(this.opts.only ? {} : { connect: () => this.broker!.connectInProcess() }),
+        ...(this.opts.only ? {} : { connect: (clientId: string) => this.connectInProcess(clientId) }),
       },
       onCorrupt: (err: StoreCorruptError) => {
         this.problems.set(`store ${err.file}`, err.message);
         this.metrics.storeCorrupt.inc({ file: err.file });
       },
     };
+  }
+
+  /** The in-process connections of the daemon's own clients, by clientId (the test hook cuts one). */
+  private readonly links = new Map<string, Duplex>();
+  private readonly cut = new Set<string>();
+
+  private connectInProcess(clientId: string): Duplex {
+    const link = this.broker!.connectInProcess();
+    if (this.cut.has(clientId)) process.nextTick(() => link.destroy());
+    else this.links.set(clientId, link);
+    return link;
+  }
+
+  /** Test hook (LANED_TEST_CUT): cut a service's broker connection and keep it down, or let it back. */
+  private toggleCut(service: string): void {
+    const clientId = `laned-${service}`;
+    if (this.cut.delete(clientId)) return void this.log.warn({ clientId }, `test hook: ${clientId} may connect again`);
+    this.cut.add(clientId);
+    this.links.get(clientId)?.destroy();
+    this.log.warn({ clientId }, `test hook: broker connection of ${clientId} cut`);
   }
 
   private plan(): void {
@@ -263,7 +293,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     const t0 = process.hrtime.bigint();
-    this.hooks = testHooks(this.log);
+    this.hooks = testHooks(this.log, (service) => this.toggleCut(service));
+    await this.checkStateFiles();
     if (!this.opts.only) {
       const unsafe = this.unsafe.begin({ pid: process.pid, epoch: this.clock.epoch });
       this.metrics.unsafeShutdowns.set(unsafe.count);
@@ -306,6 +337,7 @@ export class Daemon {
     this.lastStatus = first;
     await this.notifier.ready(first);
     this.startWatchdog();
+    this.startHealthCheck();
     this.statusTimer = setInterval(() => {
       const line = this.statusLine();
       if (line === this.lastStatus) return;
@@ -351,6 +383,65 @@ export class Daemon {
     renameSync(`${file}.tmp`, file);
   }
 
+  /**
+   * State files found damaged by the constructor: a board epoch recovered from
+   * the highest epoch the stores have seen (board time must not run backwards),
+   * credentials made anew. Both are reported (degraded) until the next start.
+   */
+  private async checkStateFiles(): Promise<void> {
+    const damaged = this.clock.damaged;
+    if (damaged) {
+      const seen = await highestEpochSeen(this.opts.stateDir);
+      const epoch = Math.max(this.clock.epoch, (seen?.epoch ?? 0) + 1);
+      inStateDir(this.opts.stateDir, 'board-epoch.json', () => this.clock.recover(epoch));
+      const message = `${damaged.file} was damaged (${damaged.reason}); moved aside to ${damaged.movedTo}; epoch recovered as ${epoch}, after the highest seen in the stores (${seen ? `${seen.epoch} in ${seen.where}` : 'none'})`;
+      this.log.error({ file: damaged.file, movedTo: damaged.movedTo, epoch, seen }, message);
+      this.problems.set(`state ${damaged.file}`, message);
+    }
+    const regen = this.credentials.regenerated;
+    if (regen) {
+      const who = regen.externalRoles.length
+        ? `give the new password to every client outside laned that signs in as ${regen.externalRoles.join(', ')} (lanectl creds <role>)`
+        : 'every role has a configured hash, so no client outside laned needs a new password';
+      const message = `${regen.file} was damaged (${regen.reason}); moved aside to ${regen.movedTo} and new passwords generated; ${who}`;
+      this.log.error({ file: regen.file, movedTo: regen.movedTo, roles: regen.externalRoles }, message);
+      this.problems.set(`state ${regen.file}`, message);
+    }
+  }
+
+  /** The periodic checks of daemon/health-check.ts, and the credentials file still being there. */
+  private startHealthCheck(): void {
+    const h = this.opts.config.health;
+    this.healthCheck = new HealthCheck({
+      stateDir: this.opts.stateDir,
+      checkMs: h.checkMs,
+      diskMinFreeMB: h.diskMinFreeMB,
+      maxLagMs: h.maxLagMs,
+      log: this.log.child({ component: 'health' }),
+      metrics: this.metrics,
+      probes: () => this.services.filter((s) => s.running).map((s) => ({ name: s.name, answers: (ms: number) => s.answers(ms) })),
+      onTick: () => {
+        this.checkCredentialsFile();
+        for (const s of this.services) void s.retryWrite();
+      },
+    });
+    this.healthCheck.start();
+  }
+
+  private checkCredentialsFile(): void {
+    const key = `state ${this.credentials.file}`;
+    try {
+      if (!this.credentials.restoreIfMissing()) return;
+      const message = `${this.credentials.file} was deleted while laned ran (at or before ${new Date().toISOString()}); written again with the passwords in use; find out who removed it`;
+      this.log.error({ file: this.credentials.file }, message);
+      this.problems.set(key, message);
+    } catch (err) {
+      const message = `${this.credentials.file} was deleted while laned ran and cannot be written again (${(err as Error).message}); lanectl and clients that read it fail until it is`;
+      if (this.problems.get(key) !== message) this.log.error({ file: this.credentials.file }, message);
+      this.problems.set(key, message);
+    }
+  }
+
   private startWatchdog(): void {
     const every = Notifier.watchdogIntervalMs();
     if (!every || !this.notifier.enabled) return;
@@ -360,15 +451,31 @@ export class Daemon {
       metrics: this.metrics,
       everyMs: every,
       probes: () =>
-        this.services.filter((s) => s.status().state === 'running').map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
+        this.services.filter((s) => s.running).map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
     });
     this.watchdog.start();
   }
 
-  /** Problems now: the ones found at start, failed services, devices not ok. */
-  private currentProblems(svc = this.services.map((s) => s.status())): Map<string, string> {
+  /**
+   * Each service's status, `stalled` where the health check says it does not keep
+   * up (event-loop lag, a store that does not answer in time).
+   */
+  private serviceStatuses(): ServiceStatus[] {
+    return this.services.map((s) => {
+      const st = s.status();
+      const why = st.state === 'running' ? this.healthCheck?.stalledWhy(s.name) : undefined;
+      return why ? { ...st, state: 'stalled', detail: why } : st;
+    });
+  }
+
+  /** Problems now: the ones found at start, services not doing their work, the state disk, devices not ok. */
+  private currentProblems(svc = this.serviceStatuses()): Map<string, string> {
     const all = new Map(this.problems);
     for (const s of svc) if (s.state === 'failed' && !all.has(`service ${s.name}`)) all.set(`service ${s.name}`, `failed: ${s.detail ?? ''}`);
+    for (const s of svc) {
+      if (IMPAIRED.has(s.state) && !all.has(`service ${s.name}`)) all.set(`service ${s.name}`, `${s.state}: ${s.detail ?? ''}`);
+    }
+    for (const [k, v] of this.healthCheck?.problems() ?? []) all.set(k, v);
     for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
     for (const s of svc)
       if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
@@ -376,7 +483,7 @@ export class Daemon {
   }
 
   /** The STATUS= line for `systemctl status` (daemon/status-line.ts). */
-  statusLine(services = this.services.map((s) => s.status()), problems = this.currentProblems(services)): string {
+  statusLine(services = this.serviceStatuses(), problems = this.currentProblems(services)): string {
     return statusLine({ phase: this.laneStatus(services, problems), problems, services, unsafe: this.unsafe.get() });
   }
 
@@ -392,7 +499,7 @@ export class Daemon {
   }
 
   health(): Health {
-    const svc = this.services.map((s) => s.status());
+    const svc = this.serviceStatuses();
     const problems = this.currentProblems(svc);
     const reasons = [...problems.entries()].map(([k, v]) => `${k}: ${v}`);
     const status = this.laneStatus(svc, problems);
@@ -408,6 +515,7 @@ export class Daemon {
       uptimeS: Math.round(process.uptime()),
       unsafeShutdowns: this.unsafe.get(),
       watchdog: this.watchdog?.state() ?? { enabled: false, pings: 0, withheld: 0 },
+      ...(this.healthCheck ? { stateDisk: this.healthCheck.disk, eventLoopLagMs: this.healthCheck.lagMs } : {}),
       statusLine: this.statusLine(svc, problems),
     };
   }
@@ -434,6 +542,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.phase !== 'failed') this.phase = 'stopping';
     this.watchdog?.stop();
+    this.healthCheck?.stop();
     clearInterval(this.statusTimer);
     await this.notifier.stopping('stopping: flushing outboxes');
     for (const part of [...this.started].reverse()) {

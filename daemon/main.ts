@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { loadConfig, resolveStateDir, ConfigError } from './config.js';
 import { createLogger } from './log.js';
 import { Daemon } from './daemon.js';
+import { StateDirError, EX_CANTCREAT } from './state-dir.js';
 
 const USAGE = `usage: laned [--config FILE] [--state-dir DIR] [--only SERVICE]
 
@@ -45,7 +46,15 @@ async function main(): Promise<number> {
   }
   const log = createLogger({ level: config.log.level });
   const configFile = args.config ?? process.env.LANED_CONFIG;
-  const daemon = new Daemon({ config, stateDir: resolveStateDir(args['state-dir']), log, ...(args.only ? { only: args.only } : {}), ...(configFile ? { configFile: resolve(configFile) } : {}) });
+  let daemon: Daemon;
+  try {
+    daemon = new Daemon({ config, stateDir: resolveStateDir(args['state-dir']), log, ...(args.only ? { only: args.only } : {}), ...(configFile ? { configFile: resolve(configFile) } : {}) });
+  } catch (err) {
+    if (!(err instanceof StateDirError)) throw err;
+    // one line, no stack: a restart cannot mend the mount or its owner
+    process.stderr.write(`laned: ${err.message}\n`);
+    return EX_CANTCREAT;
+  }
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -68,7 +77,7 @@ async function main(): Promise<number> {
     await daemon.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, `laned could not start: ${(err as Error).message}`);
-    return 1;
+    return err instanceof StateDirError ? EX_CANTCREAT : 1;
   }
   return -1;
 }

@@ -25,6 +25,8 @@ export class Metrics {
   readonly storeCorrupt: Counter<'file'>;
   readonly watchdogPings: Counter;
   readonly watchdogWithheld: Counter<'reason'>;
+  readonly stateDiskFree: Gauge;
+  readonly scansLost: Counter<'device'>;
   private readonly refreshers: Array<() => void> = [];
 
   constructor(opts: { defaults?: boolean } = {}) {
@@ -117,6 +119,13 @@ export class Metrics {
       name: 'laned_watchdog_withheld_total',
       help: 'Watchdog pings withheld (event loop lagging, a service not answering)',
       labelNames: ['reason'],
+      registers: [r],
+    });
+    this.stateDiskFree = new Gauge({ name: 'laned_state_disk_free_bytes', help: "Free bytes on the state directory's filesystem (last health check)", registers: [r] });
+    this.scansLost = new Counter({
+      name: 'laned_scans_lost_total',
+      help: 'Scans that could not be stored (the shopper is asked to scan again)',
+      labelNames: ['device'],
       registers: [r],
     });
   }

@@ -24,7 +24,7 @@ export interface RuntimeHost {
   clock: BoardClock;
   metrics: Metrics;
   /** `connect`: an in-memory connection to the broker when it runs in this process. */
-  broker: { url: string; password(role: Role, clientId: string): string; connect?(): Duplex };
+  broker: { url: string; password(role: Role, clientId: string): string; connect?(clientId: string): Duplex };
   /** A store was found corrupt and moved aside: the lane runs degraded. */
   onCorrupt?(err: StoreCorruptError): void;
 }
@@ -52,6 +52,8 @@ export interface ServiceContext<C = Record<string, unknown>> {
   metrics: Metrics;
   stateDir: string;
   store: Store;
+  /** Report another SQLite file of this service found corrupt and moved aside (Store.open's onCorrupt): the lane runs degraded. */
+  onCorrupt(err: StoreCorruptError): void;
   /** Write an event of this service into the open transaction (outbox). */
   emit<D>(tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
   /** Publish for another source too (the devices host: one source per device); call outside a transaction. */
@@ -92,7 +94,16 @@ export interface ServiceDefinition<C = Record<string, unknown>> {
   create(ctx: ServiceContext<C>): ServiceLogic;
 }
 
-export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/**
+ * `disconnected`, `write-failing` and `stalled` are a started service that is not
+ * doing its work: its broker connection is down, its store refuses writes
+ * (a full disk), or it does not keep up (the daemon's health check: event-loop
+ * lag, a store that does not answer). None of them counts as running.
+ */
+export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'disconnected' | 'write-failing' | 'stalled';
+
+/** Lifecycle states; the others are reported over a running one. */
+type Lifecycle = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface ServiceStatus {
   name: string;
@@ -115,7 +126,7 @@ const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY
  */
 export class ServiceRuntime {
   readonly name: string;
-  private state: ServiceState = 'stopped';
+  private state: Lifecycle = 'stopped';
   private detail: string | undefined;
   private store!: Store;
   private outboxes = new Map<string, Outbox>();
@@ -210,7 +221,7 @@ export class ServiceRuntime {
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
-        ...(host.broker.connect ? { stream: host.broker.connect } : {}),
+        ...(host.broker.connect ? { stream: () => host.broker.connect!(this.clientId) } : {}),
         clientId: this.clientId,
         username: role,
         password: host.broker.password(role, this.clientId),
@@ -286,6 +297,20 @@ export class ServiceRuntime {
     }
   }
 
+  /** Started and not stopping or failed (whether or not it is doing its work: see status()). */
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** A running service that is not doing its work: which state and why. */
+  private impaired(): { state: ServiceState; detail: string } | undefined {
+    if (this.state !== 'running') return undefined;
+    const wf = this.store?.writeFailure;
+    if (wf) return { state: 'write-failing', detail: `${this.store.file}: ${wf.count} write${wf.count === 1 ? '' : 's'} refused since ${wf.since} (${wf.message})` };
+    if (this.client && !this.client.connected) return { state: 'disconnected', detail: `not connected to the broker (clientId ${this.clientId})` };
+    return undefined;
+  }
+
   status(): ServiceStatus {
     let backlog = 0;
     let lastSeq = 0;
@@ -293,17 +318,18 @@ export class ServiceRuntime {
       backlog += o.backlog();
       lastSeq = Math.max(lastSeq, o.lastSeq());
     }
+    const impaired = this.impaired();
     return {
       ...(this.logic?.status?.() ?? {}),
       name: this.name,
-      state: this.state,
+      state: impaired?.state ?? this.state,
       connected: this.client?.connected ?? false,
       outboxBacklog: backlog,
       deadLetters: this.deadLetters?.count() ?? 0,
       applied: this.inbox?.applied ?? 0,
       lastSeq,
       ...(this.inbox?.ignored ? { ignoredAnnouncements: this.inbox.ignored } : {}),
-      ...(this.detail ? { detail: this.detail } : {}),
+      ...(impaired ? { detail: impaired.detail } : this.detail ? { detail: this.detail } : {}),
     };
   }
 
@@ -326,6 +352,21 @@ export class ServiceRuntime {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * While this service's store refuses writes: try one small write, so a store
+   * that takes writes again (space freed) reads running again without waiting
+   * for the service's next event. Nothing is written while writes succeed.
+   */
+  async retryWrite(): Promise<void> {
+    if (this.state !== 'running' || !this.store.writeFailure) return;
+    await this.store
+      .tx(async (tx) => {
+        await tx.run('CREATE TABLE IF NOT EXISTS health_probe (k INTEGER PRIMARY KEY, at TEXT NOT NULL)');
+        await tx.run('INSERT OR REPLACE INTO health_probe (k, at) VALUES (1, ?)', [new Date().toISOString()]);
+      })
+      .catch(() => undefined);
   }
 
   /** The sources this runtime publishes as (its own name, the devices host's devices). */
@@ -376,6 +417,7 @@ export class ServiceRuntime {
       metrics: host.metrics,
       stateDir: host.stateDir,
       store: this.store,
+      onCorrupt: (e) => host.onCorrupt?.(e),
       emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta),
       addSource: (source) => this.addSource(source),
       emitAs: (source, tx, type, data, meta) => {

@@ -24,7 +24,9 @@ export function deviceStates(services: ServiceStatus[]): Array<{ name: string; s
 
 function shortProblem(key: string, message: string): string {
   if (key.startsWith('store ')) return `database ${basename(key.slice(6))} corrupt, moved aside`;
-  if (key.startsWith('service ')) return `${key} failed`;
+  if (key.startsWith('service ')) return `${key} ${/^(disconnected|write-failing|stalled):/.exec(message)?.[1] ?? 'failed'}`;
+  if (key.startsWith('state ')) return `${basename(key.slice(6))} ${message.includes(' was deleted ') ? 'deleted, written again' : 'damaged, replaced'}`;
+  if (key.startsWith('disk ')) return `state disk ${message.split(':')[0]}`;
   if (key.startsWith('device ')) return `${key} ${message}`;
   const m = message.length > 60 ? `${message.slice(0, 57)}...` : message;
   return `${key}: ${m}`;

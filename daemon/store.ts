@@ -67,6 +67,28 @@ export function isCorruption(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Result codes that mean the file cannot take writes now (https://sqlite.org/rescode.html):
+ * a full disk, an I/O error, a read-only file or folder, a file that cannot be opened.
+ */
+const STORAGE_FAILURES = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_PERM', 'SQLITE_NOMEM']);
+
+/** Whether an error is the storage refusing a write (as opposed to a constraint or a bug). */
+export function isStorageFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && STORAGE_FAILURES.has(code);
+}
+
+/** The last write the storage refused, while no later write has succeeded. */
+export interface WriteFailure {
+  code: string;
+  message: string;
+  /** ISO time of the first refusal in this run of refusals. */
+  since: string;
+  /** Writes refused since then. */
+  count: number;
+}
+
 /** Move a damaged database and its -wal/-shm aside as `<file>.corrupt-<time>`; returns the new name. */
 export function quarantine(file: string): string {
   const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -89,11 +111,31 @@ export class Store {
   /** Writes waiting to ride along with the next transaction (lazyRun). */
   private lazy: LazyWrite[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
+  private failing: WriteFailure | undefined;
 
   private constructor(
     readonly file: string,
     private readonly db: sqlite3.Database,
   ) {}
+
+  /** Set while the storage refuses this file's writes (SQLITE_FULL, SQLITE_IOERR...); cleared by the next commit. */
+  get writeFailure(): WriteFailure | undefined {
+    return this.failing && { ...this.failing };
+  }
+
+  private noteWrite(err?: unknown): void {
+    if (err === undefined) {
+      this.failing = undefined;
+      return;
+    }
+    if (!isStorageFailure(err)) return;
+    const e = err as Error & { code: string };
+    if (this.failing) {
+      this.failing.count += 1;
+      this.failing.message = e.message;
+      this.failing.code = e.code;
+    } else this.failing = { code: e.code, message: e.message, since: new Date().toISOString(), count: 1 };
+  }
 
   /**
    * Open `file`, check it, and when it is corrupt (SQLITE_CORRUPT, SQLITE_NOTADB or
@@ -212,7 +254,18 @@ export class Store {
   }
 
   run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }> {
-    return this.enqueue(() => this.rawRun(sql, params));
+    return this.enqueue(() =>
+      this.rawRun(sql, params).then(
+        (r) => {
+          this.noteWrite();
+          return r;
+        },
+        (err: unknown) => {
+          this.noteWrite(err);
+          throw err;
+        },
+      ),
+    );
   }
 
   /**
@@ -288,6 +341,7 @@ export class Store {
       result = await fn(tx);
       await this.rawRun('COMMIT');
     } catch (err) {
+      this.noteWrite(err);
       await this.rawRun('ROLLBACK').catch(() => undefined);
       for (const f of undo.reverse()) f();
       this.lazy.unshift(...riding.filter((w) => !failed.has(w)));
@@ -295,6 +349,7 @@ export class Store {
       for (const [w, e] of failed) w.reject(e);
       throw err;
     }
+    this.noteWrite();
     for (const w of riding) {
       const e = failed.get(w);
       if (e) w.reject(e);

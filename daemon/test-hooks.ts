@@ -12,6 +12,9 @@ import type { Logger } from './log.js';
  *   start / stop, and `LANED_TEST_EXTEND_EVERY_MS` shortens the
  *   EXTEND_TIMEOUT_USEC period, to see the extensions and that READY=1 waits
  *   for the slow part.
+ * - `LANED_TEST_CUT=<service>` turns SIGUSR2 into a cut instead: the service's
+ *   broker connection is dropped and refused until the next SIGUSR2 (the health
+ *   test of a disconnected service).
  */
 export interface TestHooks {
   slowStartMs: number;
@@ -22,7 +25,9 @@ export interface TestHooks {
 
 let blockInstalled = false;
 
-export function testHooks(log: Logger): TestHooks | undefined {
+let cutHandler: (() => void) | undefined;
+
+export function testHooks(log: Logger, cut?: (service: string) => void): TestHooks | undefined {
   if (process.env.LANED_TEST_HOOKS !== '1') return undefined;
   const blockMs = Number(process.env.LANED_TEST_BLOCK_MS ?? 3000);
   const hooks: TestHooks = {
@@ -30,9 +35,12 @@ export function testHooks(log: Logger): TestHooks | undefined {
     slowStopMs: Number(process.env.LANED_TEST_SLOW_STOP_MS ?? 0),
   };
   if (process.env.LANED_TEST_EXTEND_EVERY_MS) hooks.extendEveryMs = Number(process.env.LANED_TEST_EXTEND_EVERY_MS);
+  const cutService = process.env.LANED_TEST_CUT;
+  cutHandler = cutService && cut ? () => cut(cutService) : undefined;
   if (!blockInstalled) {
     blockInstalled = true;
     process.on('SIGUSR2', () => {
+      if (cutHandler) return cutHandler();
       const from = process.hrtime.bigint();
       log.warn({ hook: 'block', ms: blockMs, mono: from.toString() }, `test hook: blocking the event loop for ${blockMs} ms`);
       while (Number(process.hrtime.bigint() - from) / 1e6 < blockMs) {

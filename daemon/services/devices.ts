@@ -20,6 +20,10 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
       const devices = deviceConfigs(ctx.config);
       let manager: DeviceManager | undefined;
       let latest: DeviceStatus[] = [];
+      /** Scans that could not be stored: the screen asks the shopper to scan again (doc/devices `lostScans`). */
+      let lostScans = { count: 0, last: undefined as { device: string; time: string; reason: string } | undefined };
+      const publishDevices = (): void =>
+        ctx.publishDoc('devices', { devices: latest, ...(lostScans.count ? { lostScans } : {}), time: new Date().toISOString() });
 
       const manage = (): DeviceManager => {
         if (!manager) throw new CommandError('devices are not started yet');
@@ -37,11 +41,21 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
             sim,
             stateDir: ctx.stateDir,
             emitFor: (name) => async (type, data, opts) => {
-              await ctx.tx((tx) => ctx.emitAs(name, tx, type, data, opts));
+              try {
+                await ctx.tx((tx) => ctx.emitAs(name, tx, type, data, opts));
+              } catch (err) {
+                if (type === 'BarcodeScanned') {
+                  lostScans = { count: lostScans.count + 1, last: { device: name, time: new Date().toISOString(), reason: (err as Error).message } };
+                  ctx.metrics.scansLost.inc({ device: name });
+                  ctx.log.error({ device: name, err: (err as Error).message, lost: lostScans.count }, `a scan on ${name} could not be stored; the shopper is asked to scan again`);
+                  publishDevices();
+                }
+                throw err;
+              }
             },
             onStatus: (statuses, changed) => {
               latest = statuses;
-              ctx.publishDoc('devices', { devices: statuses, time: new Date().toISOString() });
+              publishDevices();
               ctx.metrics.deviceUp.reset();
               for (const s of statuses) ctx.metrics.deviceUp.set({ device: s.name, kind: s.kind, state: s.state }, 1);
               if (changed) {

@@ -35,9 +35,14 @@ interface PaymentRow {
 }
 
 /** The terminal of the lane's config; a real ECR protocol gets its kind here. */
-function createTerminal(settings: PaymentSettings['terminal'], stateDir: string, log: import('../log.js').Logger): PaymentTerminal {
+function createTerminal(
+  settings: PaymentSettings['terminal'],
+  stateDir: string,
+  log: import('../log.js').Logger,
+  onCorrupt: (err: import('../store.js').StoreCorruptError) => void,
+): PaymentTerminal {
   const t = settings ?? { kind: 'simulated' as const };
-  if (t.kind === 'simulated') return new SimulatedTerminal({ stateDir, log, delayMs: t.delayMs, script: t.script, fallback: t.fallback });
+  if (t.kind === 'simulated') return new SimulatedTerminal({ stateDir, log, delayMs: t.delayMs, script: t.script, fallback: t.fallback, onCorrupt });
   throw new Error(`services.payment.terminal.kind ${JSON.stringify((t as { kind: unknown }).kind)} is not known (known: simulated)`);
 }
 
@@ -55,7 +60,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
   create(ctx): ServiceLogic {
     const timeoutMs = ctx.settings.timeoutMs ?? 60_000;
     const retryMs = ctx.settings.retryMs ?? 2000;
-    const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }));
+    const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }), ctx.onCorrupt);
     const inflight = new Map<string, { ac: AbortController; why?: 'timeout' | 'cancelled' | 'stop' }>();
     const drives = new Set<Promise<void>>();
     /** Cancelled before its run reached the terminal. */

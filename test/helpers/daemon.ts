@@ -60,10 +60,13 @@ export async function startDaemon(opts: {
   env?: Record<string, string>;
   args?: string[];
   waitReady?: boolean;
+  /** A command that execs the rest of its arguments (e.g. unshare(1) into a mount namespace): it runs node. */
+  wrap?: string[];
 }): Promise<RunningDaemon> {
   const { env, flags } = binRuntime();
   const args = [...flags, LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, ...opts.env } });
+  const [cmd, ...cmdArgs] = opts.wrap?.length ? [...opts.wrap, process.execPath, ...args] : [process.execPath, ...args];
+  const proc = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, ...opts.env } });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   let buf = '';

@@ -108,7 +108,7 @@ t.test('the settings the issue names', async (t) => {
   t.same(settings('SystemCallFilter')[0], '@system-service');
   t.same(settings('Restart'), ['on-failure']);
   t.ok(Number(settings('StartLimitBurst')[0]) > 0 && Number(settings('StartLimitIntervalSec')[0]) > 0, 'a start limit');
-  t.same(settings('RestartPreventExitStatus'), ['78'], 'EX_CONFIG stops the restarts');
+  t.same(settings('RestartPreventExitStatus'), ['78 73'], 'EX_CONFIG and EX_CANTCREAT stop the restarts');
   t.ok(Number(settings('WatchdogSec')[0]) >= 10, 'WatchdogSec');
   t.ok(Number(settings('TimeoutStopSec')[0]) >= 10, 'TimeoutStopSec');
   t.same(settings('MemoryDenyWriteExecute'), []);

@@ -313,12 +313,31 @@ link.addEventListener('status', (e) => {
   if (!state.online) state.synced = false;
   update();
 });
+/** A scan lost within this long before doc/devices arrives is still news to the shopper at the lane. */
+const LOST_SCAN_NEWS_MS = 15_000;
+
+/**
+ * doc/devices counts the scans the lane could not store (`lostScans`): each new
+ * one asks the shopper to scan that item again. The first document after the
+ * page loads only sets the count, unless its loss is a moment old.
+ */
+function onDevices(next) {
+  const before = state.docs.devices;
+  state.docs.devices = next;
+  const lost = next.lostScans;
+  if (!lost?.count) return;
+  const seen = before ? (before.lostScans?.count ?? 0) : undefined;
+  const fresh = seen === undefined ? Date.now() - Date.parse(lost.last?.time ?? '') < LOST_SCAN_NEWS_MS : lost.count > seen;
+  if (fresh) say(t('scan.again'), 'error');
+}
+
 link.addEventListener('doc', (e) => {
   const { name, doc } = e.detail;
   if (name === 'basket') {
     onBasket(doc);
     state.synced = true;
-  } else state.docs[name] = doc;
+  } else if (name === 'devices') onDevices(doc);
+  else state.docs[name] = doc;
   update();
 });
 link.addEventListener('svc', (e) => {

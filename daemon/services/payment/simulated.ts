@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { Store } from '../../store.js';
+import { Store, type StoreCorruptError } from '../../store.js';
 import type { Logger } from '../../log.js';
 import { PaymentAborted, type PaymentRequest, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
 
@@ -16,6 +16,8 @@ export interface SimulatedTerminalOptions {
   script?: SimOutcome[];
   /** Outcome when the queue is empty. */
   fallback?: SimOutcome;
+  /** `payment-terminal.db` was found corrupt and moved aside. */
+  onCorrupt?(err: StoreCorruptError): void;
 }
 
 const DDL = `
@@ -54,7 +56,10 @@ export class SimulatedTerminal implements PaymentTerminal {
   constructor(private readonly opts: SimulatedTerminalOptions) {}
 
   async start(): Promise<void> {
-    this.store = await Store.open(join(this.opts.stateDir, 'payment-terminal.db'), { log: this.opts.log });
+    this.store = await Store.open(join(this.opts.stateDir, 'payment-terminal.db'), {
+      log: this.opts.log,
+      ...(this.opts.onCorrupt ? { onCorrupt: this.opts.onCorrupt } : {}),
+    });
     await this.store.exec(DDL);
     await this.store.tx(async (tx) => {
       if (await tx.get("SELECT 1 FROM sim_meta WHERE k = 'seeded'")) return;
