@@ -211,7 +211,10 @@ export class Broker {
               );
               return done(authError(`identifier rejected: ${client.id} is another principal's session`, 2), false);
             }
-            await this.persistence?.bindOwner(client.id, me);
+            // the owner holds in memory at once; a store that cannot write (a full disk) must not lock clients out
+            await this.persistence?.bindOwner(client.id, me).catch((err: Error) =>
+              this.log.warn({ clientId: client.id, err: err.message }, `session owner of ${client.id} not stored: ${err.message}`),
+            );
             await this.recheckSession(client.id, p);
             this.identities.set(client, p);
             this.persistence?.touchClient(client.id);
