@@ -43,6 +43,8 @@ export class Broker {
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** WebSocket upgrades are taken (from attachWebSocket until closeWebSockets). */
+  private screensOpen = false;
 
   constructor(private readonly opts: BrokerOptions) {
     this.acl = new Acl(new Set(opts.devices));
@@ -201,9 +203,15 @@ export class Broker {
       maxPayload: this.opts.config.events.maxPayloadBytes + 1024,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     });
+    this.screensOpen = true;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/mqtt') {
         socket.destroy();
+        return;
+      }
+      if (!this.screensOpen || this.stopping) {
+        // RFC 6455 4.2.2: a server that does not take the handshake answers with an HTTP status
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
@@ -212,6 +220,26 @@ export class Broker {
         deliverOutOfOrder(aedes.handle(stream, req));
       });
     });
+  }
+
+  /**
+   * The screens first at a stop: every WebSocket client gets a close frame 1001
+   * "going away" (RFC 6455 7.4.1), which the touch UI shows as its offline banner,
+   * and no new one is taken. A client that does not answer the closing handshake
+   * within `timeoutMs` is cut off. (The HTTP server's close waits for these
+   * upgraded connections, which nothing else ends.)
+   */
+  async closeWebSockets(timeoutMs = 1000): Promise<void> {
+    this.screensOpen = false;
+    const open = [...(this.wss?.clients ?? [])];
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+    for (const ws of open) ws.close(1001, 'laned is stopping');
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    this.log.info({ clients: open.length }, `closed ${open.length} WebSocket client${open.length === 1 ? '' : 's'} (the screens)`);
   }
 
   /**

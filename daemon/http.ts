@@ -1,6 +1,6 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import serveStatic from 'serve-static';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -38,12 +38,18 @@ export class HttpError extends Error {
 export class HttpServer {
   readonly server: Server;
   private readonly log: Logger;
+  /** Every connection, upgraded ones too (closeAllConnections() leaves those alone). */
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: HttpOptions) {
     this.log = opts.log.child({ component: 'http' });
     const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
     this.server = createServer((req, res) => {
       void this.route(req, res, () => files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` })));
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
   }
 
@@ -104,8 +110,21 @@ export class HttpServer {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop listening and close every connection. The broker closes its WebSocket
+   * clients before (properly, see Broker.closeWebSockets); a connection still open
+   * after `graceMs` is cut off, so that a stop always ends.
+   */
+  async stop(graceMs = 1000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([closed, late])) === 'late') {
+      this.log.warn({ connections: this.sockets.size }, `${this.sockets.size} HTTP connections still open ${graceMs} ms into the stop; closed`);
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
+    }
+    clearTimeout(timer);
   }
 }
