@@ -23,6 +23,12 @@ export interface BrokerOptions {
   devices: Iterable<string>;
 }
 
+/**
+ * Where a refused PUBLISH goes, emptied: no role may publish there, wildcard filters never
+ * match a topic that starts with `$` [MQTT-4.7.2-1], and subscribing to it is refused.
+ */
+export const DISCARDED_TOPIC = '$laned/discarded';
+
 function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -122,6 +128,15 @@ export class Broker {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
+        // [MQTT-3.3.5-2] a refused PUBLISH is acknowledged as usual and dropped (as Mosquitto
+        // does for MQTT 3.1.1), not answered by closing the connection: a client keeps its
+        // connection, and does not send the same message again at every reconnect for ever.
+        const discard = (): void => {
+          packet.topic = DISCARDED_TOPIC;
+          packet.retain = false;
+          packet.payload = Buffer.alloc(0);
+          done(null);
+        };
         const id = this.identities.get(client);
         if (!id || !this.acl.canPublish(id, packet.topic)) {
           this.refuse(
@@ -129,7 +144,7 @@ export class Broker {
             { clientId: client.id, role: id?.role, topic: packet.topic },
             `refused publish by ${client.id} (${id?.role}) to ${packet.topic}: not allowed for the role`,
           );
-          return done(new Error(`publish to ${packet.topic} not allowed`));
+          return discard();
         }
         const size = packet.payload?.length ?? 0;
         if (size > maxPayload) {
@@ -138,13 +153,13 @@ export class Broker {
             { clientId: client.id, topic: packet.topic, size },
             `refused publish by ${client.id} to ${packet.topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
           );
-          return done(new Error('payload too large'));
+          return discard();
         }
         done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
         const id = this.identities.get(client);
-        if (!id || !this.acl.canSubscribe(id, sub.topic)) {
+        if (!id || !this.acl.canSubscribe(id, sub.topic) || sub.topic.startsWith('$laned/')) {
           this.refuse(
             'acl-subscribe',
             { clientId: client.id, role: id?.role, topic: sub.topic },
