@@ -38,6 +38,12 @@ export interface BrokerOptions {
   uiCommands?: Record<string, readonly string[]>;
 }
 
+/**
+ * Where a refused PUBLISH goes, emptied: no role may publish there, wildcard filters never
+ * match a topic that starts with `$` [MQTT-4.7.2-1], and subscribing to it is refused.
+ */
+export const DISCARDED_TOPIC = '$laned/discarded';
+
 function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -62,6 +68,8 @@ export class Broker {
   private readonly log: Logger;
   private sweep: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** WebSocket upgrades are taken (from attachWebSocket until closeWebSockets). */
+  private screensOpen = false;
 
   constructor(private readonly opts: BrokerOptions) {
     this.acl = new Acl({ devices: opts.devices, uiCommands: opts.uiCommands ?? {} });
@@ -233,6 +241,15 @@ export class Broker {
           );
           return done(new Error(`topic ${bad}`));
         }
+        // [MQTT-3.3.5-2] a refused PUBLISH is acknowledged as usual and dropped (as Mosquitto
+        // does for MQTT 3.1.1), not answered by closing the connection: a client keeps its
+        // connection, and does not send the same message again at every reconnect for ever.
+        const discard = (): void => {
+          packet.topic = DISCARDED_TOPIC;
+          packet.retain = false;
+          packet.payload = Buffer.alloc(0);
+          done(null);
+        };
         const id = this.identities.get(client);
         const topic = packet.topic;
         const isReply = topic.startsWith('reply/');
@@ -243,7 +260,7 @@ export class Broker {
             { clientId: client.id, role: id?.role, topic },
             `refused publish by ${client.id} (${id?.role}) to ${topic}: ${isReply ? 'not the target of a command that asked for this reply' : 'not allowed for the role'}`,
           );
-          return done(new Error(`publish to ${topic} not allowed`));
+          return discard();
         }
         const size = packet.payload?.length ?? 0;
         if (size > maxPayload) {
@@ -252,7 +269,7 @@ export class Broker {
             { clientId: client.id, topic, size },
             `refused publish by ${client.id} to ${topic}: ${size} bytes over events.maxPayloadBytes ${maxPayload}`,
           );
-          return done(new Error('payload too large'));
+          return discard();
         }
         if (topic.startsWith('cmd/')) {
           const stamped = stampCommand(packet.payload as Buffer, client.id, id);
@@ -276,7 +293,7 @@ export class Broker {
           return done(new Error(`topic filter ${bad}`));
         }
         const id = this.identities.get(client);
-        if (!id || !this.acl.canSubscribe(id, sub.topic)) {
+        if (!id || !this.acl.canSubscribe(id, sub.topic) || sub.topic.startsWith('$laned/')) {
           this.refuse(
             'acl-subscribe',
             { clientId: client.id, role: id?.role, topic: sub.topic },
@@ -368,9 +385,15 @@ export class Broker {
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     });
     const cap = this.opts.config.broker.maxConnections.websocket;
+    this.screensOpen = true;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/mqtt') {
         socket.destroy();
+        return;
+      }
+      if (!this.screensOpen || this.stopping) {
+        // RFC 6455 4.2.2: a server that does not take the handshake answers with an HTTP status
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       const from = req.socket.remoteAddress;
@@ -409,6 +432,26 @@ export class Broker {
     const names = ['127.0.0.1', 'localhost', '[::1]', http.host.includes(':') && !http.host.startsWith('[') ? `[${http.host}]` : http.host, ...http.hostNames];
     const own = names.flatMap((n) => [`http://${n}:${port}`, ...(port === 80 ? [`http://${n}`] : [])]);
     return [...own, ...http.origins].some((o) => o.toLowerCase() === origin.toLowerCase());
+  }
+
+  /**
+   * The screens first at a stop: every WebSocket client gets a close frame 1001
+   * "going away" (RFC 6455 7.4.1), which the touch UI shows as its offline banner,
+   * and no new one is taken. A client that does not answer the closing handshake
+   * within `timeoutMs` is cut off. (The HTTP server's close waits for these
+   * upgraded connections, which nothing else ends.)
+   */
+  async closeWebSockets(timeoutMs = 1000): Promise<void> {
+    this.screensOpen = false;
+    const open = [...(this.wss?.clients ?? [])];
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+    for (const ws of open) ws.close(1001, 'laned is stopping');
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    this.log.info({ clients: open.length }, `closed ${open.length} WebSocket client${open.length === 1 ? '' : 's'} (the screens)`);
   }
 
   /**

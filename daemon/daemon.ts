@@ -201,7 +201,6 @@ export class Daemon {
             health: () => this.health(),
             ...uiHttp(this.credentials),
           });
-          this.broker?.attachWebSocket(this.http.server);
           await this.http.start();
         },
         stop: async () => this.http?.stop(),
@@ -253,6 +252,16 @@ export class Daemon {
         }
       },
     });
+    if (!only) {
+      // Last in, first out: the screens (MQTT over WebSocket) take commands like the devices
+      // give input, so a stop closes them before the services drain and flush.
+      this.parts.push({
+        name: 'screens',
+        essential: false,
+        start: async () => this.broker?.attachWebSocket(this.http!.server),
+        stop: async () => this.broker?.closeWebSockets(),
+      });
+    }
     if (only && this.services.length === 0) {
       throw new Error(`--only ${only}: no such service (known: ${serviceCatalog.map((s) => s.def.name).join(', ')})`);
     }

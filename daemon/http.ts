@@ -66,6 +66,7 @@ export class HttpServer {
   readonly server: Server;
   private readonly log: Logger;
   private readonly names: Set<string>;
+  /** Every connection, upgraded ones too (closeAllConnections() leaves those alone). */
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: HttpOptions) {
@@ -154,11 +155,21 @@ export class HttpServer {
       );
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop listening and close every connection. The broker closes its WebSocket
+   * clients before (properly, see Broker.closeWebSockets); a connection still open
+   * after `graceMs` is cut off, so that a stop always ends.
+   */
+  async stop(graceMs = 1000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
-    // closeAllConnections leaves upgraded sockets (the kiosk's MQTT over WebSocket), and
-    // close() waits for every socket: without this a stop with the page open never ends
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([closed, late])) === 'late') {
+      this.log.warn({ connections: this.sockets.size }, `${this.sockets.size} HTTP connections still open ${graceMs} ms into the stop; closed`);
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
+    }
+    clearTimeout(timer);
   }
 }

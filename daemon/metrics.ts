@@ -10,6 +10,7 @@ export class Metrics {
   readonly eventsOut: Counter<'source'>;
   readonly duplicates: Counter<'service'>;
   readonly rejected: Counter<'service' | 'reason'>;
+  readonly docsRefused: Counter<'service' | 'doc'>;
   readonly deadLettered: Counter<'service'>;
   readonly replayRequests: Counter<'service' | 'source'>;
   readonly logRestarts: Counter<'service' | 'source'>;
@@ -49,6 +50,12 @@ export class Metrics {
       name: 'laned_events_rejected_total',
       help: 'Received payloads refused (not JSON, schema, unknown type, size)',
       labelNames: ['service', 'reason'],
+      registers: [r],
+    });
+    this.docsRefused = new Counter({
+      name: 'laned_docs_refused_total',
+      help: 'Documents a service did not publish: over events.maxPayloadBytes',
+      labelNames: ['service', 'doc'],
       registers: [r],
     });
     this.deadLettered = new Counter({

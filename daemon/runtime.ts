@@ -63,8 +63,13 @@ export interface ServiceContext<C = Record<string, unknown>> {
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Run work in the serial queue of `key` (a transaction), e.g. from a timer. */
   runKeyed<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  /** Retained `doc/<name>` for readers (QoS 1). */
+  /**
+   * Retained `doc/<name>` for readers (QoS 1). A document over `events.maxPayloadBytes`
+   * is not sent (the broker would refuse it): it is logged and counted.
+   */
   publishDoc(name: string, doc: unknown): void;
+  /** Remove the retained `doc/<name>` (a zero-byte retained message [MQTT-3.3.1-10]). */
+  clearDoc(name: string): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
 }
@@ -400,6 +405,7 @@ export class ServiceRuntime {
         clock: this.host.clock,
         log: this.log,
         retention: this.host.config.events.outboxRetention,
+        maxPayloadBytes: this.host.config.events.maxPayloadBytes,
       });
       this.outboxes.set(source, o);
     }
@@ -432,8 +438,23 @@ export class ServiceRuntime {
         // the retained one). After a reconnect the next one is sent whatever it holds.
         const text = JSON.stringify(doc);
         if (this.docsSent.get(name) === text) return;
+        const bytes = Buffer.byteLength(text);
+        const max = host.config.events.maxPayloadBytes;
+        if (bytes > max) {
+          host.metrics.docsRefused.inc({ service: this.name, doc: name });
+          this.log.error(
+            { doc: name, bytes, max },
+            `doc/${name} not published: ${bytes} bytes over events.maxPayloadBytes ${max}; its readers keep the previous one`,
+          );
+          return;
+        }
         this.docsSent.set(name, text);
         this.client?.publish(`doc/${name}`, text, { qos: 1, retain: true });
+      },
+      clearDoc: (name) => {
+        if (this.docsSent.get(name) === '') return;
+        this.docsSent.set(name, '');
+        this.client?.publish(`doc/${name}`, '', { qos: 1, retain: true });
       },
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
     };
@@ -582,7 +603,16 @@ export class ServiceRuntime {
     const { cmd } = parsed;
     const replyTo = cmd.replyTo;
     const reply = (r: CommandReply): void => {
-      if (replyTo) this.client?.publish(replyTo, JSON.stringify(r), { qos: 1 });
+      if (!replyTo) return;
+      let text = JSON.stringify(r);
+      const max = this.host.config.events.maxPayloadBytes;
+      const bytes = Buffer.byteLength(text);
+      if (bytes > max) {
+        // the broker would refuse it: the asker learns why instead of waiting for nothing
+        this.log.warn({ command: name, id: cmd.id, bytes, max }, `reply to ${name} not sent: ${bytes} bytes over events.maxPayloadBytes ${max}`);
+        text = JSON.stringify({ id: cmd.id, ok: false, error: `the reply to ${name} has ${bytes} bytes, over events.maxPayloadBytes ${max}` });
+      }
+      this.client?.publish(replyTo, text, { qos: 1 });
     };
     const cached = await this.store.get<{ reply: string }>('SELECT reply FROM command_results WHERE id = ?', [cmd.id]);
     if (cached) {

@@ -43,6 +43,8 @@ export interface OutboxOptions {
   maxInflight?: number;
   /** Committed rows kept in memory for the relay (default 1,000); beyond them it reads the table. */
   cacheRows?: number;
+  /** The broker refuses larger publishes (`events.maxPayloadBytes`): such an event is refused at emit. */
+  maxPayloadBytes?: number;
 }
 
 /** PUBACKs are marked in the table at most this often, or once this many have come. */
@@ -150,6 +152,13 @@ export class Outbox {
       data,
     };
     const payload = JSON.stringify(ev);
+    const bytes = Buffer.byteLength(payload);
+    const max = this.opts.maxPayloadBytes;
+    if (max !== undefined && bytes > max) {
+      // Never into the log: the broker would refuse it, and a consumer would wait for its seq for ever.
+      this.nextSeq = seq;
+      throw new Error(`${this.opts.source}: refusing to emit ${type}: ${bytes} bytes over events.maxPayloadBytes ${max}`);
+    }
     await tx.run('INSERT INTO outbox (source, seq, id, type, txn, payload) VALUES (?,?,?,?,?,?)', [this.opts.source, seq, id, type, meta.txn ?? null, payload]);
     tx.afterCommit(() => {
       this.committedUpTo = Math.max(this.committedUpTo, seq);

@@ -8,6 +8,7 @@ import { KvTable, TxCache } from '../kv.js';
 import type { ProduceWeighedData } from '../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
+import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './basket/doc.js';
 
 export interface BasketSettings {
   /** Produce scales whose ProduceWeighed prices items sold by weight (default: magellan, toledo8217 devices). */
@@ -26,7 +27,9 @@ CREATE TABLE IF NOT EXISTS basket_lines (
   quantity INTEGER NOT NULL, price INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0, pending_qty INTEGER,
   PRIMARY KEY (txn, n)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS basket_blocks (txn TEXT NOT NULL, intervention TEXT NOT NULL, PRIMARY KEY (txn, intervention)) WITHOUT ROWID;`;
+CREATE TABLE IF NOT EXISTS basket_blocks (txn TEXT NOT NULL, intervention TEXT NOT NULL, PRIMARY KEY (txn, intervention)) WITHOUT ROWID;
+-- the total and the counts of doc/basket without reading every line's item
+CREATE INDEX IF NOT EXISTS basket_lines_sums ON basket_lines (txn, removed, quantity, price);`;
 
 type Status = 'open' | 'paying' | 'completed' | 'cancelled';
 
@@ -53,37 +56,15 @@ interface LineRow {
   pending_qty: number | null;
 }
 
-interface Notice {
-  code: 'weigh' | 'unknown' | 'declined' | 'scan-refused';
-  /** English, for logs and technicians; screens translate by `code` and the fields below. */
-  text: string;
-  /** weigh: the product to put on the scale. */
-  name?: string;
-}
-
-/** The retained doc/basket the touch UI renders. */
-export interface BasketDoc {
-  lane: string;
-  rev: number;
-  txn: string | null;
-  status: 'idle' | Status;
-  currency: string;
-  lines: Array<ItemAddedData & { pendingRemoval?: number }>;
-  total: number;
-  items: number;
-  /** Blocking interventions open: payment waits. */
-  blocked: number;
-  payment?: string;
-  notice?: Notice;
-  last?: { txn: string; status: Status; total: number };
-}
+type Notice = BasketNotice;
 
 /**
  * basket: the transaction lifecycle (issue 4). A resolved scan opens a
  * transaction and adds a line; the UI removes lines (with an attendant's
  * approval), changes quantities, pays or cancels; payment and attendant events
  * close the loop. All state and the events it causes commit together; after
- * every change a retained doc/basket goes out.
+ * every change the retained doc/basket goes out, with the page of lines that
+ * changed (basket/doc.ts).
  */
 export const basket: ServiceDefinition<BasketSettings> = {
   name: 'basket',
@@ -124,12 +105,48 @@ export const basket: ServiceDefinition<BasketSettings> = {
       await tx.run('UPDATE basket_txns SET notice = ? WHERE txn = ?', [t.notice, t.txn]);
     };
 
-    /** Build doc/basket inside the transaction, publish it after COMMIT. */
-    const publish = async (tx: Tx): Promise<void> => {
+    const perPage = linesPerPage(ctx.config.events.maxPayloadBytes);
+    const pageOf = (n: number): number => Math.floor((n - 1) / perPage);
+    /** Line numbers changed by each open transaction: their pages go out with the next summary. */
+    const touched = new WeakMap<Tx, Set<number>>();
+    const touch = (tx: Tx, n: number): void => {
+      let pages = touched.get(tx);
+      if (!pages) touched.set(tx, (pages = new Set()));
+      pages.add(pageOf(n));
+    };
+    const page = async (tx: Tx, txn: string, k: number, rev: number): Promise<BasketPage> => {
+      const rows = await tx.all<LineRow>('SELECT * FROM basket_lines WHERE txn = ? AND n BETWEEN ? AND ? AND removed = 0 ORDER BY n', [
+        txn,
+        k * perPage + 1,
+        (k + 1) * perPage,
+      ]);
+      const lines = rows.map((l): BasketLine => ({
+        ...(JSON.parse(l.item) as ItemAddedData),
+        quantity: l.quantity,
+        price: l.price,
+        ...(l.pending_qty !== null ? { pendingRemoval: l.pending_qty } : {}),
+      }));
+      return { txn, page: k, rev, lines };
+    };
+
+    /**
+     * Build doc/basket and the changed pages of lines inside the transaction (every
+     * page with `all`), publish them after COMMIT: pages first, then the summary,
+     * then the removal of pages no longer in use.
+     */
+    const publish = async (tx: Tx, all = false): Promise<void> => {
       const rev = ((await kv.get<number>(tx, 'rev')) ?? 0) + 1;
       await kv.set(tx, 'rev', rev);
+      const changed = touched.get(tx) ?? new Set<number>();
+      touched.delete(tx);
+      /** Page topics that hold a retained page now (0 … pagesOut - 1). */
+      const pagesOut = (await kv.get<number>(tx, 'pagesOut')) ?? 0;
+      const linesRevBefore = (await kv.get<number>(tx, 'linesRev')) ?? 0;
+      let linesRev = linesRevBefore;
       const t = await current(tx);
-      let doc: BasketDoc;
+      let doc: BasketSummary;
+      const pages: BasketPage[] = [];
+      let pageCount = 0;
       if (!t) {
         const last = await tx.get<TxnRow>('SELECT * FROM basket_txns ORDER BY n DESC LIMIT 1');
         doc = {
@@ -138,34 +155,50 @@ export const basket: ServiceDefinition<BasketSettings> = {
           txn: null,
           status: 'idle',
           currency,
-          lines: [],
           total: 0,
           items: 0,
+          lineCount: 0,
+          pages: 0,
+          linesRev,
           blocked: 0,
           ...(last ? { last: { txn: last.txn, status: last.status, total: last.total } } : {}),
         };
       } else {
-        const ls = (await lines(tx, t.txn)).filter((l) => !l.removed);
+        const sums = await tx.get<{ lines: number; items: number; last: number | null }>(
+          'SELECT coalesce(sum(removed = 0), 0) AS lines, coalesce(sum(quantity) FILTER (WHERE removed = 0), 0) AS items, max(n) AS last FROM basket_lines WHERE txn = ?',
+          [t.txn],
+        );
+        pageCount = sums?.last ? pageOf(sums.last) + 1 : 0;
+        const send = all ? Array.from({ length: pageCount }, (_, k) => k) : [...changed].filter((k) => k < pageCount).sort((a, b) => a - b);
+        for (const k of send) pages.push(await page(tx, t.txn, k, rev));
+        if (send.length) linesRev = rev;
         doc = {
           lane,
           rev,
           txn: t.txn,
           status: t.status,
           currency,
-          lines: ls.map((l) => ({
-            ...(JSON.parse(l.item) as ItemAddedData),
-            quantity: l.quantity,
-            price: l.price,
-            ...(l.pending_qty !== null ? { pendingRemoval: l.pending_qty } : {}),
-          })),
           total: t.total,
-          items: ls.reduce((a, l) => a + l.quantity, 0),
+          items: sums?.items ?? 0,
+          lineCount: sums?.lines ?? 0,
+          pages: pageCount,
+          linesRev,
           blocked: t.blocked ?? 0,
           ...(t.payment ? { payment: t.payment } : {}),
           ...(t.notice ? { notice: JSON.parse(t.notice) as Notice } : {}),
         };
       }
-      tx.afterCommit(() => ctx.publishDoc('basket', doc));
+      if (linesRev !== linesRevBefore) await kv.set(tx, 'linesRev', linesRev);
+      // Pages of a closed transaction (or, at start, of a longer one before) are removed; while
+      // a transaction grows, the count of pages in use follows it.
+      const gone = !t || all ? pagesOut - pageCount : 0;
+      const nextOut = Math.max(pageCount, gone > 0 ? pageCount : pagesOut);
+      if (nextOut !== pagesOut) await kv.set(tx, 'pagesOut', nextOut);
+      tx.afterCommit(() => {
+        for (const p of pages) ctx.publishDoc(pageDoc(p.page), p);
+        ctx.publishDoc(SUMMARY_DOC, doc);
+        for (let k = pageCount; k < pageCount + gone; k++) ctx.clearDoc(pageDoc(k));
+      });
     };
 
     const start = async (tx: Tx, cause: Envelope): Promise<TxnRow> => {
@@ -185,6 +218,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
       lineNumbers.write(tx, t.txn, n);
       const item: ItemAddedData = { line: `L${n}`, ...draft };
       await ctx.emit(tx, 'ItemAddedToBasket', item, meta(t, cause));
+      touch(tx, n);
       await tx.run('INSERT INTO basket_lines (txn, n, line, item, quantity, price) VALUES (?,?,?,?,?,?)', [
         t.txn,
         n,
@@ -214,6 +248,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
       by?: string,
     ): Promise<void> => {
       const item = JSON.parse(l.item) as ItemAddedData;
+      touch(tx, l.n);
       if (quantity <= 0) {
         await ctx.emit(tx, 'ItemRemovedFromBasket', { line: l.line, reason, ...(by ? { by } : {}) }, meta(t, cause));
         await tx.run('UPDATE basket_lines SET removed = 1, pending_qty = NULL WHERE txn = ? AND n = ?', [t.txn, l.n]);
@@ -327,6 +362,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
           if (d.action === 'approve') await applyRemoval(tx, t, l, l.pending_qty, 'approved', ev.id, d.by);
           else {
             await ctx.emit(tx, 'ItemRemovalRejected', { line: l.line, ...(d.by ? { by: d.by } : {}) }, meta(t, ev.id));
+            touch(tx, l.n);
             await tx.run('UPDATE basket_lines SET pending_qty = NULL WHERE txn = ? AND n = ?', [t.txn, l.n]);
           }
         } else if (d.kind === 'age-check' && d.action === 'reject') {
@@ -345,6 +381,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
       }
       const item = JSON.parse(l.item) as ItemAddedData;
       await ctx.emit(tx, 'ItemRemovalRequested', { line: l.line, name: item.name, quantity }, meta(t));
+      touch(tx, l.n);
       await tx.run('UPDATE basket_lines SET pending_qty = ? WHERE txn = ? AND n = ?', [quantity, t.txn, l.n]);
       return { line: l.line, quantity, pending: true };
     };
@@ -359,7 +396,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
         await store.exec(kv.ddl() + DDL);
       },
       async start() {
-        await ctx.tx((tx) => publish(tx));
+        // every page again: the broker may have lost its retained documents
+        await ctx.tx((tx) => publish(tx, true));
       },
       async onEvent(ev, tx) {
         switch (ev.type) {

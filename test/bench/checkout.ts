@@ -19,6 +19,7 @@ import { Store } from '../../daemon/store.js';
 import { noDelay } from '../../daemon/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
+import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
 
 /** Resolves at the first message on `client` that `match`es, recording ms since `start` into `into`. */
 function firstMatch(client: mqtt.MqttClient, match: (payload: Buffer) => boolean, start: number, into: number[]): Promise<void> {
@@ -111,7 +112,14 @@ async function main(): Promise<void> {
   const resolved = await connect('technician', 'bench-resolved');
   await new Promise((r) => resolved.subscribe('evt/catalog/ScanResolved', { qos: 1 }, r));
   await new Promise((r) => items.subscribe('evt/basket/ItemAddedToBasket', { qos: 1 }, r));
-  await new Promise((r) => docs.subscribe('doc/basket', { qos: 1 }, r));
+  // doc/basket and its pages of lines, put together as a reader does
+  const view = new BasketView();
+  let onBasket: ((b: Basket) => void) | undefined;
+  docs.on('message', (topic, payload) => {
+    const b = view.take(topic.slice(4), payload.length ? JSON.parse(payload.toString()) : undefined);
+    if (b) onBasket?.(b);
+  });
+  await new Promise((r) => docs.subscribe(['doc/basket', 'doc/basket/lines/+'], { qos: 1 }, r));
   await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
   // the daemon's board clock: same epoch file, and CLOCK_MONOTONIC is one clock for every process of a boot
   const clock = openBoardClock(stateDir);
@@ -132,12 +140,14 @@ async function main(): Promise<void> {
     const scan = event('benchscan', 'BarcodeScanned', { raw: code, symbology: 'ean13', gtin: `0${code}` });
     const start = performance.now();
     const gotItem = firstMatch(items, (p) => (JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id, start, toItem);
-    const gotDoc = firstMatch(
-      docs,
-      (p) => (JSON.parse(p.toString()) as { lines: Array<{ scan: string }> }).lines.some((l) => l.scan === scan.id),
-      start,
-      toDoc,
-    );
+    const gotDoc = new Promise<void>((resolve) => {
+      onBasket = (b) => {
+        if (!b.lines.some((l) => l.scan === scan.id)) return;
+        onBasket = undefined;
+        toDoc.push(performance.now() - start);
+        resolve();
+      };
+    });
     const gotResolved = firstMatch(resolved, (p) => (JSON.parse(p.toString()) as Envelope<{ scan: string }>).data.scan === scan.id, start, toResolved);
     scanner.publish('evt/benchscan/BarcodeScanned', JSON.stringify(scan), { qos: 1 });
     await Promise.all([gotItem, gotDoc, gotResolved]);

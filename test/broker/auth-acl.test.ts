@@ -1,7 +1,7 @@
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { startLane } from '../helpers/lane.js';
+import { startLane, until } from '../helpers/lane.js';
 
 // The broker against clients nobody here wrote: Debian's mosquitto_pub / mosquitto_sub.
 
@@ -109,6 +109,39 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     const big = 'x'.repeat(70_000);
     await mosq('mosquitto_pub', [...base, '-u', 'technician', '-P', pw('technician'), '-q', '1', '-t', 'cmd/probe/Emit', '-m', big]);
     t.equal(await refusedCount(lane, 'payload-size'), before + 1);
+  });
+
+  await t.test('a refused publish is acknowledged and dropped: the client keeps its connection [MQTT-3.3.5-2]', async (t) => {
+    const watcher = await lane.connect('technician', 'test-refused-watch');
+    const seen: string[] = [];
+    watcher.on('message', (topic, payload) => seen.push(`${topic} ${payload.length}`));
+    await watcher.subscribeAsync('doc/refusetest', { qos: 1 });
+    const peek = await new Promise<Error | undefined>((resolve) => watcher.subscribe('$laned/discarded', { qos: 1 }, (err) => resolve(err ?? undefined)));
+    t.ok(peek, 'nobody subscribes to where refused messages go (SUBACK 0x80)');
+    const service = await lane.connect('service', 'laned-refusetest', { clean: false });
+    let closed = 0;
+    service.on('close', () => (closed += 1));
+    const sizeBefore = await refusedCount(lane, 'payload-size');
+    const aclBefore = await refusedCount(lane, 'acl-publish');
+    await service.publishAsync('doc/refusetest', 'x'.repeat(70_000), { qos: 1, retain: true });
+    await service.publishAsync('evt/basket/ItemAddedToBasket', '{}', { qos: 1 });
+    t.pass('both refused publishes got their PUBACK');
+    await service.publishAsync('doc/refusetest', '{"small":true}', { qos: 1, retain: true });
+    await until(() => seen.length > 0, 5000, 'the small document at the watcher');
+    t.same(seen, ['doc/refusetest 14'], 'only the document within the limit is delivered');
+    t.equal(closed, 0, 'the connection stayed open');
+    t.ok(service.connected, 'and is connected');
+    t.equal(await refusedCount(lane, 'payload-size'), sizeBefore + 1, 'the oversized one counted');
+    t.equal(await refusedCount(lane, 'acl-publish'), aclBefore + 1, 'the forbidden one counted');
+    const late = await lane.connect('technician', 'test-refused-late');
+    const retained: string[] = [];
+    late.on('message', (topic, payload) => retained.push(`${topic} ${payload.toString()}`));
+    await late.subscribeAsync('doc/refusetest', { qos: 1 });
+    await until(() => retained.length > 0, 5000, 'the retained document');
+    t.same(retained, ['doc/refusetest {"small":true}'], 'the refused one was not retained either');
+    service.end(true);
+    watcher.end(true);
+    late.end(true);
   });
 
   await t.test('a zero-length clientId with clean=false gets CONNACK 0x02 [MQTT-3.1.3-8]', async (t) => {

@@ -14,6 +14,7 @@ import type { BoardTime } from '../../daemon/events/clock.js';
 import { noDelay } from '../../daemon/mqtt.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
+import { BasketView } from '../../daemon/services/basket/doc.js';
 
 /** The simulated lane of drivers/registry.ts without the scanner's demo script. */
 export const SIM_DEVICES = {
@@ -101,6 +102,7 @@ export class LaneSession {
   readonly events: Envelope[] = [];
   readonly types = new Map<string, string>();
   readonly docs = new Map<string, any>();
+  private readonly basketView = new BasketView();
   private readonly logs = new Map<string, Map<string, number>>();
   /** Absolute weight on the simulated bagging scale and produce scale. */
   bagG = 0;
@@ -186,12 +188,18 @@ export class LaneSession {
   private onMessage(topic: string, payload: Buffer): void {
     let body: any;
     try {
-      body = JSON.parse(payload.toString('utf8'));
+      body = payload.length === 0 && topic.startsWith('doc/') ? undefined : JSON.parse(payload.toString('utf8'));
     } catch {
       return;
     }
     if (topic.startsWith('doc/')) {
-      this.docs.set(topic.slice(4), body);
+      const name = topic.slice(4);
+      // doc/basket with its pages of lines: `docs.get('basket')` is the whole basket
+      if (BasketView.covers(name)) {
+        const basket = this.basketView.take(name, body);
+        if (basket) this.docs.set('basket', basket);
+      } else if (body === undefined) this.docs.delete(name);
+      else this.docs.set(name, body);
     } else if (topic.startsWith('reply/')) {
       this.replies.get((body as CommandReply).id)?.(body as CommandReply);
     }

@@ -6,6 +6,7 @@ import { LaneLink, CommandFailed } from './connection.js';
 import { setLanguage, otherLanguage, t } from './texts.js';
 import { renderApp } from './render.js';
 import { startKiosk } from './kiosk.js';
+import { BasketView } from './basket-view.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
@@ -36,6 +37,8 @@ export const state = {
 };
 
 const link = new LaneLink();
+/** doc/basket and its pages of lines, put together. */
+let basketView = new BasketView();
 let renderQueued = false;
 /** The last renders' durations in ms (the bench reads them). */
 const renderTimes = [];
@@ -310,7 +313,11 @@ function onBasket(next) {
 
 link.addEventListener('status', (e) => {
   state.online = e.detail.online;
-  if (!state.online) state.synced = false;
+  if (!state.online) {
+    state.synced = false;
+    // a new connection brings every retained document again
+    basketView = new BasketView();
+  }
   update();
 });
 /** A scan lost within this long before doc/devices arrives is still news to the shopper at the lane. */
@@ -333,11 +340,14 @@ function onDevices(next) {
 
 link.addEventListener('doc', (e) => {
   const { name, doc } = e.detail;
-  if (name === 'basket') {
-    onBasket(doc);
+  if (BasketView.covers(name)) {
+    const basket = basketView.take(name, doc);
+    if (!basket) return;
+    onBasket(basket);
     state.synced = true;
   } else if (name === 'devices') onDevices(doc);
-  else state.docs[name] = doc;
+  else if (doc) state.docs[name] = doc;
+  else delete state.docs[name];
   update();
 });
 link.addEventListener('svc', (e) => {

@@ -149,6 +149,9 @@ export class LaneLink extends EventTarget {
   }
 
   onDoc(topic, payload) {
+    const parts = topic.split('/');
+    // an empty retained message removes a document [MQTT-3.3.1-10] (a page of basket lines no longer used)
+    if (parts[0] === 'doc' && payload.length === 0) return this.emit('doc', { name: parts.slice(1).join('/'), doc: null });
     let body;
     try {
       body = JSON.parse(new TextDecoder().decode(payload));
@@ -156,8 +159,7 @@ export class LaneLink extends EventTarget {
       console.warn(`laned UI: ${topic} is not JSON; ignored`);
       return;
     }
-    const parts = topic.split('/');
-    if (parts[0] === 'doc' && parts.length === 2) this.emit('doc', { name: parts[1], doc: body });
+    if (parts[0] === 'doc') this.emit('doc', { name: parts.slice(1).join('/'), doc: body });
     else if (parts[0] === 'svc' && parts[2] === 'state') this.emit('svc', { name: parts[1], state: body });
   }
 

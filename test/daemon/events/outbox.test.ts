@@ -53,3 +53,20 @@ t.test('relay: a backlog larger than the in-memory cache, with commits going on 
   t.same(await store.get('SELECT count(*) AS c FROM outbox WHERE sent = 0'), { c: 0 }, 'and marked sent');
   outbox.detach();
 });
+
+t.test('an event over events.maxPayloadBytes is refused at emit: never in the log, its seq not used', async (t) => {
+  const store = await Store.open(join(tempDir(), 'fake.db'));
+  t.teardown(() => store.close());
+  const clock = { epoch: 1, now: () => ({ epoch: 1, mono: process.hrtime.bigint().toString() }) };
+  const log = createLogger({ level: 'error', destination: { write: () => true } as never });
+  const outbox = new Outbox({ store, source: 'fake', clock, log, retention: 1000, maxPayloadBytes: 1024 });
+  await outbox.init();
+  await t.rejects(
+    store.tx((tx) => outbox.emit(tx, 'ProbeTick', { n: 1, pad: 'x'.repeat(2000) })),
+    { message: /^fake: refusing to emit ProbeTick: \d+ bytes over events\.maxPayloadBytes 1024$/ },
+    'the error names the source, the type and the limit',
+  );
+  const ev = await store.tx((tx) => outbox.emit(tx, 'ProbeTick', { n: 2, pad: 'x'.repeat(100) }));
+  t.equal(ev.seq, 1, 'the next event takes the seq the refused one did not');
+  t.same(await store.all('SELECT seq, type FROM outbox'), [{ seq: 1, type: 'ProbeTick' }], 'only the event within the limit is in the log');
+});

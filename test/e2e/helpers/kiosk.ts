@@ -12,6 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../../helpers/daemon.js';
 import { Credentials, hashPassword } from '../../../broker/credentials.js';
 import { noDelay } from '../../../daemon/mqtt.js';
+import { BasketView } from '../../../daemon/services/basket/doc.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -59,6 +60,9 @@ export interface Basket {
   lines: Array<{ line: string; gtin: string; name: string; quantity: number; price: number; unit: string; grams?: number; pendingRemoval?: number }>;
   total: number;
   items: number;
+  lineCount: number;
+  pages: number;
+  linesRev: number;
   blocked: number;
   payment?: string;
   notice?: { code: string; text: string };
@@ -83,9 +87,18 @@ export class Technician {
       c.once('connect', () => resolve());
       c.once('error', reject);
     });
+    const basketView = new BasketView();
     c.on('message', (topic, payload) => {
-      if (topic.startsWith('doc/')) this.docs.set(topic.slice(4), JSON.parse(payload.toString('utf8')));
-      else if (topic.startsWith(`reply/${id}/`)) {
+      if (topic.startsWith('doc/')) {
+        const name = topic.slice(4);
+        const doc: unknown = payload.length ? JSON.parse(payload.toString('utf8')) : undefined;
+        // doc/basket with its pages of lines: `docs.get('basket')` is the whole basket
+        if (BasketView.covers(name)) {
+          const basket = basketView.take(name, doc);
+          if (basket) this.docs.set('basket', basket);
+        } else if (doc === undefined) this.docs.delete(name);
+        else this.docs.set(name, doc);
+      } else if (topic.startsWith(`reply/${id}/`)) {
         const r = JSON.parse(payload.toString('utf8')) as { id: string; ok: boolean };
         this.replies.get(r.id)?.(r);
         this.replies.delete(r.id);

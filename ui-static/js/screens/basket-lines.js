@@ -13,11 +13,21 @@ export function lineDetail(l, currency) {
  * and a new scan only builds its own row.
  */
 const rowCache = new Map();
+/**
+ * The row last built for a line object: a page of lines that did not change
+ * keeps its objects, so a long basket is not serialized again on every draw.
+ */
+const byLine = new WeakMap();
 
-function row(l, currency, actions, mode, disabled) {
+function row(l, currency, actions, mode, disabled, how) {
+  const seen = byLine.get(l);
+  if (seen && seen.how === how && rowCache.get(seen.key) === seen.el) return seen.el;
   const key = JSON.stringify([language(), mode, disabled, currency, l]);
   const hit = rowCache.get(key);
-  if (hit) return hit;
+  if (hit) {
+    byLine.set(l, { how, key, el: hit });
+    return hit;
+  }
   const pending = l.pendingRemoval !== undefined;
   const canMore = l.unit !== 'kg' && !l.label;
   const el = h(
@@ -58,12 +68,14 @@ function row(l, currency, actions, mode, disabled) {
       : null,
   );
   rowCache.set(key, el);
+  byLine.set(l, { how, key, el });
   return el;
 }
 
 export function basketLines(basket, { actions, mode = 'shopper', disabled = false } = {}) {
   const currency = basket.currency;
-  const rows = (basket.lines ?? []).map((l) => row(l, currency, actions, mode, disabled));
+  const how = JSON.stringify([language(), mode, disabled, currency]);
+  const rows = (basket.lines ?? []).map((l) => row(l, currency, actions, mode, disabled, how));
   // forget rows no longer shown (another transaction, another language)
   if (rowCache.size > rows.length * 2 + 50) {
     const keep = new Set(rows);
