@@ -92,7 +92,7 @@ t.test('a takeover with another principal’s clientId is refused; the victim’
       'the log names the clientId, the principal and the owner',
     );
     t.ok(
-      lane.logs.some((l) => /refused connection of laned-basket: clientId laned-basket belongs to the lane's own basket/.test(String(l.msg))),
+      lane.logs.some((l) => /refused connection of laned-basket from \S+: clientId laned-basket belongs to the lane's own basket/.test(String(l.msg))),
       'and the reserved clientId',
     );
   });
