@@ -123,7 +123,8 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
     service.on('close', () => (closed += 1));
     const sizeBefore = await refusedCount(lane, 'payload-size');
     const aclBefore = await refusedCount(lane, 'acl-publish');
-    await service.publishAsync('doc/refusetest', 'x'.repeat(70_000), { qos: 1, retain: true });
+    // over events.maxPayloadBytes (65,536) but within the header allowance, where the packet guard would close the connection
+    await service.publishAsync('doc/refusetest', 'x'.repeat(66_000), { qos: 1, retain: true });
     await service.publishAsync('evt/basket/ItemAddedToBasket', '{}', { qos: 1 });
     t.pass('both refused publishes got their PUBACK');
     await service.publishAsync('doc/refusetest', '{"small":true}', { qos: 1, retain: true });
