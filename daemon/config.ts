@@ -65,7 +65,7 @@ export const ConfigSchema = Type.Object(
             driver: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
             service: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
             ui: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
-            technician: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+            technician: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
             uplink: Type.Integer({ minimum: 1, maximum: 10_000, default: 4 }),
           },
           { additionalProperties: false, default: {} },
