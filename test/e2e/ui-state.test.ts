@@ -121,3 +121,13 @@ t.test('money and weights in minor units and the current language', async (t) =>
     t.same(Object.keys(texts.TEXTS[lang]).sort(), Object.keys(texts.TEXTS.en).sort(), `${lang} has every text`);
   }
 });
+
+t.test('the produce screen calls a weight stable only when the scale said so with it', async (t) => {
+  const { readingIsStable } = await ui('screens/weigh.js');
+  t.equal(readingIsStable({ grams: 800, unit: 'kg' }), false, 'a reading without a state is not stable');
+  t.equal(readingIsStable({ state: 'unstable' }), false, 'motion');
+  t.equal(readingIsStable({ state: 'zero', grams: 0 }), false, 'an empty platter');
+  t.equal(readingIsStable({ state: 'stable' }), false, 'a state without a weight');
+  t.equal(readingIsStable(undefined), false, 'nothing read yet');
+  t.equal(readingIsStable({ state: 'stable', grams: 800, unit: 'kg' }), true);
+});
