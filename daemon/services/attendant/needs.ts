@@ -27,7 +27,10 @@ export const MISSING_STATES = new Set(['disconnected', 'failed']);
 function baggingScales(config: Config): string[] {
   const wc = config.services.weightcheck as { baggingScales?: unknown; enabled?: boolean } | undefined;
   if (wc?.enabled === false) return [];
-  return Array.isArray(wc?.baggingScales) ? (wc.baggingScales as string[]) : devicesOfKind(config, 'nau7802');
+  if (!Array.isArray(wc?.baggingScales)) return devicesOfKind(config, 'nau7802');
+  // a scale that is not one of the lane's devices (another process publishes for it) has no DeviceStatus to watch
+  const devices = deviceConfigs(config);
+  return (wc.baggingScales as string[]).filter((d) => devices[d]);
 }
 
 function capability(config: Config, name: string): Need | undefined {

@@ -225,9 +225,10 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         else if (st !== 'starting' && gone.delete(i.source) && gone.size === 0) {
           // Back: what was added meanwhile was bagged under the attendant's eyes (the lane
           // was closed and an intervention open); alarms about the area before are moot.
+          ref = expectedTotal();
           for (const l of open()) l.bagged = l.expected;
-          ref = actual;
-          reanchor = baseline !== undefined;
+          actual = ref;
+          reanchor = true;
           const clears = settle(true);
           if (clears.length) verified(`u:${i.id}`, i.id, [], clears);
         }
