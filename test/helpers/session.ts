@@ -153,7 +153,10 @@ export class LaneSession {
     // A session that fails to open closes its clients (and lane): they would keep the test process alive.
     try {
       const devices = opts.attach ? SIM_DEVICES : (opts.devices ?? SIM_DEVICES);
-      await s.settleAfterOpen(opts.attach?.since ?? '', ['bagscale', 'scanscale'].filter((d) => d in devices));
+      await s.settleAfterOpen(
+        opts.attach?.since ?? '',
+        ['bagscale', 'scanscale'].filter((d) => d in devices),
+      );
     } catch (err) {
       await s.close();
       throw err;
