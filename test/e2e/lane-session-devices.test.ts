@@ -175,3 +175,32 @@ t.test('lane.needs names what the lane needs', async (t) => {
   ]);
   t.same(unmet(needs, { scanscale: { state: 'degraded' }, bagscale: { state: 'ok' } }), [], 'degraded still works');
 });
+
+t.test('a scan during a payment is refused as an event with the reason', async (t) => {
+  const s = await LaneSession.open({
+    services: {
+      attendant: { enabled: true, pinHash: await hashPassword(PIN) },
+      weightcheck: { enabled: true, notBaggedTimeoutMs: 60_000 },
+      // the terminal waits long enough for a scan to land during the payment
+      payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 60_000 } },
+    },
+  });
+  t.teardown(() => s.close());
+  const added = await s.scanItem(COLA.code);
+  await s.bag(COLA.g);
+  const pay = await s.ok('basket', 'Pay');
+  await s.waitDoc('basket', (d) => d.status === 'paying', 'paying');
+  const scan = await s.scan(BUTTER.code);
+  const refused = await s.waitFor((e) => e.type === 'ScanRefused' && e.data.scan === scan.id, 'ScanRefused');
+  t.match(refused.data, { reason: 'payment-in-progress', code: BUTTER.code, detail: new RegExp(`payment ${pay.payment} of ${added.txn} in progress`) });
+  t.equal(refused.txn, added.txn);
+  await s.waitDoc('basket', (d) => d.notice?.code === 'scan-refused', 'the screen is told');
+  t.equal(s.docs.get('basket').lines.length, 1);
+  t.ok(
+    s.lane!.logs.some((l) => /^scan 2100000000029 refused: payment/.test(String(l.msg))),
+    'and one log line',
+  );
+  await s.ok('payment', 'Cancel', {});
+  await s.waitFor((e) => e.type === 'PaymentDeclined' && e.data.payment === pay.payment, 'payment cancelled');
+  await s.quiesce();
+});
