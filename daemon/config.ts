@@ -21,6 +21,8 @@ export const ConfigSchema = Type.Object(
         storeId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'store-1' }),
         currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
         locale: Type.String({ default: 'en' }),
+        /** What the lane needs to sell: scanner, bagging-scale, produce-scale or a device name (daemon/services/attendant/needs.ts). */
+        needs: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), { maxItems: 16 })),
       },
       { additionalProperties: false, default: {} },
     ),

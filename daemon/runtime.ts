@@ -39,7 +39,8 @@ export interface CommandSpec {
   args?: TSchema;
   /** Serialization key (e.g. the transaction); default: one queue per service. */
   key?(args: unknown): string;
-  handle(args: any, tx: Tx, meta: { id: string; by?: string }): Promise<unknown>;
+  /** `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
+  handle(args: any, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
 }
 
 /** What a service is given (CONVENTIONS.md: one typed context). */
@@ -635,7 +636,8 @@ export class ServiceRuntime {
     try {
       answer = await this.executor.run(spec.key?.(cmd.args) ?? `cmd:${this.name}`, () =>
         this.store.tx(async (tx) => {
-          const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}) });
+          const from = replyTo ? /^reply\/([^/]+)\//.exec(replyTo)?.[1] : undefined;
+          const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}), ...(from ? { from } : {}) });
           const ok: CommandReply = { id: cmd.id, ok: true, ...(result === undefined ? {} : { result }) };
           await tx.run('INSERT INTO command_results (id, reply, time) VALUES (?,?,?)', [cmd.id, JSON.stringify(ok), new Date().toISOString()]);
           return ok;

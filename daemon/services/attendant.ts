@@ -8,15 +8,18 @@ import { deviceConfigs } from '../devices.js';
 import { KvTable, TxCache } from '../kv.js';
 import { verifyHash } from '../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
+import { laneNeeds, unmet, type DeviceSeen } from './attendant/needs.js';
 
-export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant';
+export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant' | 'closed';
 
 export interface AttendantSettings {
   /** scrypt hash of the attendant PIN (`lanectl hash-password`). Without it only the key switch overrides. */
   pinHash?: string;
-  /** Wrong PINs in a row before overrides by PIN are locked. */
+  /** Wrong PINs in a row from one screen or client before PIN sign-in there is locked. */
   maxPinFailures?: number;
   lockoutMs?: number;
+  /** Lockouts in a row (no right PIN between) from one screen or client that open a pin-lockout intervention. */
+  lockoutsBeforeAlarm?: number;
   /** gpio-input device of the attendant key switch (default: the device named keyswitch). */
   keySwitch?: string;
   /** Lane state -> lamp device -> pattern (drivers/gpio/output.ts patterns). */
@@ -58,13 +61,39 @@ interface TxnRow {
   age_verified: number;
 }
 
+/** Wrong PINs of one attempt source (a screen, a client). */
 interface PinState {
   failures: number;
   lockedUntil?: BoardTime;
   lockedUntilIso?: string;
+  /** Lockouts since the last right PIN. */
+  lockouts?: number;
 }
 
-const DEFAULT_PATTERNS: Record<LaneState, string> = { idle: 'on', shopping: 'on', assist: 'flash', intervention: 'blink', attendant: 'fast-blink' };
+const DEFAULT_PATTERNS: Record<LaneState, string> = {
+  idle: 'on',
+  shopping: 'on',
+  assist: 'flash',
+  intervention: 'blink',
+  attendant: 'fast-blink',
+  closed: 'fault',
+};
+
+/**
+ * Where PIN attempts come from: every kiosk session (`ui-<random>`, a new one per
+ * connection) is the one screen, so reconnecting does not reset its count; any
+ * other client is its own source.
+ */
+export function pinSource(from: string | undefined): string {
+  if (!from) return 'unknown';
+  return /^ui-[0-9a-f]+$/.test(from) ? 'screen' : from;
+}
+
+/** "4 min 12 s", "45 s". */
+function duration(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}` : `${s} s`;
+}
 
 function alarmReason(type: string, d: Record<string, unknown>): string {
   switch (type) {
@@ -99,6 +128,12 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     const lightTarget = s.lightTarget ?? 'devices';
     const maxFailures = s.maxPinFailures ?? 3;
     const lockoutMs = s.lockoutMs ?? 5 * 60_000;
+    const lockoutsBeforeAlarm = s.lockoutsBeforeAlarm ?? 2;
+    const needs = laneNeeds(ctx.config);
+    const neededDevices = [...new Set(needs.flatMap((n) => n.devices))];
+    /** Timers that redraw doc/lane when a PIN lockout ends. */
+    const unlockTimers = new Set<NodeJS.Timeout>();
+    let stopping = false;
 
     const kv = new KvTable('att_state');
 
@@ -167,6 +202,12 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         i.age ?? null,
         e.time,
       ]);
+      tx.afterCommit(() =>
+        ctx.log.warn(
+          { intervention: id, kind: i.kind, txn, blocking: i.blocking, ...(i.key ? { key: i.key } : {}) },
+          `intervention ${id} opened (${i.kind}): ${i.reason}`,
+        ),
+      );
       return id;
     };
 
@@ -221,12 +262,31 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const mode = (await kv.get<boolean>(tx, 'mode')) ?? false;
       const open = await openRows(tx);
       const current = await kv.get<string>(tx, 'current');
-      const state: LaneState = mode ? 'attendant' : open.some((i) => i.blocking) ? 'intervention' : open.length ? 'assist' : current ? 'shopping' : 'idle';
-      const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
-      const locked = pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) > 0 ? pin.lockedUntilIso : undefined;
+      const missing = await kv.get<Array<{ need: string; devices: string[]; fault: string }>>(tx, 'missing');
+      const closed = Boolean(missing?.length);
+      const state: LaneState = mode
+        ? 'attendant'
+        : closed
+          ? 'closed'
+          : open.some((i) => i.blocking)
+            ? 'intervention'
+            : open.length
+              ? 'assist'
+              : current
+                ? 'shopping'
+                : 'idle';
+      const now = ctx.clock.now();
+      const locks = Object.values((await kv.get<Record<string, PinState>>(tx, 'pins')) ?? {})
+        .filter((p) => p.lockedUntil && compareBoardTime(p.lockedUntil, now) > 0)
+        .map((p) => p.lockedUntilIso!)
+        .sort();
+      const locked = locks.at(-1);
       const doc = {
         state,
         attendantMode: mode,
+        /** A device the lane needs is missing: no new shopper; one mid-transaction waits for staff. */
+        closed,
+        ...(closed ? { missing } : {}),
         txn: current ?? null,
         light: lights[state] ?? {},
         interventions: open.map((i) => ({
@@ -329,33 +389,116 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       await ctx.emit(tx, 'AttendantModeChanged', { on, method: 'key' }, { ...(await metaFor(tx, current ?? null, ev.id)) });
     };
 
+    /** Whether the lane's needs are met after a device reported; interventions and LaneClosed/LaneReopened follow. */
+    const onDevice = async (tx: Tx, ev: Envelope): Promise<boolean> => {
+      const d = ev.data as { name?: string; state: string; detail?: string };
+      // a device reconnecting passes through starting: keep what it was until it says
+      if (d.state === 'starting' || !neededDevices.includes(ev.source)) return false;
+      const seen = (await kv.get<Record<string, DeviceSeen>>(tx, 'devices')) ?? {};
+      seen[ev.source] = { state: d.state, ...(d.detail ? { detail: d.detail } : {}) };
+      await kv.set(tx, 'devices', seen);
+      const down = unmet(needs, seen);
+      const lane = { ...ev, txn: undefined, corr: undefined };
+      const openDevice = await openRows(tx, "AND kind = 'device'");
+      for (const row of openDevice) {
+        if (!down.some((m) => m.need.name === row.okey)) await clear(tx, row, 'resolved', ev.id);
+      }
+      for (const m of down) {
+        if (openDevice.some((row) => row.okey === m.need.name)) continue;
+        await raise(tx, lane, {
+          kind: 'device',
+          reason: `The lane is closed: no ${m.need.label} works (${m.fault})`,
+          blocking: true,
+          key: m.need.name,
+        });
+      }
+      const missing = down.map((m) => ({ need: m.need.name, devices: m.need.devices, fault: m.fault }));
+      const before = (await kv.get<unknown[]>(tx, 'missing')) ?? [];
+      await kv.set(tx, 'missing', missing.length ? missing : undefined);
+      const current = await kv.get<string>(tx, 'current');
+      const meta = await metaFor(tx, current ?? null, ev.id);
+      if (missing.length && JSON.stringify(before) !== JSON.stringify(missing)) await ctx.emit(tx, 'LaneClosed', { missing }, meta);
+      else if (!missing.length && before.length) await ctx.emit(tx, 'LaneReopened', {}, meta);
+      return true;
+    };
+
+    const pinsOf = async (tx: Tx): Promise<Record<string, PinState>> => (await kv.get<Record<string, PinState>>(tx, 'pins')) ?? {};
+
+    /** A lockout that has run out: the count starts again (its lockouts in a row are kept). */
+    const expire = (pin: PinState): PinState => {
+      if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) <= 0)
+        return { failures: 0, ...(pin.lockouts ? { lockouts: pin.lockouts } : {}) };
+      return pin;
+    };
+
+    /** doc/lane drops the lockout when it ends. */
+    const redrawAt = (ms: number): void => {
+      if (stopping) return;
+      const timer = setTimeout(() => {
+        unlockTimers.delete(timer);
+        ctx
+          .runKeyed('lane', () => ctx.tx((tx) => refresh(tx)))
+          .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not redraw doc/lane after a PIN lockout ended'));
+      }, ms + 5);
+      timer.unref();
+      unlockTimers.add(timer);
+    };
+
     /** A wrong PIN: counted (and journaled) in its own transaction, since the command's rolls back. */
-    const recordFailure = async (tx: Tx, by: string): Promise<void> => {
-      const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
+    const recordFailure = async (tx: Tx, by: string, source: string): Promise<void> => {
+      const pins = await pinsOf(tx);
+      const pin = expire(pins[source] ?? { failures: 0 });
       pin.failures += 1;
       let reason = `wrong PIN (${pin.failures} of ${maxFailures})`;
-      if (pin.failures >= maxFailures) {
+      const locking = pin.failures >= maxFailures;
+      if (locking) {
         const now = ctx.clock.now();
         pin.lockedUntil = { epoch: now.epoch, mono: (BigInt(now.mono) + BigInt(lockoutMs) * 1_000_000n).toString() };
         pin.lockedUntilIso = new Date(Date.now() + lockoutMs).toISOString();
-        reason = `wrong PIN ${pin.failures} times: PIN overrides locked`;
+        pin.lockouts = (pin.lockouts ?? 0) + 1;
+        reason = `wrong PIN ${pin.failures} times: PIN overrides locked for ${duration(lockoutMs)}`;
       }
-      await kv.set(tx, 'pin', pin);
+      pins[source] = pin;
+      await kv.set(tx, 'pins', pins);
       const current = await kv.get<string>(tx, 'current');
-      await ctx.emit(
+      const refused = await ctx.emit(
         tx,
         'OverrideRefused',
-        { by, reason, failures: pin.failures, ...(pin.lockedUntilIso && pin.failures >= maxFailures ? { lockedUntil: pin.lockedUntilIso } : {}) },
+        { by, reason, failures: pin.failures, ...(locking ? { lockedUntil: pin.lockedUntilIso } : {}) },
         await metaFor(tx, current ?? null),
       );
+      if (locking) {
+        const lockouts = pin.lockouts ?? 1;
+        tx.afterCommit(() => {
+          ctx.log.warn(
+            { source, by, failures: pin.failures, lockouts, lockedForMs: lockoutMs },
+            `PIN sign-in from ${source} locked for ${duration(lockoutMs)} after ${pin.failures} wrong PINs (lockout ${lockouts} in a row)`,
+          );
+          redrawAt(lockoutMs);
+        });
+        const [already] = await openRows(tx, "AND kind = 'pin-lockout' AND okey = ?", [source]);
+        if (lockouts >= lockoutsBeforeAlarm && !already) {
+          await raise(
+            tx,
+            { ...refused, txn: undefined, corr: undefined },
+            {
+              kind: 'pin-lockout',
+              reason: `PIN sign-in from ${source} locked ${lockouts} times in a row (${pin.failures} wrong PINs each): someone keeps trying PINs; check the lane`,
+              blocking: false,
+              key: source,
+            },
+          );
+        }
+      }
       await refresh(tx);
     };
 
     /**
      * Who may override: the key switch (attendant mode), else the attendant PIN, with
-     * wrong PINs counted toward a lockout (recorded even though the command fails).
+     * wrong PINs counted per attempt source toward a lockout of that source (recorded
+     * even though the command fails). The key switch is never locked.
      */
-    const authorize = async (tx: Tx, pinArg: string | undefined, by: string): Promise<'key' | 'pin'> => {
+    const authorize = async (tx: Tx, pinArg: string | undefined, by: string, from: string | undefined): Promise<'key' | 'pin'> => {
       const mode = (await kv.get<boolean>(tx, 'mode')) ?? false;
       let method: 'key' | 'pin' = 'key';
       if (!mode) {
@@ -364,34 +507,38 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           throw new CommandError(
             'no attendant PIN is configured (services.attendant.pinHash, made by lanectl hash-password --pin <digits>): turn the key switch',
           );
-        const pin = (await kv.get<PinState>(tx, 'pin')) ?? { failures: 0 };
-        if (pin.lockedUntil && compareBoardTime(pin.lockedUntil, ctx.clock.now()) < 0) {
-          pin.failures = 0;
-          delete pin.lockedUntil;
-          delete pin.lockedUntilIso;
+        const source = pinSource(from);
+        const pins = await pinsOf(tx);
+        const pin = expire(pins[source] ?? { failures: 0 });
+        if (pin.lockedUntil) {
+          const left = Number((BigInt(pin.lockedUntil.mono) - BigInt(ctx.clock.now().mono)) / 1_000_000n);
+          throw new CommandError(
+            `PIN overrides are locked for another ${duration(left)} (${Math.ceil(left / 1000)} s) after ${maxFailures} wrong PINs; turn the key switch`,
+          );
         }
-        if (pin.lockedUntil)
-          throw new CommandError(`PIN overrides are locked after ${maxFailures} wrong PINs until ${pin.lockedUntilIso}; turn the key switch`);
         if (!pinArg || !(await verifyHash(s.pinHash, pinArg))) {
           tx.onRollback(() => {
             void ctx
-              .runKeyed('lane', () => ctx.tx((t2) => recordFailure(t2, by)))
+              .runKeyed('lane', () => ctx.tx((t2) => recordFailure(t2, by, source)))
               .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not record a wrong PIN'));
           });
           const left = maxFailures - pin.failures - 1;
           throw new CommandError(
             left > 0
               ? `wrong PIN (${left} more ${left === 1 ? 'try' : 'tries'} before PIN overrides are locked)`
-              : `wrong PIN: PIN overrides are locked for ${Math.round(lockoutMs / 1000)} s`,
+              : `wrong PIN: PIN overrides are locked for ${duration(lockoutMs)} (${Math.round(lockoutMs / 1000)} s); turn the key switch`,
           );
         }
-        if (pin.failures) await kv.set(tx, 'pin', { failures: 0 });
+        if (pins[source]) {
+          delete pins[source];
+          await kv.set(tx, 'pins', Object.keys(pins).length ? pins : undefined);
+        }
       }
       return method;
     };
 
     return {
-      sources: ['basket', 'weightcheck', 'payment', ...(keySwitch ? [keySwitch] : [])],
+      sources: ['basket', 'weightcheck', 'payment', ...(keySwitch ? [keySwitch] : []), ...neededDevices.filter((d) => d !== keySwitch)],
       keyOf: () => 'lane',
       async migrate(store) {
         await store.exec(kv.ddl() + DDL);
@@ -400,7 +547,17 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         await ctx.tx(async (tx) => {
           await kv.set(tx, 'laneState', undefined);
           await refresh(tx);
+          const now = ctx.clock.now();
+          for (const p of Object.values(await pinsOf(tx))) {
+            if (p.lockedUntil && p.lockedUntil.epoch === now.epoch && compareBoardTime(p.lockedUntil, now) > 0)
+              tx.afterCommit(() => redrawAt(Number((BigInt(p.lockedUntil!.mono) - BigInt(now.mono)) / 1_000_000n)));
+          }
         });
+      },
+      async stop() {
+        stopping = true;
+        for (const timer of unlockTimers) clearTimeout(timer);
+        unlockTimers.clear();
       },
       status: () => ({ ...(shown.txn ? { txn: shown.txn } : {}), alarms: shown.alarms }),
       async onEvent(ev, tx) {
@@ -408,7 +565,9 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         else if (ev.source === 'weightcheck') await onVerdict(tx, ev);
         else if (ev.source === 'payment') await onPayment(tx, ev);
         else if (ev.source === keySwitch && ev.type === 'InputChanged') await onKey(tx, ev);
-        else return;
+        else if (ev.type === 'DeviceStatus') {
+          if (!(await onDevice(tx, ev))) return;
+        } else return;
         await refresh(tx);
       },
       commands: {
@@ -451,7 +610,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           }),
           key: () => 'lane',
           async handle(args: { pin?: string; by?: string }, tx, m) {
-            return { method: await authorize(tx, args.pin, args.by ?? m.by ?? 'attendant') };
+            return { method: await authorize(tx, args.pin, args.by ?? m.by ?? 'attendant', m.from) };
           },
         },
         /**
@@ -469,9 +628,13 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           key: () => 'lane',
           async handle(args: { intervention?: string; action: 'approve' | 'reject'; pin?: string; by?: string; reason?: string }, tx, m) {
             const by = args.by ?? m.by ?? 'attendant';
-            const method = await authorize(tx, args.pin, by);
-            const targets = args.intervention ? await openRows(tx, 'AND id = ?', [args.intervention]) : await openRows(tx);
-            if (targets.length === 0) throw new CommandError(args.intervention ? `intervention ${args.intervention} is not open` : 'no intervention is open');
+            const method = await authorize(tx, args.pin, by, m.from);
+            const rows = args.intervention ? await openRows(tx, 'AND id = ?', [args.intervention]) : await openRows(tx);
+            if (rows.length === 0) throw new CommandError(args.intervention ? `intervention ${args.intervention} is not open` : 'no intervention is open');
+            // a missing device is mended at the device: its intervention clears when the device is back
+            const targets = rows.filter((r) => r.kind !== 'device');
+            if (targets.length === 0)
+              throw new CommandError(`${rows.map((r) => `${r.id} (${r.reason})`).join('; ')}: clears by itself when the device works again`);
             const applied: Array<{ intervention: string; kind: string; action: string }> = [];
             for (const row of targets) {
               // A weight alarm is accepted or fixed at the scale: rejecting it means nothing.

@@ -274,9 +274,20 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const onScan = async (tx: Tx, ev: Envelope): Promise<void> => {
       const d = ev.data as ScanResolvedData;
       let t = await current(tx);
-      if (t?.status === 'paying') {
-        ctx.log.warn({ txn: t.txn, scan: d.scan, code: d.code }, `scan ${d.code} ignored: payment of ${t.txn} in progress`);
-        await setNotice(tx, t, { code: 'scan-refused', text: 'Payment in progress: finish or cancel it before scanning more items' });
+      const closed = await kv.get<string>(tx, 'closed');
+      if (closed || t?.status === 'paying') {
+        const refusal = closed
+          ? { reason: 'lane-closed' as const, detail: `the lane is closed: ${closed}` }
+          : {
+              reason: 'payment-in-progress' as const,
+              detail: `payment ${t!.payment} of ${t!.txn} in progress: finish or cancel it before scanning more items`,
+            };
+        await ctx.emit(tx, 'ScanRefused', { scan: d.scan, code: d.code, ...refusal }, t ? meta(t, ev.id) : { cause: ev.id });
+        tx.afterCommit(() =>
+          ctx.log.warn({ txn: t?.txn ?? null, scan: d.scan, code: d.code, reason: refusal.reason }, `scan ${d.code} refused: ${refusal.detail}`),
+        );
+        if (t?.status === 'paying')
+          await setNotice(tx, t, { code: 'scan-refused', text: 'Payment in progress: finish or cancel it before scanning more items' });
         return;
       }
       t ??= await start(tx, ev);
@@ -421,6 +432,13 @@ export const basket: ServiceDefinition<BasketSettings> = {
           case 'OverrideApplied':
             await onAttendant(tx, ev);
             break;
+          case 'LaneClosed':
+            // no new transaction, no new line while a device the lane needs is missing
+            await kv.set(tx, 'closed', (ev.data as { missing: Array<{ fault: string }> }).missing.map((m) => m.fault).join('; ') || 'a device is missing');
+            return;
+          case 'LaneReopened':
+            await kv.set(tx, 'closed', undefined);
+            return;
           default:
             return;
         }

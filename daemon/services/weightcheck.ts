@@ -79,7 +79,9 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       if (txn) {
         const inputs = await projector.inputs(tx, txn);
         const { state } = weightVerdicts(inputs, rules);
-        doc = { txn, state: state.alarms.length ? 'alarm' : state.outstanding.length ? 'waiting' : 'ok', inputs: inputs.length, ...state };
+        // a missing scale: no "please bag" and no alarm can rest on it
+        const st = state.blind.length ? 'unavailable' : state.alarms.length ? 'alarm' : state.outstanding.length ? 'waiting' : 'ok';
+        doc = { txn, state: st, inputs: inputs.length, ...state };
       }
       tx.afterCommit(() => ctx.publishDoc('bagging', doc));
     };
@@ -133,6 +135,10 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       if (ev.type === 'TransactionStarted') {
         await kv.set(tx, 'current', { txn, at: ev.at });
         await addTo(tx, txn, input);
+        // a scale already missing when the transaction started
+        for (const scale of (await kv.get<string[]>(tx, 'down')) ?? []) {
+          await addTo(tx, txn, { id: `down:${txn}:${scale}`, type: 'DeviceStatus', source: scale, seq: 0, at: ev.at, data: { state: 'disconnected' }, txn });
+        }
         // Weights that arrived before the transaction was known.
         const early = await tx.all<{ body: string }>('SELECT body FROM wc_weights ORDER BY epoch, mono');
         for (const w of early.map((r) => JSON.parse(r.body) as ProjectorInput)) {
@@ -152,6 +158,22 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       const deadline = deadlineOf(input, await projector.inputs(tx, txn));
       if (deadline) tx.afterCommit(() => schedule(txn, input, deadline));
       return txn;
+    };
+
+    /** A bagging scale's DeviceStatus: the current transaction's verdicts stop (or resume) with it. */
+    const onScaleStatus = async (tx: Tx, ev: Envelope): Promise<string | undefined> => {
+      const state = (ev.data as { state: string }).state;
+      if (state === 'starting') return undefined;
+      const down = new Set((await kv.get<string[]>(tx, 'down')) ?? []);
+      const was = down.has(ev.source);
+      if (state === 'disconnected' || state === 'failed') down.add(ev.source);
+      else down.delete(ev.source);
+      if (was === down.has(ev.source)) return undefined;
+      await kv.set(tx, 'down', down.size ? [...down] : undefined);
+      const cur = await kv.get<{ txn: string; at: BoardTime }>(tx, 'current');
+      if (!cur) return undefined;
+      await addTo(tx, cur.txn, inputOf(ev));
+      return cur.txn;
     };
 
     const onWeight = async (tx: Tx, ev: Envelope): Promise<string | undefined> => {
@@ -206,6 +228,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
           txn = ev.txn;
           await addTo(tx, txn, inputOf(ev));
         } else if (ev.type === 'WeightHasChanged') txn = await onWeight(tx, ev);
+        else if (ev.type === 'DeviceStatus') txn = await onScaleStatus(tx, ev);
         else return;
         if (!txn) return;
         const cur = await kv.get<{ txn: string }>(tx, 'current');

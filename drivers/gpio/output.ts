@@ -19,6 +19,8 @@ export const BUILTIN_PATTERNS: Record<string, number[]> = {
   blink: [500, 500],
   'fast-blink': [125, 125],
   flash: [100, 900],
+  /** Two short flashes, then dark: a device the lane needs is missing (the lane is closed). */
+  fault: [150, 150, 150, 1050],
 };
 
 export const GpioOutputSchema = Type.Object(
@@ -31,7 +33,10 @@ export const GpioOutputSchema = Type.Object(
     initial: Type.String({ default: 'off', pattern: '^[a-z][a-z0-9-]{0,31}$' }),
     /** Extra patterns: name -> alternating on/off ms (even count, each 20..60000). */
     patterns: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Array(Type.Integer({ minimum: 20, maximum: 60_000 }), { minItems: 2, maxItems: 32 })),
+      Type.Record(
+        Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+        Type.Array(Type.Integer({ minimum: 20, maximum: 60_000 }), { minItems: 2, maxItems: 32 }),
+      ),
     ),
     chipLabel: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },

@@ -34,6 +34,15 @@ export interface PollHooks {
   notAnswering(missed: number): string;
 }
 
+/** The device's last reading (doc/devices `lastReading`): never a weight without the state it was read in. */
+export interface ScaleReading {
+  state: ScaleState;
+  /** Present for `stable` (the weight on the platter) and `zero` (0). */
+  grams?: number;
+  unit?: 'kg' | 'lb';
+  net?: boolean;
+}
+
 export class PolledScale {
   private pollTimer?: TimerHandle;
   private waitTimer?: TimerHandle;
@@ -43,6 +52,8 @@ export class PolledScale {
   private current: ScaleState = 'notReady';
   private published = 0;
   private last?: number;
+  /** What `lanectl devices` and the produce screen last saw: the state always, grams only when they are true now. */
+  private shown?: ScaleReading;
 
   constructor(
     private readonly config: PollConfig,
@@ -65,7 +76,7 @@ export class PolledScale {
     return this.current;
   }
 
-  /** The last weight the scale reported, in grams. */
+  /** The weight on the platter now, in grams: 0 at zero, undefined in motion or any other state. */
   get lastGrams(): number | undefined {
     return this.last;
   }
@@ -111,25 +122,43 @@ export class PolledScale {
 
   /** A weight: published as ProduceWeighed when stable, above zero and new by at least minChangeG. */
   weighed(grams: number, unit: 'kg' | 'lb', raw: string, net?: boolean): void {
+    const state = grams === 0 ? 'zero' : 'stable';
+    this.setState(state, grams);
     this.last = grams;
-    this.setState(grams === 0 ? 'zero' : 'stable', grams);
+    const netField = net === undefined ? {} : { net };
     if (grams > 0 && grams !== this.published && Math.abs(grams - this.published) >= this.config.minChangeG) {
       this.published = grams;
-      const netField = net === undefined ? {} : { net };
       void this.pub.emit('ProduceWeighed', { grams, stable: true, unit, raw, ...netField });
-      this.keeper.reading({ grams, unit, ...netField });
     }
+    this.show({ state, grams, unit, ...netField });
   }
 
   /** ScaleStatus, published only when the state changes. */
   setState(state: ScaleState, grams?: number, detail?: string): void {
     if (state === 'zero') this.published = 0; // the same weight placed again is a new weighing
+    if (state !== 'stable' && state !== 'zero') {
+      // in motion, over capacity, under zero, not ready: no weight on the platter is known
+      this.last = undefined;
+      this.show({ state });
+    } else if (grams === undefined) {
+      // a status answer without a weight (Magellan S143, Toledo center of zero)
+      this.last = state === 'zero' ? 0 : undefined;
+      this.show(state === 'zero' ? { state, grams: 0 } : { state });
+    }
     if (state === this.current) return;
     this.current = state;
     const data: Record<string, unknown> = { state };
     if (grams !== undefined) data.grams = grams;
     if (detail) data.detail = detail.slice(0, 300);
     void this.pub.emit('ScaleStatus', data);
+  }
+
+  /** Report the reading when it differs from the last one reported. */
+  private show(r: ScaleReading): void {
+    const s = this.shown;
+    if (s && s.state === r.state && s.grams === r.grams && s.unit === r.unit && s.net === r.net) return;
+    this.shown = r;
+    this.keeper.reading(r);
   }
 
   private poll(): void {

@@ -239,7 +239,8 @@ t.test('out of order: a WeightHasChanged delivered before the ItemAddedToBasket 
       weightcheck: { enabled: true, baggingScales: ['fakebag'], notBaggedTimeoutMs: 60_000 },
       payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 100 } },
     },
-    consumers: { weightcheck: ['basket', 'attendant', 'fakebag'] },
+    // the bagging scale is not a device here: the attendant watches the scanners only
+    consumers: { weightcheck: ['basket', 'attendant', 'fakebag'], attendant: ['basket', 'weightcheck', 'payment', 'keyswitch', 'scanner', 'scanscale'] },
   });
   t.teardown(() => s.close());
   const bag = await s.fakeSource('fakebag');

@@ -27,7 +27,11 @@ t.test('lane sessions: shopping, produce, labels, quantities, cancel, duplicates
     },
   });
   t.teardown(() => s.close());
-  t.same(s.docs.get('lane'), { state: 'idle', attendantMode: false, txn: null, light: { light: 'on' }, interventions: [] }, 'idle lane, light on');
+  t.same(
+    s.docs.get('lane'),
+    { state: 'idle', attendantMode: false, closed: false, txn: null, light: { light: 'on' }, interventions: [] },
+    'idle lane, light on',
+  );
 
   await t.test('happy path: two items scanned, bagged, paid', async (t) => {
     const l1 = await s.scanItem(COLA.code);

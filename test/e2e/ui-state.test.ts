@@ -56,6 +56,13 @@ t.test('screenOf: the screen follows the documents and the shopper', async (t) =
   t.equal(s({ basket: basket(), lane: { attendantMode: true } }), 'attendant', 'key switch');
   t.equal(s({ basket: basket() }, { attendant: { pin: '1' } }), 'attendant');
   t.equal(s({ basket: basket() }, { pin: { digits: '' } }), 'pin');
+  t.equal(
+    s({ basket: basket(), lane: { attendantMode: true } }, { pin: { digits: '', error: 'locked' } }),
+    'attendant',
+    'the key switch over a PIN pad left open',
+  );
+  t.equal(s({ basket: basket({ status: 'idle', txn: null }), lane: { closed: true } }, { started: true }), 'welcome', 'closed: no new shopper');
+  t.equal(s({ basket: basket(), lane: { closed: true } }), 'scan', 'closed mid-transaction: the basket, under the alert');
 });
 
 t.test('currentAlerts: interventions of doc/lane as the shopper reads them', async (t) => {
@@ -78,6 +85,8 @@ t.test('currentAlerts: interventions of doc/lane as the shopper reads them', asy
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'removal', line: 'L1' })] } }), ['removal']);
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'payment-declined', blocking: false })] } }), [], 'the payment screen says it');
   t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'assistance', blocking: false })] } }), ['assistance'], 'a call for help');
+  t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'device', txn: null, key: 'bagging-scale' })] } }), ['device'], 'a missing device: please wait');
+  t.same(kinds({ basket: b, lane: { interventions: [i({ kind: 'pin-lockout', txn: null, blocking: false })] } }), [], 'PIN lockouts: for staff only');
   t.same(kinds({ lane: { interventions: [i({ txn: null, kind: 'assistance', blocking: false })] } }), ['assistance'], 'also before any transaction');
   t.same(kinds({ basket: b, lane: { interventions: [i({ txn: 'T-0000', kind: 'age-check' })] } }), [], 'another transaction');
   t.same(
@@ -120,4 +129,14 @@ t.test('money and weights in minor units and the current language', async (t) =>
   for (const lang of texts.LANGUAGES) {
     t.same(Object.keys(texts.TEXTS[lang]).sort(), Object.keys(texts.TEXTS.en).sort(), `${lang} has every text`);
   }
+});
+
+t.test('the produce screen calls a weight stable only when the scale said so with it', async (t) => {
+  const { readingIsStable } = await ui('screens/weigh.js');
+  t.equal(readingIsStable({ grams: 800, unit: 'kg' }), false, 'a reading without a state is not stable');
+  t.equal(readingIsStable({ state: 'unstable' }), false, 'motion');
+  t.equal(readingIsStable({ state: 'zero', grams: 0 }), false, 'an empty platter');
+  t.equal(readingIsStable({ state: 'stable' }), false, 'a state without a weight');
+  t.equal(readingIsStable(undefined), false, 'nothing read yet');
+  t.equal(readingIsStable({ state: 'stable', grams: 800, unit: 'kg' }), true);
 });

@@ -30,7 +30,7 @@ export const CONSUMERS: Record<string, string[]> = {
   catalog: ['scanner', 'scanscale'],
   basket: ['catalog', 'payment', 'attendant', 'scanscale'],
   weightcheck: ['basket', 'attendant', 'bagscale'],
-  attendant: ['basket', 'weightcheck', 'payment', 'keyswitch'],
+  attendant: ['basket', 'weightcheck', 'payment', 'keyswitch', 'scanner', 'scanscale', 'bagscale'],
   payment: ['basket'],
   journal: ['basket', 'attendant', 'payment'],
 };
@@ -154,7 +154,11 @@ export class LaneSession {
     reader.on('message', onMessage);
     // A session that fails to open closes its clients (and lane): they would keep the test process alive.
     try {
-      await s.settleAfterOpen(opts.attach?.since ?? '');
+      const devices = opts.attach ? SIM_DEVICES : (opts.devices ?? SIM_DEVICES);
+      await s.settleAfterOpen(
+        opts.attach?.since ?? '',
+        ['bagscale', 'scanscale'].filter((d) => d in devices),
+      );
     } catch (err) {
       await s.close();
       throw err;
@@ -162,13 +166,13 @@ export class LaneSession {
     return s;
   }
 
-  private async settleAfterOpen(since: string): Promise<void> {
+  private async settleAfterOpen(since: string, scales: string[]): Promise<void> {
     const { tech, ui, reader } = this;
     await new Promise((r) => tech.subscribe(`reply/${tech.options.clientId}/#`, { qos: 1 }, r));
     await new Promise((r) => reader.subscribe('doc/#', { qos: 1 }, r));
     await new Promise((r) => ui.subscribe([`reply/${ui.options.clientId}/#`], { qos: 1 }, r));
     // The scales capture their zero at start: weights put on before would be zeroed away.
-    for (const scale of ['bagscale', 'scanscale']) {
+    for (const scale of scales) {
       await until(
         async () =>
           (

@@ -37,12 +37,15 @@ function describe(i, basket, bagging) {
       return { kind: 'unknown-item', title: t('alert.unknown.title'), body: t('alert.unknown.body') };
     case 'assistance':
       return { kind: 'assistance', title: t('alert.help.title'), body: t('alert.help.body') };
+    case 'device':
+      // the shopper is not told which device: only that staff is coming
+      return { kind: 'device', title: t('alert.device.title'), body: t('alert.device.body') };
     case 'removal': {
       const name = lineName(basket, i.line) ?? '';
       return { kind: 'removal', title: t('alert.removal.title'), body: t('alert.removal.body', { name }) };
     }
     default:
-      return undefined; // payment-declined: the payment screen says it
+      return undefined; // payment-declined: the payment screen says it; pin-lockout: for staff only
   }
 }
 

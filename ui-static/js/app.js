@@ -232,7 +232,10 @@ export const actions = {
       p.digits = '';
       const tries = /^wrong PIN \((\d+) more/.exec(msg);
       if (tries) p.error = t('pin.wrongTries', { n: tries[1] });
-      else if (/locked/i.test(msg)) p.error = t('pin.locked');
+      else if (/locked for (?:another )?.*\((\d+) s\)/i.test(msg)) {
+        const s = Number(/\((\d+) s\)/.exec(msg)[1]);
+        p.error = t('pin.lockedFor', { min: Math.max(1, Math.ceil(s / 60)) });
+      } else if (/locked/i.test(msg)) p.error = t('pin.locked');
       else if (/no attendant PIN/i.test(msg)) p.error = t('pin.none');
       else p.error = failure(err);
       update();

@@ -16,10 +16,13 @@ import { attendantScreen } from './screens/attendant.js';
 export function screenOf(state) {
   const { ui, docs } = state;
   const basket = docs.basket;
-  if (ui.pin) return 'pin';
+  // the key switch always wins, whatever was left on the PIN pad
   if (ui.attendant || docs.lane?.attendantMode) return 'attendant';
+  if (ui.pin) return 'pin';
   if (ui.receipt && (!basket || basket.status === 'idle')) return 'receipt';
   if (!basket) return 'welcome';
+  // a device the lane needs is missing: no new shopper (one mid-transaction sees the alert)
+  if (docs.lane?.closed && !(basket.txn && (basket.status === 'open' || basket.status === 'paying'))) return 'welcome';
   if (basket.status === 'paying') return 'pay';
   if (basket.status === 'open') {
     if (ui.payRequested && basket.notice?.code === 'declined') return 'pay';
@@ -71,7 +74,7 @@ function offlineBanner(state) {
 }
 
 /** Alerts the shopper clears alone (the bagging area), or whose title already asks to wait. */
-const NO_WAIT_LINE = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag', 'removal']);
+const NO_WAIT_LINE = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag', 'removal', 'device']);
 
 function alertOverlay(state, screen) {
   if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome') return null;

@@ -190,6 +190,21 @@ export const TransactionCancelled = defineEvent(
   Type.Object({ total: Minor, reason: Type.String({ maxLength: 200 }), by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
 );
 
+/** A scan the basket did not take, and why (an audit trail of what the shopper scanned). */
+export const ScanRefused = defineEvent(
+  'ScanRefused',
+  1,
+  Type.Object(
+    {
+      scan: Id,
+      code: Type.String({ maxLength: 200 }),
+      reason: Type.Union([Type.Literal('payment-in-progress'), Type.Literal('lane-closed')]),
+      detail: Type.String({ maxLength: 300 }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 // ---- weightcheck: verdicts, each named by a stable `key` (retroactive.ts) ----
 
 const Lines = Type.Array(LineId, { maxItems: 999 });
@@ -232,8 +247,28 @@ export const ALARM_VERDICTS = ['ItemNotBagged', 'UnexpectedItemInBaggingArea', '
 
 // ---- attendant ----
 
-export const InterventionKind = Type.Union(['weight', 'age-check', 'unknown-item', 'removal', 'payment-declined', 'assistance'].map((k) => Type.Literal(k)));
-export type InterventionKindName = 'weight' | 'age-check' | 'unknown-item' | 'removal' | 'payment-declined' | 'assistance';
+const INTERVENTION_KINDS = ['weight', 'age-check', 'unknown-item', 'removal', 'payment-declined', 'assistance', 'device', 'pin-lockout'] as const;
+export const InterventionKind = Type.Union(INTERVENTION_KINDS.map((k) => Type.Literal(k)));
+/** `device`: a device the lane needs is missing (key: the need); `pin-lockout`: PIN sign-in was locked again and again. */
+export type InterventionKindName = (typeof INTERVENTION_KINDS)[number];
+
+/** A need of the lane (lane.needs) that no device meets now, and why. */
+export const MissingNeed = Type.Object(
+  {
+    /** `scanner`, `bagging-scale`, `produce-scale` or a device name. */
+    need: Type.String({ maxLength: 32 }),
+    devices: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 32 }),
+    /** Each device's state and detail, e.g. "bagscale disconnected: no ACK on /dev/i2c-1 at 0x2a". */
+    fault: Type.String({ maxLength: 300 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A device the lane needs is gone: new shoppers are sent to another lane until it is back. */
+export const LaneClosed = defineEvent('LaneClosed', 1, Type.Object({ missing: Type.Array(MissingNeed, { maxItems: 16 }) }, { additionalProperties: false }));
+
+/** Every device the lane needs is back. */
+export const LaneReopened = defineEvent('LaneReopened', 1, Type.Object({}, { additionalProperties: false }));
 
 /** The shopper (or anyone at the screen) called for an attendant. */
 export const AssistanceRequested = defineEvent(

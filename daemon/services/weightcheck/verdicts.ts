@@ -39,7 +39,12 @@ export interface BaggingState {
   alarms: string[];
   ended: boolean;
   weighed: boolean;
+  /** Bagging scales that are missing now: nothing is concluded from the bagging area. */
+  blind: string[];
 }
+
+/** Device states of a bagging scale in which it weighs nothing (drivers/driver.ts DeviceState). */
+const SCALE_GONE = new Set(['disconnected', 'failed']);
 
 interface Line {
   line: string;
@@ -64,6 +69,10 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
   let actual = 0;
   let ref = 0;
   let ended = false;
+  /** Bagging scales missing now (their DeviceStatus inputs): no verdict rests on a dead scale. */
+  const gone = new Set<string>();
+  /** A scale came back: its next weight continues from what the area was explained to hold. */
+  let reanchor = false;
 
   const outstanding = (l: Line): number => (l.skip ? 0 : l.expected - l.bagged);
   const lineTol = (l: Line, o: number): number => Math.max(l.tolG, (Math.abs(o) * l.tolPct) / 100);
@@ -152,6 +161,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
   };
 
   const afterBasketChange = (i: ProjectorInput): void => {
+    if (gone.size) return;
     if (baseline !== undefined && weightAlarm) {
       explain(`b:${i.id}`, i.id, false);
       return;
@@ -209,8 +219,28 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         afterBasketChange(i);
         break;
       }
+      case 'DeviceStatus': {
+        const st = (i.data as { state: string }).state;
+        if (SCALE_GONE.has(st)) gone.add(i.source);
+        else if (st !== 'starting' && gone.delete(i.source) && gone.size === 0) {
+          // Back: what was added meanwhile was bagged under the attendant's eyes (the lane
+          // was closed and an intervention open); alarms about the area before are moot.
+          ref = expectedTotal();
+          for (const l of open()) l.bagged = l.expected;
+          actual = ref;
+          reanchor = true;
+          const clears = settle(true);
+          if (clears.length) verified(`u:${i.id}`, i.id, [], clears);
+        }
+        break;
+      }
       case 'WeightHasChanged': {
+        if (gone.size) break;
         const d = i.data as { grams: number; delta: number };
+        if (reanchor) {
+          baseline = d.grams - d.delta - ref;
+          reanchor = false;
+        }
         baseline ??= d.grams - d.delta;
         actual = d.grams - baseline;
         explain(`w:${i.id}`, i.id, true);
@@ -219,7 +249,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
       case DEADLINE: {
         const d = i.data as DeadlineData;
         const l = lines.get(d.line);
-        if (!l) break;
+        if (!l || gone.size) break;
         const o = outstanding(l);
         const openNb = [...alarms.keys()].some((k) => k.startsWith('nb:') && lineOfKey(k) === l);
         if (d.mode === 'bag' && o > lineTol(l, o) && !openNb) {
@@ -279,6 +309,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
       alarms: [...alarms.keys()],
       ended,
       weighed: baseline !== undefined,
+      blind: [...gone],
     },
   };
 }

@@ -238,3 +238,28 @@ for (const seedValue of process.env.LANED_TEST_SEED ? [Number(process.env.LANED_
     await store.close();
   });
 }
+
+t.test('a missing bagging scale: no verdict rests on it; back, the area goes on from what it held', async (t) => {
+  const l1 = add('L1', 350);
+  const w1 = weigh(350);
+  const l2 = add('L2', 256);
+  const gone = ev('DeviceStatus', 'bagscale', { state: 'disconnected' });
+  const late = deadline('L2');
+  const l3 = add('L3', 1040);
+  const late3 = deadline('L3');
+  const inputs = [l1, w1, l2, gone, late, l3, late3];
+  t.same(verdicts(inputs), [V(`w:${w1.id}`, ['L1'], 350)], 'no ItemNotBagged while the scale is gone');
+  t.same(weightVerdicts(inputs).state.blind, ['bagscale']);
+  const back = ev('DeviceStatus', 'bagscale', { state: 'ok' });
+  t.same(verdicts([...inputs, back]), [V(`w:${w1.id}`, ['L1'], 350)], 'back: nothing to clear, nothing raised');
+  t.same(weightVerdicts([...inputs, back]).state.outstanding, [], 'what was added meanwhile counts as bagged');
+  // the driver re-captured its zero after the replug: its next weight continues from there
+  grams = 0;
+  const l4 = add('L4', 256);
+  const w4 = weigh(256);
+  const out = verdicts([...inputs, back, l4, w4]);
+  t.same(out.at(-1), ['WeightVerified', { key: `w:${w4.id}`, lines: ['L4'], expectedG: 1902, actualG: 1902, clears: [] }]);
+  // a deadline before the scale went is still the shopper's
+  const early = deadline('L2');
+  t.equal(verdicts([l1, w1, l2, early, gone]).at(-1)![0], 'ItemNotBagged');
+});

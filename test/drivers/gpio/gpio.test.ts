@@ -110,7 +110,7 @@ t.test('a lamp runs its patterns on the value file', async (t) => {
   }
   t.same(seen, [1, 1, 0, 0, 1, 1, 0, 0], 'blink: 500 ms on, 500 ms off');
   await driver.command('set', { pattern: 'candle' });
-  await t.rejects(driver.set('disco'), /unknown pattern "disco"; known: off, on, blink, fast-blink, flash, candle/);
+  await t.rejects(driver.set('disco'), /unknown pattern "disco"; known: off, on, blink, fast-blink, flash, fault, candle/);
   await driver.stop();
   t.notOk(fs.isExported(pin));
   t.same(rec.of('OutputChanged').map((e) => e.data.pattern), ['off', 'on', 'blink', 'candle']);

@@ -197,3 +197,24 @@ t.test('unplugged: polls stop, notReady, resumes after replug', async (t) => {
     [300],
   );
 });
+
+t.test('the reading is what the platter holds now: zero once emptied, motion without a weight', async (t) => {
+  const { clock, twin, driver } = setup();
+  await driver.start();
+  await clock.advance(500);
+  twin.produce(800);
+  await clock.advance(2000);
+  t.same(driver.status().lastReading, { state: 'stable', grams: 800, unit: 'kg' }, 'S144 00800');
+  t.match(await driver.command('read'), { state: 'stable', grams: 800 });
+  twin.produce(0); // the platter emptied: S141 while it settles, then S143
+  await clock.advance(250);
+  t.same(driver.status().lastReading, { state: 'unstable' }, 'in motion: no weight is claimed');
+  t.match(await driver.command('read'), { state: 'unstable', grams: null });
+  await clock.advance(2000);
+  t.same(driver.status().lastReading, { state: 'zero', grams: 0 }, 'S143: zero, not the 800 g that was there');
+  t.match(await driver.command('read'), { state: 'zero', grams: 0 });
+  twin.produce(-40);
+  await clock.advance(2000);
+  t.same(driver.status().lastReading, { state: 'underZero' });
+  await driver.stop();
+});

@@ -160,3 +160,20 @@ t.test('garbage and half frames on the line are rejected without losing the next
     [1250, 2000],
   );
 });
+
+t.test('the reading is what the platter holds now: zero once emptied, motion without a weight', async (t) => {
+  const { clock, twin, driver } = setup();
+  await driver.start();
+  await clock.advance(500);
+  twin.produce(800);
+  await clock.advance(2000);
+  t.same(driver.status().lastReading, { state: 'stable', grams: 800, unit: 'kg', net: false });
+  twin.produce(0);
+  await clock.advance(300);
+  t.same(driver.status().lastReading, { state: 'unstable' }, 'motion bit: no weight is claimed');
+  t.match(await driver.command('read'), { state: 'unstable', grams: null });
+  await clock.advance(2000);
+  t.match(driver.status().lastReading, { state: 'zero', grams: 0 }, 'zero, not the 800 g that was there');
+  t.match(await driver.command('read'), { state: 'zero', grams: 0 });
+  await driver.stop();
+});

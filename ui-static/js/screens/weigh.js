@@ -10,6 +10,15 @@ function produceScale(devices) {
   return working.find((d) => typeof d.lastReading?.grams === 'number') ?? working[0];
 }
 
+/**
+ * A weight is stable only when the scale said so with it: a reading without a
+ * state, or a state without grams, is not one (the driver reports zero and
+ * motion as such, never a remembered weight).
+ */
+export function readingIsStable(reading) {
+  return Boolean(reading) && reading.state === 'stable' && typeof reading.grams === 'number' && reading.grams > 0;
+}
+
 /** The product the basket's weigh notice asks for. */
 function weighName(notice) {
   return notice?.name;
@@ -22,7 +31,9 @@ export function weighScreen(state, actions) {
   const scale = produceScale(state.docs.devices);
   const reading = scale?.lastReading;
   const grams = typeof reading?.grams === 'number' ? reading.grams : 0;
-  const stable = reading && typeof reading.grams === 'number' && (reading.state === undefined || reading.state === 'stable');
+  const stable = readingIsStable(reading);
+  // nothing read yet, or the scale says zero: the platter is empty
+  const empty = !reading || reading.state === 'zero';
   const name = notice ? weighName(notice) : undefined;
   const products = state.ui.produce ?? [];
   const offline = !state.online;
@@ -43,7 +54,7 @@ export function weighScreen(state, actions) {
             h(
               'span',
               { class: `scale-state ${stable ? 'is-stable' : 'is-unstable'}`, 'data-testid': 'scale-state' },
-              stable ? `● ${t('weigh.stable')}` : reading ? `○ ${t('weigh.unstable')}` : t('weigh.empty'),
+              stable ? `● ${t('weigh.stable')}` : empty ? t('weigh.empty') : `○ ${t('weigh.unstable')}`,
             ),
           )
         : h('p', { class: 'notice', 'data-testid': 'no-scale' }, t('weigh.noScale')),

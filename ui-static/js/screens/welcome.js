@@ -3,12 +3,13 @@ import { t } from '../texts.js';
 
 /** Welcome / start: the lane waits for a shopper. A scan starts shopping too. */
 export function welcomeScreen(state, actions) {
-  const closed = state.services.basket === 'offline';
+  // the basket service is down, or a device the lane needs is missing (doc/lane)
+  const closed = state.services.basket === 'offline' || Boolean(state.docs.lane?.closed);
   return h(
     'section',
-    { class: 'welcome' },
+    { class: 'welcome', ...(closed ? { 'data-testid': 'lane-closed' } : {}) },
     h('h1', { class: 'welcome-title' }, closed ? t('welcome.closed') : t('welcome.title')),
-    closed ? null : h('p', { class: 'welcome-body' }, t('welcome.body')),
+    h('p', { class: 'welcome-body' }, closed ? t('welcome.closedBody') : t('welcome.body')),
     state.ui.lastCancelled ? h('p', { class: 'welcome-note', 'data-testid': 'cancelled-note' }, t('welcome.cancelled')) : null,
     closed ? null : button(t('welcome.start'), actions.start, { kind: 'primary', big: true, testid: 'start', disabled: !state.online }),
   );
