@@ -226,7 +226,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
             const p = await lookup(tx, gtin);
             if (!p) throw new CommandError(`no product ${gtin} in the catalog`);
-            return p;
+            return { ...p, currency: ctx.config.lane.currency };
           },
         },
         /** Products sold by weight, for the touch UI's produce picker. */
@@ -266,7 +266,14 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             const meta = await tx.get<{ version: number; origin: string; imported_at: string }>(
               'SELECT version, origin, imported_at FROM catalog_meta WHERE k = 1',
             );
-            return { total: total?.c ?? 0, version: meta?.version ?? 0, origin: meta?.origin, importedAt: meta?.imported_at, products: rows.map(toProduct) };
+            return {
+              total: total?.c ?? 0,
+              version: meta?.version ?? 0,
+              origin: meta?.origin,
+              importedAt: meta?.imported_at,
+              currency: ctx.config.lane.currency,
+              products: rows.map(toProduct),
+            };
           },
         },
       },

@@ -189,7 +189,9 @@ export const journal: ServiceDefinition<JournalSettings> = {
         List: {
           args: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
           async handle(args: { limit?: number }, tx) {
-            return tx.all('SELECT txn, status, total, closed FROM journal_receipts ORDER BY n DESC LIMIT ?', [args.limit ?? 20]);
+            return tx.all("SELECT txn, status, total, json_extract(doc, '$.currency') AS currency, closed FROM journal_receipts ORDER BY n DESC LIMIT ?", [
+              args.limit ?? 20,
+            ]);
           },
         },
         Show: {
