@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { parseConfig } from '../drivers/config.js';
+import { serviceSettings } from './services/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
@@ -113,7 +115,11 @@ export function validateConfig(doc: unknown, origin: string): Config {
     throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, devices, services), got ${describe(raw)}`);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
-  if (Value.Check(ConfigSchema, withDefaults)) return withDefaults as Config;
+  if (Value.Check(ConfigSchema, withDefaults)) {
+    const problems = serviceProblems((withDefaults as Config).services);
+    if (problems.length === 0) return withDefaults as Config;
+    throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
+  }
   const problems: string[] = [];
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     const allowed = e.message;
@@ -122,6 +128,22 @@ export function validateConfig(doc: unknown, origin: string): Config {
     if (problems.length >= 5) break;
   }
   throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
+}
+
+/** Each service's settings against the schema it declares (daemon/services/settings.ts). */
+function serviceProblems(services: Config['services']): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(services)) {
+    const schema = serviceSettings[name];
+    if (!schema) {
+      problems.push(`services.${name}: unknown service (known: ${Object.keys(serviceSettings).join(', ')})`);
+      continue;
+    }
+    const { enabled: _enabled, ...settings } = value;
+    const parsed = parseConfig(schema, settings, `services.${name}`);
+    if (!parsed.ok) problems.push(parsed.problem);
+  }
+  return problems.slice(0, 5);
 }
 
 /** Read and validate the YAML config; no path means every default (the simulated lane). */

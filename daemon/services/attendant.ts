@@ -8,22 +8,9 @@ import { deviceConfigs } from '../devices.js';
 import { KvTable, TxCache } from '../kv.js';
 import { verifyHash } from '../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
+import type { AttendantSettings } from './attendant/settings.js';
 
 export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant';
-
-export interface AttendantSettings {
-  /** scrypt hash of the attendant PIN (`lanectl hash-password`). Without it only the key switch overrides. */
-  pinHash?: string;
-  /** Wrong PINs in a row before overrides by PIN are locked. */
-  maxPinFailures?: number;
-  lockoutMs?: number;
-  /** gpio-input device of the attendant key switch (default: the device named keyswitch). */
-  keySwitch?: string;
-  /** Lane state -> lamp device -> pattern (drivers/gpio/output.ts patterns). */
-  lights?: Partial<Record<LaneState, Record<string, string>>>;
-  /** Service that runs device commands (cmd/<lightTarget>/Run). */
-  lightTarget?: string;
-}
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS att_txns (txn TEXT PRIMARY KEY, corr TEXT, closed INTEGER NOT NULL DEFAULT 0, age_verified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;

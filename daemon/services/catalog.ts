@@ -8,15 +8,7 @@ import type { BarcodeScannedData } from '../events/schemas/devices.js';
 import type { Product, ScanResolvedData } from '../events/schemas/checkout.js';
 import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './catalog/import.js';
 import demoCatalog from './catalog/demo-catalog.json' with { type: 'json' };
-
-export interface CatalogSettings {
-  /** Scanner devices whose BarcodeScanned this service resolves (default: every scanner kind in `devices`). */
-  scanners?: string[];
-  /** Load the demo catalog into an empty catalog (default: when every device is simulated). */
-  demo?: boolean;
-  /** Largest catalog file accepted. */
-  maxFileBytes?: number;
-}
+import type { CatalogSettings } from './catalog/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS catalog_products (

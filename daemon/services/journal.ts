@@ -3,11 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runt
 import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
-
-export interface JournalSettings {
-  /** Receipts kept (oldest dropped first). */
-  keepReceipts?: number;
-}
+import type { JournalSettings } from './journal/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS journal_events (
