@@ -31,6 +31,13 @@ export interface RuntimeHost {
 /** Thrown by a command handler for a request that cannot be done; the reply carries the message. */
 export class CommandError extends Error {
   override name = 'CommandError';
+  constructor(
+    message: string,
+    /** Carried in the reply, so a client can tell "no such thing" from a refusal. */
+    readonly kind?: 'not-found',
+  ) {
+    super(message);
+  }
 }
 
 export interface CommandSpec {
@@ -445,7 +452,7 @@ export class ServiceRuntime {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
       handle: async (args: { n: number }, tx) => {
         const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
-        if (r.changes === 0) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        if (r.changes === 0) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
         tx.afterCommit(() => this.deadLetters.forget(1));
         return { dropped: args.n };
       },
@@ -454,7 +461,7 @@ export class ServiceRuntime {
       args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
       handle: async (args: { n: number }, tx) => {
         const dl = await tx.get<{ topic: string; payload: string }>('SELECT topic, payload FROM dead_letters WHERE n = ?', [args.n]);
-        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
         const parsed = parseEvent(dl.topic, dl.payload, Number.MAX_SAFE_INTEGER);
         if (!parsed.ok) throw new CommandError(`dead letter ${args.n} is still invalid: ${parsed.reason}; drop it instead`);
         await this.logic.onEvent?.(parsed.event, tx);
@@ -532,7 +539,7 @@ export class ServiceRuntime {
     } catch (err) {
       const message = (err as Error).message;
       if (!(err instanceof CommandError)) this.log.error({ command: name, id: cmd.id, err: message }, `command ${name} failed`);
-      answer = { id: cmd.id, ok: false, error: message };
+      answer = { id: cmd.id, ok: false, error: message, ...(err instanceof CommandError && err.kind ? { kind: err.kind } : {}) };
     }
     reply(answer);
   }

@@ -73,6 +73,12 @@ export const payment: ServiceDefinition<PaymentSettings> = {
             { payment: row.payment, amount: row.amount, reason, ...(outcome.detail ? { detail: outcome.detail } : {}) },
             meta,
           );
+          tx.afterCommit(() =>
+            ctx.log.warn(
+              { payment: row.payment, txn: row.txn, amount: row.amount, currency: row.currency, reason, ...(outcome.detail ? { detail: outcome.detail } : {}) },
+              `payment ${row.payment} of ${row.txn} ${reason}${outcome.detail ? `: ${outcome.detail}` : ''}`,
+            ),
+          );
         }
         await tx.run('UPDATE payments SET state = ?, outcome = ?, updated = ? WHERE payment = ?', [
           outcome.outcome === 'approved' ? 'authorized' : 'declined',

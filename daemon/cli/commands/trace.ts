@@ -68,6 +68,32 @@ export class EventLogs {
     return this.query(`json_extract(payload, '$.cause') IN (${ids.map(() => '?').join(',')})`, ids);
   }
 
+  /** The last `n` events of every log taken together, oldest first (board time), optionally of one source, type and transaction. */
+  async last(n: number, filter: { source?: string; type?: string; txn?: string }): Promise<Envelope[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const key of ['source', 'type', 'txn'] as const) {
+      if (filter[key] === undefined) continue;
+      where.push(`${key} = ?`);
+      params.push(filter[key]);
+    }
+    const out: Envelope[] = [];
+    for (const db of this.dbs) {
+      // per source: its newest n by seq (a database can hold several sources' logs)
+      const sources = await all<{ source: string }>(db, 'SELECT DISTINCT source FROM outbox', []);
+      for (const { source } of sources) {
+        if (filter.source !== undefined && source !== filter.source) continue;
+        const rows = await all<{ payload: string }>(
+          db,
+          `SELECT payload FROM outbox WHERE source = ?${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+          [source, ...params, n],
+        );
+        for (const r of rows) out.push(JSON.parse(r.payload) as Envelope);
+      }
+    }
+    return out.sort((a, b) => compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq)).slice(-n);
+  }
+
   close(): void {
     for (const db of this.dbs) db.close();
   }

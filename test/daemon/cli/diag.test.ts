@@ -162,13 +162,28 @@ t.test('the support bundle of a running lane', async (t) => {
     'the state directory is listed by name only',
   );
 
-  // laned stopped: still a bundle, with what is missing noted
+  // laned stopped: still a bundle, with what is missing noted, the config the unit
+  // starts laned with (systemctl cat laned, as on a board) and the journal's lines
   t.equal(await d.kill('SIGTERM'), 0);
+  writeFileSync(
+    join(bin, 'systemctl'),
+    `#!/bin/sh\n[ "$1 $2" = "cat laned" ] || exit 1\necho "# /etc/systemd/system/laned.service"\necho "[Service]"\necho "ExecStart=/usr/bin/node --max-semi-space-size=2 /opt/laned/dist/daemon/main.js --config ${cfg}"\n`,
+    { mode: 0o755 },
+  );
   const out2 = join(dir, 'stopped.tar.gz');
-  const r2 = await lanectl(stateDir, ['diag', '--out', out2, '--json']);
+  const r2 = await lanectl(stateDir, ['diag', '--out', out2, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
   t.equal(r2.code, 0, 'a bundle even with laned stopped');
   const p2 = JSON.parse(r2.out) as { files: string[]; notes: string[] };
   t.match(p2.notes.join('\n'), /laned not running/);
   t.ok(p2.files.includes('sqlite-integrity.json') && p2.files.includes('versions.json'), 'what can be read without the daemon is there');
   t.notOk(p2.files.includes('health.json'), 'what needs it is not');
+  const stopped = (await unpack(out2, join(dir, 'z'))).files;
+  t.match(
+    stopped['config.yaml'],
+    new RegExp(`^# ${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, secrets redacted`),
+    "the unit's config, found from its ExecStart",
+  );
+  t.match(stopped['config.yaml'], /id: lane-7/);
+  t.equal(JSON.parse(stopped['config.effective.json']!).lane.storeId, 'store-42', 'and checked');
+  t.match(stopped['journal.txt'], /laned\[1\]: ready/, "the journal's last lines");
 });

@@ -143,3 +143,16 @@ t.test('amounts in the currency of the lane: a JPY lane has no minor unit, a BHD
     });
   }
 });
+
+t.test('a declined payment logs one line', async (t) => {
+  const s = await LaneSession.open({ services: { payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 50 } } } });
+  t.teardown(() => s.close());
+  await s.scanItem('5449000000996');
+  await s.bag(350);
+  await s.ok('payment', 'SimQueue', { outcomes: ['decline'] }, { as: 'technician' });
+  const { payment, outcome } = await s.pay();
+  t.equal(outcome.type, 'PaymentDeclined');
+  const lines = s.lane!.logs.filter((l) => l.payment === payment && /declined/.test(String(l.msg)));
+  t.equal(lines.length, 1, 'one line');
+  t.match(lines[0], { level: 40, reason: 'declined', currency: 'EUR', amount: 99, msg: new RegExp(`^payment ${payment} of T-\\d+ declined`) });
+});
