@@ -13,6 +13,9 @@ import { verifyHash } from '../../../broker/credentials.js';
 
 const json = <T = Record<string, unknown>>(r: CliResult): T => JSON.parse(r.out) as T;
 
+// one lane driven through dozens of lanectl processes, each a node start: minutes on two shared cores
+t.setTimeout(600_000);
+
 t.test('lanectl for the technician, against a running lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
