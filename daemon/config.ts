@@ -5,6 +5,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { scryptCostProblem } from '../broker/scrypt-cost.js';
+import { parseConfig } from '../drivers/config.js';
+import { serviceSettings } from './services/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
@@ -156,7 +158,9 @@ export function validateConfig(doc: unknown, origin: string): Config {
       const problem = hash ? scryptCostProblem(hash) : undefined;
       if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
     }
-    return config;
+    const problems = serviceProblems(config.services);
+    if (problems.length === 0) return config;
+    throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
   }
   const problems: string[] = [];
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
@@ -166,6 +170,22 @@ export function validateConfig(doc: unknown, origin: string): Config {
     if (problems.length >= 5) break;
   }
   throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
+}
+
+/** Each service's settings against the schema it declares (daemon/services/settings.ts). */
+function serviceProblems(services: Config['services']): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(services)) {
+    const schema = serviceSettings[name];
+    if (!schema) {
+      problems.push(`services.${name}: unknown service (known: ${Object.keys(serviceSettings).join(', ')})`);
+      continue;
+    }
+    const { enabled: _enabled, ...settings } = value;
+    const parsed = parseConfig(schema, settings, `services.${name}`);
+    if (!parsed.ok) problems.push(parsed.problem);
+  }
+  return problems.slice(0, 5);
 }
 
 /** Read and validate the YAML config; no path means every default (the simulated lane). */

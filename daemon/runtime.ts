@@ -32,6 +32,13 @@ export interface RuntimeHost {
 /** Thrown by a command handler for a request that cannot be done; the reply carries the message. */
 export class CommandError extends Error {
   override name = 'CommandError';
+  constructor(
+    message: string,
+    /** Carried in the reply, so a client can tell "no such thing" from a refusal. */
+    readonly kind?: 'not-found',
+  ) {
+    super(message);
+  }
 }
 
 export interface CommandSpec {
@@ -523,7 +530,7 @@ export class ServiceRuntime {
           args.n,
         ]);
         const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
-        if (r.changes === 0 || !dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        if (r.changes === 0 || !dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
         tx.afterCommit(() => {
           this.deadLetters.forget(1);
           this.log.warn(
@@ -539,7 +546,7 @@ export class ServiceRuntime {
       handle: async (args: { n: number }, tx, m) => {
         const dl = await tx.get<{ topic: string; payload: string }>('SELECT topic, payload FROM dead_letters WHERE n = ?', [args.n]);
         this.log.warn({ by: m.by, n: args.n, topic: dl?.topic }, `dead letter ${args.n} of ${this.name} retried by ${m.by ?? 'an unknown sender'}`);
-        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`);
+        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
         const parsed = parseEvent(dl.topic, dl.payload, Number.MAX_SAFE_INTEGER);
         if (!parsed.ok) throw new CommandError(`dead letter ${args.n} is still invalid: ${parsed.reason}; drop it instead`);
         await this.logic.onEvent?.(parsed.event, tx);
@@ -646,7 +653,7 @@ export class ServiceRuntime {
     } catch (err) {
       const message = (err as Error).message;
       if (!(err instanceof CommandError)) this.log.error({ command: name, id: cmd.id, err: message }, `command ${name} failed`);
-      answer = { id: cmd.id, ok: false, error: message };
+      answer = { id: cmd.id, ok: false, error: message, ...(err instanceof CommandError && err.kind ? { kind: err.kind } : {}) };
     }
     reply(answer);
   }

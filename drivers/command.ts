@@ -21,6 +21,13 @@ export interface Commandable {
 /** A refusal a technician can act on (not a bug). */
 export class CommandError extends Error {
   override name = 'CommandError';
+  constructor(
+    message: string,
+    /** `not-found`: no device of that name. */
+    readonly kind?: 'not-found',
+  ) {
+    super(message);
+  }
 }
 
 export function isCommandable(d: Driver): d is Driver & Commandable {

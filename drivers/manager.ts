@@ -108,7 +108,7 @@ export class DeviceManager {
   /** Run a technician command; CommandError explains a refusal. */
   async command(name: string, command: string, args: Record<string, unknown> = {}): Promise<unknown> {
     const slot = this.slots.get(name);
-    if (!slot) throw new CommandError(`no device "${name}" (devices: ${[...this.slots.keys()].join(', ')})`);
+    if (!slot) throw new CommandError(`no device "${name}" (devices: ${[...this.slots.keys()].join(', ')})`, 'not-found');
     const d = slot.driver;
     if (!d) throw new CommandError(`device ${name} is not running: ${slot.status.detail ?? slot.status.state}`);
     if (!isCommandable(d)) throw new CommandError(`device ${name} (${slot.kind}) takes no commands`);

@@ -74,8 +74,8 @@ export async function connectTechnician(stateDir: string, timeoutMs = 5000): Pro
 }
 
 /** Send a command and wait for its reply on reply/<clientId>/<id>. */
-export async function request(client: MqttClient, target: string, command: string, args?: unknown, timeoutMs = 10_000): Promise<unknown> {
-  const cmd = newCommand(args, undefined, 'technician');
+export async function request(client: MqttClient, target: string, command: string, args?: unknown, timeoutMs = 10_000, by = 'technician'): Promise<unknown> {
+  const cmd = newCommand(args, undefined, by);
   const replyTo = `reply/${client.options.clientId}/${cmd.id}`;
   cmd.replyTo = replyTo;
   const reply = await new Promise<CommandReply>((resolve, reject) => {
@@ -97,6 +97,6 @@ export async function request(client: MqttClient, target: string, command: strin
       client.publish(`cmd/${target}/${command}`, JSON.stringify(cmd), { qos: 1 });
     });
   });
-  if (!reply.ok) throw new CliError(`${target} ${command}: ${reply.error ?? 'failed'}`, EXIT.failed);
+  if (!reply.ok) throw new CliError(`${target} ${command}: ${reply.error ?? 'failed'}`, reply.kind === 'not-found' ? EXIT.dataErr : EXIT.failed);
   return reply.result;
 }

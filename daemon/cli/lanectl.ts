@@ -5,6 +5,7 @@ import { resolveStateDir } from '../config.js';
 import { CliError, EXIT } from './client.js';
 import { commands } from './commands/index.js';
 import type { CliContext } from './context.js';
+import { nearest } from './nearest.js';
 
 const USAGE = `usage: lanectl [--state-dir DIR] [--json] COMMAND ...
 
@@ -12,7 +13,8 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${`${name} ${c.usage}`.padEnd(34)} ${c.help}`)
   .join('\n')}
 
-Exit codes: 0 ok, 1 failed, 64 usage, 65 bad input, 66 no such file, 69 laned not reachable, 73 cannot write, 77 no permission.
+Exit codes: 0 ok, 1 failed, 64 usage, 65 bad input (no such device, not a number), 66 no such file, 69 laned not reachable, 73 cannot write, 77 no permission.
+lanectl COMMAND --help shows one command's usage; with --json, errors are a JSON document on stderr.
 `;
 
 /** On a board (image/install.sh) laned's state is systemd's StateDirectory=laned. */
@@ -21,7 +23,21 @@ function boardStateDir(): string | undefined {
   return existsSync('/var/lib/laned') ? '/var/lib/laned' : undefined;
 }
 
+/** `lanectl <command> --help`: that command's usage line and what it does. */
+function commandUsage(name: string): string {
+  const c = commands[name]!;
+  return `usage: lanectl [--state-dir DIR] [--json] ${name} ${c.usage}\n\n  ${c.help}\n`;
+}
+
+/** A failure on stderr: one line of text, or with --json one JSON document with the exit code. */
+function fail(json: boolean, command: string | undefined, message: string, code: number, usage?: string): number {
+  if (json) process.stderr.write(`${JSON.stringify({ error: message, code, ...(command ? { command } : {}) })}\n`);
+  else process.stderr.write(`lanectl${command ? ` ${command}` : ''}: ${message}\n${usage ?? ''}`);
+  return code;
+}
+
 async function main(argv: string[]): Promise<number> {
+  const wantsJson = argv.includes('--json');
   let parsed;
   try {
     parsed = parseArgs({
@@ -41,23 +57,33 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         strict: { type: 'boolean' },
         pin: { type: 'boolean' },
+        force: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
     });
   } catch (err) {
-    process.stderr.write(`lanectl: ${(err as Error).message}\n${USAGE}`);
-    return EXIT.usage;
+    const name = argv.find((a) => !a.startsWith('-'));
+    return fail(wantsJson, name && commands[name] ? name : undefined, (err as Error).message, EXIT.usage, name && commands[name] ? commandUsage(name) : USAGE);
   }
   const [name, ...rest] = parsed.positionals;
-  if (parsed.values.help || !name) {
+  if (name && parsed.values.help && commands[name]) {
+    process.stdout.write(commandUsage(name));
+    return EXIT.ok;
+  }
+  if (!name) {
     process.stdout.write(USAGE);
-    return name || parsed.values.help ? EXIT.ok : EXIT.usage;
+    return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`lanectl: unknown command ${name}\n${USAGE}`);
-    return EXIT.usage;
+    const near = nearest(name, Object.keys(commands));
+    return fail(
+      parsed.values.json ?? false,
+      undefined,
+      `unknown command ${name}${near ? `; did you mean ${near}?` : ''} (lanectl --help lists them)`,
+      EXIT.usage,
+    );
   }
   const ctx: CliContext = {
     stateDir: resolveStateDir(parsed.values['state-dir'] ?? boardStateDir()),
@@ -69,12 +95,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     return (await command.run(ctx)) ?? EXIT.ok;
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`lanectl ${name}: ${err.message}\n`);
-      return err.code;
-    }
-    process.stderr.write(`lanectl ${name}: ${(err as Error).stack ?? String(err)}\n`);
-    return EXIT.software;
+    if (err instanceof CliError) return fail(ctx.json, name, err.message, err.code);
+    return fail(ctx.json, name, (err as Error).stack ?? String(err), EXIT.software);
   }
 }
 

@@ -22,6 +22,8 @@ export interface CommandReply {
   ok: boolean;
   result?: unknown;
   error?: string;
+  /** What kind of refusal: `not-found` when the thing asked for (a device, a dead letter) does not exist. */
+  kind?: 'not-found';
 }
 
 const checkCommand = TypeCompiler.Compile(CommandSchema);

@@ -9,24 +9,9 @@ import { KvTable, TxCache } from '../kv.js';
 import { verifyHash } from '../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
 import { laneNeeds, unmet, type DeviceSeen } from './attendant/needs.js';
+import type { AttendantSettings } from './attendant/settings.js';
 
 export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant' | 'closed';
-
-export interface AttendantSettings {
-  /** scrypt hash of the attendant PIN (`lanectl hash-password`). Without it only the key switch overrides. */
-  pinHash?: string;
-  /** Wrong PINs in a row from one screen or client before PIN sign-in there is locked. */
-  maxPinFailures?: number;
-  lockoutMs?: number;
-  /** Lockouts in a row (no right PIN between) from one screen or client that open a pin-lockout intervention. */
-  lockoutsBeforeAlarm?: number;
-  /** gpio-input device of the attendant key switch (default: the device named keyswitch). */
-  keySwitch?: string;
-  /** Lane state -> lamp device -> pattern (drivers/gpio/output.ts patterns). */
-  lights?: Partial<Record<LaneState, Record<string, string>>>;
-  /** Service that runs device commands (cmd/<lightTarget>/Run). */
-  lightTarget?: string;
-}
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS att_txns (txn TEXT PRIMARY KEY, corr TEXT, closed INTEGER NOT NULL DEFAULT 0, age_verified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;

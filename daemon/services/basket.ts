@@ -9,13 +9,7 @@ import type { ProduceWeighedData } from '../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
 import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './basket/doc.js';
-
-export interface BasketSettings {
-  /** Produce scales whose ProduceWeighed prices items sold by weight (default: magellan, toledo8217 devices). */
-  produceScales?: string[];
-  /** Removing a line or lowering its quantity waits for an attendant (default true). */
-  removalNeedsApproval?: boolean;
-}
+import type { BasketSettings } from './basket/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS basket_txns (

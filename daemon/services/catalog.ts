@@ -8,15 +8,7 @@ import type { BarcodeScannedData } from '../events/schemas/devices.js';
 import type { Product, ScanResolvedData } from '../events/schemas/checkout.js';
 import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './catalog/import.js';
 import demoCatalog from './catalog/demo-catalog.json' with { type: 'json' };
-
-export interface CatalogSettings {
-  /** Scanner devices whose BarcodeScanned this service resolves (default: every scanner kind in `devices`). */
-  scanners?: string[];
-  /** Load the demo catalog into an empty catalog (default: when every device is simulated). */
-  demo?: boolean;
-  /** Largest catalog file accepted. */
-  maxFileBytes?: number;
-}
+import type { CatalogSettings } from './catalog/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS catalog_products (
@@ -228,7 +220,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
             const p = await lookup(tx, gtin);
             if (!p) throw new CommandError(`no product ${gtin} in the catalog`);
-            return p;
+            return { ...p, currency: ctx.config.lane.currency };
           },
         },
         /** Products sold by weight, for the touch UI's produce picker. */
@@ -268,7 +260,14 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             const meta = await tx.get<{ version: number; origin: string; imported_at: string }>(
               'SELECT version, origin, imported_at FROM catalog_meta WHERE k = 1',
             );
-            return { total: total?.c ?? 0, version: meta?.version ?? 0, origin: meta?.origin, importedAt: meta?.imported_at, products: rows.map(toProduct) };
+            return {
+              total: total?.c ?? 0,
+              version: meta?.version ?? 0,
+              origin: meta?.origin,
+              importedAt: meta?.imported_at,
+              currency: ctx.config.lane.currency,
+              products: rows.map(toProduct),
+            };
           },
         },
       },

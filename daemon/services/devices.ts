@@ -6,6 +6,7 @@ import { DeviceManager } from '../../drivers/manager.js';
 import { CommandError as DriverCommandError } from '../../drivers/command.js';
 import type { DeviceStatus } from '../../drivers/driver.js';
 import type { SimLane } from '../../drivers/sim/lane.js';
+import type { ScaleCalibratedData } from '../events/schemas/devices.js';
 
 /**
  * devices: hosts the lane's drivers (DESIGN.md "Devices"). Each device is its own
@@ -83,13 +84,35 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
           Run: {
             args: Type.Object({ device: Type.String(), command: Type.String(), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
             key: () => 'devices:run',
-            async handle(a: { device: string; command: string; args?: Record<string, unknown> }) {
+            async handle(a: { device: string; command: string; args?: Record<string, unknown> }, tx, m) {
+              let result: unknown;
               try {
-                return await manage().command(a.device, a.command, a.args ?? {});
+                result = await manage().command(a.device, a.command, a.args ?? {});
               } catch (err) {
-                if (err instanceof DriverCommandError) throw new CommandError(err.message);
+                if (err instanceof DriverCommandError) throw new CommandError(err.message, err.kind);
                 throw err;
               }
+              const r = result as { before?: ScaleCalibratedData['before']; after?: ScaleCalibratedData['after'] } | undefined;
+              if ((a.command === 'calibrate-zero' || a.command === 'calibrate-span') && r?.after) {
+                const duringTxn = typeof a.args?.txn === 'string' ? a.args.txn : undefined;
+                const data: ScaleCalibratedData = {
+                  step: a.command === 'calibrate-zero' ? 'zero' : 'span',
+                  by: m.by ?? 'unknown',
+                  before: r.before ?? null,
+                  after: r.after,
+                  forced: a.args?.force === true,
+                  ...(duringTxn ? { duringTxn } : {}),
+                };
+                await ctx.emitAs(a.device, tx, 'ScaleCalibrated', data);
+                const was = data.before ? `zero ${data.before.zeroCounts}, ${data.before.countsPerGram.toFixed(3)} counts/g` : 'not calibrated';
+                tx.afterCommit(() =>
+                  ctx.log.warn(
+                    { device: a.device, ...data },
+                    `${a.device} calibrated (${data.step}) by ${data.by}${data.forced ? ' with --force' : ''}${duringTxn ? ` during ${duringTxn}` : ''}: ${was} -> zero ${data.after.zeroCounts}, ${data.after.countsPerGram.toFixed(3)} counts/g`,
+                  ),
+                );
+              }
+              return result;
             },
           },
         },

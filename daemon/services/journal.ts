@@ -3,11 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runt
 import type { Tx } from '../store.js';
 import type { Envelope } from '../events/envelope.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
-
-export interface JournalSettings {
-  /** Receipts kept (oldest dropped first). */
-  keepReceipts?: number;
-}
+import type { JournalSettings } from './journal/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS journal_events (
@@ -191,7 +187,9 @@ export const journal: ServiceDefinition<JournalSettings> = {
         List: {
           args: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
           async handle(args: { limit?: number }, tx) {
-            return tx.all('SELECT txn, status, total, closed FROM journal_receipts ORDER BY n DESC LIMIT ?', [args.limit ?? 20]);
+            return tx.all("SELECT txn, status, total, json_extract(doc, '$.currency') AS currency, closed FROM journal_receipts ORDER BY n DESC LIMIT ?", [
+              args.limit ?? 20,
+            ]);
           },
         },
         Show: {

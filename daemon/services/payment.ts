@@ -3,14 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runt
 import type { Envelope } from '../events/envelope.js';
 import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './payment/terminal.js';
 import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './payment/simulated.js';
-
-export interface PaymentSettings {
-  terminal?: { kind: 'simulated'; delayMs?: number; script?: SimOutcome[]; fallback?: SimOutcome };
-  /** No answer from the terminal for this long: the payment is cancelled there and declined here. */
-  timeoutMs?: number;
-  /** Wait before asking an unreachable terminal again. */
-  retryMs?: number;
-}
+import type { PaymentSettings } from './payment/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS payments (
@@ -86,6 +79,12 @@ export const payment: ServiceDefinition<PaymentSettings> = {
             'PaymentDeclined',
             { payment: row.payment, amount: row.amount, reason, ...(outcome.detail ? { detail: outcome.detail } : {}) },
             meta,
+          );
+          tx.afterCommit(() =>
+            ctx.log.warn(
+              { payment: row.payment, txn: row.txn, amount: row.amount, currency: row.currency, reason, ...(outcome.detail ? { detail: outcome.detail } : {}) },
+              `payment ${row.payment} of ${row.txn} ${reason}${outcome.detail ? `: ${outcome.detail}` : ''}`,
+            ),
           );
         }
         await tx.run('UPDATE payments SET state = ?, outcome = ?, updated = ? WHERE payment = ?', [

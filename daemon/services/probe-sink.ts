@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
+import type { ProbeSinkSettings } from './probe/settings.js';
 
 /**
  * probe-sink: applies ProbeTick events from `probe`, counting how often each tick
  * was applied. Duplicates would show as applied > 1, losses as missing ticks.
  */
-export const probeSink: ServiceDefinition<{ sources?: string[]; failTicks?: number[] }> = {
+export const probeSink: ServiceDefinition<ProbeSinkSettings> = {
   name: 'probe-sink',
   create(ctx): ServiceLogic {
     let refused = new Set(ctx.settings.failTicks ?? []);

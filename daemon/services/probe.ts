@@ -1,16 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-
-interface ProbeSettings {
-  /** Ticks to emit after start (0: only on command). */
-  count?: number;
-  /** One transaction every `intervalMs` (0: back to back). */
-  intervalMs?: number;
-  /** Ticks committed per transaction. */
-  batch?: number;
-  /** Bytes of padding per tick, to load the path with realistic payloads. */
-  padBytes?: number;
-}
+import type { ProbeSettings } from './probe/settings.js';
 
 /**
  * probe: emits numbered ProbeTick events through its outbox — the producer of the

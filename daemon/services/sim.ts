@@ -15,7 +15,7 @@ export function simService(sim: SimLane): ServiceDefinition {
     try {
       fn(d);
     } catch (err) {
-      throw new CommandError((err as Error).message);
+      throw new CommandError((err as Error).message, (err as { notFound?: boolean }).notFound ? 'not-found' : undefined);
     }
     return { device: d };
   };

@@ -7,18 +7,7 @@ import { KvTable } from '../kv.js';
 import { RetroactiveProjector, inputOf, type ProjectorInput } from '../events/retroactive.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
 import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './weightcheck/verdicts.js';
-
-export interface WeightcheckSettings {
-  /** Bagging-area scales (default: every nau7802 device). */
-  baggingScales?: string[];
-  /** Time to bag an item after it was added, or to take it out after it was removed. */
-  notBaggedTimeoutMs?: number;
-  noiseG?: number;
-  toleranceG?: number;
-  tolerancePct?: number;
-  /** Closed transactions whose inputs are kept (for lanectl and support). */
-  keepTransactions?: number;
-}
+import type { WeightcheckSettings } from './weightcheck/settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS wc_weights (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, mono TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;

@@ -24,6 +24,9 @@ const lit = <T extends number | string>(vals: T[], def: T) =>
     { default: def },
   );
 
+/** A span more than this far (as a fraction) from the reference counts per gram is refused without force. */
+const SPAN_PLAUSIBLE = 0.2;
+
 export const Nau7802Schema = Type.Object(
   {
     kind: Type.Literal('nau7802'),
@@ -56,6 +59,8 @@ export const Nau7802Schema = Type.Object(
     noDataTimeoutMs: Type.Integer({ minimum: 100, maximum: 10_000, default: 1000 }),
     i2cRetries: Type.Integer({ minimum: 0, maximum: 10, default: 3 }),
     reconnectMaxMs: Type.Integer({ minimum: 1000, maximum: 30_000, default: 30_000 }),
+    /** lanectl selftest: a known test mass may read this many grams off and pass (default: 0.5 % of the mass, at least 5 g). */
+    testToleranceG: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
   },
   { additionalProperties: false },
 );
@@ -364,6 +369,7 @@ export class Nau7802Scale implements Driver, Commandable {
       }
       case 'calibrate-zero': {
         needStable();
+        const before = this.calSummary();
         const cal: CalibrationFile = {
           version: 1,
           device: this.name,
@@ -373,7 +379,7 @@ export class Nau7802Scale implements Driver, Commandable {
           zeroAt: new Date().toISOString(),
         };
         await this.saveAndApply(cal);
-        return { zeroCounts: Math.round(cal.zeroCounts), file: this.calPath };
+        return { zeroCounts: Math.round(cal.zeroCounts), file: this.calPath, before, after: this.calSummary() };
       }
       case 'calibrate-span': {
         const grams = numberArg(args, 'grams', this.name);
@@ -385,9 +391,23 @@ export class Nau7802Scale implements Driver, Commandable {
         const delta = w.counts - zero;
         if (Math.abs(delta) < 100)
           throw new CommandError(`${this.name}: the platter reads only ${Math.round(delta)} counts above zero; is the ${grams} g mass on it?`);
-        const cal: CalibrationFile = { ...this.cal, zeroCounts: zero, countsPerGram: delta / grams, spanGrams: grams, spanAt: new Date().toISOString() };
+        const countsPerGram = delta / grams;
+        // The load cell's output per gram does not change much: a span far from the last one (or, before the
+        // first, from the rated output) means the mass on the platter is not the grams typed.
+        const reference = this.cal.spanGrams
+          ? { cpg: this.cal.countsPerGram, what: `the last calibration (${this.cal.spanAt ?? '?'})` }
+          : { cpg: this.cfg.nominalCountsPerGram, what: 'the nominal counts per gram of the load cell (nominalCountsPerGram)' };
+        const off = countsPerGram / reference.cpg - 1;
+        if (Math.abs(off) > SPAN_PLAUSIBLE && args.force !== true) {
+          const reads = Math.round(delta / reference.cpg);
+          throw new CommandError(
+            `${this.name}: refused: ${grams} g gives ${countsPerGram.toFixed(2)} counts per gram, ${(off * 100).toFixed(0)} % off ${reference.what} (${reference.cpg.toFixed(2)}); the platter weighs about ${reads} g by it. Put exactly ${grams} g on the empty platter, or pass --force if the load cell was replaced`,
+          );
+        }
+        const before = this.calSummary();
+        const cal: CalibrationFile = { ...this.cal, zeroCounts: zero, countsPerGram, spanGrams: grams, spanAt: new Date().toISOString() };
         await this.saveAndApply(cal);
-        return { countsPerGram: cal.countsPerGram, file: this.calPath };
+        return { countsPerGram: cal.countsPerGram, file: this.calPath, before, after: this.calSummary() };
       }
       default:
         throw new CommandError(
@@ -396,6 +416,16 @@ export class Nau7802Scale implements Driver, Commandable {
             .join(', ')}`,
         );
     }
+  }
+
+  /** The calibration in use, for the ScaleCalibrated event (null: none saved yet). */
+  private calSummary(): { zeroCounts: number; countsPerGram: number; spanGrams?: number } | null {
+    if (!this.cal) return null;
+    return {
+      zeroCounts: Math.round(this.cal.zeroCounts),
+      countsPerGram: this.cal.countsPerGram,
+      ...(this.cal.spanGrams ? { spanGrams: this.cal.spanGrams } : {}),
+    };
   }
 
   private async saveAndApply(cal: CalibrationFile): Promise<void> {

@@ -39,6 +39,8 @@ export const MagellanSchema = Type.Object(
     /** Stable weights must differ by at least this to count as a new weighing. */
     minChangeG: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),
     ...DecodeFields,
+    /** lanectl selftest: a known test mass may read this many grams off and pass (default: 0.5 % of the mass, at least 5 g). */
+    testToleranceG: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
   },
   { additionalProperties: false },
 );

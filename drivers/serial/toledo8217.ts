@@ -29,6 +29,8 @@ export const Toledo8217Schema = Type.Object(
     /** auto: 3 decimals = kg, 2 = lb. */
     unit: Type.Union([Type.Literal('auto'), Type.Literal('kg'), Type.Literal('lb')], { default: 'auto' }),
     minChangeG: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),
+    /** lanectl selftest: a known test mass may read this many grams off and pass (default: 0.5 % of the mass, at least 5 g). */
+    testToleranceG: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
   },
   { additionalProperties: false },
 );

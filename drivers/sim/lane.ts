@@ -164,7 +164,7 @@ export class SimLane {
       const d = this.declared.get(device);
       if (d && !d.simulated) throw new Error(`sim: device "${device}" is a real ${d.kind} (simulate: false); sim commands only drive simulated devices`);
       const names = [...this.twins.keys()];
-      throw new Error(`sim: no simulated device "${device}"${names.length ? ` (simulated: ${names.join(', ')})` : ''}`);
+      throw Object.assign(new Error(`sim: no simulated device "${device}"${names.length ? ` (simulated: ${names.join(', ')})` : ''}`), { notFound: true });
     }
     if (!ACTION_KINDS[action].includes(t.kind)) {
       const fit = this.devices().filter((d) => d.actions.includes(action)).map((d) => d.name);

@@ -13,10 +13,38 @@ t.test('no file: every default, the simulated lane', async (t) => {
 });
 
 t.test("a service's settings without `enabled`: its own default applies", async (t) => {
-  const c = validateConfig({ services: { attendant: { pinHash: 'scrypt$x' }, probe: { count: 3 } } }, 'c');
-  t.same(c.services.attendant, { pinHash: 'scrypt$x' }, 'accepted as written (the daemon then enables attendant, on by default)');
+  const pinHash = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
+  const c = validateConfig({ services: { attendant: { pinHash }, probe: { count: 3 } } }, 'c');
+  t.same(c.services.attendant, { pinHash }, 'accepted as written (the daemon then enables attendant, on by default)');
   t.equal(c.services.probe?.enabled, undefined, 'probe stays off by default: no schema default turns it on');
   t.throws(() => validateConfig({ services: { probe: { enabled: 'yes' } } }, 'c'), { message: /services\.probe\.enabled: "yes" is not allowed/ });
+});
+
+t.test("every service's settings are checked against the schema it declares", async (t) => {
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{ attendant: { pinHash: 1234 } }, /services\.attendant\.pinHash: got 1234, expected a string matching/],
+    [{ attendant: { maxPinFailures: -4 } }, /services\.attendant\.maxPinFailures: got -4, expected an integer from 1 to 100/],
+    [{ catalog: { maxFileBytes: 'lots' } }, /services\.catalog\.maxFileBytes: got "lots", expected an integer/],
+    [{ catalog: { maxFilebytes: 1_000_000 } }, /services\.catalog\.maxFilebytes: unknown key/],
+    [{ payment: { terminal: { kind: 'simulated', delayMs: 50, fallbak: 'approve' } } }, /services\.payment\.terminal\.fallbak: unknown key/],
+    [{ weightcheck: { toleranceG: '5' } }, /services\.weightcheck\.toleranceG: got "5", expected a number/],
+    [{ journal: { keepReceipts: 0 } }, /services\.journal\.keepReceipts: got 0/],
+    [{ basket: { removalNeedsApproval: 'no' } }, /services\.basket\.removalNeedsApproval: got "no", expected a boolean/],
+    [{ 'probe-sink': { failTicks: ['2'] } }, /services\.probe-sink\.failTicks\.0: got "2"/],
+    [{ bascket: { enabled: true } }, /services\.bascket: unknown service \(known: .*basket/],
+  ];
+  for (const [services, message] of refused)
+    t.throws(() => validateConfig({ services }, 'config x.yaml'), { name: 'ConfigError', message }, JSON.stringify(services));
+  const ok = validateConfig(
+    {
+      services: {
+        catalog: { maxFileBytes: 1_000_000, demo: false },
+        payment: { enabled: true, terminal: { kind: 'simulated', script: ['decline'] }, timeoutMs: 5000 },
+      },
+    },
+    'c',
+  );
+  t.equal((ok.services.catalog as { maxFileBytes?: number }).maxFileBytes, 1_000_000, 'good settings pass as written');
 });
 
 t.test('an invalid value names the key, the value and what is allowed', async (t) => {
@@ -57,4 +85,13 @@ t.test('laned refuses a bad config with exit 78 and one clear line', async (t) =
   const d = await startDaemon({ configFile: file, stateDir: join(dir, 'state'), waitReady: false });
   t.equal(await d.exited, 78, 'EX_CONFIG');
   t.match(d.lines.join('\n'), /http\.port: -1 is not allowed/);
+});
+
+t.test("laned refuses a service's bad setting with exit 78, naming the key", async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'laned.yaml');
+  writeFileSync(file, 'services:\n  attendant:\n    pinHash: 1234\n');
+  const d = await startDaemon({ configFile: file, stateDir: join(dir, 'state'), waitReady: false });
+  t.equal(await d.exited, 78, 'EX_CONFIG');
+  t.match(d.lines.join('\n'), /services\.attendant\.pinHash: got 1234/);
 });

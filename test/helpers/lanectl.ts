@@ -17,19 +17,34 @@ export function lanectl(stateDir: string, args: string[], opts: { env?: Record<s
       process.execPath,
       [LANECTL, '--state-dir', stateDir, ...args],
       { timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, ...opts.env } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0, out: stdout, err: stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, out: stdout, err: stderr }),
     );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
 
 /** lanectl as a running child, for interactive commands: read its stderr, write its stdin. */
-export function lanectlInteractive(stateDir: string, args: string[]): { proc: ChildProcess; err(): string; out(): string; waitErr(re: RegExp, timeoutMs?: number): Promise<void>; done: Promise<CliResult> } {
+export function lanectlInteractive(
+  stateDir: string,
+  args: string[],
+): {
+  proc: ChildProcess;
+  err(): string;
+  out(): string;
+  waitErr(re: RegExp, timeoutMs?: number): Promise<void>;
+  waitOut(re: RegExp, timeoutMs?: number): Promise<void>;
+  done: Promise<CliResult>;
+} {
   const proc = spawn(process.execPath, [LANECTL, '--state-dir', stateDir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const outWaiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  proc.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    for (const w of [...outWaiters]) if (w.re.test(out)) outWaiters.splice(outWaiters.indexOf(w), 1) && w.resolve();
+  });
   proc.stderr!.on('data', (b: Buffer) => {
     err += b.toString();
     for (const w of [...waiters]) if (w.re.test(err)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
@@ -43,8 +58,27 @@ export function lanectlInteractive(stateDir: string, args: string[]): { proc: Ch
       re.test(err)
         ? Promise.resolve()
         : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`lanectl ${args.join(' ')}: no ${re} on stderr within ${timeoutMs} ms; stderr:\n${err}`)), timeoutMs);
+            const timer = setTimeout(
+              () => reject(new Error(`lanectl ${args.join(' ')}: no ${re} on stderr within ${timeoutMs} ms; stderr:\n${err}`)),
+              timeoutMs,
+            );
             waiters.push({
+              re,
+              resolve: () => {
+                clearTimeout(timer);
+                resolve();
+              },
+            });
+          }),
+    waitOut: (re, timeoutMs = 20_000) =>
+      re.test(out)
+        ? Promise.resolve()
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`lanectl ${args.join(' ')}: no ${re} on stdout within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`)),
+              timeoutMs,
+            );
+            outWaiters.push({
               re,
               resolve: () => {
                 clearTimeout(timer);
@@ -63,7 +97,12 @@ export function generatedPasswords(stateDir: string): Record<string, string> {
 
 /** A technician MQTT client on the daemon's broker. */
 export async function technician(stateDir: string, brokerUrl: string): Promise<MqttClient> {
-  const c = mqtt.connect(brokerUrl, { clientId: `test-tech-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, username: 'technician', password: generatedPasswords(stateDir).technician, reconnectPeriod: 0 });
+  const c = mqtt.connect(brokerUrl, {
+    clientId: `test-tech-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    username: 'technician',
+    password: generatedPasswords(stateDir).technician,
+    reconnectPeriod: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());
     c.once('error', reject);

@@ -84,6 +84,8 @@ export function streamsOf(events: Envelope[], txn: string, types: Map<string, st
 export interface SessionOptions {
   services?: Record<string, Record<string, unknown>>;
   devices?: Record<string, Record<string, unknown>>;
+  /** The config's `lane` (id, store, currency). */
+  lane?: Record<string, unknown>;
   stateDir?: string;
   /** Sources per consumer for quiescence, when the lane's config changes them. */
   consumers?: Record<string, string[]>;
@@ -129,7 +131,7 @@ export class LaneSession {
       password = opts.attach.password;
       stateDir = opts.attach.stateDir;
     } else {
-      lane = await startLane({ devices: opts.devices ?? SIM_DEVICES, services: opts.services ?? {} }, opts.stateDir);
+      lane = await startLane({ devices: opts.devices ?? SIM_DEVICES, services: opts.services ?? {}, ...(opts.lane ? { lane: opts.lane } : {}) }, opts.stateDir);
       url = lane.brokerUrl;
       password = (role) => lane!.daemon.credentials.password(role);
       stateDir = lane.stateDir;

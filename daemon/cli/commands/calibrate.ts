@@ -3,8 +3,9 @@ import type { MqttClient } from 'mqtt';
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
+import { laneDoc, technicianName } from '../lane-doc.js';
 
-const USAGE = 'calibrate scale [--device D] [--grams G] | calibrate <device> zero | calibrate <device> span <grams>';
+const USAGE = 'calibrate scale [--device D] [--grams G] [--force] | calibrate <device> zero [--force] | calibrate <device> span <grams> [--force]';
 
 /** Kinds whose calibration lives in the scale itself (sealed, legal for trade): zero/tare only. */
 const SEALED = new Set(['toledo8217', 'magellan']);
@@ -17,7 +18,7 @@ async function runSettled(c: MqttClient, device: string, command: string, args: 
   let said = false;
   for (;;) {
     try {
-      return await request(c, 'devices', 'Run', { device, command, ...(args ? { args } : {}) });
+      return await request(c, 'devices', 'Run', { device, command, ...(args && Object.keys(args).length ? { args } : {}) }, 10_000, technicianName());
     } catch (err) {
       if (!(err instanceof CliError) || !/not stable/.test(err.message) || Date.now() > until) throw err;
       if (!said) process.stderr.write('waiting for the platter to settle...\n');
@@ -25,6 +26,38 @@ async function runSettled(c: MqttClient, device: string, command: string, args: 
       await sleep(300);
     }
   }
+}
+
+/**
+ * A calibration moves the weights the bagging area checks items against: refused while a
+ * transaction is open (doc/lane), unless forced; a forced one asks for the attendant with
+ * the reason, so the attendant's screen shows it. Returns the arguments the driver and the
+ * ScaleCalibrated event get.
+ */
+export async function transactionGuard(ctx: CliContext, c: MqttClient, device: string): Promise<Record<string, unknown>> {
+  const force = ctx.flags.force === true;
+  const txn = (await laneDoc(c, 3000))?.txn ?? undefined;
+  if (txn && !force) {
+    throw new CliError(
+      `transaction ${txn} is open on the lane: calibrating ${device} now would change the weights its items are checked against; wait until it is paid or cancelled (lanectl status), or pass --force (the attendant's screen is told)`,
+      EXIT.failed,
+    );
+  }
+  if (txn) {
+    try {
+      await request(
+        c,
+        'attendant',
+        'Call',
+        { by: technicianName(), reason: `Technician calibrates ${device} during ${txn} (--force): check the bagging area` },
+        10_000,
+        technicianName(),
+      );
+    } catch (err) {
+      process.stderr.write(`could not tell the attendant's screen: ${(err as Error).message}\n`);
+    }
+  }
+  return { ...(force ? { force: true } : {}), ...(txn ? { txn } : {}) };
 }
 
 async function pickScale(c: MqttClient, wanted: string | undefined): Promise<DeviceStatus> {
@@ -47,7 +80,8 @@ async function pickScale(c: MqttClient, wanted: string | undefined): Promise<Dev
   return scales[0]!;
 }
 
-function lines(): { next(prompt: string): Promise<string>; close(): void } {
+/** Answers typed on stdin, one line per prompt (written to stderr). */
+export function lines(what = 'calibration'): { next(prompt: string): Promise<string>; close(): void } {
   let rl: Interface | undefined;
   const queue: string[] = [];
   const waiting: Array<(l: string | undefined) => void> = [];
@@ -67,7 +101,7 @@ function lines(): { next(prompt: string): Promise<string>; close(): void } {
       open();
       process.stderr.write(prompt);
       const l = queue.length ? queue.shift() : ended ? undefined : await new Promise<string | undefined>((r) => waiting.push(r));
-      if (l === undefined) throw new CliError('calibration aborted: input ended before the step was confirmed', EXIT.failed);
+      if (l === undefined) throw new CliError(`${what} aborted: input ended before the step was confirmed`, EXIT.failed);
       if (!process.stdin.isTTY) process.stderr.write('\n');
       return l.trim();
     },
@@ -77,7 +111,7 @@ function lines(): { next(prompt: string): Promise<string>; close(): void } {
   };
 }
 
-function gramsOf(text: string): number {
+export function gramsOf(text: string): number {
   const g = Number(text);
   if (!Number.isFinite(g) || g <= 0) throw new CliError(`"${text}" is not a mass in grams above 0`, EXIT.dataErr);
   return g;
@@ -89,14 +123,15 @@ async function guided(ctx: CliContext, c: MqttClient, timeoutMs: number): Promis
   if (d.state !== 'ok')
     throw new CliError(`${d.name} is ${d.state}${d.detail ? `: ${d.detail}` : ''}; fix that first (lanectl selftest ${d.name})`, EXIT.failed);
   const preset = typeof ctx.flags.grams === 'string' ? gramsOf(ctx.flags.grams) : undefined;
+  const extra = await transactionGuard(ctx, c, d.name);
   const input = lines();
   try {
     await input.next(`Step 1 of 2: take everything off ${d.name}, keep it still, then press Enter `);
-    const zero = await runSettled(c, d.name, 'calibrate-zero', undefined, timeoutMs);
+    const zero = await runSettled(c, d.name, 'calibrate-zero', extra, timeoutMs);
     process.stderr.write(`zero saved\n`);
     const answer = await input.next(`Step 2 of 2: put a known mass on ${d.name}, then type its mass in grams${preset ? ` [${preset}]` : ''} and press Enter `);
     const grams = answer === '' && preset ? preset : gramsOf(answer);
-    const span = await runSettled(c, d.name, 'calibrate-span', { grams }, timeoutMs);
+    const span = await runSettled(c, d.name, 'calibrate-span', { grams, ...extra }, timeoutMs);
     process.stderr.write('span saved; reading back...\n');
     await sleep(500);
     const read = (await request(c, 'devices', 'Run', { device: d.name, command: 'read' })) as { grams?: number; state?: string };
@@ -114,7 +149,7 @@ async function guided(ctx: CliContext, c: MqttClient, timeoutMs: number): Promis
 
 /** `lanectl calibrate`: the bagging-area scale, guided or one step at a time. */
 export const calibrate: CliCommand = {
-  usage: 'scale [--device D] [--grams G] | <device> zero|span <g>',
+  usage: 'scale [--device D] [--grams G] [--force] | <device> zero|span <g> [--force]',
   help: 'calibrate a load-cell scale: guided (empty, then a known mass) or one step',
   async run(ctx) {
     const [target, step, g] = ctx.args;
@@ -135,7 +170,8 @@ export const calibrate: CliCommand = {
     const grams = step === 'span' ? gramsOf(g ?? '') : undefined;
     const result = await withTechnician(ctx, async (c) => {
       const d = await pickScale(c, target);
-      return runSettled(c, d.name, step === 'zero' ? 'calibrate-zero' : 'calibrate-span', grams === undefined ? undefined : { grams }, timeoutMs);
+      const extra = await transactionGuard(ctx, c, d.name);
+      return runSettled(c, d.name, step === 'zero' ? 'calibrate-zero' : 'calibrate-span', { ...(grams === undefined ? {} : { grams }), ...extra }, timeoutMs);
     });
     print(ctx, { device: target, step, result }, () => `${target}: ${step} saved ${JSON.stringify(result)}`);
   },

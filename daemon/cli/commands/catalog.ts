@@ -2,14 +2,13 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
+import { money } from '../money.js';
 import type { Product } from '../../events/schemas/checkout.js';
 import type { ImportReport } from '../../services/catalog.js';
 
-const money = (minor: number): string => (minor / 100).toFixed(2);
-
-function describe(p: Product): string {
+function describe(p: Product, currency: string | undefined): string {
   const flags = [
-    p.unit === 'kg' ? `${money(p.price)}/kg` : money(p.price),
+    p.unit === 'kg' ? `${money(p.price, currency)}/kg` : money(p.price, currency),
     p.weightG !== undefined ? `${p.weightG} g` : '',
     p.ageRestricted ? `${p.ageRestricted}+` : '',
     p.skipBagging ? 'skip bagging' : '',
@@ -45,17 +44,21 @@ export const catalog: CliCommand = {
         total: number;
         version: number;
         origin?: string;
+        currency?: string;
         products: Product[];
       };
       print(ctx, r, () =>
-        [`catalog ${r.version} (${r.origin ?? 'empty'}): ${r.total} products${arg ? ` matching "${arg}"` : ''}`, ...r.products.map(describe)].join('\n'),
+        [
+          `catalog ${r.version} (${r.origin ?? 'empty'}): ${r.total} products${arg ? ` matching "${arg}"` : ''}`,
+          ...r.products.map((p) => describe(p, r.currency)),
+        ].join('\n'),
       );
       return;
     }
     if (verb === 'show') {
       if (!arg) throw new CliError('catalog show GTIN', EXIT.usage);
-      const p = (await withTechnician(ctx, (c) => request(c, 'catalog', 'Show', { gtin: arg }))) as Product;
-      print(ctx, p, () => describe(p));
+      const p = (await withTechnician(ctx, (c) => request(c, 'catalog', 'Show', { gtin: arg }))) as Product & { currency?: string };
+      print(ctx, p, () => describe(p, p.currency));
       return;
     }
     throw new CliError(`catalog ${verb}: use import, list or show`, EXIT.usage);

@@ -1,6 +1,8 @@
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
+import { transactionGuard } from './calibrate.js';
+import { technicianName } from '../lane-doc.js';
 
 type Listed = DeviceStatus & { commands: Array<{ name: string; describe: string }> };
 
@@ -24,7 +26,18 @@ export const devices: CliCommand = {
     if (device) {
       if (!command) throw new CliError(`devices ${device} <command>: lanectl devices lists each device's commands`, EXIT.usage);
       const args = rest.length ? Object.fromEntries(rest.map(argument)) : undefined;
-      const result = await withTechnician(ctx, (c) => request(c, 'devices', 'Run', { device, command, ...(args ? { args } : {}) }));
+      const result = await withTechnician(ctx, async (c) => {
+        // calibrating by hand is guarded like lanectl calibrate
+        const guarded = command.startsWith('calibrate-') ? { ...args, ...(await transactionGuard(ctx, c, device)) } : args;
+        return request(
+          c,
+          'devices',
+          'Run',
+          { device, command, ...(guarded && Object.keys(guarded).length ? { args: guarded } : {}) },
+          10_000,
+          technicianName(),
+        );
+      });
       print(ctx, result, () => `${device} ${command}: ${JSON.stringify(result)}`);
       return;
     }

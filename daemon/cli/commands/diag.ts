@@ -68,6 +68,33 @@ function dependencyVersions(): Record<string, string> {
   return out;
 }
 
+/** The config file in the unit's ExecStart= (`--config FILE`) or its Environment=LANED_CONFIG (systemd.service(5)), as `systemctl cat laned` shows the unit with its drop-ins. */
+export function configOfUnit(unitText: string): string | undefined {
+  let found: string | undefined;
+  for (const raw of unitText.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('ExecStart=')) {
+      const m = /(?:^|\s)--config(?:=|\s+)("[^"]+"|\S+)/.exec(line.slice('ExecStart='.length));
+      if (m) found = m[1]!.replace(/^"|"$/g, '');
+    } else if (line.startsWith('Environment=') && !found) {
+      const m = /(?:^|\s|")LANED_CONFIG=("[^"]+"|[^\s"]+)/.exec(line.slice('Environment='.length));
+      if (m) found = m[1]!.replace(/^"|"$/g, '');
+    }
+  }
+  return found;
+}
+
+/** With laned stopped: the config the unit starts it with, else the installer's /etc/laned/laned.yaml. */
+async function unitConfigFile(notes: string[]): Promise<string | undefined> {
+  if (onPath('systemctl')) {
+    const unit = await run('systemctl', ['cat', 'laned']);
+    const file = unit.ok ? configOfUnit(unit.out) : undefined;
+    if (file) return file;
+    if (!unit.ok) notes.push(`systemctl cat laned: ${unit.err.trim().split('\n').slice(-1)[0]}`);
+  }
+  return existsSync('/etc/laned/laned.yaml') ? '/etc/laned/laned.yaml' : undefined;
+}
+
 /**
  * `lanectl diag`: a support bundle (.tar.gz) a technician can send: config with
  * secrets redacted, versions, recent journal lines, SQLite integrity results,
@@ -131,7 +158,10 @@ export const diag: CliCommand = {
       });
 
       // config: parsed, redacted, never the raw text (comments can hold anything)
-      const configFile = typeof ctx.flags.config === 'string' ? ctx.flags.config : (rt?.configFile ?? process.env.LANED_CONFIG);
+      const configFile =
+        typeof ctx.flags.config === 'string'
+          ? ctx.flags.config
+          : (rt?.configFile ?? process.env.LANED_CONFIG ?? (rt ? undefined : await unitConfigFile(notes)));
       if (configFile) {
         try {
           put('config.yaml', `# ${configFile}, secrets redacted by lanectl diag\n${stringifyYaml(redact(parseYaml(readFileSync(configFile, 'utf8'))))}`);
@@ -189,6 +219,16 @@ export const diag: CliCommand = {
           return { name: f, sizeBytes: st.size, mode: (st.mode & 0o777).toString(8), modified: st.mtime.toISOString() };
         }),
       );
+      // the load-cell calibrations in use (drivers/i2c/calibration.ts: zero, counts per gram, when)
+      const calibrations: Record<string, unknown> = {};
+      for (const f of entries.filter((x) => x.endsWith('.calibration.json'))) {
+        try {
+          calibrations[f] = JSON.parse(readFileSync(join(ctx.stateDir, f), 'utf8'));
+        } catch (err) {
+          calibrations[f] = { unreadable: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+        }
+      }
+      put('calibrations.json', calibrations);
       for (const [f, as] of [
         ['unsafe-shutdowns.json', 'unsafe-shutdowns.json'],
         ['laned.running', 'running-marker.json'],

@@ -1,17 +1,18 @@
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
+import { money } from '../money.js';
 import type { Receipt } from '../../services/journal.js';
-
-const money = (minor: number): string => (minor / 100).toFixed(2);
 
 export function formatReceipt(r: Receipt): string {
   const out = [`${r.txn}  ${r.status}  ${r.started ?? ''} .. ${r.closed ?? ''}  lane ${r.lane ?? '?'}`];
   for (const l of r.lines) {
     const qty = l.unit === 'kg' && l.grams !== undefined ? `${(l.grams / 1000).toFixed(3)} kg` : `${l.quantity} x`;
-    out.push(`  ${l.line.padEnd(5)} ${l.name.padEnd(40)} ${qty.padStart(10)} ${money(l.price).padStart(9)}${l.label ? `  (${l.label} label)` : ''}`);
+    out.push(
+      `  ${l.line.padEnd(5)} ${l.name.padEnd(40)} ${qty.padStart(10)} ${money(l.price, r.currency).padStart(9)}${l.label ? `  (${l.label} label)` : ''}`,
+    );
   }
   for (const x of r.removed) out.push(`  ${x.line.padEnd(5)} ${x.name.padEnd(40)} removed (${x.reason}${x.by ? `, ${x.by}` : ''})`);
-  out.push(`  ${'TOTAL'.padEnd(57)} ${money(r.total).padStart(9)} ${r.currency ?? ''}`);
+  out.push(`  ${'TOTAL'.padEnd(57)} ${money(r.total, r.currency).padStart(9)} ${r.currency ?? ''}`);
   for (const p of r.payments)
     out.push(
       `  payment ${p.payment}: ${p.outcome}${p.reason ? ` (${p.reason})` : ''}${p.authCode ? ` auth ${p.authCode}` : ''}${p.method ? ` ${p.method}` : ''}`,
@@ -53,10 +54,13 @@ export const journal: CliCommand = {
       txn: string;
       status: string;
       total: number;
+      currency?: string;
       closed: string;
     }>;
     print(ctx, rows, () =>
-      rows.length ? rows.map((r) => `${r.txn.padEnd(10)} ${r.status.padEnd(10)} ${money(r.total).padStart(9)}  ${r.closed}`).join('\n') : 'no receipts yet',
+      rows.length
+        ? rows.map((r) => `${r.txn.padEnd(10)} ${r.status.padEnd(10)} ${money(r.total, r.currency).padStart(9)} ${r.currency ?? ''}  ${r.closed}`).join('\n')
+        : 'no receipts yet',
     );
   },
 };

@@ -1,7 +1,10 @@
 import type { MqttClient } from 'mqtt';
-import { CliError, EXIT, request } from '../client.js';
+import { CliError, EXIT, readRuntime, request } from '../client.js';
 import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
+import { loadConfig } from '../../config.js';
+import { deviceConfigs } from '../../devices.js';
+import { gramsOf, lines } from './calibrate.js';
 
 type Listed = DeviceStatus & { commands: Array<{ name: string }> };
 
@@ -59,56 +62,148 @@ async function run(c: MqttClient, device: string, command: string, args?: Record
   }
 }
 
-/** Scanners: the next scan within the timeout, read by the real driver. */
-async function waitScan(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check> {
-  const ev = await nextEvent(c, d.name, ['BarcodeScanned', 'BarcodeRejected'], timeoutS * 1000, () =>
-    process.stderr.write(`scan any barcode on ${d.name} within ${timeoutS} s\n`),
-  );
-  if (!ev) return { name: 'scan', ok: false, detail: `no scan from ${d.name} within ${timeoutS} s: check the cable and that the scanner beeps` };
-  if (ev.type === 'BarcodeRejected') {
-    return {
-      name: 'scan',
-      ok: false,
-      detail: `${d.name} read something the lane rejects (check suffix, AIM ids and the scanner's programming)`,
-      result: ev.data,
+/** Every event of `types` from one device until the timeout, each handed to `each` as it comes. */
+async function eventsUntil(
+  c: MqttClient,
+  device: string,
+  types: string[],
+  timeoutMs: number,
+  prompt: () => void,
+  each: (type: string, data: unknown) => void,
+): Promise<void> {
+  const topics = types.map((t) => `evt/${device}/${t}`);
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (topic: string, payload: Buffer): void => {
+      if (!topics.includes(topic)) return;
+      try {
+        const ev = JSON.parse(payload.toString('utf8')) as { type: string; data: unknown };
+        each(ev.type, ev.data);
+      } catch {
+        // not an envelope
+      }
     };
-  }
-  return { name: 'scan', ok: true, detail: `scan received from ${d.name}`, result: ev.data };
+    const timer = setTimeout(() => {
+      c.removeListener('message', onMessage);
+      c.unsubscribe(topics);
+      resolve();
+    }, timeoutMs);
+    c.on('message', onMessage);
+    c.subscribe(topics, { qos: 1 }, (err) => {
+      if (err) {
+        clearTimeout(timer);
+        return reject(new CliError(`cannot subscribe to ${topics.join(', ')}: ${err.message}`, EXIT.unavailable));
+      }
+      prompt();
+    });
+  });
 }
 
-/** Scales: a weighing within the timeout, after the technician puts something on. */
-async function waitWeight(c: MqttClient, d: Listed, type: 'WeightHasChanged' | 'ProduceWeighed', timeoutS: number): Promise<Check> {
-  const ev = await nextEvent(c, d.name, [type], timeoutS * 1000, () => process.stderr.write(`put an item on ${d.name} within ${timeoutS} s\n`));
+/**
+ * Scanners: every code read until the timeout, as the driver took it (symbology, AIM
+ * identifier, GTIN) or why it refused it (check digit, length, suffix, ...), shown as it
+ * comes; passes when at least one code was accepted.
+ */
+async function readScans(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
+  const reads: Array<Record<string, unknown>> = [];
+  await eventsUntil(
+    c,
+    d.name,
+    ['BarcodeScanned', 'BarcodeRejected'],
+    timeoutS * 1000,
+    () => process.stderr.write(`scan barcodes on ${d.name}; every read is shown for ${timeoutS} s\n`),
+    (type, data) => {
+      const x = data as { raw: string; symbology?: string; aim?: string; gtin?: string; reason?: string };
+      const accepted = type === 'BarcodeScanned';
+      reads.push({ accepted, ...x });
+      process.stderr.write(
+        accepted
+          ? `  read     ${x.raw}  ${x.symbology}${x.aim ? ` (AIM ${x.aim})` : ' (no AIM id)'}${x.gtin ? `  GTIN ${x.gtin}` : ''}\n`
+          : `  REJECTED ${x.raw}  ${x.reason}\n`,
+      );
+    },
+  );
+  const ok = reads.filter((r) => r.accepted).length;
+  const rejected = reads.length - ok;
+  if (reads.length === 0)
+    return [{ name: 'scan', ok: false, detail: `no scan from ${d.name} within ${timeoutS} s: check the cable and that the scanner beeps`, result: reads }];
+  return [
+    {
+      name: 'scan',
+      ok: ok > 0,
+      detail: ok
+        ? `${ok} code${ok === 1 ? '' : 's'} read${rejected ? `, ${rejected} rejected (see why above: the scanner's suffix, AIM ids or check digits)` : ''}`
+        : `${d.name} read ${rejected} code${rejected === 1 ? '' : 's'}, the lane rejected each (see why above: the scanner's suffix, AIM ids or check digits)`,
+      result: reads,
+    },
+  ];
+}
+
+/** The tolerance a test mass passes within: the device's testToleranceG from the lane's config, else 0.5 % and at least 5 g. */
+function toleranceFor(ctx: CliContext, device: string, grams: number): number {
+  try {
+    const file = readRuntime(ctx.stateDir) as { configFile?: string };
+    const configured = deviceConfigs(loadConfig(file.configFile))[device]?.testToleranceG;
+    if (typeof configured === 'number') return configured;
+  } catch {
+    // the config cannot be read here: the default
+  }
+  return Math.max(5, grams * 0.005);
+}
+
+/** Scales: the technician puts a known test mass on; the weighing must be within the tolerance of it. */
+async function weighTestMass(ctx: CliContext, c: MqttClient, d: Listed, type: 'WeightHasChanged' | 'ProduceWeighed', timeoutS: number): Promise<Check> {
+  let grams: number;
+  if (typeof ctx.flags.grams === 'string') grams = gramsOf(ctx.flags.grams);
+  else {
+    const input = lines('selftest');
+    try {
+      grams = gramsOf(await input.next(`test mass for ${d.name}: type its mass in grams and press Enter `));
+    } finally {
+      input.close();
+    }
+  }
+  const tolerance = toleranceFor(ctx, d.name, grams);
+  const ev = await nextEvent(c, d.name, [type], timeoutS * 1000, () =>
+    process.stderr.write(`put the ${grams} g test mass on the empty ${d.name} within ${timeoutS} s\n`),
+  );
   if (!ev) return { name: 'weigh', ok: false, detail: `no stable weight from ${d.name} within ${timeoutS} s: check the platter moves freely and the wiring` };
-  const g = (ev.data as { grams?: number; delta?: number }).delta ?? (ev.data as { grams?: number }).grams;
-  return { name: 'weigh', ok: true, detail: `${d.name} weighed ${g !== undefined && g > 0 ? '+' : ''}${g ?? '?'} g`, result: ev.data };
+  const measured = (ev.data as { grams: number }).grams;
+  const error = measured - grams;
+  const ok = Math.abs(error) <= tolerance;
+  const pct = ((error / grams) * 100).toFixed(2);
+  return {
+    name: 'weigh',
+    ok,
+    detail: `${d.name} weighed ${measured} g with ${grams} g on it: error ${error >= 0 ? '+' : ''}${Math.round(error * 100) / 100} g (${error >= 0 ? '+' : ''}${pct} %), tolerance ±${tolerance} g${ok ? '' : `: OUTSIDE TOLERANCE, calibrate ${d.name}${d.kind === 'nau7802' ? ` (lanectl calibrate scale --device ${d.name})` : ' (a trade scale: by its service, on the scale itself)'}`}`,
+    result: { expectedGrams: grams, grams: measured, errorGrams: error, toleranceGrams: tolerance, ...(ev.data as object) },
+  };
 }
 
 async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
   switch (d.kind) {
     case 'serial-scanner':
     case 'hid-wedge':
-      return [await waitScan(ctx, c, d, timeoutS)];
+      return readScans(ctx, c, d, timeoutS);
     case 'magellan': {
       const read = await run(c, d.name, 'read');
       const r = read.result as { answering?: boolean } | undefined;
       if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer scale requests (S11/S14)` });
       // the scanner scans even when its scale does not answer
-      const scan = await waitScan(ctx, c, d, timeoutS);
-      return read.ok ? [read, scan, await waitWeight(c, d, 'ProduceWeighed', timeoutS)] : [read, scan];
+      const scan = await readScans(ctx, c, d, timeoutS);
+      return read.ok ? [read, ...scan, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read, ...scan];
     }
     case 'toledo8217': {
       const read = await run(c, d.name, 'read');
       const r = read.result as { answering?: boolean } | undefined;
       if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer W requests` });
-      return read.ok ? [read, await waitWeight(c, d, 'ProduceWeighed', timeoutS)] : [read];
+      return read.ok ? [read, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read];
     }
     case 'nau7802': {
       const read = await run(c, d.name, 'read');
       const r = read.result as { up?: boolean; state?: string } | undefined;
       if (read.ok && (!r?.up || r.state === 'notReady'))
         Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
-      return read.ok ? [read, await waitWeight(c, d, 'WeightHasChanged', timeoutS)] : [read];
+      return read.ok ? [read, await weighTestMass(ctx, c, d, 'WeightHasChanged', timeoutS)] : [read];
     }
     case 'gpio-output': {
       let test: Promise<Check> | undefined;
@@ -142,11 +237,11 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
  * after a prompt on stderr saying what to do.
  */
 export const selftest: CliCommand = {
-  usage: '<device> [--timeout S]',
-  help: 'test one device: scale answers, lamp blinks, next scan, weighing or switch within a timeout',
+  usage: '<device> [--timeout S] [--grams G]',
+  help: 'test one device: a scale weighs a known test mass (--grams, asked if absent) within its tolerance; a scanner shows every read and why one is rejected until the timeout; the lamp blinks; a switch changes',
   async run(ctx) {
     const name = ctx.args[0];
-    if (!name) throw new CliError('selftest <device> [--timeout S] (device names: lanectl devices)', EXIT.usage);
+    if (!name) throw new CliError('selftest <device> [--timeout S] [--grams G] (device names: lanectl devices)', EXIT.usage);
     const timeoutS = ctx.flags.timeout === undefined ? 30 : Number(ctx.flags.timeout);
     if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new CliError(`--timeout ${String(ctx.flags.timeout)}: seconds, above 0`, EXIT.usage);
     const report = await withTechnician(ctx, async (c) => {

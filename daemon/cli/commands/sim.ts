@@ -45,12 +45,23 @@ export const sim: CliCommand = {
         throw new CliError(USAGE, EXIT.usage);
     }
     const result = await withTechnician(ctx, (c) => request(c, 'sim', command, args));
-    print(ctx, result, () =>
-      verb === 'devices'
-        ? (result as Array<{ name: string; kind: string; actions: string[] }>)
-            .map((d) => `${d.name.padEnd(14)} ${d.kind.padEnd(16)} ${d.actions.join(', ')}`)
-            .join('\n')
-        : `ok: ${verb} on ${(result as { device: string }).device}`,
-    );
+    if (verb === 'devices') {
+      print(ctx, result, () =>
+        (result as Array<{ name: string; kind: string; actions: string[] }>)
+          .map((d) => `${d.name.padEnd(14)} ${d.kind.padEnd(16)} ${d.actions.join(', ')}`)
+          .join('\n'),
+      );
+      return;
+    }
+    const on = (result as { device: string }).device;
+    const did: Record<string, string> = {
+      scan: `scanned ${a} (the driver reads it as from the scanner)`,
+      weight: `platter now holds ${a} g`,
+      produce: `produce platter now holds ${a} g`,
+      unplug: 'unplugged (the driver sees the device gone)',
+      replug: 'plugged in again',
+      input: `switched ${b} (the input pin now reads ${b})`,
+    };
+    print(ctx, { ...(result as object), action: verb, did: did[verb] }, () => `${on}: ${did[verb]}`);
   },
 };

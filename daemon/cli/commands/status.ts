@@ -1,5 +1,6 @@
 import { CliError, EXIT, readRuntime } from '../client.js';
-import { print, type CliCommand } from '../context.js';
+import { print, withTechnician, type CliCommand } from '../context.js';
+import { laneDoc, type LaneDoc } from '../lane-doc.js';
 
 export const status: CliCommand = {
   usage: '',
@@ -21,9 +22,25 @@ export const status: CliCommand = {
     } catch (err) {
       throw new CliError(`laned (pid ${rt.pid}) does not answer on ${rt.http}: ${(err as Error).message}`, EXIT.unavailable);
     }
-    print(ctx, health, () => {
+    // Open blocking alarms (unexpected item, age check…) stop the shopper: the lane needs attention, whatever its parts say.
+    const attendantUp = health.services.some((s) => s.name === 'attendant' && s.state === 'running');
+    let lane: LaneDoc | undefined;
+    try {
+      lane = attendantUp ? await withTechnician(ctx, (c) => laneDoc(c, 3000)) : undefined;
+    } catch (err) {
+      health.reasons.push(`alarms unknown: ${(err as Error).message}`);
+    }
+    const alarms = lane?.interventions.filter((i) => i.blocking) ?? [];
+    const shown = {
+      ...health,
+      status: alarms.length && health.status === 'ready' ? 'attention' : health.status,
+      alarms,
+      ...(lane ? { laneState: lane.state } : {}),
+    };
+    print(ctx, shown, () => {
       const lines = [
-        `lane: ${health.status}${health.reasons.length ? ` (${health.reasons.join('; ')})` : ''}`,
+        `lane: ${shown.status}${health.reasons.length ? ` (${health.reasons.join('; ')})` : ''}`,
+        ...alarms.map((a) => `  alarm ${a.id} ${a.kind}: ${a.reason}${a.txn ? ` (txn ${a.txn})` : ''} since ${a.raised}`),
         `broker: ${health.broker?.clients ?? 0} clients, ${health.broker?.queued ?? 0} queued, ${health.broker?.dropped ?? 0} dropped`,
       ];
       if (health.devices) lines.push(`devices: ${health.devices.map((d) => `${d.name} ${d.state}`).join(', ') || 'none'}`);
@@ -38,6 +55,6 @@ export const status: CliCommand = {
       }
       return lines.join('\n');
     });
-    return health.status === 'ready' ? EXIT.ok : EXIT.failed;
+    return shown.status === 'ready' ? EXIT.ok : EXIT.failed;
   },
 };

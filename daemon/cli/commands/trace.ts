@@ -5,6 +5,7 @@ import { CliError, EXIT } from '../client.js';
 import { print, type CliCommand } from '../context.js';
 import type { Envelope } from '../../events/envelope.js';
 import { compareBoardTime } from '../../events/clock.js';
+import { money } from '../money.js';
 
 /**
  * `lanectl trace <eventId|txn>`: the causal tree of a transaction from `cause`
@@ -67,6 +68,32 @@ export class EventLogs {
     return this.query(`json_extract(payload, '$.cause') IN (${ids.map(() => '?').join(',')})`, ids);
   }
 
+  /** The last `n` events of every log taken together, oldest first (board time), optionally of one source, type and transaction. */
+  async last(n: number, filter: { source?: string; type?: string; txn?: string }): Promise<Envelope[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const key of ['source', 'type', 'txn'] as const) {
+      if (filter[key] === undefined) continue;
+      where.push(`${key} = ?`);
+      params.push(filter[key]);
+    }
+    const out: Envelope[] = [];
+    for (const db of this.dbs) {
+      // per source: its newest n by seq (a database can hold several sources' logs)
+      const sources = await all<{ source: string }>(db, 'SELECT DISTINCT source FROM outbox', []);
+      for (const { source } of sources) {
+        if (filter.source !== undefined && source !== filter.source) continue;
+        const rows = await all<{ payload: string }>(
+          db,
+          `SELECT payload FROM outbox WHERE source = ?${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+          [source, ...params, n],
+        );
+        for (const r of rows) out.push(JSON.parse(r.payload) as Envelope);
+      }
+    }
+    return out.sort((a, b) => compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq)).slice(-n);
+  }
+
   close(): void {
     for (const db of this.dbs) db.close();
   }
@@ -109,11 +136,10 @@ export async function collectTrace(logs: EventLogs, key: string): Promise<{ even
   return { events: [...byId.values()], ...(focus ? { focus } : {}), ...(txn ? { txn } : {}) };
 }
 
-const money = (minor: unknown): string => (typeof minor === 'number' ? (minor / 100).toFixed(2) : '?');
-
-/** One line about an event: what happened, in the words of its data. */
-export function summary(e: Envelope): string {
+/** One line about an event: what happened, in the words of its data; amounts in `currency` unless the event names its own. */
+export function summary(e: Envelope, currency?: string): string {
   const d = (e.data ?? {}) as Record<string, any>;
+  const cur: string | undefined = typeof d.currency === 'string' ? d.currency : currency;
   switch (e.type) {
     case 'BarcodeScanned':
       return `${d.symbology} ${d.raw}`;
@@ -122,7 +148,7 @@ export function summary(e: Envelope): string {
     case 'TransactionStarted':
       return `${d.txn} on ${d.lane}`;
     case 'ItemAddedToBasket':
-      return `${d.line} ${d.name} x${d.quantity} ${money(d.price)}${d.grams !== undefined ? ` (${d.grams} g)` : ''}`;
+      return `${d.line} ${d.name} x${d.quantity} ${money(d.price, cur)}${d.grams !== undefined ? ` (${d.grams} g)` : ''}`;
     case 'UnknownItemScanned':
       return `${d.gtin ?? d.code}: ${d.reason}`;
     case 'ItemRemovalRequested':
@@ -133,14 +159,14 @@ export function summary(e: Envelope): string {
       return `${d.line} ${d.from} -> ${d.quantity}`;
     case 'PaymentRequested':
     case 'PaymentStarted':
-      return `${d.payment} ${money(d.amount)}`;
+      return `${d.payment} ${money(d.amount, cur)}`;
     case 'PaymentAuthorized':
-      return `${d.payment} ${money(d.amount)} auth ${d.authCode}`;
+      return `${d.payment} ${money(d.amount, cur)} auth ${d.authCode}`;
     case 'PaymentDeclined':
       return `${d.payment} ${d.reason}`;
     case 'TransactionCompleted':
     case 'TransactionCancelled':
-      return `total ${money(d.total)}${d.reason ? ` (${d.reason})` : ''}`;
+      return `total ${money(d.total, cur)}${d.reason ? ` (${d.reason})` : ''}`;
     case 'WeightHasChanged':
       return `${d.grams} g (${d.delta >= 0 ? '+' : ''}${d.delta} g)`;
     case 'ProduceWeighed':
@@ -162,6 +188,8 @@ export function summary(e: Envelope): string {
 
 /** The causal tree as text lines: children under the event that caused them, in board order. */
 export function renderTree(events: Envelope[], focus?: string): string[] {
+  const currency = (events.find((e) => typeof (e.data as { currency?: unknown } | undefined)?.currency === 'string')?.data as { currency: string } | undefined)
+    ?.currency;
   const byId = new Map(events.map((e) => [e.id, e]));
   const children = new Map<string, Envelope[]>();
   const roots: Envelope[] = [];
@@ -176,7 +204,7 @@ export function renderTree(events: Envelope[], focus?: string): string[] {
   const lines: string[] = [];
   const walk = (e: Envelope, prefix: string, last: boolean, top: boolean): void => {
     const mark = e.id === focus ? ' <==' : '';
-    lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${e.source}#${e.seq} ${e.type}  ${summary(e)}  [${e.id}]${mark}`);
+    lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${e.source}#${e.seq} ${e.type}  ${summary(e, currency)}  [${e.id}]${mark}`);
     const kids = (children.get(e.id) ?? []).sort(order);
     kids.forEach((k, i) => walk(k, top ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false));
   };

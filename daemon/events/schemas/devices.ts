@@ -114,6 +114,31 @@ export const ScaleStatus = defineEvent(
 );
 export type ScaleStatusData = Static<typeof ScaleStatus>;
 
+const Calibration = Type.Object(
+  { zeroCounts: Type.Number(), countsPerGram: Type.Number(), spanGrams: Type.Optional(Type.Number()) },
+  { additionalProperties: false },
+);
+
+/** A technician calibrated a load-cell scale (lanectl calibrate): who, the calibration before and after. */
+export const ScaleCalibrated = defineEvent(
+  'ScaleCalibrated',
+  1,
+  Type.Object(
+    {
+      step: Type.Union([Type.Literal('zero'), Type.Literal('span')]),
+      by: Type.String({ maxLength: 64 }),
+      before: Type.Union([Calibration, Type.Null()]),
+      after: Calibration,
+      /** Done with --force: during a transaction, or a span far from the expected counts per gram. */
+      forced: Type.Boolean(),
+      /** The transaction that was open, when forced during one. */
+      duringTxn: Type.Optional(Type.String({ maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ScaleCalibratedData = Static<typeof ScaleCalibrated>;
+
 /** A stable weight on a produce scale (Magellan scanner-scale platter, Toledo 8217). */
 export const ProduceWeighed = defineEvent(
   'ProduceWeighed',

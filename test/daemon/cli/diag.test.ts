@@ -2,6 +2,7 @@ import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar';
+import { stringify } from 'yaml';
 import { startDaemon, tempDir, writeConfig } from '../../helpers/daemon.js';
 import { lanectl, generatedPasswords } from '../../helpers/lanectl.js';
 
@@ -30,10 +31,7 @@ t.test('the support bundle of a running lane', async (t) => {
   const cfg = writeConfig(dir, {
     lane: { id: 'lane-7', storeId: 'store-42' },
     broker: { credentials: { uplink: hash } },
-    services: {
-      attendant: { pinHash },
-      probe: { enabled: false, password: 'Hunter2-service-secret', apiKey: 'sk-live-0123456789', token: 'tok-abcdef', note: 'visible-setting', extra: pem },
-    },
+    services: { attendant: { pinHash } },
   });
   const d = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => d.kill('SIGKILL'));
@@ -83,17 +81,40 @@ t.test('the support bundle of a running lane', async (t) => {
   for (const p of passwords) t.notOk(all.includes(p), `no generated password (${p.slice(0, 3)}...)`);
   t.notOk(all.includes(hash), 'not the scrypt hash from the config');
   t.notOk(all.includes(pinHash.split('$').pop()!), "not the attendant PIN's hash");
-  t.notOk(all.includes(pemBody), 'not a private key, whatever its key is called');
   t.notMatch(all, /scrypt\$/, 'no scrypt hash at all');
-  for (const s of ['uplink-password-in-config', 'Hunter2-service-secret', 'sk-live-0123456789', 'tok-abcdef']) t.notOk(all.includes(s), `not ${s}`);
+  t.notOk(all.includes('uplink-password-in-config'), 'not the uplink password');
   t.notOk('credentials.json' in files, 'credentials.json itself is never packed');
 
   // what support needs is there
   const config = files['config.yaml']!;
   t.match(config, /id: lane-7/, 'the config');
-  t.match(config, /note: visible-setting/, 'settings that are not secrets stay');
-  t.match(config, /password: "?\[redacted\]"?/, 'secrets are marked redacted, not dropped');
   t.match(config, /uplink: "?\[redacted\]"?/, 'broker credentials redacted');
+  t.match(config, /pinHash: "?\[redacted\]"?/, 'secrets are marked redacted, not dropped');
+
+  // a hand-edited config (laned would refuse its unknown keys) given with --config: secrets in it are redacted too
+  const edited = join(dir, 'edited.yaml');
+  writeFileSync(
+    edited,
+    stringify({
+      lane: { id: 'lane-7' },
+      services: {
+        probe: { enabled: false, password: 'Hunter2-service-secret', apiKey: 'sk-live-0123456789', token: 'tok-abcdef', note: 'visible-setting', extra: pem },
+      },
+    }),
+  );
+  const re = await lanectl(stateDir, ['diag', '--out', join(dir, 'edited.tar.gz'), '--config', edited, '--json']);
+  t.equal(re.code, 0, re.err);
+  t.match(
+    (JSON.parse(re.out) as { notes: string[] }).notes.join('\n'),
+    /edited\.yaml does not validate: .*\n {2}services\.probe\.password: unknown key/,
+    'says why',
+  );
+  const editedFiles = (await unpack(join(dir, 'edited.tar.gz'), join(dir, 'y'))).files;
+  const editedAll = Object.values(editedFiles).join('\n');
+  t.notOk(editedAll.includes(pemBody), 'not a private key, whatever its key is called');
+  for (const s of ['Hunter2-service-secret', 'sk-live-0123456789', 'tok-abcdef']) t.notOk(editedAll.includes(s), `not ${s}`);
+  t.match(editedFiles['config.yaml'], /note: visible-setting/, 'settings that are not secrets stay');
+  t.match(editedFiles['config.yaml'], /password: "?\[redacted\]"?/, 'secrets are marked redacted, not dropped');
   const effective = JSON.parse(files['config.effective.json']!) as { lane: { storeId: string }; http: { port: number } };
   t.equal(effective.lane.storeId, 'store-42', 'the effective config, defaults filled in');
 
@@ -141,13 +162,28 @@ t.test('the support bundle of a running lane', async (t) => {
     'the state directory is listed by name only',
   );
 
-  // laned stopped: still a bundle, with what is missing noted
+  // laned stopped: still a bundle, with what is missing noted, the config the unit
+  // starts laned with (systemctl cat laned, as on a board) and the journal's lines
   t.equal(await d.kill('SIGTERM'), 0);
+  writeFileSync(
+    join(bin, 'systemctl'),
+    `#!/bin/sh\n[ "$1 $2" = "cat laned" ] || exit 1\necho "# /etc/systemd/system/laned.service"\necho "[Service]"\necho "ExecStart=/usr/bin/node --max-semi-space-size=2 /opt/laned/dist/daemon/main.js --config ${cfg}"\n`,
+    { mode: 0o755 },
+  );
   const out2 = join(dir, 'stopped.tar.gz');
-  const r2 = await lanectl(stateDir, ['diag', '--out', out2, '--json']);
+  const r2 = await lanectl(stateDir, ['diag', '--out', out2, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
   t.equal(r2.code, 0, 'a bundle even with laned stopped');
   const p2 = JSON.parse(r2.out) as { files: string[]; notes: string[] };
   t.match(p2.notes.join('\n'), /laned not running/);
   t.ok(p2.files.includes('sqlite-integrity.json') && p2.files.includes('versions.json'), 'what can be read without the daemon is there');
   t.notOk(p2.files.includes('health.json'), 'what needs it is not');
+  const stopped = (await unpack(out2, join(dir, 'z'))).files;
+  t.match(
+    stopped['config.yaml'],
+    new RegExp(`^# ${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, secrets redacted`),
+    "the unit's config, found from its ExecStart",
+  );
+  t.match(stopped['config.yaml'], /id: lane-7/);
+  t.equal(JSON.parse(stopped['config.effective.json']!).lane.storeId, 'store-42', 'and checked');
+  t.match(stopped['journal.txt'], /laned\[1\]: ready/, "the journal's last lines");
 });

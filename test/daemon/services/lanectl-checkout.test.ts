@@ -96,7 +96,7 @@ t.test('lanectl catalog, journal and trace', async (t) => {
       'the new catalog replaced the demo one',
     );
     const show = await lanectl(s.stateDir, '--json', 'catalog', 'show', '5449000000996');
-    t.same(JSON.parse(show.out), { gtin: '05449000000996', name: 'Cola can', price: 105, unit: 'each', weightG: 350 });
+    t.same(JSON.parse(show.out), { gtin: '05449000000996', name: 'Cola can', price: 105, unit: 'each', weightG: 350, currency: 'EUR' });
     const strict = await lanectl(s.stateDir, 'catalog', 'import', csv, '--strict');
     t.equal(strict.code, 1, 'strict refuses a file with rejected rows');
     t.match(strict.err, /2 of 5 rows rejected and strict is set .*the catalog is unchanged/);
@@ -114,4 +114,45 @@ t.test('lanectl catalog, journal and trace', async (t) => {
     t.equal(l.data.price, 105, 'scanned at the imported price');
     await s.ok('basket', 'Cancel');
   });
+});
+
+t.test('amounts in the currency of the lane: a JPY lane has no minor unit, a BHD lane three digits', async (t) => {
+  for (const [currency, printed] of [
+    ['JPY', '99'],
+    ['BHD', '0.099'],
+  ] as const) {
+    await t.test(currency, async (t) => {
+      const s = await LaneSession.open({ lane: { currency }, services: { payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 50 } } } });
+      t.teardown(() => s.close());
+      const l1 = await s.scanItem('5449000000996');
+      const txn = l1.txn!;
+      await s.bag(350);
+      await s.pay();
+      const amount = printed.replace('.', '\\.');
+      const show = await lanectl(s.stateDir, 'catalog', 'show', '5449000000996');
+      t.equal(show.code, 0, show.err);
+      t.match(show.out, new RegExp(`Cola, 0\\.33 l can +${amount},`), 'catalog show');
+      const list = await lanectl(s.stateDir, 'journal');
+      t.match(list.out, new RegExp(`${txn} +completed +${amount} ${currency}`), 'journal list');
+      const one = await lanectl(s.stateDir, 'journal', txn);
+      t.match(one.out, new RegExp(`L1 +Cola, 0\\.33 l can +1 x +${amount}\\n`), 'receipt line');
+      t.match(one.out, new RegExp(`TOTAL +${amount} ${currency}`), 'receipt total');
+      const tr = await lanectl(s.stateDir, 'trace', txn);
+      t.match(tr.out, new RegExp(`basket#\\d+ ItemAddedToBasket  L1 Cola, 0\\.33 l can x1 ${amount}  \\[`), 'trace: the item');
+      t.match(tr.out, new RegExp(`basket#\\d+ TransactionCompleted  total ${amount}  \\[`), 'trace: the total');
+    });
+  }
+});
+
+t.test('a declined payment logs one line', async (t) => {
+  const s = await LaneSession.open({ services: { payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 50 } } } });
+  t.teardown(() => s.close());
+  await s.scanItem('5449000000996');
+  await s.bag(350);
+  await s.ok('payment', 'SimQueue', { outcomes: ['decline'] }, { as: 'technician' });
+  const { payment, outcome } = await s.pay();
+  t.equal(outcome.type, 'PaymentDeclined');
+  const lines = s.lane!.logs.filter((l) => l.payment === payment && /declined/.test(String(l.msg)));
+  t.equal(lines.length, 1, 'one line');
+  t.match(lines[0], { level: 40, reason: 'declined', currency: 'EUR', amount: 99, msg: new RegExp(`^payment ${payment} of T-\\d+ declined`) });
 });

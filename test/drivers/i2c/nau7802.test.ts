@@ -159,11 +159,24 @@ t.test('uncalibrated: no weights, degraded; calibrate zero and span by command, 
   await driver.command('calibrate-zero', {});
   chip.setLoad(2000);
   await clock.advance(2000);
-  const span = (await driver.command('calibrate-span', { grams: '2000' })) as { countsPerGram: number };
+  // the nominal here (10 counts/g) is far from the load cell's real output: a first span is refused without force
+  await t.rejects(
+    driver.command('calibrate-span', { grams: '2000' }),
+    /refused: 2000 g gives 50\.00 counts per gram, 400 % off the nominal counts per gram .* the platter weighs about 10000 g by it/,
+  );
+  const span = (await driver.command('calibrate-span', { grams: '2000', force: true })) as { countsPerGram: number; before: unknown; after: unknown };
   t.ok(Math.abs(span.countsPerGram - CPG) < 0.1, `span ${span.countsPerGram}`);
+  t.match(span, { before: { countsPerGram: 10 }, after: { countsPerGram: span.countsPerGram, spanGrams: 2000 } }, 'before and after');
+  chip.setLoad(4000);
+  await clock.advance(2000);
+  await t.rejects(driver.command('calibrate-span', { grams: 2000 }), /100 % off the last calibration/, 'then off the last calibration');
+  await t.resolves(driver.command('calibrate-span', { grams: 3600 }), 'within 20 % of it: taken');
+  await driver.command('calibrate-span', { grams: 4000 });
+  chip.setLoad(2000);
+  await clock.advance(2000);
   t.equal(driver.status().state, 'ok');
   const saved = JSON.parse(readFileSync(join(stateDir, 'bagscale.calibration.json'), 'utf8'));
-  t.match(saved, { version: 1, device: 'bagscale', spanGrams: 2000 });
+  t.match(saved, { version: 1, device: 'bagscale', spanGrams: 4000 });
   chip.setLoad(2350);
   await clock.advance(2000);
   const last = weights(rec).at(-1)!;
