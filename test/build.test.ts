@@ -28,7 +28,7 @@ function mtimes(dir: string): Map<string, number> {
 
 t.test('npm start builds only what changed since the last build', async (t) => {
   const copy = tempDir('laned-build-');
-  for (const part of ['daemon', 'drivers', 'broker', 'test', 'package.json', 'tsconfig.json']) {
+  for (const part of ['daemon', 'drivers', 'broker', 'image', 'test', 'package.json', 'tsconfig.json']) {
     cpSync(join(ROOT, part), join(copy, part), { recursive: true, preserveTimestamps: true });
   }
   cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true, preserveTimestamps: true });
