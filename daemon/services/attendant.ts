@@ -595,7 +595,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           }),
           key: () => 'lane',
           async handle(args: { pin?: string; by?: string }, tx, m) {
-            return { method: await authorize(tx, args.pin, args.by ?? m.by ?? 'attendant', m.from) };
+            return { method: await authorize(tx, args.pin, args.by ?? (m.by === 'ui' ? undefined : m.by) ?? 'attendant', m.from) };
           },
         },
         /**
@@ -612,7 +612,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           }),
           key: () => 'lane',
           async handle(args: { intervention?: string; action: 'approve' | 'reject'; pin?: string; by?: string; reason?: string }, tx, m) {
-            const by = args.by ?? m.by ?? 'attendant';
+            // the staff screen is the attendant's
+            const by = args.by ?? (m.by === 'ui' ? undefined : m.by) ?? 'attendant';
             const method = await authorize(tx, args.pin, by, m.from);
             const rows = args.intervention ? await openRows(tx, 'AND id = ?', [args.intervention]) : await openRows(tx);
             if (rows.length === 0) throw new CommandError(args.intervention ? `intervention ${args.intervention} is not open` : 'no intervention is open');

@@ -60,6 +60,9 @@ type Notice = BasketNotice;
  * every change the retained doc/basket goes out, with the page of lines that
  * changed (basket/doc.ts).
  */
+/** The touch UI's commands are the shopper's (`by` is the broker-stamped principal): only staff tools name who. */
+const staff = (by: string | undefined): string | undefined => (by === 'ui' ? undefined : by);
+
 export const basket: ServiceDefinition<BasketSettings> = {
   name: 'basket',
   /** Sent by the touch UI: the shopper's basket screen and the staff screen's remove and void. */
@@ -450,7 +453,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             if (quantity >= l.quantity)
               throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
             if (quantity > 0 && JSON.parse(l.item).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
-            const r = await requestRemoval(tx, t, l, quantity, m.id, m.by);
+            const r = await requestRemoval(tx, t, l, quantity, m.id, staff(m.by));
             await publish(tx);
             return r;
           },
@@ -465,10 +468,10 @@ export const basket: ServiceDefinition<BasketSettings> = {
             if (item.unit === 'kg' || item.label) throw new CommandError(`line ${l.line} is priced by its weight or label; its quantity cannot change`);
             let r: unknown;
             if (args.quantity === l.quantity) r = { line: l.line, quantity: l.quantity, pending: false };
-            else if (args.quantity < l.quantity) r = await requestRemoval(tx, t, l, args.quantity, m.id, m.by);
+            else if (args.quantity < l.quantity) r = await requestRemoval(tx, t, l, args.quantity, m.id, staff(m.by));
             else {
               if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; lines cannot change now`);
-              await applyRemoval(tx, t, l, args.quantity, 'customer', m.id, m.by);
+              await applyRemoval(tx, t, l, args.quantity, 'customer', m.id, staff(m.by));
               r = { line: l.line, quantity: args.quantity, pending: false };
             }
             await publish(tx);
@@ -507,7 +510,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             await ctx.emit(
               tx,
               'TransactionCancelled',
-              { total: t.total, reason: args?.reason ?? 'cancelled by the shopper', ...(m.by ? { by: m.by } : {}) },
+              { total: t.total, reason: args?.reason ?? 'cancelled by the shopper', ...(staff(m.by) ? { by: staff(m.by) } : {}) },
               meta(t),
             );
             await close(tx, t, 'cancelled');
