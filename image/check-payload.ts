@@ -207,6 +207,9 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
           creds.out.trim(),
           '-t',
           'doc/basket',
+          // the basket's lines are in its pages (doc/basket/lines/<k>); doc/basket is the summary
+          '-t',
+          'doc/basket/lines/+',
           '-W',
           '300',
         ]);
