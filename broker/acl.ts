@@ -81,7 +81,7 @@ function subscribeRules(p: Principal, devices: ReadonlySet<string>): string[] {
 }
 
 /**
- * Topic ACL per principal (DESIGN.md "Security"). Nobody publishes under `$` [MQTT-4.7.2-1].
+ * Topic ACL per principal (the design "Security"). Nobody publishes under `$` [MQTT-4.7.2-1].
  * Each driver and service publishes events, heads and replays only as its own sources, so
  * a topic `evt/<source>/…` proves who published it. The UI reads documents and sends
  * exactly the commands its screens send; replays are asked for by services only.

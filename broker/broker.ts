@@ -49,7 +49,7 @@ function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateErro
 }
 
 /**
- * The embedded broker (DESIGN.md "broker/"): Aedes on TCP (loopback by default)
+ * The embedded broker (the design "broker/"): Aedes on TCP (loopback by default)
  * and on WebSocket at /mqtt of the daemon's HTTP server, every client
  * authenticated, topic ACL per role, durable sessions on SQLite.
  */

@@ -69,7 +69,7 @@ const HASHING = { atOnce: 1, waiting: 4 };
 const REMEMBERED = 32;
 
 /**
- * Broker credentials (DESIGN.md "Security"): scrypt hashes from config, and for
+ * Broker credentials (the design "Security"): scrypt hashes from config, and for
  * every role without one a random password generated on first start into
  * `<stateDir>/credentials.json` (mode 0600), which `lanectl creds <role>` prints.
  * The daemon's own roles (driver, service) always have a generated secret, and

@@ -48,7 +48,7 @@ export interface DaemonOptions {
   configFile?: string;
 }
 
-/** One part of the daemon, started in order and stopped in reverse (CONVENTIONS.md "Fastify plugins"). */
+/** One part of the daemon, started in order and stopped in reverse (the code conventions "Fastify plugins"). */
 interface Part {
   name: string;
   /** A part whose failure leaves the lane useless (broker, HTTP) stops the start. */

@@ -16,7 +16,7 @@ export interface ClientOptions {
   username: string;
   password: string;
   log: Logger;
-  /** Retained online/offline on svc/<name>/state (DESIGN.md "Don't forget to listen"). */
+  /** Retained online/offline on svc/<name>/state (the design "Don't forget to listen"). */
   stateTopic?: string;
   /** Called for every PUBLISH; the PUBACK is sent when it resolves [MQTT-4.6.0-2 keeps them in order]. */
   onMessage?(topic: string, payload: Buffer): Promise<void>;

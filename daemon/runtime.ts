@@ -50,7 +50,7 @@ export interface CommandSpec {
   handle(args: any, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
 }
 
-/** What a service is given (CONVENTIONS.md: one typed context). */
+/** What a service is given (the code conventions: one typed context). */
 export interface ServiceContext<C = Record<string, unknown>> {
   name: string;
   settings: C;
@@ -133,7 +133,7 @@ export interface ServiceStatus {
 const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY KEY, reply TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;
 
 /**
- * Hosts one service (DESIGN.md "Process"): its SQLite file, outbox, inbox,
+ * Hosts one service (the design "Process"): its SQLite file, outbox, inbox,
  * dead letters and its own durable MQTT client. The same code runs inside the
  * daemon and alone under `laned --only <service>`.
  */

@@ -99,7 +99,7 @@ export function quarantine(file: string): string {
 }
 
 /**
- * One SQLite file of one service (DESIGN.md "Storage"): WAL, synchronous=FULL,
+ * One SQLite file of one service (the design "Storage"): WAL, synchronous=FULL,
  * integrity-checked at open. One connection; every statement goes through one
  * queue, so a transaction never interleaves with another caller's statements.
  */

@@ -1,7 +1,7 @@
 /**
  * Validate a device's raw config against its TypeBox schema, filling defaults.
  * A problem names the key path, the value found and what is allowed
- * (CONVENTIONS.md "Errors": name the thing and what to do).
+ * (the code conventions "Errors": name the thing and what to do).
  */
 import type { TSchema, Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';

@@ -32,7 +32,7 @@ export interface DriverContext<C> {
 }
 
 /**
- * The driver contract (CONVENTIONS.md "One contract per kind of part"): the
+ * The driver contract (the code conventions "One contract per kind of part"): the
  * constructor only stores its context; `start()` opens the device and must not
  * throw for a missing device (report `disconnected` and retry instead);
  * `stop()` releases everything and is safe to call twice.

@@ -2,7 +2,7 @@
  * Owns the lane's devices: validates each config, builds each driver on real
  * or simulated lowest layers, starts them independently (a device that fails
  * is reported failed and the rest keep running; start() never throws), and
- * reports every state change once. DESIGN.md "Devices"; CONVENTIONS.md
+ * reports every state change once. the design "Devices"; the code conventions
  * "One contract per kind of part", "Logs".
  */
 import type { Logger } from '../daemon/log.js';

@@ -34,7 +34,7 @@ export class Publisher {
 /**
  * At most `limit` rejections per `windowMs`; the rest are counted and the
  * count travels with the next published one. Bad bytes from a device must not
- * flood the outbox or the journal (CONVENTIONS.md "Errors").
+ * flood the outbox or the journal (the code conventions "Errors").
  */
 export class RejectLimiter {
   private windowStart = -Infinity;

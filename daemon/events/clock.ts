@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Board order of an event: persisted boot counter + CLOCK_MONOTONIC in ns (DESIGN.md "envelope"). */
+/** Board order of an event: persisted boot counter + CLOCK_MONOTONIC in ns (the design "envelope"). */
 export interface BoardTime {
   epoch: number;
   /** CLOCK_MONOTONIC in nanoseconds, decimal string (exceeds 2^53). */

@@ -22,7 +22,7 @@ export interface DeadLetter {
 }
 
 /**
- * Where events go that fail validation or fail processing N times (DESIGN.md
+ * Where events go that fail validation or fail processing N times (the design
  * "Poison messages"): kept with the reason, counted, listed by `lanectl dlq`.
  */
 export class DeadLetters {

@@ -23,7 +23,7 @@ export const EnvelopeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** One domain event as it travels on `evt/<source>/<type>` (DESIGN.md "The event envelope"). */
+/** One domain event as it travels on `evt/<source>/<type>` (the design "The event envelope"). */
 export type Envelope<D = unknown> = Omit<Static<typeof EnvelopeSchema>, 'data'> & { data: D; at: BoardTime };
 
 const checkEnvelope = TypeCompiler.Compile(EnvelopeSchema);

@@ -1,6 +1,6 @@
 /**
  * Keyed serial executor: work items with the same key run one at a time in
- * submission order; different keys run concurrently (DESIGN.md "Order":
+ * submission order; different keys run concurrently (the design "Order":
  * serialized per transaction, parallel across transactions).
  */
 export class KeyedExecutor {

@@ -90,7 +90,7 @@ interface Work {
 }
 
 /**
- * The consumer side of DESIGN.md "Delivery guarantees": dedup by event id in the
+ * The consumer side of the design "Delivery guarantees": dedup by event id in the
  * consumer's own transaction, per-source `seq` order with a durable reorder
  * buffer, catch-up replay on a gap, dead letters after `maxAttempts`.
  *
@@ -258,7 +258,7 @@ export class Inbox {
    * one ever heard (or one from before logs had ids) is recorded and changes nothing.
    * Otherwise the source started its log again from nothing: its position moves to
    * just before this event, events held from the old log are void, and what the old
-   * log had past the position is lost (DESIGN.md: a source whose database and the
+   * log had past the position is lost (the design: a source whose database and the
    * broker's are both lost starts again at seq 1).
    */
   private newLog(source: string, ev: Envelope, knownLog: string | undefined): LogRestart | undefined {

@@ -60,7 +60,7 @@ interface UnsentRow {
 }
 
 /**
- * The transactional outbox of one source (DESIGN.md "Delivery guarantees"):
+ * The transactional outbox of one source (the design "Delivery guarantees"):
  * `emit` writes the event in the caller's transaction with the next gapless
  * `seq`; after COMMIT the relay publishes it with QoS 1 and marks it sent on
  * PUBACK. Rows stay as the source's log for replay, pruned to `retention`.

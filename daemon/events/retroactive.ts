@@ -1,5 +1,5 @@
 /**
- * The retroactive projector (DESIGN.md "Retroactive events"): a service whose
+ * The retroactive projector (the design "Retroactive events"): a service whose
  * output depends on the order of inputs from several sources keeps, per
  * partition (a transaction), the inputs sorted by board order, recomputes its
  * outputs from scratch on every input, diffs them with what it already

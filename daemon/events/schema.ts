@@ -18,7 +18,7 @@ const key = (type: string, v: number): string => `${type}@${v}`;
 
 /**
  * Register the schema of `data` for one event type and version. Producers and
- * consumers both validate against it (DESIGN.md "envelope": `v` versions `data`).
+ * consumers both validate against it (the design "envelope": `v` versions `data`).
  * Call at module load of daemon/events/schemas/*.ts.
  */
 export function defineEvent<S extends TSchema>(type: string, v: number, schema: S): S {

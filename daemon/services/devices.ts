@@ -9,7 +9,7 @@ import type { SimLane } from '../../drivers/sim/lane.js';
 import type { ScaleCalibratedData } from '../events/schemas/devices.js';
 
 /**
- * devices: hosts the lane's drivers (DESIGN.md "Devices"). Each device is its own
+ * devices: hosts the lane's drivers (the design "Devices"). Each device is its own
  * event source with its own outbox log; state goes out as DeviceStatus events and
  * the retained doc/devices. A device that fails is reported and the rest run.
  */

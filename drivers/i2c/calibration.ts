@@ -1,6 +1,6 @@
 /**
  * A scale's calibration on disk: written only by a technician command, never
- * per sample (DESIGN.md "Storage"); atomic (write temp, fsync, rename); a
+ * per sample (the design "Storage"); atomic (write temp, fsync, rename); a
  * corrupt file is moved aside and reported, not crash-looped.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * One serial device's connection, shared by every serial driver: finds the
  * port (a /dev/serial/by-id path or a USB VID/PID match), opens it through an
  * injected serialport binding (the real one, or the mock one in simulation),
- * and reopens it after an unplug. DESIGN.md "Devices", issue 3 item 7.
+ * and reopens it after an unplug. the design "Devices", issue 3 item 7.
  */
 import { SerialPortStream } from '@serialport/stream';
 import { Type } from '@sinclair/typebox';
@@ -135,7 +135,7 @@ export class SerialLink {
     }
     if (!this.running) return;
     if (!path) {
-      // Absent: look again soon; finding it again costs nothing (DESIGN.md: by-id symlinks come and go with the device).
+      // Absent: look again soon; finding it again costs nothing (the design: by-id symlinks come and go with the device).
       this.on.onDown(`${this.describe()} not present (plugged in? by-id path right?)`);
       this.schedule(this.cfg.presencePollMs);
       return;

@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import { startDaemon, tempDir, writeConfig, query, sleep, type RunningDaemon } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
 
-// "Don't forget to listen" (DESIGN.md): a consumer's durable session keeps what it
+// "Don't forget to listen" (the design): a consumer's durable session keeps what it
 // missed, while the broker stays up and across a daemon restart.
 
 async function emit(d: RunningDaemon, stateDir: string, count: number, id: string): Promise<void> {

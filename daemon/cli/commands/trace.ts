@@ -9,7 +9,7 @@ import { money } from '../money.js';
 
 /**
  * `lanectl trace <eventId|txn>`: the causal tree of a transaction from `cause`
- * links (DESIGN.md "envelope"), read from the sources' outbox logs in the state
+ * links (the design "envelope"), read from the sources' outbox logs in the state
  * directory, so it works while laned is down too.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Schemas of the `data` of device events (DESIGN.md "Devices"). The `source` of
+ * Schemas of the `data` of device events (the design "Devices"). The `source` of
  * each event is the device's name from config; drivers/ publishes them.
  */
 import { Type, defineEvent, type Static } from '../schema.js';

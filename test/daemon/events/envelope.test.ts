@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { defineEvent, defineUpcaster } from '../../../daemon/events/schema.js';
 import { parseEvent, newEventId } from '../../../daemon/events/envelope.js';
 
-// A reader of v2 still takes v1 events from a source not yet updated (DESIGN.md "v versions data").
+// A reader of v2 still takes v1 events from a source not yet updated (the design "v versions data").
 defineEvent('TestWeighed', 1, Type.Object({ kg: Type.Number() }, { additionalProperties: false }));
 defineEvent('TestWeighed', 2, Type.Object({ grams: Type.Integer() }, { additionalProperties: false }));
 defineUpcaster('TestWeighed', 1, (d) => ({ grams: Math.round((d as { kg: number }).kg * 1000) }));
