@@ -26,7 +26,7 @@ const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1
 const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
- * The kiosk's credentials (issue 5): `GET /ui/session` hands a loopback client a
+ * The kiosk's credentials: `GET /ui/session` hands a loopback client a
  * random token that the broker takes as the `ui` role's password for a short
  * while. Nothing reachable from outside the board reveals it: other addresses get
  * 403, and so does a loopback request whose Host header is not a loopback name

@@ -53,7 +53,7 @@ interface LineRow {
 type Notice = BasketNotice;
 
 /**
- * basket: the transaction lifecycle (issue 4). A resolved scan opens a
+ * basket: the transaction lifecycle. A resolved scan opens a
  * transaction and adds a line; the UI removes lines (with an attendant's
  * approval), changes quantities, pays or cancels; payment and attendant events
  * close the loop. All state and the events it causes commit together; after

@@ -24,7 +24,7 @@ function later(at: BoardTime, ms: number): BoardTime {
 }
 
 /**
- * weightcheck: the security scale (issue 4). Inputs of each transaction
+ * weightcheck: the security scale. Inputs of each transaction
  * (basket lines, bagging-scale weights, deadlines, attendant overrides) go
  * through the generic retroactive projector: verdicts are recomputed in board
  * order on every input, and verdicts that a late input disproves are retracted

@@ -2,7 +2,7 @@
  * One serial device's connection, shared by every serial driver: finds the
  * port (a /dev/serial/by-id path or a USB VID/PID match), opens it through an
  * injected serialport binding (the real one, or the mock one in simulation),
- * and reopens it after an unplug. the design "Devices", issue 3 item 7.
+ * and reopens it after an unplug. the design "Devices".
  */
 import { SerialPortStream } from '@serialport/stream';
 import { Type } from '@sinclair/typebox';

@@ -1,5 +1,5 @@
 /**
- * Checkout benchmark (issue 4), numbers only: `npm run build && node dist/test/bench/checkout.js`.
+ * Checkout benchmark, numbers only: `npm run build && node dist/test/bench/checkout.js`.
  *
  *  - catalog: import of 100,000 products, then a GTIN lookup as the catalog does it (targets: < 1 ms)
  *  - scan -> ItemAddedToBasket -> doc/basket through the broker, p50/p99 over 1,000 scans in baskets of 50 (target p99 < 15 ms)

@@ -1,4 +1,4 @@
-// Scan -> item visible in the touch UI's DOM (issue 5): p50/p99 over 200 scans.
+// Scan -> item visible in the touch UI's DOM: p50/p99 over 200 scans.
 // Prints numbers, never pass/fail. Run alone (`npx tsx test/bench/ui-latency.ts`)
 // or as the last part of `npm run bench`.
 //

@@ -129,6 +129,6 @@ t.test('a flood of bad CONNECTs does not stall scanning', async (t) => {
   await d.waitFor(/refused connection of flood-\d+ from 127\.0\.0\.1:\d+ unchecked: too many failed authentications/);
 
   const again = await connectTech('flood-test-tech-2');
-  t.pass('the technician still gets in from the same address');
+  t.ok(again.connected, 'the technician still gets in from the same address');
   again.end(true);
 });

@@ -6,7 +6,7 @@ import { listenNotify } from '../helpers/notify-socket.js';
 import { lanectl } from '../helpers/lanectl.js';
 import { Store, isCorruption } from '../../daemon/store.js';
 
-// SD-card safety (issue 6): a database damaged before start gives a degraded,
+// SD-card safety: a database damaged before start gives a degraded,
 // running lane that says so (/healthz, lanectl status, STATUS=), not a crash loop.
 
 const config = { services: { 'probe-sink': { enabled: true, sources: ['scanner'] } } };

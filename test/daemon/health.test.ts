@@ -52,7 +52,7 @@ t.test('/healthz and /metrics say what a technician and store IT need', async (t
   for (const code of ['4006381333931', '5449000000996']) t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
   await sleep(500);
   const m = await (await fetch(`${d.httpUrl}/metrics`)).text();
-  // issue 6, item 4: events in and out, outbox backlog, dead letters, device states, broker clients, event-loop lag, RSS
+  // events in and out, outbox backlog, dead letters, device states, broker clients, event-loop lag, RSS
   t.ok((sample(m, 'laned_events_out_total', { source: 'scanner' }) ?? 0) >= 2, 'events out per source (the scans)');
   t.ok((sample(m, 'laned_events_in_total', { service: 'catalog' }) ?? 0) >= 2, 'events in per consuming service');
   t.equal(sample(m, 'laned_outbox_backlog', { source: 'devices' }), 0, 'outbox backlog per service');

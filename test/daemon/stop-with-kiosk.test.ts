@@ -34,7 +34,7 @@ t.test('SIGTERM with a kiosk connected over WebSocket: laned exits 0', async (t)
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
-  t.pass('the page is connected');
+  t.ok(client.connected, 'the page is connected');
   d.proc.kill('SIGTERM');
   // systemd's TimeoutStopSec=30 in laned.service: later than that laned would be SIGKILLed
   const code = await Promise.race([d.exited, new Promise<string>((r) => setTimeout(() => r('still running after TimeoutStopSec (30 s)'), 30_000).unref())]);

@@ -4,7 +4,7 @@ import { hashPassword } from '../../broker/credentials.js';
 import { query } from '../helpers/daemon.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 
-// Acceptance (issue 4): removals with approval, age-restricted items, declined and
+// Acceptance: removals with approval, age-restricted items, declined and
 // timed-out payments, the PIN lockout, end to end on the simulated lane.
 
 const COLA = { code: '5449000000996', gtin: '05449000000996', name: 'Cola, 0.33 l can', price: 99, g: 350 };

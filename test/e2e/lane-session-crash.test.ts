@@ -5,7 +5,7 @@ import { startDaemon, tempDir, writeConfig, query, type RunningDaemon } from '..
 import { until } from '../helpers/lane.js';
 import { LaneSession, SIM_DEVICES } from '../helpers/session.js';
 
-// Acceptance (issue 4): `laned` as a child process, SIGKILLed in the middle of a
+// Acceptance: `laned` as a child process, SIGKILLed in the middle of a
 // transaction and in the middle of a payment; after the restart the transaction
 // goes on, every event of it exists exactly once, and the card is charged once.
 

@@ -3,7 +3,7 @@ import { hashPassword } from '../../broker/credentials.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 import { until } from '../helpers/lane.js';
 
-// Acceptance (issue 4), the security scale: lane sessions with the simulated NAU7802
+// Acceptance, the security scale: lane sessions with the simulated NAU7802
 // bagging scale (its real driver on the fake I2C chip), then one lane whose bagging
 // scale is a source this test publishes for, to deliver a WeightHasChanged before
 // the ItemAddedToBasket that caused it.

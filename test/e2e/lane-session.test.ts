@@ -2,7 +2,7 @@ import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 
-// Acceptance (issue 4): scripted lane sessions end to end through the broker with the
+// Acceptance: scripted lane sessions end to end through the broker with the
 // simulated devices (scanner, scanner-scale, NAU7802 bagging scale, light, key switch
 // run their real drivers on their twins). Each scenario is one transaction; the
 // final basket, the receipt and every service's event stream are asserted exactly

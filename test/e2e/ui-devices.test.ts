@@ -78,7 +78,8 @@ t.test('touch UI with a device missing, a scale emptied, a PIN pad locked', asyn
     await k.shoot('43-pin-locked');
     await sim('Input', { device: 'keyswitch', on: true });
     await screen(page, 'attendant');
-    t.pass('the key switch opens staff mode over the locked PIN pad');
+    await tech.until(() => tech.docs.get('lane')?.attendantMode === true, 'key switch on');
+    t.equal(tech.docs.get('lane')?.attendantMode, true, 'the key switch opens staff mode over the locked PIN pad');
     await sim('Input', { device: 'keyswitch', on: false });
     await tech.until(() => tech.docs.get('lane')?.attendantMode === false, 'key switch off');
   });

@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { startLane } from '../helpers/lane.js';
 import { UiSessions, mqttBrowserBundle } from '../../daemon/ui-session.js';
 
-// The kiosk's way to its `ui` credentials (issue 5) and the mqtt.js bundle route.
+// The kiosk's way to its `ui` credentials and the mqtt.js bundle route.
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 /**
- * Schemas of the checkout services' events (issue 4): catalog, basket,
+ * Schemas of the checkout services' events: catalog, basket,
  * weightcheck, attendant, payment, journal. Money is in integer minor units of
  * the lane's currency; weights in grams.
  */

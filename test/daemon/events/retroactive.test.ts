@@ -187,7 +187,7 @@ t.test('closed partitions take no input and are pruned oldest first', async (t) 
   );
 });
 
-// Acceptance (issue 4): 1,000 interleaved events for 2 transactions processed
+// Acceptance: 1,000 interleaved events for 2 transactions processed
 // concurrently give the same result as sequential processing.
 const seeds = process.env.LANED_TEST_SEED ? [Number(process.env.LANED_TEST_SEED)] : [1, 2, 3];
 for (const seed of seeds) {

@@ -156,7 +156,7 @@ t.test('overrides, skip-bagging and the end of the transaction', async (t) => {
   t.same(verdicts([pack, deadline('L1'), end, late]), [], 'a skip-bagging line has no deadline; nothing after the end');
 });
 
-// Acceptance (issue 4), with the weightcheck projection itself: shoppers' inputs for two
+// Acceptance, with the weightcheck projection itself: shoppers' inputs for two
 // transactions, 1,000 in all, arrive shuffled and interleaved; processed concurrently
 // (one key per transaction) the live verdicts equal the fold of the sorted inputs.
 
