@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { startKiosk, screenBasket, docRows, PIN, type Kiosk, type Basket } from './helpers/kiosk.js';
 
-// Issue 5 acceptance: the touch UI in Debian's chromium (touch enabled) against
+// The touch UI in Debian's chromium (touch enabled) against
 // the real daemon (child process, simulated devices). One shopper's story, then
 // a daemon killed and restarted under the screen. Screenshots of every screen at
 // both panel sizes go to test/e2e/screenshots/ (gitignored).
