@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.js';
 import { Store } from '../store/store.js';
 import { Outbox } from '../events/outbox.js';
-import { Inbox } from '../events/inbox.js';
+import { Inbox } from '../events/inbox/inbox.js';
 import { DeadLetters } from '../events/deadletter.js';
 import { KeyedExecutor } from '../events/executor.js';
 import { newCommand } from '../events/command.js';
