@@ -18,7 +18,7 @@ import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store/store.js';
 import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
-import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
+import { gs1CheckDigit } from '../../drivers/barcode/gtin.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
 
 /** Resolves at the first message on `client` that `match`es, recording ms since `start` into `into`. */

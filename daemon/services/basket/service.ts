@@ -3,7 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../r
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
-import { devicesOfKind } from '../../runtime/devices.js';
+import { devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import type { ProduceWeighedData } from '../../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/checkout.js';
@@ -71,7 +71,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const lane = ctx.config.lane.id;
     const currency = ctx.config.lane.currency;
     const digits = currencyDigits(currency);
-    const produceScales = ctx.settings.produceScales ?? devicesOfKind(ctx.config, 'magellan', 'toledo8217');
+    const produceScales = ctx.settings.produceScales ?? devicesWith(ctx.config, 'scale');
     const needsApproval = ctx.settings.removalNeedsApproval ?? true;
 
     const kv = new KvTable('basket_state');
