@@ -6,7 +6,7 @@ import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Store, type Tx, type StoreCorruptError } from './store.js';
-import type { BoardClock } from './events/clock.js';
+import { processTimers, type BoardClock, type Timers } from './events/clock.js';
 import { parseEvent, type Envelope } from './events/envelope.js';
 import { Outbox, type EmitMeta } from './events/outbox.js';
 import { Inbox } from './events/inbox.js';
@@ -57,6 +57,8 @@ export interface ServiceContext<C = Record<string, unknown>> {
   config: Config;
   log: Logger;
   clock: BoardClock;
+  /** Timers for the service's deadlines and retries (never the global setTimeout: a test's clock drives these). */
+  timers: Timers;
   metrics: Metrics;
   stateDir: string;
   store: Store;
@@ -428,6 +430,7 @@ export class ServiceRuntime {
       config: host.config,
       log: this.log,
       clock: host.clock,
+      timers: processTimers,
       metrics: host.metrics,
       stateDir: host.stateDir,
       store: this.store,
