@@ -11,11 +11,11 @@
  */
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { validateConfig } from '../../daemon/config.js';
-import { createLogger } from '../../daemon/log.js';
-import { Metrics } from '../../daemon/metrics.js';
-import { Store, type StoreCorruptError, type Tx } from '../../daemon/store.js';
-import { CommandError, type ServiceContext, type ServiceDefinition, type ServiceLogic } from '../../daemon/runtime.js';
+import { validateConfig } from '../../daemon/core/config.js';
+import { createLogger } from '../../daemon/core/log.js';
+import { Metrics } from '../../daemon/core/metrics.js';
+import { Store, type StoreCorruptError, type Tx } from '../../daemon/store/store.js';
+import { CommandError, type ServiceContext, type ServiceDefinition, type ServiceLogic } from '../../daemon/runtime/runtime.js';
 import type { BoardClock, BoardTime, Timer, Timers } from '../../daemon/events/clock.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { Outbox, type EmitMeta } from '../../daemon/events/outbox.js';

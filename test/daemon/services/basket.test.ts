@@ -1,5 +1,5 @@
-import t from 'tap';
-import { basket } from '../../../daemon/services/basket.js';
+import t, { type Test } from 'tap';
+import { basket } from '../../../daemon/services/basket/service.js';
 import type { Product } from '../../../daemon/events/schemas/checkout.js';
 import { serviceHarness, type ServiceHarness } from '../../helpers/service-harness.js';
 
@@ -33,7 +33,7 @@ interface Summary {
   last?: { txn: string; status: string; total: number };
 }
 
-const start = async (t: Tap.Test, settings: Record<string, unknown> = {}) => {
+const start = async (t: Test, settings: Record<string, unknown> = {}) => {
   const h = await serviceHarness(basket, { settings });
   t.teardown(() => h.stop());
   return h;

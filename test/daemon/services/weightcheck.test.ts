@@ -1,5 +1,5 @@
-import t from 'tap';
-import { weightcheck } from '../../../daemon/services/weightcheck.js';
+import t, { type Test } from 'tap';
+import { weightcheck } from '../../../daemon/services/weightcheck/service.js';
 import type { BoardTime } from '../../../daemon/events/clock.js';
 import { serviceHarness, type ServiceHarness } from '../../helpers/service-harness.js';
 
@@ -17,7 +17,7 @@ interface Bagging {
   blind: string[];
 }
 
-const lane = async (t: Tap.Test, settings: Record<string, unknown> = {}) => {
+const lane = async (t: Test, settings: Record<string, unknown> = {}) => {
   const h = await serviceHarness(weightcheck, { settings: { notBaggedTimeoutMs: 1000, ...settings } });
   t.teardown(() => h.stop());
   let grams = 0;
