@@ -155,6 +155,7 @@ export interface ServiceHarness {
   advance(ms: number): Promise<void>;
   /** Resolves with the `n`th emitted event of `type` (1 = the first), now or when it is emitted; rejects after `timeoutMs` of real time. */
   waitForEvent<D = Record<string, unknown>>(type: string, n?: number, timeoutMs?: number): Promise<Envelope<D>>;
+  /** The service's stop(), its queued work, and the store closed; a second call does nothing. */
   stop(): Promise<void>;
 }
 
@@ -269,6 +270,7 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     }
   };
 
+  let stopped = false;
   const h: ServiceHarness = {
     ctx,
     logic,
@@ -332,6 +334,8 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
       }
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await logic.stop?.();
       await settle();
       await store.close();
