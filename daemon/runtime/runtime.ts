@@ -47,7 +47,7 @@ export interface CommandSpec {
   /** Serialization key (e.g. the transaction); default: one queue per service. */
   key?(args: unknown): string;
   /** `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
-  handle(args: any, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
+  handle(args: unknown, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
 }
 
 /** What a service is given (the code conventions: one typed context). */
@@ -165,7 +165,7 @@ export class ServiceRuntime {
   });
 
   constructor(
-    private readonly def: ServiceDefinition<any>,
+    private readonly def: ServiceDefinition<unknown>,
     private readonly host: RuntimeHost,
   ) {
     this.name = def.name;

@@ -241,9 +241,7 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
   };
   const logic = def.create(ctx as ServiceContext<C>);
   await logic.migrate?.(store);
-  const checkers = new Map(
-    Object.entries(logic.commands ?? {}).flatMap(([cmd, spec]) => (spec.args ? [[cmd, argsChecker(spec.args)] as const] : [])),
-  );
+  const checkers = new Map(Object.entries(logic.commands ?? {}).flatMap(([cmd, spec]) => (spec.args ? [[cmd, argsChecker(spec.args)] as const] : [])));
   const seqs = new Map<string, number>();
 
   const settle = async (): Promise<void> => {
@@ -324,7 +322,8 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
         const hit = emitted.filter((e) => e.type === type)[n - 1];
         if (hit) return hit as Envelope<D>;
         const left = end - Date.now();
-        if (left <= 0) throw new Error(`${name} emitted no ${type} #${n} within ${timeoutMs} ms (emitted: ${emitted.map((e) => e.type).join(', ') || 'nothing'})`);
+        if (left <= 0)
+          throw new Error(`${name} emitted no ${type} #${n} within ${timeoutMs} ms (emitted: ${emitted.map((e) => e.type).join(', ') || 'nothing'})`);
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           timer = setTimeout(resolve, left);

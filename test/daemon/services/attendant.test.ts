@@ -65,7 +65,12 @@ t.test('events raise interventions, their resolutions clear them, and the light 
   );
 
   await h.event('weightcheck', 'WeightVerified', { key: 'w:1', lines: ['L2'], actualG: 350, expectedG: 350, clears: ['nb:L2'] }, { txn: TXN });
-  await h.event('payment', 'PaymentAuthorized', { payment: 'T-0001-P2', amount: 99, currency: 'EUR', terminal: 'simulated', authCode: '1', method: 'card' }, { txn: TXN });
+  await h.event(
+    'payment',
+    'PaymentAuthorized',
+    { payment: 'T-0001-P2', amount: 99, currency: 'EUR', terminal: 'simulated', authCode: '1', method: 'card' },
+    { txn: TXN },
+  );
   t.same(
     h.events<{ kind: string; resolution: string }>('InterventionCleared').map((e) => [e.data.kind, e.data.resolution]),
     [
@@ -75,7 +80,10 @@ t.test('events raise interventions, their resolutions clear them, and the light 
   );
   await h.event('basket', 'TransactionCompleted', { total: 99, currency: 'EUR', items: 1, payment: 'T-0001-P2' }, { txn: TXN });
   t.same(
-    h.events<{ resolution: string }>('InterventionCleared').slice(2).map((e) => e.data.resolution),
+    h
+      .events<{ resolution: string }>('InterventionCleared')
+      .slice(2)
+      .map((e) => e.data.resolution),
     ['transaction-ended', 'transaction-ended'],
     'what is left open ends with its transaction',
   );
@@ -108,9 +116,17 @@ t.test('wrong PINs lock PIN overrides from that source; the lockout ends on the 
   const screen = { by: 'ui', from: 'ui-0a1b' };
   t.match(await h.command('CheckPin', { pin: '0000' }, screen), { ok: false, error: /wrong PIN \(2 more tries/ });
   await h.settle();
-  t.match(await h.command('CheckPin', { pin: '0000' }, { by: 'ui', from: 'ui-ffee' }), { ok: false, error: /1 more try/ }, 'a new screen session is the same screen');
+  t.match(
+    await h.command('CheckPin', { pin: '0000' }, { by: 'ui', from: 'ui-ffee' }),
+    { ok: false, error: /1 more try/ },
+    'a new screen session is the same screen',
+  );
   await h.settle();
-  t.match(await h.command('CheckPin', { pin: '1111' }, { by: 'technician', from: 'lanectl-1' }), { ok: false, error: /2 more tries/ }, 'another client counts apart');
+  t.match(
+    await h.command('CheckPin', { pin: '1111' }, { by: 'technician', from: 'lanectl-1' }),
+    { ok: false, error: /2 more tries/ },
+    'another client counts apart',
+  );
   await h.settle();
   t.match(await h.command('CheckPin', { pin: '0000' }, screen), { ok: false, error: /locked for 1 min/ });
   await h.settle();

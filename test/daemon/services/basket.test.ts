@@ -109,7 +109,12 @@ t.test('a blocking intervention stops paying until it clears; a declined payment
   await scan(h, BEER);
   await scan(h, COLA);
   const txn = 'T-0001';
-  await h.event('attendant', 'InterventionRequired', { intervention: 'I-0001', kind: 'age-check', reason: 'Age check', blocking: true, ref: 'x', line: 'L1' }, { txn });
+  await h.event(
+    'attendant',
+    'InterventionRequired',
+    { intervention: 'I-0001', kind: 'age-check', reason: 'Age check', blocking: true, ref: 'x', line: 'L1' },
+    { txn },
+  );
   t.equal(h.doc<Summary>('basket')?.blocked, 1, 'doc/basket shows the block');
   const refused = await h.command('Pay');
   t.match(refused, { ok: false, error: /waits for an attendant \(1 intervention open\)/ });
@@ -130,7 +135,12 @@ t.test('a blocking intervention stops paying until it clears; a declined payment
   t.match(h.doc<Summary>('basket'), { status: 'open', notice: { code: 'declined' } });
   const again = await h.ok<{ payment: string }>('Pay');
   t.equal(again.payment, 'T-0001-P2', 'the second attempt has its own payment id');
-  await h.event('payment', 'PaymentAuthorized', { payment: 'T-0001-P2', amount: 228, currency: 'EUR', terminal: 'simulated', authCode: '123456', method: 'card' }, { txn });
+  await h.event(
+    'payment',
+    'PaymentAuthorized',
+    { payment: 'T-0001-P2', amount: 228, currency: 'EUR', terminal: 'simulated', authCode: '123456', method: 'card' },
+    { txn },
+  );
   t.match(h.events('TransactionCompleted')[0]?.data, { total: 228, items: 2, payment: 'T-0001-P2' });
   t.match(h.doc<Summary>('basket'), { txn: null, status: 'idle', last: { txn, status: 'completed', total: 228 } });
   t.notOk(h.doc('basket/lines/0'), 'the closed transaction’s page of lines is removed');
@@ -161,7 +171,12 @@ t.test('removal: waits for an attendant by default, blocks paying, applies on ap
   t.match(await h.command('RemoveItem', { line: 'L7' }), { ok: false, error: /T-0001 has no line L7/ });
   t.match(await h.command('RemoveItem', { line: 'nope' }), { ok: false, error: /args\/line/ }, 'args are checked against the command schema');
 
-  await h.event('attendant', 'OverrideApplied', { intervention: 'I-0001', kind: 'removal', action: 'approve', by: 'anna', method: 'key', line: 'L1' }, { txn: 'T-0001' });
+  await h.event(
+    'attendant',
+    'OverrideApplied',
+    { intervention: 'I-0001', kind: 'removal', action: 'approve', by: 'anna', method: 'key', line: 'L1' },
+    { txn: 'T-0001' },
+  );
   t.match(h.events('ItemRemovedFromBasket')[0]?.data, { line: 'L1', reason: 'approved', by: 'anna' });
   t.match(h.doc<Summary>('basket'), { total: 249, lineCount: 1 });
 

@@ -26,7 +26,10 @@ t.test('an import swaps the whole catalog; a bad file or a strict one with rejec
   t.match(h.events('CatalogImported')[0]?.data, { version: 1, products: 2, rejected: 0, sha256: /^[0-9a-f]{64}$/ });
 
   const withBad = `${CSV}5449000000997;Bad check digit;1;each;\n`;
-  t.match(await h.command('Import', { content: withBad, strict: true }), { ok: false, error: /1 of 3 rows rejected and strict is set \(row 4: .*check digit.*\); the catalog is unchanged/ });
+  t.match(await h.command('Import', { content: withBad, strict: true }), {
+    ok: false,
+    error: /1 of 3 rows rejected and strict is set \(row 4: .*check digit.*\); the catalog is unchanged/,
+  });
   t.match(await h.command('Import', { content: 'gtin;name;price\n' }), { ok: false, error: /no valid product/ });
   t.equal(h.events('CatalogImported').length, 1, 'refused imports emit nothing');
   t.match(await h.ok('List', {}), { total: 2, version: 1 });

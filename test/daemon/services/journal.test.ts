@@ -52,8 +52,18 @@ t.test('a closed transaction becomes a receipt; a late event of it rebuilds the 
   t.equal(receipt.lines.length, 1);
 
   // the attendant's events of the transaction arrive after its end (another source, its own pace)
-  await h.event('attendant', 'InterventionRequired', { intervention: 'I-0001', kind: 'removal', reason: 'Remove item 2', blocking: true, ref: 'x', line: 'L2' }, { txn: 'T-0001' });
-  await h.event('attendant', 'OverrideApplied', { intervention: 'I-0001', kind: 'removal', action: 'approve', by: 'anna', method: 'pin', line: 'L2' }, { txn: 'T-0001' });
+  await h.event(
+    'attendant',
+    'InterventionRequired',
+    { intervention: 'I-0001', kind: 'removal', reason: 'Remove item 2', blocking: true, ref: 'x', line: 'L2' },
+    { txn: 'T-0001' },
+  );
+  await h.event(
+    'attendant',
+    'OverrideApplied',
+    { intervention: 'I-0001', kind: 'removal', action: 'approve', by: 'anna', method: 'pin', line: 'L2' },
+    { txn: 'T-0001' },
+  );
   t.match(await h.ok<Receipt>('Show', { txn: 'T-0001' }), {
     interventions: [{ intervention: 'I-0001', kind: 'removal' }],
     overrides: [{ intervention: 'I-0001', action: 'approve', by: 'anna', method: 'pin' }],

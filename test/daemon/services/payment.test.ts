@@ -74,7 +74,10 @@ t.test('the shopper cancels: in flight it is stopped at the terminal; a finished
   t.same(await h.ok('Cancel', {}), { payment: 'T-0001-P1', cancelling: true });
   const declined = await h.waitForEvent<{ reason: string }>('PaymentDeclined');
   t.equal(declined.data.reason, 'cancelled');
-  t.same((await ledger(h)).map(([, state, charged]) => [state, charged]), [['cancelled', 0]]);
+  t.same(
+    (await ledger(h)).map(([, state, charged]) => [state, charged]),
+    [['cancelled', 0]],
+  );
   t.match(await h.command('Cancel', { payment: 'T-0001-P1' }), { ok: false, error: 'payment T-0001-P1 is already declined' });
   t.match(await h.command('Cancel', {}), { ok: false, error: 'no payment is in progress' });
 });
