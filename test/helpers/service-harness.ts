@@ -3,7 +3,7 @@
  * clock the test moves by hand (board time and the service's timers), and every
  * emit, document, outgoing command and log record captured. No broker, no
  * daemon: events go straight to `onEvent` in a transaction and commands straight
- * to their handler, so a service's rules are tested in milliseconds. The service
+ * to the runtime's command runner, so a service's rules are tested in milliseconds. The service
  * gets the same ServiceContext the runtime gives it and runs unchanged.
  *
  * What the runtime adds on the wire (ordering, dedup, replay, dead letters,
@@ -15,12 +15,13 @@ import { validateConfig } from '../../daemon/core/config.js';
 import { createLogger } from '../../daemon/core/log.js';
 import { Metrics } from '../../daemon/core/metrics.js';
 import { Store, type StoreCorruptError, type Tx } from '../../daemon/store/store.js';
-import { CommandError, type ServiceContext, type ServiceDefinition, type ServiceLogic } from '../../daemon/runtime/runtime.js';
+import type { ServiceContext, ServiceDefinition, ServiceLogic } from '../../daemon/runtime/service.js';
+import { COMMAND_DDL, CommandRunner } from '../../daemon/runtime/commands.js';
 import type { BoardClock, BoardTime, Timer, Timers } from '../../daemon/events/clock.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { Outbox, type EmitMeta } from '../../daemon/events/outbox.js';
 import { KeyedExecutor } from '../../daemon/events/executor.js';
-import { argsChecker, type CommandReply } from '../../daemon/events/command.js';
+import { newCommand, type CommandReply } from '../../daemon/events/command.js';
 import { dataProblem, latestVersion } from '../../daemon/events/schema.js';
 import '../../daemon/events/schemas/index.js';
 import { tempDir } from './daemon.js';
@@ -145,7 +146,7 @@ export interface ServiceHarness {
   events<D = Record<string, unknown>>(...types: string[]): Array<Envelope<D>>;
   /** An event from `source` as the inbox hands it over: checked against its schema, applied in one transaction. */
   event(source: string, type: string, data: unknown, meta?: EventInput): Promise<Envelope>;
-  /** A command as the runtime runs it: args checked, handler in one transaction on its key, the reply returned. */
+  /** A command as the runtime runs it (its CommandRunner): args checked, handler in one transaction on its key, the reply returned. */
   command(name: string, args?: unknown, meta?: CommandMeta): Promise<CommandReply>;
   /** Like command(), and the reply must be ok: its result. */
   ok<T = Record<string, unknown>>(name: string, args?: unknown, meta?: CommandMeta): Promise<T>;
@@ -241,7 +242,6 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
   };
   const logic = def.create(ctx as ServiceContext<C>);
   await logic.migrate?.(store);
-  const checkers = new Map(Object.entries(logic.commands ?? {}).flatMap(([cmd, spec]) => (spec.args ? [[cmd, argsChecker(spec.args)] as const] : [])));
   const seqs = new Map<string, number>();
 
   const settle = async (): Promise<void> => {
@@ -250,22 +250,32 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     await executor.idle();
   };
 
+  const runner = new CommandRunner({
+    service: name,
+    store,
+    executor,
+    metrics: ctx.metrics,
+    log,
+    maxPayloadBytes: config.events.maxPayloadBytes,
+    commands: logic.commands ?? {},
+    builtins: {},
+    publish: (topic, text) => replies.set(topic, JSON.parse(text) as CommandReply),
+  });
+  const replies = new Map<string, CommandReply>();
+  await store.exec(COMMAND_DDL);
+
+  /** Through the runtime's own command runner, as a client on `from` would send it. */
   const command = async (cmdName: string, args?: unknown, meta: CommandMeta = {}): Promise<CommandReply> => {
-    const id = newEventId();
-    const spec = logic.commands?.[cmdName];
-    if (!spec) return { id, ok: false, error: `${name} has no command ${cmdName} (known: ${Object.keys(logic.commands ?? {}).join(', ') || 'none'})` };
-    const problem = checkers.get(cmdName)?.(args);
-    if (problem) return { id, ok: false, error: `${name}/${cmdName}: ${problem}` };
-    try {
-      const result = await executor.run(spec.key?.(args) ?? `cmd:${name}`, () =>
-        store.tx((tx) => spec.handle(args, tx, { id, ...(meta.by ? { by: meta.by } : {}), ...(meta.from ? { from: meta.from } : {}) })),
-      );
-      return { id, ok: true, ...(result === undefined ? {} : { result }) };
-    } catch (err) {
-      // A refusal is a reply; anything else is a bug the test should see as one.
-      if (!(err instanceof CommandError)) throw err;
-      return { id, ok: false, error: err.message, ...(err.kind ? { kind: err.kind } : {}) };
-    }
+    const cmd = newCommand(args, undefined, meta.by);
+    const replyTo = `reply/${meta.from ?? 'harness'}/${cmd.id}`;
+    await runner.run(cmdName, Buffer.from(JSON.stringify({ ...cmd, replyTo })));
+    const reply = replies.get(replyTo);
+    replies.delete(replyTo);
+    if (!reply) throw new Error(`${name}/${cmdName}: no reply`);
+    // A refusal (CommandError) is a reply; a handler that threw anything else is a bug the test should see as one.
+    const failed = logs.find((l) => l.id === cmd.id && l.msg === `command ${cmdName} failed`);
+    if (failed) throw new Error(`${name}/${cmdName} threw: ${String(failed.err)}`);
+    return reply;
   };
 
   let stopped = false;
