@@ -45,12 +45,18 @@ export class ReplayServer {
     // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only
     if (by !== `service:${args.consumer}`) {
       metrics.rejected.inc({ service, reason: 'replay' });
-      log.warn({ source, by, consumer: args.consumer }, `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`);
+      log.warn(
+        { source, by, consumer: args.consumer },
+        `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`,
+      );
       return;
     }
     if (!this.budget.take(by, source)) {
       metrics.rejected.inc({ service, reason: 'replay-rate' });
-      log.warn({ source, by, from: args.from, to: args.to }, `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`);
+      log.warn(
+        { source, by, from: args.from, to: args.to },
+        `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`,
+      );
       return;
     }
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));

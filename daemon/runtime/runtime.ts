@@ -209,7 +209,8 @@ export class ServiceRuntime {
   private impaired(): { state: ServiceState; detail: string } | undefined {
     if (this.state !== 'running') return undefined;
     const wf = this.store?.writeFailure;
-    if (wf) return { state: 'write-failing', detail: `${this.store.file}: ${wf.count} write${wf.count === 1 ? '' : 's'} refused since ${wf.since} (${wf.message})` };
+    if (wf)
+      return { state: 'write-failing', detail: `${this.store.file}: ${wf.count} write${wf.count === 1 ? '' : 's'} refused since ${wf.since} (${wf.message})` };
     if (this.client && !this.client.connected) return { state: 'disconnected', detail: `not connected to the broker (clientId ${this.clientId})` };
     return undefined;
   }
