@@ -10,7 +10,6 @@ import { ConfigError } from '../../broker/settings.js';
 import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
 
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
 const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
 

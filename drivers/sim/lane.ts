@@ -134,7 +134,7 @@ export class SimLane {
     try {
       fn();
     } catch (err) {
-      throw new Error(`sim: ${device}: ${(err as Error).message}`);
+      throw new Error(`sim: ${device}: ${(err as Error).message}`, { cause: err });
     }
   }
 

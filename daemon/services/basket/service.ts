@@ -452,7 +452,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             const quantity = args.quantity ?? 0;
             if (quantity >= l.quantity)
               throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
-            if (quantity > 0 && JSON.parse(l.item).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
+            if (quantity > 0 && (JSON.parse(l.item) as ItemAddedData).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
             const r = await requestRemoval(tx, t, l, quantity, m.id, staff(m.by));
             await publish(tx);
             return r;
