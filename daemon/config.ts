@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { scryptCostProblem } from '../broker/scrypt-cost.js';
 import { parseConfig } from '../drivers/config.js';
 import { serviceSettings } from './services/settings.js';
+import { UpdaterSettings } from './updater/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
@@ -111,6 +112,8 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Slots, maintenance window and trial of updates (daemon/updater/settings.ts). */
+    updater: UpdaterSettings,
     /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
     devices: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true })),

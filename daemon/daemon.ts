@@ -28,6 +28,7 @@ import { retainedHeads } from './source-heads.js';
 import { HealthCheck } from './health-check.js';
 import { highestEpochSeen } from './epoch-recovery.js';
 import { checkStateDir, inStateDir } from './state-dir.js';
+import { updaterService } from './updater/service.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -217,6 +218,31 @@ export class Daemon {
       if (!enabled) continue;
       const runtime = new ServiceRuntime(def, host);
       this.services.push(runtime);
+    }
+    if (!only) {
+      // The updater stops the whole lane for a switch: it runs in the daemon, never under --only.
+      this.services.push(
+        new ServiceRuntime(
+          updaterService({
+            health: () => {
+              const services = this.serviceStatuses();
+              return { status: this.laneStatus(services, this.currentProblems(services)), services };
+            },
+            handover: async (work, code) => {
+              this.log.warn({ code }, 'update: stopping the lane for systemd to start it again');
+              await this.stop();
+              try {
+                work();
+              } catch (err) {
+                this.log.error({ err: (err as Error).message }, `update: ${(err as Error).message}`);
+                code = 1;
+              }
+              process.exit(code);
+            },
+          }),
+          host,
+        ),
+      );
     }
     // Two phases: every consumer is subscribed before any producer publishes.
     this.parts.push({

@@ -80,6 +80,11 @@ export interface ServiceContext<C = Record<string, unknown>> {
   clearDoc(name: string): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
+  /**
+   * Send a command and wait for its reply (on `reply/laned-<name>/<id>`): the result, or a
+   * CommandError with the target's message when it refused, or one naming the timeout.
+   */
+  request(target: string, command: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
 }
 
 /** The behaviour of one service; everything optional but a name. */
@@ -208,7 +213,7 @@ export class ServiceRuntime {
       for (const [cmd, spec] of Object.entries(this.builtins)) {
         if (spec.args && !this.checkers.has(cmd)) this.checkers.set(cmd, argsChecker(spec.args));
       }
-      const subscriptions = [`cmd/${this.name}/+`];
+      const subscriptions = [`cmd/${this.name}/+`, `reply/${this.clientId}/+`];
       if (this.logic.sources?.length) {
         subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
         subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
@@ -465,7 +470,30 @@ export class ServiceRuntime {
         this.client?.publish(`doc/${name}`, '', { qos: 1, retain: true });
       },
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
+      request: (target, command, args, timeoutMs = 10_000) => this.request(target, command, args, timeoutMs),
     };
+  }
+
+  /** Commands sent with request(), by id, waiting for their reply. */
+  private readonly pending = new Map<string, (reply: CommandReply) => void>();
+
+  private request(target: string, command: string, args: unknown, timeoutMs: number): Promise<unknown> {
+    const cmd = newCommand(args, undefined, this.name);
+    cmd.replyTo = `reply/${this.clientId}/${cmd.id}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(cmd.id);
+        reject(new CommandError(`no answer from ${target} to ${command} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(cmd.id, (reply) => {
+        clearTimeout(timer);
+        this.pending.delete(cmd.id);
+        if (reply.ok) resolve(reply.result);
+        else reject(new CommandError(reply.error ?? `${target} ${command} failed`, reply.kind));
+      });
+      if (!this.client) return this.pending.get(cmd.id)!({ id: cmd.id, ok: false, error: `${this.name} has no broker connection` });
+      this.client.publish(`cmd/${target}/${command}`, JSON.stringify(cmd), { qos: 1 });
+    });
   }
 
   private async addSource(source: string): Promise<void> {
@@ -485,6 +513,16 @@ export class ServiceRuntime {
   private async dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
     const parts = topic.split('/');
+    if (parts[0] === 'reply') {
+      let reply: CommandReply | undefined;
+      try {
+        reply = JSON.parse(payload.toString('utf8')) as CommandReply;
+      } catch {
+        this.log.warn({ topic }, 'reply is not JSON; ignored');
+      }
+      if (reply) this.pending.get(parts[2] ?? '')?.(reply);
+      return;
+    }
     if (parts[0] === 'cmd') {
       if (parts[2] === 'Replay') return this.answerReplay(parts[1], payload);
       if (parts[1] === this.name) return this.runCommand(parts.slice(2).join('/'), payload);

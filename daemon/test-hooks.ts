@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 
 /**
@@ -51,4 +52,21 @@ export function testHooks(log: Logger, cut?: (service: string) => void): TestHoo
   }
   log.warn({ hooks }, 'LANED_TEST_HOOKS=1: test hooks are active (SIGUSR2 blocks the event loop); never set this on a lane');
   return hooks;
+}
+
+/**
+ * `LANED_TEST_KILL_AT=<step>` (with `LANED_TEST_HOOKS=1`): the process SIGKILLs
+ * itself when the updater reaches that step of a switch, commit or rollback
+ * (daemon/updater/switch.ts names them), as a power cut there would stop it.
+ * With `LANED_TEST_KILL_MARK=<file>` only once: the file is made just before.
+ */
+export function killPoint(step: string): void {
+  if (process.env.LANED_TEST_HOOKS !== '1' || process.env.LANED_TEST_KILL_AT !== step) return;
+  const mark = process.env.LANED_TEST_KILL_MARK;
+  if (mark) {
+    if (existsSync(mark)) return;
+    writeFileSync(mark, `${step}\n`);
+  }
+  process.stderr.write(`test hook: SIGKILL at ${step}\n`);
+  process.kill(process.pid, 'SIGKILL');
 }
