@@ -49,7 +49,7 @@ t.test('an update waits for the open transaction, closes the lane, switches, and
   await sup.waitFor(() => sup.running()?.readyAt !== undefined, 60_000, 'slot a ready');
 
   // a shopper scans: transaction open
-  t.equal((await lanectl(lane.stateDir, ['sim', 'scan', '5449000000996'])).code, 0, 'scan');
+  t.equal((await lanectl(lane.stateDir, ['sim', 'scan', '5449000000996', '--device', 'scanner'])).code, 0, 'scan');
   const tech = await technician(lane.stateDir, runtime(lane.stateDir).broker);
   let txn = '';
   for (let i = 0; i < 200 && !txn; i++) txn = (await retainedDoc<{ txn: string | null }>(tech, 'lane', 2000))?.txn ?? '';
@@ -78,7 +78,7 @@ t.test('an update waits for the open transaction, closes the lane, switches, and
   let laneDoc: { updating?: boolean; closed?: boolean } | undefined;
   for (let i = 0; i < 100 && laneDoc?.updating !== true; i++) laneDoc = await retainedDoc(tech2, 'lane', 2000);
   t.match(laneDoc, { updating: true, closed: true }, 'doc/lane: updating, closed to new shoppers');
-  t.equal((await lanectl(lane.stateDir, ['sim', 'scan', '4006381333931'])).code, 0, 'a new shopper scans');
+  t.equal((await lanectl(lane.stateDir, ['sim', 'scan', '4006381333931', '--device', 'scanner'])).code, 0, 'a new shopper scans');
   let refused: Array<{ payload: string }> = [];
   for (let i = 0; i < 200 && refused.length === 0; i++) {
     refused = await query<{ payload: string }>(join(lane.stateDir, 'basket.db'), "SELECT payload FROM outbox WHERE type = 'ScanRefused'");
