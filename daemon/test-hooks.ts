@@ -15,6 +15,9 @@ import type { Logger } from './log.js';
  * - `LANED_TEST_CUT=<service>` turns SIGUSR2 into a cut instead: the service's
  *   broker connection is dropped and refused until the next SIGUSR2 (the health
  *   test of a disconnected service).
+ * - `LANED_TEST_KILL_AT=<step>`: the process SIGKILLs itself when it reaches
+ *   that step (`killPoint`), e.g. `stage:swapped` in the updater: the crash-safety
+ *   tests of each step.
  */
 export interface TestHooks {
   slowStartMs: number;
@@ -51,4 +54,9 @@ export function testHooks(log: Logger, cut?: (service: string) => void): TestHoo
   }
   log.warn({ hooks }, 'LANED_TEST_HOOKS=1: test hooks are active (SIGUSR2 blocks the event loop); never set this on a lane');
   return hooks;
+}
+
+/** A place where `LANED_TEST_KILL_AT=<step>` (with `LANED_TEST_HOOKS=1`) makes the process SIGKILL itself. */
+export function killPoint(step: string): void {
+  if (process.env.LANED_TEST_HOOKS === '1' && process.env.LANED_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
 }
