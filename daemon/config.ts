@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { scryptCostProblem } from '../broker/scrypt-cost.js';
 import { parseConfig } from '../drivers/config.js';
 import { serviceSettings } from './services/settings.js';
-import { trustedKeys, UpdaterSettings } from './updater/settings.js';
+import { resolveKeyFiles, trustedKeys, UpdaterSettings } from './updater/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
@@ -161,6 +161,7 @@ export function validateConfig(doc: unknown, origin: string, base = process.cwd(
       const problem = hash ? scryptCostProblem(hash) : undefined;
       if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
     }
+    config.updater = resolveKeyFiles(config.updater, base);
     const problems = [...serviceProblems(config.services), ...trustedKeys(config.updater, base).problems].slice(0, 5);
     if (problems.length === 0) return config;
     throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);

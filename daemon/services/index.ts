@@ -7,6 +7,7 @@ import { weightcheck } from './weightcheck.js';
 import { attendant } from './attendant.js';
 import { payment } from './payment.js';
 import { journal } from './journal.js';
+import { updater } from './updater.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
 export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefault: boolean }> = [
@@ -18,4 +19,5 @@ export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefau
   { def: attendant, enabledByDefault: true },
   { def: payment, enabledByDefault: true },
   { def: journal, enabledByDefault: true },
+  { def: updater, enabledByDefault: true },
 ];
