@@ -12,7 +12,7 @@ import { writeBundle, type BundleSpec } from '../../daemon/updater/bundle.js';
 import { UpdaterStateKeeper } from '../../daemon/updater/state-file.js';
 import { Stager } from '../../daemon/updater/stage.js';
 import type { TrustedKey } from '../../daemon/updater/settings.js';
-import { silentLogger } from '../../daemon/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import { tempDir } from './daemon.js';
 
 export interface KeyPair {

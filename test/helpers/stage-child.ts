@@ -11,7 +11,7 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../daemon/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import { UpdaterStateKeeper } from '../../daemon/updater/state-file.js';
 import { Stager } from '../../daemon/updater/stage.js';
 import { UpdateRefused } from '../../daemon/updater/manifest.js';

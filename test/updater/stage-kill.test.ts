@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { STAGE_STEPS } from '../../daemon/updater/stage.js';
 import { readUpdaterState } from '../../daemon/updater/state-file.js';
-import { PACKAGE_ROOT } from '../../daemon/paths.js';
+import { PACKAGE_ROOT } from '../../daemon/core/paths.js';
 import { bundle, keyPair, payloadTarball, slotsRoot, stager, treeHash } from '../helpers/bundle.js';
 
 // SIGKILL of the updater at each step of staging (LANED_TEST_KILL_AT=stage:<step>,

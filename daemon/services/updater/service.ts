@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { isAbsolute } from 'node:path';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import { defaultUpdaterRoot, stateFilePath } from '../updater/layout.js';
-import { UpdateRefused } from '../updater/manifest.js';
-import { trustedKeys } from '../updater/settings.js';
-import { Stager } from '../updater/stage.js';
-import { UpdaterStateKeeper } from '../updater/state-file.js';
-import { UpdateSources } from '../updater/sources.js';
-import type { UpdaterServiceSettings } from './updater/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { defaultUpdaterRoot, stateFilePath } from '../../updater/layout.js';
+import { UpdateRefused } from '../../updater/manifest.js';
+import { trustedKeys } from '../../updater/settings.js';
+import { Stager } from '../../updater/stage.js';
+import { UpdaterStateKeeper } from '../../updater/state-file.js';
+import { UpdateSources } from '../../updater/sources.js';
+import type { UpdaterServiceSettings } from './settings.js';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
