@@ -95,6 +95,7 @@ t.test('apply, inbox and offer on a running lane', async (t) => {
   await until(() => stateOf().staged?.version === '0.4.0' && stateOf().state === 'staged', 60_000, 'the offered bundle staged');
   t.same(ranges, [undefined, 'bytes=100000-'], 'the second request resumed from the byte the lane had');
   t.equal(JSON.parse(readFileSync(join(root, 'slots', 'b', 'package.json'), 'utf8')).version, '0.4.0');
+  await until(() => readdirSync(join(state, 'updates', 'download')).length === 0, 10_000, 'the download removed once staged');
   t.same(readdirSync(join(state, 'updates', 'download')), [], 'the download is removed once staged');
 
   await t.rejects(request(client, 'updater', 'Offer', { ...offer, sha256: 'nothex' }), /sha256/, 'a malformed offer is refused, naming the field');
