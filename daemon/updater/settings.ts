@@ -43,6 +43,11 @@ export const UpdaterSettings = Type.Object(
 
 export type UpdaterSettings = Static<typeof UpdaterSettings>;
 
+/** `file`s made absolute against `base` (the config file's folder), at load. */
+export function resolveKeyFiles(settings: UpdaterSettings, base: string): UpdaterSettings {
+  return { ...settings, keys: settings.keys.map((k) => (k.file !== undefined && !isAbsolute(k.file) ? { ...k, file: resolve(base, k.file) } : k)) };
+}
+
 export interface TrustedKey {
   id: string;
   key: KeyObject;

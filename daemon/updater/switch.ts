@@ -12,8 +12,8 @@
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncDir } from '../durable-file.js';
-import { killPoint } from '../test-hooks.js';
+import { syncDir } from '../core/durable-file.js';
+import { killPoint } from '../core/test-hooks.js';
 import { activeSlot, slotPath, stateFilePath, switchCurrent, type Slot } from './layout.js';
 import { readUpdaterState, writeUpdaterState, type UpdaterHistoryEntry, type UpdaterState } from './state-file.js';
 

@@ -1,72 +1,31 @@
-import { existsSync } from 'node:fs';
-import { CliError, EXIT, request } from '../client.js';
-import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
-import { retainedDoc, technicianName } from '../lane-doc.js';
-import { stateFilePath } from '../../updater/layout.js';
-import { readUpdaterState, type UpdaterHistoryEntry, type UpdaterState } from '../../updater/state-file.js';
+import { CliError, EXIT } from '../client.js';
+import type { CliCommand } from '../context.js';
+import { apply } from './update/apply.js';
+import { keygen } from './update/keygen.js';
+import { history } from './update/history.js';
+import { rollback } from './update/rollback.js';
+import { status } from './update/status.js';
 
-/** doc/updater as the updater service publishes it (daemon/updater/service.ts). */
-type UpdaterDoc = UpdaterState & {
-  running?: { version: string; slot?: string };
-  trial?: UpdaterState['trial'] & { of?: number; trialSeconds?: number };
-  rollbackTo?: { slot: string; version: string };
-  window?: string;
+/** `lanectl update <verb>`: one file per verb in update/; add new ones here. */
+const verbs: Record<string, CliCommand> = {
+  apply,
+  keygen,
+  status,
+  history,
+  rollback,
 };
 
-/** doc/updater from the running lane, else the state file (`--root`, else /opt/laned) with laned stopped. */
-async function updaterDoc(ctx: CliContext): Promise<{ doc: UpdaterDoc; from: string }> {
-  try {
-    const doc = await withTechnician(ctx, (c) => retainedDoc<UpdaterDoc>(c, 'updater', 3000));
-    if (doc) return { doc, from: 'doc/updater' };
-  } catch (err) {
-    if (!(err instanceof CliError) || err.code !== EXIT.unavailable) throw err;
-  }
-  const root = typeof ctx.flags.root === 'string' ? ctx.flags.root : '/opt/laned';
-  const file = stateFilePath(root);
-  if (!existsSync(file)) throw new CliError(`laned is not running and there is no ${file}: pass --root with the updater's root (updater.root)`, EXIT.unavailable);
-  const read = readUpdaterState(file);
-  return { doc: read.state, from: read.problem ?? file };
-}
-
-function human(d: UpdaterDoc, from: string): string {
-  const lines = [`update: ${d.state}${d.reason ? ` (${d.reason})` : ''}`];
-  if (d.progress) lines.push(`  downloaded ${d.progress.bytes} of ${d.progress.total} bytes`);
-  if (d.running) lines.push(`running: version ${d.running.version}${d.running.slot ? ` from slot ${d.running.slot}` : ''}`);
-  lines.push(`slots: active ${d.active ?? '?'}, good ${d.good ?? '?'}`);
-  if (d.staged) lines.push(`staged: version ${d.staged.version} in slot ${d.staged.slot}`);
-  if (d.trial) lines.push(`trial: version ${d.trial.version} in slot ${d.trial.slot}, start ${d.trial.tries}${d.trial.of ? ` of ${d.trial.of}` : ''}, since ${d.trial.startedAt}`);
-  if (d.rollbackTo) lines.push(`rollback asked: to version ${d.rollbackTo.version} in slot ${d.rollbackTo.slot}`);
-  if (d.window) lines.push(`maintenance window: ${d.window}`);
-  const last = d.history.at(-1);
-  if (last) lines.push(`last: ${historyLine(last)}`);
-  if (from !== 'doc/updater') lines.push(`(laned not running: read from ${from})`);
-  return lines.join('\n');
-}
-
-function historyLine(h: UpdaterHistoryEntry): string {
-  return `${h.at}  ${h.outcome.padEnd(11)} ${h.from ? `slot ${h.from} -> ` : ''}slot ${h.to}  version ${h.version}${h.reason ? `  (${h.reason})` : ''}`;
-}
-
 export const update: CliCommand = {
-  usage: 'status [--root DIR] | history | rollback',
-  help: 'updates: state (idle … trial, good, rolled-back, failed), what happened, back to the previous version',
+  usage: Object.entries(verbs)
+    .map(([name, v]) => `${name} ${v.usage}`.trim())
+    .join(' | '),
+  help: `over-the-air updates: ${Object.entries(verbs)
+    .map(([name, v]) => `${name}: ${v.help}`)
+    .join('; ')}`,
   async run(ctx) {
-    const [verb = 'status'] = ctx.args;
-    if (verb === 'status') {
-      const { doc, from } = await updaterDoc(ctx);
-      print(ctx, doc, () => human(doc, from));
-      return doc.state === 'failed' || doc.state === 'rolled-back' ? EXIT.failed : EXIT.ok;
-    }
-    if (verb === 'history') {
-      const history = (await withTechnician(ctx, (c) => request(c, 'updater', 'History', undefined, 5000))) as UpdaterHistoryEntry[];
-      print(ctx, history, () => (history.length ? history.map(historyLine).join('\n') : 'no updates yet'));
-      return;
-    }
-    if (verb === 'rollback') {
-      const r = (await withTechnician(ctx, (c) => request(c, 'updater', 'Rollback', undefined, 5000, technicianName()))) as { slot: string; version: string };
-      print(ctx, r, () => `rollback to version ${r.version} (slot ${r.slot}) waits for an idle lane; lanectl update status shows it`);
-      return;
-    }
-    throw new CliError(`update ${verb}: use update ${this.usage}`, EXIT.usage);
+    const [verb, ...args] = ctx.args;
+    const v = verb ? verbs[verb] : undefined;
+    if (!v) throw new CliError(`update ${verb ?? ''}: give one of ${Object.keys(verbs).join(', ')}`.replace('update : ', 'update: '), EXIT.usage);
+    return v.run({ ...ctx, args });
   },
 };
