@@ -7,6 +7,7 @@ import { setLanguage, otherLanguage, t } from './texts.js';
 import { renderApp } from './render.js';
 import { startKiosk } from './kiosk.js';
 import { BasketView } from './basket-view.js';
+import { played } from './sound.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
@@ -33,6 +34,7 @@ export const state = {
     attendant: undefined, // { pin, since }
     weighPick: false,
     produce: undefined,
+    access: false, // large text and high contrast, from the welcome screen
   },
 };
 
@@ -94,6 +96,10 @@ let receiptTimer;
 export const actions = {
   toggleLanguage() {
     setLanguage(otherLanguage());
+    update();
+  },
+  toggleAccess() {
+    state.ui.access = !state.ui.access;
     update();
   },
   start() {
@@ -188,6 +194,7 @@ export const actions = {
     state.ui.dismissedReceipt = state.ui.receipt?.txn;
     state.ui.receipt = undefined;
     state.ui.started = false;
+    state.ui.access = false;
     setLanguage(DEFAULT_LANGUAGE); // the next shopper starts in the lane's language
     update();
   },
@@ -302,6 +309,7 @@ function onBasket(next) {
     } else {
       state.ui.started = false;
       state.ui.lastCancelled = next.last.txn;
+      state.ui.access = false;
       setLanguage(DEFAULT_LANGUAGE);
     }
   }
@@ -365,4 +373,4 @@ update();
 link.start();
 startKiosk();
 // For tests and the bench: the state the screen was rendered from.
-globalThis.laned = { state, link, renderTimes };
+globalThis.laned = { state, link, renderTimes, sounds: played };
