@@ -116,7 +116,7 @@ t.test('currentAlerts: interventions of doc/lane as the shopper reads them', asy
   t.equal(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'ok', outstanding: [] } }), undefined);
 });
 
-t.test('staffReason: the attendant service\'s reasons in the attendant\'s language', async (t) => {
+t.test("staffReason: the attendant service's reasons in the attendant's language", async (t) => {
   const { staffReason, staffKind } = await ui('alerts.js');
   const texts = await ui('texts.js');
   const docs = { basket: basket({ lines: [{ line: 'L1', name: 'Wodka, 0,7 l' }] }) };
@@ -134,14 +134,24 @@ t.test('staffReason: the attendant service\'s reasons in the attendant\'s langua
     [i('payment-declined', 'Payment cancelled'), 'Der Kunde hat die Zahlung abgebrochen'],
     [i('payment-declined', 'Payment declined: declined by the card issuer (simulated)'), 'Die Karte wurde abgelehnt'],
     [i('assistance', 'The shopper asked for help'), 'Der Kunde hat Hilfe gerufen'],
-    [i('device', 'The lane is closed: no bagging scale works (disconnected)', { key: 'bagging-scale' }), 'Die Kasse ist geschlossen: die Ablagewaage ist getrennt'],
-    [i('pin-lockout', 'PIN sign-in from kiosk locked 3 times in a row (3 wrong PINs each): someone keeps trying PINs; check the lane'), 'PIN-Anmeldung 3-mal hintereinander gesperrt: Jemand probiert PINs aus; Kasse prüfen'],
+    [
+      i('device', 'The lane is closed: no bagging scale works (disconnected)', { key: 'bagging-scale' }),
+      'Die Kasse ist geschlossen: die Ablagewaage ist getrennt',
+    ],
+    [
+      i('pin-lockout', 'PIN sign-in from kiosk locked 3 times in a row (3 wrong PINs each): someone keeps trying PINs; check the lane'),
+      'PIN-Anmeldung 3-mal hintereinander gesperrt: Jemand probiert PINs aus; Kasse prüfen',
+    ],
   ];
   texts.setLanguage('de');
   for (const [intervention, german] of cases) {
     t.same(staffReason(intervention, docs), { text: german }, `${intervention.kind}: ${intervention.reason}`);
   }
-  t.same(staffReason(i('weight', 'a form not known yet', { key: 'w:X' }), docs), { text: 'a form not known yet', lang: 'en' }, 'an unknown form as it came, marked English');
+  t.same(
+    staffReason(i('weight', 'a form not known yet', { key: 'w:X' }), docs),
+    { text: 'a form not known yet', lang: 'en' },
+    'an unknown form as it came, marked English',
+  );
   t.equal(staffKind(i('payment-declined', 'Payment cancelled')), 'Zahlung abgebrochen', 'a payment the shopper cancelled is not called declined');
   t.equal(staffKind(i('payment-declined', 'Payment declined')), 'Zahlung abgelehnt');
   texts.setLanguage('en');

@@ -103,7 +103,7 @@ const grams = (g) => `${kilograms(g)} kg`;
  * An intervention's reason in the attendant's language. doc/lane carries the
  * attendant service's reason in English for the journal; the screen rebuilds it
  * from the intervention's kind, key, line and the reason's known forms
- * (daemon/services/attendant.ts). A form it does not know is shown as it came,
+ * (daemon/services/attendant/service.ts). A form it does not know is shown as it came,
  * marked as English (`lang`).
  */
 export function staffReason(i, docs) {
@@ -117,7 +117,8 @@ export function staffReason(i, docs) {
       if (key.startsWith('nr:')) return { text: t('reason.unbag', { name: lineName(basket, key.slice(3)) ?? key.slice(3) }) };
       if ((m = /\(\+(\d+) g\)/.exec(r))) return { text: t('reason.unexpected', { weight: grams(Number(m[1])) }) };
       if ((m = /\(-(\d+) g\)/.exec(r))) return { text: t('reason.removed', { weight: grams(Number(m[1])) }) };
-      if ((m = /weighs (-?\d+) g, expected (-?\d+) g/.exec(r))) return { text: t('reason.mismatch', { actual: grams(Number(m[1])), expected: grams(Number(m[2])) }) };
+      if ((m = /weighs (-?\d+) g, expected (-?\d+) g/.exec(r)))
+        return { text: t('reason.mismatch', { actual: grams(Number(m[1])), expected: grams(Number(m[2])) }) };
       break;
     }
     case 'age-check':

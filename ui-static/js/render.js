@@ -126,7 +126,11 @@ function alertOverlay(state, screen) {
         !a.name && a.last ? h('p', { class: 'alert-last', 'data-testid': 'alert-item' }, t('alert.lastScanned', { name: a.last })) : null,
         NO_WAIT_LINE.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
         waiting > 0
-          ? h('p', { class: 'alert-more', 'data-testid': 'alert-more', 'data-count': String(waiting) }, waiting === 1 ? t('alert.moreOne') : t('alert.more', { n: waiting }))
+          ? h(
+              'p',
+              { class: 'alert-more', 'data-testid': 'alert-more', 'data-count': String(waiting) },
+              waiting === 1 ? t('alert.moreOne') : t('alert.more', { n: waiting }),
+            )
           : null,
       ),
     ),

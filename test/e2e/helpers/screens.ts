@@ -39,6 +39,17 @@ export const LONG = item(
 const UNKNOWN_BODY = '400638133300';
 export const UNKNOWN = `${UNKNOWN_BODY}${gs1CheckDigit(UNKNOWN_BODY)}`;
 
+interface DemoProduct {
+  gtin: string;
+  name: string;
+  weight_g?: number;
+}
+
+/** The demo catalog's products (what a simulated lane sells). */
+function demoProducts(): DemoProduct[] {
+  return (JSON.parse(readFileSync(join(ROOT, 'daemon/services/catalog/demo-catalog.json'), 'utf8')) as { products: DemoProduct[] }).products;
+}
+
 /** A running lane and its kiosk, with the steps the screens are reached by. */
 export class LaneDriver {
   /** Grams on the bagging scale, as the shopper put them there. */
@@ -58,8 +69,7 @@ export class LaneDriver {
 
   /** The demo catalog and one product with a long name (catalog Import replaces the whole catalog). */
   async loadCatalog(): Promise<void> {
-    const demo = JSON.parse(readFileSync(join(ROOT, 'daemon/services/catalog/demo-catalog.json'), 'utf8')) as { products: object[] };
-    const products = [...demo.products, { gtin: LONG.code, name: LONG.name, price: 349, weight_g: LONG.g }];
+    const products = [...demoProducts(), { gtin: LONG.code, name: LONG.name, price: 349, weight_g: LONG.g }];
     const r = await this.tech.command('catalog', 'Import', { content: JSON.stringify({ products }), format: 'json', strict: true });
     if (!r.ok) throw new Error(`catalog Import refused: ${r.error}`);
   }
@@ -235,10 +245,10 @@ export const SCREENS: ScreenDef[] = [
     async reach(l) {
       const names = [COLA, PEN, BUTTER, LONG];
       const more = ['2100000000012', '2100000000036', '2100000000043', '2100000000050', '2100000000067', '2100000000074', '2100000000081', '2100000000098'];
-      const catalog = new Map((JSON.parse(readFileSync(join(ROOT, 'daemon/services/catalog/demo-catalog.json'), 'utf8')) as { products: Array<{ gtin: string; name: string; weight_g: number }> }).products.map((p) => [p.gtin, p]));
+      const catalog = new Map(demoProducts().map((p) => [p.gtin, p]));
       for (const code of more) {
         const p = catalog.get(code)!;
-        names.push(item(code, p.name, p.weight_g));
+        names.push(item(code, p.name, p.weight_g ?? 0));
       }
       await l.shopping([...names, ...names.slice(0, 6)]);
     },

@@ -16,7 +16,11 @@ function said({ text, lang }, attrs = {}) {
 
 /** What staff call a device: its kind in their language, and the lane's name for it. */
 function deviceName(d) {
-  return [has(`device.${d.kind}`) ? t(`device.${d.kind}`) : d.kind, h('small', { translate: 'no' }, ` ${d.name}`), d.simulated ? h('small', {}, ` (${t('device.simulated')})`) : null];
+  return [
+    has(`device.${d.kind}`) ? t(`device.${d.kind}`) : d.kind,
+    h('small', { translate: 'no' }, ` ${d.name}`),
+    d.simulated ? h('small', {}, ` (${t('device.simulated')})`) : null,
+  ];
 }
 
 /** Attendant mode: interventions (approve / reject / approve all), void, lane and device status. */
@@ -116,7 +120,9 @@ export function attendantScreen(state, actions) {
           { class: 'status-list', 'data-testid': 'services' },
           Object.entries(state.services)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, s]) => h('li', {}, h('span', { class: 'status-name' }, has(`service.${name}`) ? t(`service.${name}`) : name), stateChip(s, 'service', name))),
+            .map(([name, s]) =>
+              h('li', {}, h('span', { class: 'status-name' }, has(`service.${name}`) ? t(`service.${name}`) : name), stateChip(s, 'service', name)),
+            ),
         ),
       ),
     ),

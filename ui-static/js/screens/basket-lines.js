@@ -60,7 +60,11 @@ function row(l, currency, actions, mode, disabled, how) {
           'div',
           { class: 'line-actions' },
           mode === 'shopper' && canMore
-            ? button('+1', () => actions.addOne(l.line), { testid: 'line-more', disabled: disabled || pending, extra: { 'aria-label': `+1 ${t('line.more')}` } })
+            ? button('+1', () => actions.addOne(l.line), {
+                testid: 'line-more',
+                disabled: disabled || pending,
+                extra: { 'aria-label': `+1 ${t('line.more')}` },
+              })
             : null,
           mode === 'shopper'
             ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })

@@ -25,13 +25,7 @@ export function payScreen(state, actions) {
     return h(
       'section',
       { class: 'pay', 'data-testid': 'pay-state', 'data-state': 'waiting', 'data-payment': basket.payment ?? '' },
-      h(
-        'div',
-        { class: 'pay-info' },
-        h('h1', { class: 'screen-title' }, t('pay.title')),
-        amount,
-        h('p', { class: 'pay-instruction' }, t('pay.follow')),
-      ),
+      h('div', { class: 'pay-info' }, h('h1', { class: 'screen-title' }, t('pay.title')), amount, h('p', { class: 'pay-instruction' }, t('pay.follow'))),
       h('div', { class: 'pay-picture terminal-waiting' }, picture('card')),
       h(
         'div',

@@ -49,7 +49,12 @@ export function scanScreen(state, actions) {
       'aside',
       { class: 'scan-side', 'aria-label': t('scan.side') },
       notices.length || hint
-        ? h('div', { class: 'scan-notices', 'data-testid': 'notices', role: 'region', tabindex: '0', 'aria-label': t('scan.notices') }, notices, hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null)
+        ? h(
+            'div',
+            { class: 'scan-notices', 'data-testid': 'notices', role: 'region', tabindex: '0', 'aria-label': t('scan.notices') },
+            notices,
+            hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
+          )
         : h('div', { class: 'scan-notices' }),
       h(
         'div',

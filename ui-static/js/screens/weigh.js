@@ -44,7 +44,11 @@ export function weighScreen(state, actions) {
       'div',
       { class: 'weigh-scale' },
       h('h1', { class: 'screen-title' }, t('weigh.title')),
-      h('p', { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' }, notice ? (name ? t('weigh.place', { name }) : t('weigh.placeAny')) : t('weigh.pick')),
+      h(
+        'p',
+        { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' },
+        notice ? (name ? t('weigh.place', { name }) : t('weigh.placeAny')) : t('weigh.pick'),
+      ),
       scale
         ? h(
             'div',
