@@ -7,7 +7,9 @@
  *   box that hides its overflow.
  * - Controls: every button, link, field and focusable element is at least
  *   48x48 px, the screen's big (primary) ones at least 64 px high, and each is
- *   inside the viewport: where it lies in a box that scrolls, that box is.
+ *   seen whole without scrolling, unless it is in a list to scroll through
+ *   (`data-scroll-list`: the basket's lines, the produce grid), which itself is.
+ *   Text may lie in any box that scrolls (a receipt, the notices).
  * - Language: on a screen in another language than English, no text node is
  *   one of the English catalog's texts (a text in another language is marked
  *   with `lang`; a name that is not a word, such as a device's, with
@@ -37,14 +39,14 @@ export const LAYOUT_PROBLEMS = `((english) => {
   };
   const scrolls = (a) => /(auto|scroll)/.test(getComputedStyle(a).overflowY + ' ' + getComputedStyle(a).overflowX);
   const inside = (r, box) => r.left >= box.left - 1 && r.top >= box.top - 1 && r.right <= box.right + 1 && r.bottom <= box.bottom + 1;
-  /** Where el is not fully seen and cannot be scrolled to: a description, else ''. */
-  const unreachable = (el) => {
+  /** Where el is not fully seen (and cannot be scrolled to, where scrolling is allowed): a description, else ''. */
+  const unreachable = (el, scrollOk) => {
     const r = el.getBoundingClientRect();
     const a = clipper(el);
     if (!a || a === document.body) return inside(r, { left: 0, top: 0, right: vw, bottom: vh }) ? '' : 'outside the viewport';
-    if (scrolls(a)) return unreachable(a);
-    if (!inside(r, a.getBoundingClientRect())) return 'cut off by ' + name(a);
-    return unreachable(a);
+    if (scrolls(a) && (scrollOk || a.hasAttribute('data-scroll-list'))) return unreachable(a, scrollOk);
+    if (!inside(r, a.getBoundingClientRect())) return (scrolls(a) ? 'scrolled out of ' : 'cut off by ') + name(a);
+    return unreachable(a, scrollOk);
   };
   const BLOCKISH = /^(block|flex|grid|inline-block|inline-flex|inline-grid|list-item|table-cell|-webkit-box|flow-root)$/;
   const container = (node) => {
@@ -72,7 +74,7 @@ export const LAYOUT_PROBLEMS = `((english) => {
     if (seen.has(el)) continue;
     seen.add(el);
     if (el.scrollWidth > el.clientWidth + 1) problems.push('text overflows ' + name(el) + ' (' + el.scrollWidth + ' > ' + el.clientWidth + '): ' + JSON.stringify(text.slice(0, 40)));
-    const where = unreachable(el);
+    const where = unreachable(el, true);
     if (where) problems.push('text ' + JSON.stringify(text.slice(0, 40)) + ' in ' + name(el) + ' ' + where);
   }
   const controls = document.querySelectorAll('button, a[href], input, select, textarea, [role="button"], [tabindex]:not([tabindex="-1"])');
@@ -81,7 +83,7 @@ export const LAYOUT_PROBLEMS = `((english) => {
     const r = el.getBoundingClientRect();
     if (r.width < 48 || r.height < 48) problems.push('touch target ' + name(el) + ' is ' + Math.round(r.width) + 'x' + Math.round(r.height));
     if (el.classList.contains('btn-big') && r.height < 64) problems.push('primary action ' + name(el) + ' is ' + Math.round(r.height) + ' px high');
-    const where = unreachable(el);
+    const where = unreachable(el, false);
     if (where) problems.push(name(el) + ' ' + where);
   }
   return problems;

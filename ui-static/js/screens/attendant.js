@@ -54,7 +54,7 @@ export function attendantScreen(state, actions) {
         interventions.length
           ? h(
               'ul',
-              { class: 'att-list', 'data-testid': 'interventions' },
+              { class: 'att-list', 'data-testid': 'interventions', 'data-scroll-list': true },
               interventions.map((i) =>
                 h(
                   'li',

@@ -90,6 +90,8 @@ export function basketLines(basket, { actions, mode = 'shopper', disabled = fals
     'ol',
     {
       class: 'lines',
+      // a list to scroll through: its buttons may lie below the fold
+      'data-scroll-list': true,
       'data-testid': 'basket',
       'data-rev': String(basket.rev ?? ''),
       'data-txn': basket.txn ?? '',

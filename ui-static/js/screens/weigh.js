@@ -72,7 +72,7 @@ export function weighScreen(state, actions) {
           h('h2', {}, t('weigh.choose')),
           h(
             'div',
-            { class: 'produce-grid', 'data-testid': 'produce-grid' },
+            { class: 'produce-grid', 'data-testid': 'produce-grid', 'data-scroll-list': true },
             products.map((p) =>
               button(
                 [h('span', { class: 'produce-name' }, p.name), h('span', { class: 'produce-price' }, `${money(p.price, basket?.currency)}/kg`)],
