@@ -41,13 +41,32 @@ t.test('every screen at 1024x600, 1280x800, 1920x1080 and 1080x1920, in English 
   k.page.setDefaultTimeout(20_000);
   await lane.loadCatalog();
   t.comment(`screenshots of every screen: ${OUT}`);
+  // where the time goes (printed, never asserted)
+  const spent = { reach: 0, shots: 0, layout: 0, axe: 0 };
+  const timed = async <T>(part: keyof typeof spent, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      spent[part] += performance.now() - t0;
+    }
+  };
+  t.teardown(() =>
+    console.log(
+      `# ui-layout: ${Object.entries(spent)
+        .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+        .join(', ')}`,
+    ),
+  );
 
   // LANED_UI_SCREENS=name,name: only these (while working on them)
   const only = process.env.LANED_UI_SCREENS?.split(',');
   for (const s of SCREENS.filter((x) => !only || only.includes(x.name))) {
     await t.test(s.name, async (t) => {
-      await lane.reset();
-      await s.reach(lane);
+      await timed('reach', async () => {
+        await lane.reset();
+        await s.reach(lane);
+      });
       for (const lang of LANGS) {
         if ((await k.page.locator('html').getAttribute('lang')) !== lang) {
           await lane.testid('language').tap();
@@ -59,11 +78,13 @@ t.test('every screen at 1024x600, 1280x800, 1920x1080 and 1080x1920, in English 
           await k.page.setViewportSize({ ...size });
           // two frames: layout and paint at the new size
           await k.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-          await k.page.screenshot({ path: join(OUT, `${at}.png`) });
-          if (KEPT.has(at)) await k.page.screenshot({ path: join(KEEP, `${at}.png`) });
-          const problems = (await k.page.evaluate(`${LAYOUT_PROBLEMS}(${JSON.stringify(english)})`)) as string[];
+          await timed('shots', async () => {
+            await k.page.screenshot({ path: join(OUT, `${at}.png`) });
+            if (KEPT.has(at)) await k.page.screenshot({ path: join(KEEP, `${at}.png`) });
+          });
+          const problems = (await timed('layout', () => k.page.evaluate(`${LAYOUT_PROBLEMS}(${JSON.stringify(english)})`))) as string[];
           t.same(problems, [], `${at}: text fits, controls are large enough and reachable${lang === 'en' ? '' : ', no English'}`);
-          const violations = (await k.page.evaluate(AXE_VIOLATIONS)) as string[];
+          const violations = (await timed('axe', () => k.page.evaluate(AXE_VIOLATIONS))) as string[];
           t.same(violations, [], `${at}: axe-core finds no violations`);
         }
       }

@@ -150,6 +150,7 @@ export const TEXTS = {
     'state.failed': 'failed',
     'state.starting': 'starting',
     'state.stopped': 'stopped',
+    'state.unknown': 'unknown',
 
     'lang.code.other': 'de',
     'help.called': 'Attendant called',
@@ -361,6 +362,7 @@ export const TEXTS = {
     'state.failed': 'ausgefallen',
     'state.starting': 'startet',
     'state.stopped': 'gestoppt',
+    'state.unknown': 'unbekannt',
 
     'lang.code.other': 'en',
     'help.called': 'Personal gerufen',

@@ -6,7 +6,8 @@ import { staffReason, staffKind } from '../alerts.js';
 function stateChip(state, testid, name) {
   const s = String(state ?? 'unknown');
   const good = s === 'ok' || s === 'online';
-  return h('span', { class: `chip ${good ? 'chip-ok' : 'chip-bad'}`, 'data-testid': testid, 'data-name': name, 'data-state': s }, t(`state.${s}`));
+  const label = has(`state.${s}`) ? t(`state.${s}`) : t('state.unknown');
+  return h('span', { class: `chip ${good ? 'chip-ok' : 'chip-bad'}`, 'data-testid': testid, 'data-name': name, 'data-state': s }, label);
 }
 
 /** A text in the attendant's language, or as it came (marked with its language) when there is no translation. */
