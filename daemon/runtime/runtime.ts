@@ -7,6 +7,7 @@ import { Inbox } from '../events/inbox/inbox.js';
 import { DeadLetters } from '../events/deadletter.js';
 import { KeyedExecutor } from '../events/executor.js';
 import { newCommand } from '../events/command.js';
+import { processTimers } from '../events/clock.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
 import type { RuntimeHost, ServiceContext, ServiceDefinition, ServiceLogic, ServiceState, ServiceStatus } from './service.js';
 import { COMMAND_DDL, CommandRunner } from './commands.js';
@@ -52,7 +53,7 @@ export class ServiceRuntime {
   });
 
   constructor(
-    private readonly def: ServiceDefinition<any>,
+    private readonly def: ServiceDefinition<unknown>,
     private readonly host: RuntimeHost,
   ) {
     this.name = def.name;
@@ -317,6 +318,7 @@ export class ServiceRuntime {
       config: host.config,
       log: this.log,
       clock: host.clock,
+      timers: processTimers,
       metrics: host.metrics,
       stateDir: host.stateDir,
       store: this.store,
