@@ -13,7 +13,7 @@ import { LAYOUT_PROBLEMS, AXE_VIOLATIONS } from './helpers/layout-checks.js';
 // cancelled on the shopper's screen and the attendant's, and staff reading the
 // lane's language.
 
-type Laned = { laned: { sounds: { scan: number; alert: number }; renderTimes: number[]; state: { docs: Record<string, any> } } };
+type Laned = { laned: { sounds: { scan: number; alert: number }; renderTimes: number[]; state: { docs: Record<string, { state?: string } | undefined> } } };
 
 t.test('the touch UI for everyone', async (t) => {
   const k = await startKiosk();
