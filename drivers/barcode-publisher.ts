@@ -38,8 +38,7 @@ export const DecodeFields = {
   rejectLimit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
 };
 
-const DecodeSchema = Type.Object(DecodeFields);
-type DecodeConfig = Static<typeof DecodeSchema>;
+type DecodeConfig = Static<ReturnType<typeof Type.Object<typeof DecodeFields>>>;
 
 export function barcodeOptions(c: DecodeConfig): BarcodeOptions {
   let rcn: RcnLayout | undefined = c.rcnLayout === 'none' ? undefined : RCN_LAYOUTS[c.rcnLayout as keyof typeof RCN_LAYOUTS];

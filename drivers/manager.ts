@@ -174,7 +174,7 @@ export class DeviceManager {
         },
         (e) => {
           this.timers.clearTimeout(timer);
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         },
       );
     });

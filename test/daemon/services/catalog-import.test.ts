@@ -94,7 +94,7 @@ t.test('files: rejected rows reported with their row numbers; unusable files ref
   t.equal(normalizeGtin('abc'), undefined);
 });
 
-t.test('the demo catalog: valid throughout, with every kind of item the issue asks for', async (t) => {
+t.test('the demo catalog: valid throughout, with every kind of item a demo lane sells', async (t) => {
   const p = parseCatalog(JSON.stringify(demo), 'json');
   t.same(p.rejected, [], 'no row rejected');
   t.ok(p.products.length >= 24 && p.products.length <= 60, `a few dozen items (${p.products.length})`);
