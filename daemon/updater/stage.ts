@@ -38,6 +38,8 @@ export interface StagerOptions {
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Default: this machine's (ownCompatible()). */
   compatible?: string;
+  /** The version bundles are compared with; default: the one in the slot `current` points to. */
+  runningVersion?: () => string;
   now?: () => Date;
 }
 
@@ -296,7 +298,7 @@ export class Stager {
               keys: this.o.keys,
               revokedKeys: this.o.revokedKeys,
               compatible: this.o.compatible ?? ownCompatible(),
-              runningVersion: runningVersion(this.o.root),
+              runningVersion: this.o.runningVersion?.() ?? runningVersion(this.o.root),
               now: this.o.now?.() ?? new Date(),
             });
             onChecked(checked);
