@@ -22,7 +22,13 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
     const settings = ctx.config.updater;
     const root = settings.root ?? defaultUpdaterRoot(ctx.stateDir);
     const log = ctx.log;
-    const keeper = new UpdaterStateKeeper(stateFilePath(root), (s) => log.info({ updater: s.state, reason: s.reason, staged: s.staged, progress: s.progress }, `updater: ${s.state}${s.reason ? ` (${s.reason})` : ''}`));
+    let last: string | undefined;
+    // one journal line per transition (download progress is not one)
+    const keeper = new UpdaterStateKeeper(stateFilePath(root), (s) => {
+      if (s.state === last) return;
+      last = s.state;
+      log.info({ updater: s.state, reason: s.reason, staged: s.staged }, `updater: ${s.state}${s.reason ? ` (${s.reason})` : ''}`);
+    });
     if (keeper.problem) log.error({ file: keeper.file }, keeper.problem);
     const maxBytes = settings.maxBundleMB * 1024 * 1024;
     // the config load checked the keys (exit 78 on a bad one); relative files were resolved there
