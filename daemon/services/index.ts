@@ -10,7 +10,7 @@ import { journal } from './journal/service.js';
 import { updater } from './updater/service.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
-export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefault: boolean }> = [
+export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByDefault: boolean }> = [
   { def: probe, enabledByDefault: false },
   { def: probeSink, enabledByDefault: false },
   { def: catalog, enabledByDefault: true },
