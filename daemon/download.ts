@@ -18,9 +18,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { syncDir } from './durable-file.js';
+import { dirname } from 'node:path';
 
 export interface DownloadOptions {
   url: string;
@@ -131,7 +131,7 @@ export async function download(o: DownloadOptions): Promise<DownloadResult> {
   await rename(part, o.dest);
   await rm(metaFile, { force: true });
   syncDir(dirname(o.dest));
-  return { dest: o.dest, bytes: got.bytes, resumes, attempts: attempt };
+  return { dest: o.dest, bytes: got.bytes, resumes: Math.max(0, resumes), attempts: attempt };
 }
 
 async function attemptOnce(o: DownloadOptions, url: URL, part: string, metaFile: string, meta: PartMeta, have: number, limit: number): Promise<void> {
