@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 
 /**
@@ -56,7 +57,19 @@ export function testHooks(log: Logger, cut?: (service: string) => void): TestHoo
   return hooks;
 }
 
-/** A place where `LANED_TEST_KILL_AT=<step>` (with `LANED_TEST_HOOKS=1`) makes the process SIGKILL itself. */
+/**
+ * `LANED_TEST_KILL_AT=<step>` (with `LANED_TEST_HOOKS=1`): the process SIGKILLs
+ * itself when the updater reaches that step of a switch, commit or rollback
+ * (daemon/updater/switch.ts names them), as a power cut there would stop it.
+ * With `LANED_TEST_KILL_MARK=<file>` only once: the file is made just before.
+ */
 export function killPoint(step: string): void {
-  if (process.env.LANED_TEST_HOOKS === '1' && process.env.LANED_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
+  if (process.env.LANED_TEST_HOOKS !== '1' || process.env.LANED_TEST_KILL_AT !== step) return;
+  const mark = process.env.LANED_TEST_KILL_MARK;
+  if (mark) {
+    if (existsSync(mark)) return;
+    writeFileSync(mark, `${step}\n`);
+  }
+  process.stderr.write(`test hook: SIGKILL at ${step}\n`);
+  process.kill(process.pid, 'SIGKILL');
 }

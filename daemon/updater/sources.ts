@@ -15,7 +15,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { download, DownloadError } from '../download.js';
+import { download, DownloadError } from '../core/download.js';
 import type { Logger } from '../core/log.js';
 import { compareVersions, UpdateRefused } from './manifest.js';
 import type { StagedBundle, Stager } from './stage.js';

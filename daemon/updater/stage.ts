@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { list, Parser, Unpack, type ReadEntry } from 'tar';
 import type { Logger } from '../core/log.js';
 import { PACKAGE_VERSION } from '../core/version.js';
-import { syncDir } from '../durable-file.js';
+import { syncDir } from '../core/durable-file.js';
 import { killPoint } from '../core/test-hooks.js';
 import { activeSlot, CURRENT_LINK, inactiveSlot, slotPath, slotsDir, SLOTS, type Slot } from './layout.js';
 import { checkManifest, MANIFEST_ENTRY, ownCompatible, PAYLOAD_ENTRY, SIGNATURE_ENTRY, UpdateRefused, type Manifest } from './manifest.js';

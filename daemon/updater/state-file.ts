@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseConfig } from '../../drivers/config.js';
-import { writeDurably } from '../durable-file.js';
+import { writeDurably } from '../core/durable-file.js';
 import { activeSlot } from './layout.js';
 
 const SlotT = Type.Union([Type.Literal('a'), Type.Literal('b')]);

@@ -2,11 +2,17 @@ import { CliError, EXIT } from '../client.js';
 import type { CliCommand } from '../context.js';
 import { apply } from './update/apply.js';
 import { keygen } from './update/keygen.js';
+import { history } from './update/history.js';
+import { rollback } from './update/rollback.js';
+import { status } from './update/status.js';
 
 /** `lanectl update <verb>`: one file per verb in update/; add new ones here. */
 const verbs: Record<string, CliCommand> = {
   apply,
   keygen,
+  status,
+  history,
+  rollback,
 };
 
 export const update: CliCommand = {

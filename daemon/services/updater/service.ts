@@ -7,6 +7,7 @@ import { trustedKeys } from '../../updater/settings.js';
 import { Stager } from '../../updater/stage.js';
 import { UpdaterStateKeeper } from '../../updater/state-file.js';
 import { UpdateSources } from '../../updater/sources.js';
+import { createSwitcher, type Switcher } from '../../updater/switcher.js';
 import type { UpdaterServiceSettings } from './settings.js';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -22,13 +23,10 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
     const settings = ctx.config.updater;
     const root = settings.root ?? defaultUpdaterRoot(ctx.stateDir);
     const log = ctx.log;
-    let last: string | undefined;
-    // one journal line per transition (download progress is not one)
-    const keeper = new UpdaterStateKeeper(stateFilePath(root), (s) => {
-      if (s.state === last) return;
-      last = s.state;
-      log.info({ updater: s.state, reason: s.reason, staged: s.staged }, `updater: ${s.state}${s.reason ? ` (${s.reason})` : ''}`);
-    });
+    // every change: one journal line per transition, doc/updater, /metrics (the switcher, daemon/updater/switcher.ts)
+    let switcher: Switcher | undefined;
+    const keeper = new UpdaterStateKeeper(stateFilePath(root), (s) => switcher?.changed(s));
+    switcher = createSwitcher(ctx, keeper, root);
     if (keeper.problem) log.error({ file: keeper.file }, keeper.problem);
     const maxBytes = settings.maxBundleMB * 1024 * 1024;
     // the config load checked the keys (exit 78 on a bad one); relative files were resolved there
@@ -46,6 +44,7 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
     });
     return {
       commands: {
+        ...switcher.commands,
         /** `lanectl update apply FILE`: check and stage a bundle file the daemon can read. */
         Apply: {
           args: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
@@ -86,14 +85,16 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
       },
       async start() {
         stager.recover();
+        switcher.start();
         await sources.start();
       },
       async stop() {
+        switcher.stop();
         await sources.stop();
       },
       status() {
         const s = keeper.get();
-        return { state: s.state, ...(s.reason ? { reason: s.reason } : {}), ...(s.staged ? { staged: s.staged.version } : {}) };
+        return { ...switcher.status(), state: s.state, ...(s.reason ? { reason: s.reason } : {}), ...(s.staged ? { staged: s.staged.version } : {}) };
       },
     };
   },
