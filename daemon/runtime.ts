@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import { Store, type Tx, type StoreCorruptError } from './store.js';
 import type { BoardClock } from './events/clock.js';
 import { parseEvent, type Envelope } from './events/envelope.js';
+import type { DomainEvent, EventMap, EventType } from './events/schemas/index.js';
 import { Outbox, type EmitMeta } from './events/outbox.js';
 import { Inbox } from './events/inbox.js';
 import { DeadLetters, type DeadLetter } from './events/deadletter.js';
@@ -62,12 +63,16 @@ export interface ServiceContext<C = Record<string, unknown>> {
   store: Store;
   /** Report another SQLite file of this service found corrupt and moved aside (Store.open's onCorrupt): the lane runs degraded. */
   onCorrupt(err: StoreCorruptError): void;
-  /** Write an event of this service into the open transaction (outbox). */
-  emit<D>(tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  /** Write an event of this service into the open transaction (outbox); `data` is checked against the type's schema by the compiler too. */
+  emit<T extends EventType>(tx: Tx, type: T, data: EventMap[T], meta?: EmitMeta): Promise<DomainEvent<T>>;
   /** Publish for another source too (the devices host: one source per device); call outside a transaction. */
   addSource(source: string): Promise<void>;
-  /** Write an event of a source added with addSource into the open transaction. */
-  emitAs<D>(source: string, tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  /**
+   * Write an event of a source added with addSource into the open transaction. For
+   * events whose type is data (a driver's, from drivers/, which knows no event map):
+   * `type` and `data` are checked against the schemas at run time.
+   */
+  emitAs(source: string, tx: Tx, type: string, data: unknown, meta?: EmitMeta): Promise<Envelope>;
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Run work in the serial queue of `key` (a transaction), e.g. from a timer. */
   runKeyed<T>(key: string, fn: () => Promise<T>): Promise<T>;
@@ -90,9 +95,10 @@ export interface ServiceLogic {
    */
   sources?: string[];
   migrate?(store: Store): Promise<void>;
-  onEvent?(ev: Envelope, tx: Tx): Promise<void>;
+  /** Every event of `sources`, validated: `switch (ev.type)` narrows `ev.data`. */
+  onEvent?(ev: DomainEvent, tx: Tx): Promise<void>;
   commands?: Record<string, CommandSpec>;
-  keyOf?(ev: Envelope): string;
+  keyOf?(ev: DomainEvent): string;
   start?(): Promise<void>;
   stop?(): Promise<void>;
   status?(): Record<string, unknown>;
@@ -432,7 +438,7 @@ export class ServiceRuntime {
       stateDir: host.stateDir,
       store: this.store,
       onCorrupt: (e) => host.onCorrupt?.(e),
-      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta),
+      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta) as Promise<DomainEvent<typeof type>>,
       addSource: (source) => this.addSource(source),
       emitAs: (source, tx, type, data, meta) => {
         const o = this.outboxes.get(source);

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { dataProblem, upcast } from './schema.js';
 import type { BoardTime } from './clock.js';
+import type { DomainEvent } from './schemas/index.js';
 
 export const EnvelopeSchema = Type.Object(
   {
@@ -34,7 +35,7 @@ export function eventTopic(source: string, type: string): string {
   return `evt/${source}/${type}`;
 }
 
-export type ParseResult = { ok: true; event: Envelope } | { ok: false; reason: string; id?: string };
+export type ParseResult = { ok: true; event: DomainEvent } | { ok: false; reason: string; id?: string };
 
 /**
  * Parse and validate one received payload: JSON, envelope shape, topic agreement,
@@ -67,5 +68,6 @@ export function parseEvent(topic: string, payload: Buffer | string, maxBytes: nu
     const p2 = dataProblem(ev.type, v, data);
     if (p2) return { ok: false, id: ev.id, reason: `after upcast to v${v}: ${p2}` };
   }
-  return { ok: true, event: { ...ev, v, data } };
+  // `data` has just been checked against the schema of its (type, v): the event map's type for it
+  return { ok: true, event: { ...ev, v, data } as DomainEvent };
 }

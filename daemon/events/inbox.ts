@@ -1,7 +1,8 @@
 import type { Store, Tx } from '../store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { parseEvent, type Envelope } from './envelope.js';
+import { parseEvent } from './envelope.js';
+import type { DomainEvent } from './schemas/index.js';
 import type { DeadLetters } from './deadletter.js';
 import { KeyedExecutor } from './executor.js';
 
@@ -31,7 +32,7 @@ export interface InboxOptions {
   /** Events committed together at most (group commit). */
   maxBatch?: number;
   /** Apply one event inside the inbox transaction; throw to retry. */
-  handle(ev: Envelope, tx: Tx): Promise<void>;
+  handle(ev: DomainEvent, tx: Tx): Promise<void>;
   /**
    * A head this far ahead of the position is not believed (no log keeps more to replay):
    * it would have the consumer ask for replays forever. Default: 50,000.
@@ -40,7 +41,7 @@ export interface InboxOptions {
   /** Ask `source` to publish its log from..to on replay/<source>/<name>. */
   requestReplay(source: string, from: number, to: number): void;
   /** Serialization key; default: the transaction, else the source. */
-  keyOf?(ev: Envelope): string;
+  keyOf?(ev: DomainEvent): string;
 }
 
 /** Event ids kept in inbox_seen, and how often it is pruned to them. */
@@ -65,7 +66,7 @@ interface LogRestart {
 
 /** An event held until the events before it have arrived (mirrors inbox_pending). */
 interface Held {
-  ev: Envelope;
+  ev: DomainEvent;
   topic: string;
   payload: string;
 }
@@ -81,7 +82,7 @@ interface Work {
   /** For an event: record it as a dead letter once it failed `maxAttempts` times. */
   giveUp?(tx: Tx, lastError: string): Promise<void>;
   /** The event this work applies (absent for buffering and bookkeeping work). */
-  event?: { ev: Envelope; fromPending: boolean; restart?: LogRestart };
+  event?: { ev: DomainEvent; fromPending: boolean; restart?: LogRestart };
   /** Failed attempts so far. */
   tries: number;
   what?: string;
@@ -261,7 +262,7 @@ export class Inbox {
    * log had past the position is lost (the design: a source whose database and the
    * broker's are both lost starts again at seq 1).
    */
-  private newLog(source: string, ev: Envelope, knownLog: string | undefined): LogRestart | undefined {
+  private newLog(source: string, ev: DomainEvent, knownLog: string | undefined): LogRestart | undefined {
     this.logs.set(source, ev.log!);
     const upTo = this.upTo(source);
     if (knownLog === undefined || upTo === undefined) return undefined;
@@ -291,7 +292,7 @@ export class Inbox {
    * broker kept it). Only the source's own principal publishes under evt/<source>/
    * (broker/acl.ts), so an event here is the source's own; the seq must still fit.
    */
-  private implausibleRestart(source: string, ev: Envelope, knownLog: string | undefined): string | undefined {
+  private implausibleRestart(source: string, ev: DomainEvent, knownLog: string | undefined): string | undefined {
     const upTo = this.upTo(source);
     if (knownLog === undefined || upTo === undefined || ev.seq === 1) return undefined;
     const after = Math.max(upTo, this.announced.get(source) ?? 0);
@@ -311,7 +312,7 @@ export class Inbox {
     return this.accepted.get(source) ?? this.positions.get(source);
   }
 
-  private key(ev: Envelope): string {
+  private key(ev: DomainEvent): string {
     return this.opts.keyOf?.(ev) ?? ev.txn ?? `source:${ev.source}`;
   }
 
@@ -359,7 +360,7 @@ export class Inbox {
   }
 
   /** Queue the next event of its source for apply. */
-  private accept(ev: Envelope, topic: string, payload: string, fromPending: boolean, restart?: LogRestart): Promise<void> {
+  private accept(ev: DomainEvent, topic: string, payload: string, fromPending: boolean, restart?: LogRestart): Promise<void> {
     this.accepted.set(ev.source, ev.seq);
     const work = this.enqueue(this.key(ev), ev.source, (tx) => this.applyIn(tx, ev, fromPending, restart), {
       what: `${ev.type} ${ev.id}`,
@@ -404,7 +405,7 @@ export class Inbox {
   }
 
   /** Record one event as seen and its source's position; true when it was not seen before. */
-  private async markOne(tx: Tx, ev: Envelope, restart?: LogRestart): Promise<boolean> {
+  private async markOne(tx: Tx, ev: DomainEvent, restart?: LogRestart): Promise<boolean> {
     if (restart) await this.restartLog(tx, ev.source, restart);
     const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
     await this.saveLog(tx, ev);
@@ -443,19 +444,19 @@ export class Inbox {
   }
 
   /** Remember the log id of `ev`'s source with its position (inbox_position.log) when it is new. */
-  private async saveLog(tx: Tx, ev: Envelope): Promise<void> {
+  private async saveLog(tx: Tx, ev: DomainEvent): Promise<void> {
     const log = ev.log;
     if (log === undefined || this.savedLogs.get(ev.source) === log) return;
     await tx.run('UPDATE inbox_position SET log = ? WHERE source = ?', [log, ev.source]);
     tx.afterCommit(() => this.savedLogs.set(ev.source, log));
   }
 
-  private async unpend(tx: Tx, ev: Envelope): Promise<void> {
+  private async unpend(tx: Tx, ev: DomainEvent): Promise<void> {
     await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
   }
 
   /** Apply one event in `tx`; throws when its handler does (the transaction rolls back). */
-  private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean, restart?: LogRestart): Promise<void> {
+  private async applyIn(tx: Tx, ev: DomainEvent, fromPending: boolean, restart?: LogRestart): Promise<void> {
     await this.handleIn(tx, { ev, fromPending }, await this.markOne(tx, ev, restart));
   }
 
@@ -546,7 +547,7 @@ export class Inbox {
   }
 
   /** A batched event after markSeen: its handler, or a duplicate counted. */
-  private async handleIn(tx: Tx, { ev, fromPending }: { ev: Envelope; fromPending: boolean }, fresh: boolean): Promise<void> {
+  private async handleIn(tx: Tx, { ev, fromPending }: { ev: DomainEvent; fromPending: boolean }, fresh: boolean): Promise<void> {
     if (fromPending) await this.unpend(tx, ev);
     if (!fresh) {
       tx.afterCommit(() => this.opts.metrics.duplicates.inc({ service: this.opts.name }));
