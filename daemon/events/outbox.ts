@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { BoardClock } from './clock.js';
 import { dataProblem, latestVersion } from './schema.js';
 import { eventTopic, newEventId, type Envelope } from './envelope.js';
+import type { DomainEvent } from './schemas/index.js';
 
 export const OUTBOX_DDL = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -126,8 +127,12 @@ export class Outbox {
     this.committedUpTo = seq;
   }
 
-  /** Write one event into the open transaction; published after COMMIT. */
-  async emit<D>(tx: Tx, type: string, data: D, meta: EmitMeta = {}): Promise<Envelope<D>> {
+  /**
+   * Write one event into the open transaction; published after COMMIT. `type` and
+   * `data` are checked against the registered schemas (the compiler checks them in
+   * the services: ServiceContext.emit).
+   */
+  async emit(tx: Tx, type: string, data: unknown, meta: EmitMeta = {}): Promise<DomainEvent> {
     const v = meta.v ?? latestVersion(type);
     if (v === undefined) throw new Error(`${this.opts.source}: event type ${type} has no registered schema (daemon/events/schemas)`);
     const problem = dataProblem(type, v, data);
@@ -137,7 +142,7 @@ export class Outbox {
       this.nextSeq = seq;
     });
     const id = newEventId();
-    const ev: Envelope<D> = {
+    const ev: Envelope = {
       id,
       type,
       v,
@@ -166,7 +171,8 @@ export class Outbox {
       this.unsent += 1;
       this.kick();
     });
-    return ev;
+    // its data has passed the schema of its type above
+    return ev as DomainEvent;
   }
 
   /** Start relaying through `client`; unsent rows from before a restart go first. */
