@@ -16,6 +16,7 @@ import { KeyedExecutor } from './events/executor.js';
 import { ReplayBudget } from './events/replay-budget.js';
 import { argsChecker, newCommand, parseCommand, type CommandReply } from './events/command.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
+import * as topics from '../broker/topics.js';
 
 /** What the daemon (or `laned --only`) gives every hosted service. */
 export interface RuntimeHost {
@@ -214,10 +215,10 @@ export class ServiceRuntime {
       for (const [cmd, spec] of Object.entries(this.builtins)) {
         if (spec.args && !this.checkers.has(cmd)) this.checkers.set(cmd, argsChecker(spec.args));
       }
-      const subscriptions = [`cmd/${this.name}/+`];
+      const subscriptions = [topics.cmd(this.name, topics.ANY)];
       if (this.logic.sources?.length) {
-        subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
-        subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
+        subscriptions.push(topics.replay(topics.ANY, this.name), topics.replayEnd(topics.ANY, this.name));
+        subscriptions.push(...this.logic.sources.flatMap((src) => [topics.evt(src, topics.ANY), topics.svcHead(src)]));
         this.inbox = new Inbox({
           store: this.store,
           name: this.name,
@@ -235,7 +236,7 @@ export class ServiceRuntime {
         await this.inbox.init();
       }
       for (const source of this.outboxes.keys()) {
-        if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
+        if (source !== this.name) subscriptions.push(topics.cmd(source, 'Replay'));
       }
       const role = this.def.role ?? 'service';
       this.client = connectClient({
@@ -245,11 +246,14 @@ export class ServiceRuntime {
         username: role,
         password: host.broker.password(role, this.clientId),
         log: this.log,
-        stateTopic: `svc/${this.name}/state`,
+        stateTopic: topics.svcState(this.name),
         subscriptions,
         onMessage: (topic, payload) => this.dispatch(topic, payload),
         // Events go to the inbox without waiting for the one before to commit (group commit).
-        pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
+        pipelined: (topic) => {
+          const kind = topics.parseTopic(topic)?.kind;
+          return kind === 'evt' || kind === 'replay';
+        },
         onSubscribed: () => this.markSubscribed(),
       });
       this.client.on('connect', () => this.docsSent.clear());
@@ -463,12 +467,12 @@ export class ServiceRuntime {
           return;
         }
         this.docsSent.set(name, text);
-        this.client?.publish(`doc/${name}`, text, { qos: 1, retain: true });
+        this.client?.publish(topics.doc(name), text, { qos: 1, retain: true });
       },
       clearDoc: (name) => {
         if (this.docsSent.get(name) === '') return;
         this.docsSent.set(name, '');
-        this.client?.publish(`doc/${name}`, '', { qos: 1, retain: true });
+        this.client?.publish(topics.doc(name), '', { qos: 1, retain: true });
       },
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
     };
@@ -479,41 +483,41 @@ export class ServiceRuntime {
     const o = this.outboxFor(source);
     await o.init();
     if (this.client) {
-      this.client.subscribe(`cmd/${source}/Replay`, { qos: 1 });
+      this.client.subscribe(topics.cmd(source, 'Replay'), { qos: 1 });
       if (this.state === 'running') o.attach(this.client);
     }
   }
 
   private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
-    this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
+    this.client?.publish(topics.cmd(target, command), JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
   }
 
   private async dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
-    const parts = topic.split('/');
-    if (parts[0] === 'cmd') {
-      if (parts[2] === 'Replay') return this.answerReplay(parts[1], payload);
-      if (parts[1] === this.name) return this.runCommand(parts.slice(2).join('/'), payload);
+    const t = topics.parseTopic(topic);
+    if (t?.kind === 'cmd') {
+      if (t.name === 'Replay') return this.answerReplay(t.target, payload);
+      if (t.target === this.name) return this.runCommand(t.name, payload);
       return;
     }
-    if (parts[0] === 'replay' && parts[3] === 'end') {
+    if (t?.kind === 'replay-end') {
       let info: { firstAvailable?: unknown } = {};
       try {
         info = JSON.parse(payload.toString('utf8')) as { firstAvailable?: unknown };
       } catch {
         this.log.warn({ topic }, 'replay end marker is not JSON; ignored');
       }
-      if (typeof info.firstAvailable === 'number') await this.inbox?.replayEnded(parts[1], info.firstAvailable);
+      if (typeof info.firstAvailable === 'number') await this.inbox?.replayEnded(t.source, info.firstAvailable);
       return;
     }
-    if (parts[0] === 'svc' && parts[2] === 'head') {
+    if (t?.kind === 'svc-head') {
       let seq = NaN;
       try {
         seq = Number((JSON.parse(payload.toString('utf8')) as { seq?: unknown }).seq);
       } catch {
         this.log.debug({ topic }, 'head announcement is not JSON; ignored');
       }
-      if (Number.isInteger(seq)) this.inbox?.noteHead(parts[1], seq);
+      if (Number.isInteger(seq)) this.inbox?.noteHead(t.source, seq);
       return;
     }
     if (this.inbox) return this.inbox.receive(topic, payload);
@@ -600,8 +604,8 @@ export class ServiceRuntime {
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));
     const client = this.client;
     if (!client) return;
-    for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
-    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
+    for (const row of rows) client.publish(topics.replay(source, args.consumer), row.payload, { qos: 1 });
+    client.publish(topics.replayEnd(source, args.consumer), JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
       qos: 1,
     });
     this.log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');
@@ -649,7 +653,8 @@ export class ServiceRuntime {
     try {
       answer = await this.executor.run(spec.key?.(cmd.args) ?? `cmd:${this.name}`, () =>
         this.store.tx(async (tx) => {
-          const from = replyTo ? /^reply\/([^/]+)\//.exec(replyTo)?.[1] : undefined;
+          const parsedReply = replyTo ? topics.parseTopic(replyTo) : undefined;
+          const from = parsedReply?.kind === 'reply' ? parsedReply.clientId : undefined;
           const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}), ...(from ? { from } : {}) });
           const ok: CommandReply = { id: cmd.id, ok: true, ...(result === undefined ? {} : { result }) };
           await tx.run('INSERT INTO command_results (id, reply, time) VALUES (?,?,?)', [cmd.id, JSON.stringify(ok), new Date().toISOString()]);

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { MqttClient } from 'mqtt';
+import { doc } from '../../broker/topics.js';
 
 /** What the attendant service keeps retained on doc/lane (what the attendant's screen shows). */
 export interface LaneDoc {
@@ -13,7 +14,7 @@ export function laneDoc(c: MqttClient, timeoutMs: number): Promise<LaneDoc | und
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
     const onMessage = (topic: string, payload: Buffer): void => {
-      if (topic !== 'doc/lane') return;
+      if (topic !== doc('lane')) return;
       try {
         done(JSON.parse(payload.toString('utf8')) as LaneDoc);
       } catch {
@@ -23,11 +24,11 @@ export function laneDoc(c: MqttClient, timeoutMs: number): Promise<LaneDoc | und
     const done = (d: LaneDoc | undefined): void => {
       clearTimeout(timer);
       c.removeListener('message', onMessage);
-      c.unsubscribe('doc/lane');
+      c.unsubscribe(doc('lane'));
       resolve(d);
     };
     c.on('message', onMessage);
-    c.subscribe('doc/lane', { qos: 1 });
+    c.subscribe(doc('lane'), { qos: 1 });
   });
 }
 

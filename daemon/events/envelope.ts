@@ -3,7 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { dataProblem, upcast } from './schema.js';
 import type { BoardTime } from './clock.js';
-import type { DomainEvent } from './schemas/index.js';
+import type { DomainEvent, EventType } from './schemas/index.js';
+import { evt, parseTopic } from '../../broker/topics.js';
 
 export const EnvelopeSchema = Type.Object(
   {
@@ -31,8 +32,9 @@ const checkEnvelope = TypeCompiler.Compile(EnvelopeSchema);
 
 export const newEventId = monotonicFactory();
 
-export function eventTopic(source: string, type: string): string {
-  return `evt/${source}/${type}`;
+/** `evt/<source>/<type>` of an event type of the event map. */
+export function eventTopic(source: string, type: EventType): string {
+  return evt(source, type);
 }
 
 export type ParseResult = { ok: true; event: DomainEvent } | { ok: false; reason: string; id?: string };
@@ -57,8 +59,8 @@ export function parseEvent(topic: string, payload: Buffer | string, maxBytes: nu
     return { ok: false, id, reason: `envelope${first?.path ?? ''}: ${first?.message ?? 'invalid'}` };
   }
   const ev = raw as Envelope;
-  const expected = eventTopic(ev.source, ev.type);
-  if (topic !== expected && !topic.startsWith('replay/')) {
+  const expected = evt(ev.source, ev.type);
+  if (topic !== expected && parseTopic(topic)?.kind !== 'replay') {
     return { ok: false, id: ev.id, reason: `topic ${topic} does not match the envelope (expected ${expected})` };
   }
   const problem = dataProblem(ev.type, ev.v, ev.data);

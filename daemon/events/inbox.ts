@@ -5,6 +5,7 @@ import { parseEvent } from './envelope.js';
 import type { DomainEvent } from './schemas/index.js';
 import type { DeadLetters } from './deadletter.js';
 import { KeyedExecutor } from './executor.js';
+import { parseTopic } from '../../broker/topics.js';
 
 export const INBOX_DDL = `
 CREATE TABLE IF NOT EXISTS inbox_seen (id TEXT PRIMARY KEY, source TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
@@ -173,7 +174,8 @@ export class Inbox {
     const ev = parsed.event;
     const source = ev.source;
     this.lastHeard.set(source, Date.now());
-    if (topic.startsWith('replay/') && topic.split('/')[1] !== source) {
+    const t = parseTopic(topic);
+    if (t?.kind === 'replay' && t.source !== source) {
       const reason = `replayed event of source ${source} on ${topic}`;
       log.warn({ topic, eventId: ev.id }, reason);
       return this.deadLetter(topic, payload, reason, ev.id);

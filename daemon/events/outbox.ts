@@ -3,8 +3,9 @@ import type { Store, Tx } from '../store.js';
 import type { Logger } from '../log.js';
 import type { BoardClock } from './clock.js';
 import { dataProblem, latestVersion } from './schema.js';
-import { eventTopic, newEventId, type Envelope } from './envelope.js';
+import { newEventId, type Envelope } from './envelope.js';
 import type { DomainEvent } from './schemas/index.js';
+import { evt, svcHead } from '../../broker/topics.js';
 
 export const OUTBOX_DDL = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -239,7 +240,7 @@ export class Outbox {
         this.inflight += 1;
         // mqtt.js keeps QoS 1 publishes in its outgoing store and resends them after a
         // reconnect until PUBACK [MQTT-4.4.0-1]; a new process starts again from the table.
-        client.publish(eventTopic(this.opts.source, row.type), row.payload, { qos: 1 }, (err) => {
+        client.publish(evt(this.opts.source, row.type), row.payload, { qos: 1 }, (err) => {
           this.inflight -= 1;
           if (err) {
             this.opts.log.debug({ seq: row.seq, err: err.message }, 'publish not acknowledged; resent on next start');
@@ -310,7 +311,7 @@ export class Outbox {
       const seq = this.lastSeq() - this.unsent;
       if (!this.client || seq <= this.headSent) return;
       this.headSent = seq;
-      this.client.publish(`svc/${this.opts.source}/head`, JSON.stringify({ seq }), { qos: 1, retain: true });
+      this.client.publish(svcHead(this.opts.source), JSON.stringify({ seq }), { qos: 1, retain: true });
     }, 200);
     this.headTimer.unref();
   }

@@ -7,6 +7,7 @@ import { deviceConfigs } from '../../devices.js';
 import { gramsOf, lines } from './calibrate.js';
 import { parseEvent } from '../../events/envelope.js';
 import { isOfType, type DomainEvent, type EventType } from '../../events/schemas/index.js';
+import { evt } from '../../../broker/topics.js';
 
 type Listed = DeviceStatus & { commands: Array<{ name: string }> };
 
@@ -25,7 +26,7 @@ async function nextEvent<T extends EventType>(
   timeoutMs: number,
   prompt: () => void,
 ): Promise<DomainEvent<T> | undefined> {
-  const topics = types.map((t) => `evt/${device}/${t}`);
+  const topics = types.map((t) => evt(device, t));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
     const onMessage = (topic: string, payload: Buffer): void => {
@@ -70,7 +71,7 @@ async function eventsUntil(
   prompt: () => void,
   each: (type: string, data: unknown) => void,
 ): Promise<void> {
-  const topics = types.map((t) => `evt/${device}/${t}`);
+  const topics = types.map((t) => evt(device, t));
   await new Promise<void>((resolve, reject) => {
     const onMessage = (topic: string, payload: Buffer): void => {
       if (!topics.includes(topic)) return;
