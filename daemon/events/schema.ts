@@ -17,21 +17,17 @@ const upcasters = new Map<string, (data: unknown) => unknown>();
 
 const key = (type: string, v: number): string => `${type}@${v}`;
 
-declare const eventType: unique symbol;
-
 /**
  * The schema of one event type's `data`, carrying the type's name for the
  * compiler only (no such property exists at run time): daemon/events/schemas
- * derives the event map from these.
+ * derives the event map from these. Structural, so that drivers/events.ts
+ * declares its schemas the same way without importing daemon/.
  */
-export type EventSchema<N extends string = string, S extends TSchema = TSchema> = S & { readonly [eventType]: N };
+export type EventSchema<N extends string = string, S extends TSchema = TSchema> = S & { readonly '~event': N };
 
-/** The event type names among a module's exports (`typeof import('./x.js')`). */
-export type EventNamesOf<M> = { [K in keyof M]: M[K] extends { readonly [eventType]: infer N extends string } ? N : never }[keyof M];
-
-/** Type name -> `data` of every event schema among a module's exports. */
+/** Type name -> `data` of every event schema among a module's exports (`typeof import('./x.js')`). */
 export type EventMapOf<M> = {
-  [K in keyof M as M[K] extends { readonly [eventType]: infer N extends string } ? N : never]: M[K] extends TSchema ? Static<M[K]> : never;
+  [K in keyof M as M[K] extends { readonly '~event': infer N extends string } ? N : never]: M[K] extends TSchema ? Static<M[K]> : never;
 };
 
 /**
