@@ -9,6 +9,7 @@ import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 import type { DomainEvent, EventMap, EventType } from '../events/schemas/index.js';
 import type { DocName } from '../../broker/topics.js';
+import type { DocMap } from '../services/docs.js';
 
 /** What the daemon (or `laned --only`) gives every hosted service. */
 export interface RuntimeHost {
@@ -59,7 +60,7 @@ export interface ServiceContext<C = Record<string, unknown>> {
    * Retained `doc/<name>` for readers (QoS 1). A document over `events.maxPayloadBytes`
    * is not sent (the broker would refuse it): it is logged and counted.
    */
-  publishDoc(name: DocName, doc: unknown): void;
+  publishDoc<N extends DocName>(name: N, doc: DocMap[N]): void;
   /** Remove the retained `doc/<name>` (a zero-byte retained message [MQTT-3.3.1-10]). */
   clearDoc(name: DocName): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */

@@ -7,6 +7,7 @@ import { KvTable } from '../../store/kv.js';
 import { RetroactiveProjector, inputOf } from '../../events/retroactive.js';
 import { BASKET_LIFECYCLE, type BasketLifecycleType } from '../../events/schemas/checkout.js';
 import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type VerdictInput, type WeightRules } from './verdicts.js';
+import type { DocMap } from '../docs.js';
 import type { WeightcheckSettings } from './settings.js';
 
 const DDL = `
@@ -65,7 +66,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
 
     /** doc/bagging: what the UI shows ("please bag your item") and tests wait on. */
     const publish = async (tx: Tx, txn: string | undefined): Promise<void> => {
-      let doc: Record<string, unknown> = { txn: null, state: 'idle' };
+      let doc: DocMap['bagging'] = { txn: null, state: 'idle' };
       if (txn) {
         const inputs = await projector.inputs(tx, txn);
         const { state } = weightVerdicts(inputs, rules);
