@@ -13,7 +13,7 @@ import { DeviceStatusEvent } from '../events/schemas/devices.js';
 import type { BasketPage, BasketSummary } from './basket/doc.js';
 
 const Time = Type.String({ maxLength: 40 });
-const BasketStatus = Type.Union(['idle', 'open', 'paying', 'completed', 'cancelled'].map((s) => Type.Literal(s)));
+const BasketStatus = Type.Union([Type.Literal('idle'), Type.Literal('open'), Type.Literal('paying'), Type.Literal('completed'), Type.Literal('cancelled')]);
 
 /** `doc/basket`: the basket's summary; its lines are in pages. */
 export const BasketSummaryDoc = Type.Object({
@@ -31,7 +31,7 @@ export const BasketSummaryDoc = Type.Object({
   payment: Type.Optional(Type.String()),
   notice: Type.Optional(
     Type.Object({
-      code: Type.Union(['weigh', 'unknown', 'declined', 'scan-refused'].map((c) => Type.Literal(c))),
+      code: Type.Union([Type.Literal('weigh'), Type.Literal('unknown'), Type.Literal('declined'), Type.Literal('scan-refused')]),
       text: Type.String(),
       name: Type.Optional(Type.String()),
     }),
@@ -85,7 +85,7 @@ export const DevicesDoc = Type.Object({
 /** `doc/bagging`: the security scale's view of the current transaction (weightcheck). */
 export const BaggingDoc = Type.Object({
   txn: Type.Union([Type.String(), Type.Null()]),
-  state: Type.Union(['idle', 'ok', 'waiting', 'alarm', 'unavailable'].map((s) => Type.Literal(s))),
+  state: Type.Union([Type.Literal('idle'), Type.Literal('ok'), Type.Literal('waiting'), Type.Literal('alarm'), Type.Literal('unavailable')]),
   inputs: Type.Optional(Type.Integer({ minimum: 0 })),
   actualG: Type.Optional(Type.Number()),
   expectedG: Type.Optional(Type.Number()),
