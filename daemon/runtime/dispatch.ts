@@ -14,6 +14,8 @@ export interface Routes {
   replayEnded(source: string, firstAvailable: number): Promise<void>;
   /** `svc/<source>/head`: the source's newest seq (retained). */
   head(source: string, seq: number): void;
+  /** `reply/<self's clientId>/<id>`: the answer to a command this service sent with request(). */
+  reply(id: string, payload: Buffer): void;
   /** `evt/<source>/<Type>` and `replay/<source>/<self>`: events for the inbox. */
   event(topic: string, payload: Buffer): Promise<void>;
 }
@@ -26,6 +28,8 @@ export async function dispatch(r: Routes, topic: string, payload: Buffer): Promi
       if (t.name === 'Replay') return r.replay(t.target, payload);
       if (t.target === r.self) return r.command(t.name, payload);
       return;
+    case 'reply':
+      return r.reply(t.id, payload);
     case 'replay-end': {
       const firstAvailable = field(r.log, 'warn', topic, payload, 'firstAvailable', 'replay end marker is not JSON; ignored');
       if (typeof firstAvailable === 'number') await r.replayEnded(t.source, firstAvailable);

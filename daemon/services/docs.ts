@@ -96,6 +96,9 @@ export const BaggingDoc = Type.Object({
   blind: Type.Optional(Type.Array(Type.String())),
 });
 
+/** `doc/updater`: the updater's state, the running and staged versions and its history (its fields are the updater's own). */
+export const UpdaterDoc = Type.Object({ state: Type.String(), running: Type.Object({ version: Type.String() }, { additionalProperties: true }) }, { additionalProperties: true });
+
 /** Document name -> its content. */
 export interface DocMap {
   basket: BasketSummary;
@@ -103,6 +106,7 @@ export interface DocMap {
   lane: Static<typeof LaneDoc>;
   devices: Static<typeof DevicesDoc>;
   bagging: Static<typeof BaggingDoc>;
+  updater: Static<typeof UpdaterDoc>;
 }
 
 /** Every document's schema by name; `basket/lines/{page}` stands for every page. */
@@ -112,6 +116,7 @@ export const DOC_SCHEMAS: Record<string, TSchema> = {
   lane: LaneDoc,
   devices: DevicesDoc,
   bagging: BaggingDoc,
+  updater: UpdaterDoc,
 };
 
 const checks = new Map<string, TypeCheck<TSchema>>();
