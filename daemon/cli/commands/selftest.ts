@@ -216,7 +216,7 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
       void test.then((r) => r.ok && process.stderr.write(`${d.name} blinks fast for 3 s: check that the lamp does\n`));
     });
     const drove: Check = ev
-      ? { name: 'output', ok: true, detail: `${d.name} switched to ${(ev.data as { pattern?: string }).pattern ?? '?'}`, result: ev.data }
+      ? { name: 'output', ok: true, detail: `${d.name} switched to ${ev.data.pattern}`, result: ev.data }
       : { name: 'output', ok: false, detail: `${d.name} did not report switching within ${timeoutS} s` };
     return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
   }
