@@ -9,10 +9,14 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 const schemas = new Map<string, TSchema>();
 const checks = new Map<string, TypeCheck<TSchema>>();
 
-/** Declare the schema of one device event type (version 1: device events have not changed shape yet). */
-function deviceEvent<S extends TSchema>(type: string, v: 1, schema: S): S {
+/**
+ * Declare the schema of one device event type (version 1: device events have not changed shape yet).
+ * The type's name rides along for the compiler only (`~event`), as with the daemon's defineEvent:
+ * the daemon's event map is derived from these exports.
+ */
+function deviceEvent<const N extends string, S extends TSchema>(type: N, v: 1, schema: S): S & { readonly '~event': N } {
   schemas.set(type, schema);
-  return schema;
+  return schema as S & { readonly '~event': N };
 }
 
 /** Every device event type and the schema of its `data`. */

@@ -4,6 +4,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Outbox } from '../events/outbox.js';
 import { ReplayBudget } from '../events/replay-budget.js';
 import { parseCommand } from '../events/command.js';
+import { replay, replayEnd } from '../../broker/topics.js';
 
 /**
  * Answers `cmd/<source>/Replay` from a source's log (the design "Delivery
@@ -62,8 +63,8 @@ export class ReplayServer {
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));
     const client = this.opts.client();
     if (!client) return;
-    for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
-    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
+    for (const row of rows) client.publish(replay(source, args.consumer), row.payload, { qos: 1 });
+    client.publish(replayEnd(source, args.consumer), JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
       qos: 1,
     });
     log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');

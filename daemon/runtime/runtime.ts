@@ -17,6 +17,8 @@ import { DocPublisher } from './docs.js';
 import { dispatch } from './dispatch.js';
 import { Requests } from './requests.js';
 import { drain } from './drain.js';
+import * as topics from '../../broker/topics.js';
+import type { DomainEvent } from '../events/schemas/index.js';
 
 export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
 export { CommandError } from '../events/command.js';
@@ -115,10 +117,10 @@ export class ServiceRuntime {
         }),
         publish: (topic, text) => this.client?.publish(topic, text, { qos: 1 }),
       });
-      const subscriptions = [`cmd/${this.name}/+`, this.requests.topic];
+      const subscriptions = [topics.cmd(this.name, topics.ANY), this.requests.topic];
       if (this.logic.sources?.length) {
-        subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
-        subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
+        subscriptions.push(topics.replay(topics.ANY, this.name), topics.replayEnd(topics.ANY, this.name));
+        subscriptions.push(...this.logic.sources.flatMap((src) => [topics.evt(src, topics.ANY), topics.svcHead(src)]));
         this.inbox = new Inbox({
           store: this.store,
           name: this.name,
@@ -136,7 +138,7 @@ export class ServiceRuntime {
         await this.inbox.init();
       }
       for (const source of this.outboxes.keys()) {
-        if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
+        if (source !== this.name) subscriptions.push(topics.cmd(source, 'Replay'));
       }
       const role = this.def.role ?? 'service';
       this.client = connectClient({
@@ -146,11 +148,14 @@ export class ServiceRuntime {
         username: role,
         password: host.broker.password(role, this.clientId),
         log: this.log,
-        stateTopic: `svc/${this.name}/state`,
+        stateTopic: topics.svcState(this.name),
         subscriptions,
         onMessage: (topic, payload) => this.dispatch(topic, payload),
         // Events go to the inbox without waiting for the one before to commit (group commit).
-        pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
+        pipelined: (topic) => {
+          const kind = topics.parseTopic(topic)?.kind;
+          return kind === 'evt' || kind === 'replay';
+        },
         onSubscribed: () => this.markSubscribed(),
       });
       this.client.on('connect', () => this.docs.forget());
@@ -327,7 +332,7 @@ export class ServiceRuntime {
       stateDir: host.stateDir,
       store: this.store,
       onCorrupt: (e) => host.onCorrupt?.(e),
-      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta),
+      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta) as Promise<DomainEvent<typeof type>>,
       addSource: (source) => this.addSource(source),
       emitAs: (source, tx, type, data, meta) => {
         const o = this.outboxes.get(source);
@@ -348,13 +353,13 @@ export class ServiceRuntime {
     const o = this.outboxFor(source);
     await o.init();
     if (this.client) {
-      this.client.subscribe(`cmd/${source}/Replay`, { qos: 1 });
+      this.client.subscribe(topics.cmd(source, 'Replay'), { qos: 1 });
       if (this.state === 'running') o.attach(this.client);
     }
   }
 
   private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
-    this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
+    this.client?.publish(topics.cmd(target, command), JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
   }
 
   private dispatch(topic: string, payload: Buffer): Promise<void> {
