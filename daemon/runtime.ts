@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { Config, Role } from './config.js';
+import { logRetention, type Config, type Role } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Store, type Tx, type StoreCorruptError } from './store.js';
@@ -80,6 +80,11 @@ export interface ServiceContext<C = Record<string, unknown>> {
   clearDoc(name: string): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
+  /**
+   * Send a command and wait for its reply (a service with `subscriptions` only: it reads
+   * its replies). Rejects after `timeoutMs` without one (the target is not running).
+   */
+  request(target: string, command: string, args: unknown, opts: { by?: string; timeoutMs: number }): Promise<CommandReply>;
 }
 
 /** The behaviour of one service; everything optional but a name. */
@@ -96,6 +101,13 @@ export interface ServiceLogic {
   start?(): Promise<void>;
   stop?(): Promise<void>;
   status?(): Record<string, unknown>;
+  /**
+   * Further topic filters this service reads (within its role's ACL), besides its
+   * commands; their messages go to onMessage, the PUBACK after it resolves. A service
+   * with subscriptions also reads its command replies (ServiceContext.request).
+   */
+  subscriptions?: string[];
+  onMessage?(topic: string, payload: Buffer): Promise<void>;
 }
 
 export interface ServiceDefinition<C = Record<string, unknown>> {
@@ -221,7 +233,7 @@ export class ServiceRuntime {
           maxAttempts: host.config.events.maxAttempts,
           maxPayloadBytes: host.config.events.maxPayloadBytes,
           gapWaitMs: host.config.events.gapWaitMs,
-          maxHeadAhead: host.config.events.outboxRetention,
+          maxHeadAhead: logRetention(host.config),
           handle: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
           requestReplay: (source, from, to) => this.sendCommand(source, 'Replay', { from, to, consumer: this.name }),
           keyOf: this.logic.keyOf?.bind(this.logic),
@@ -231,6 +243,7 @@ export class ServiceRuntime {
       for (const source of this.outboxes.keys()) {
         if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
       }
+      if (this.logic.subscriptions) subscriptions.push(...this.logic.subscriptions, `reply/${this.clientId}/+`);
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
@@ -412,7 +425,7 @@ export class ServiceRuntime {
         source,
         clock: this.host.clock,
         log: this.log,
-        retention: this.host.config.events.outboxRetention,
+        retention: logRetention(this.host.config),
         maxPayloadBytes: this.host.config.events.maxPayloadBytes,
       });
       this.outboxes.set(source, o);
@@ -465,6 +478,7 @@ export class ServiceRuntime {
         this.client?.publish(`doc/${name}`, '', { qos: 1, retain: true });
       },
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
+      request: (target, command, args, opts) => this.request(target, command, args, opts),
     };
   }
 
@@ -476,6 +490,26 @@ export class ServiceRuntime {
       this.client.subscribe(`cmd/${source}/Replay`, { qos: 1 });
       if (this.state === 'running') o.attach(this.client);
     }
+  }
+
+  private readonly awaitingReply = new Map<string, (r: CommandReply) => void>();
+
+  private request(target: string, command: string, args: unknown, opts: { by?: string; timeoutMs: number }): Promise<CommandReply> {
+    const cmd = newCommand(args, undefined, opts.by);
+    cmd.replyTo = `reply/${this.clientId}/${cmd.id}`;
+    return new Promise<CommandReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.awaitingReply.delete(cmd.id);
+        reject(new Error(`no answer from ${target} to ${command} within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      this.awaitingReply.set(cmd.id, (r) => {
+        clearTimeout(timer);
+        this.awaitingReply.delete(cmd.id);
+        resolve(r);
+      });
+      if (!this.client) return reject(new Error(`${this.name} has no broker connection`));
+      this.client.publish(`cmd/${target}/${command}`, JSON.stringify(cmd), { qos: 1 });
+    });
   }
 
   private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
@@ -490,6 +524,16 @@ export class ServiceRuntime {
       if (parts[1] === this.name) return this.runCommand(parts.slice(2).join('/'), payload);
       return;
     }
+    if (parts[0] === 'reply') {
+      const waiting = this.awaitingReply.get(parts[2] ?? '');
+      try {
+        waiting?.(JSON.parse(payload.toString('utf8')) as CommandReply);
+      } catch {
+        this.log.warn({ topic }, 'command reply is not JSON; ignored');
+      }
+      return;
+    }
+    if (!this.inbox && this.logic.onMessage) return this.logic.onMessage(topic, payload);
     if (parts[0] === 'replay' && parts[3] === 'end') {
       let info: { firstAvailable?: unknown } = {};
       try {

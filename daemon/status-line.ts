@@ -56,6 +56,9 @@ export function statusLine(s: LaneSummary): string {
     `backlog ${backlog}`,
     `${dead} dead letters`,
   ];
+  // the uplink's events not yet at the store broker: shown while there are any
+  const uplink = s.services.reduce((a, x) => a + (typeof x.uplinkBacklog === 'number' ? x.uplinkBacklog : 0), 0);
+  if (uplink > 0) parts.push(`uplink backlog ${uplink}`);
   if (s.unsafe?.thisStart) parts.push(`last stop unsafe (${s.unsafe.count} in all)`);
   return `${head}: ${parts.join(', ')}`;
 }

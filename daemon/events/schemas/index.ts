@@ -2,3 +2,4 @@
 import './core.js';
 import './devices.js';
 import './checkout.js';
+import './uplink.js';
