@@ -2,7 +2,7 @@ import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig } from '../../daemon/config.js';
+import { validateConfig } from '../../daemon/core/config.js';
 import { startDaemon, tempDir } from '../helpers/daemon.js';
 
 // updater.keys: each a PEM Ed25519 public key, inline or in a file; a bad one is a

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import type { ServiceContext } from '../../runtime.js';
+import type { ServiceContext } from '../../runtime/runtime.js';
 import { download, DownloadError } from '../../download.js';
 import type { UplinkConfig } from './settings.js';
 import { Refused } from './inbound.js';

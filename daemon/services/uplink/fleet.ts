@@ -1,4 +1,4 @@
-import { PACKAGE_VERSION } from '../../version.js';
+import { PACKAGE_VERSION } from '../../core/version.js';
 import type { LaneStateDoc } from './contract.js';
 
 interface LaneDocSeen {

@@ -1,7 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import type { ServiceContext } from '../../runtime.js';
-import type { Store } from '../../store.js';
+import type { ServiceContext } from '../../runtime/runtime.js';
+import type { Store } from '../../store/store.js';
 import type { UplinkConfig } from './settings.js';
 import { StoreCommand, storeCommands, type StoreCommandName, type StoreReply } from './contract.js';
 import { applyCatalog } from './catalog-update.js';

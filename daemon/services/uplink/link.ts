@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../core/log.js';
 import type { UplinkConfig } from './settings.js';
 
 const MIN_BACKOFF_MS = 250;

@@ -1,5 +1,5 @@
-import type { Logger } from '../../log.js';
-import type { Store, Tx } from '../../store.js';
+import type { Logger } from '../../core/log.js';
+import type { Store, Tx } from '../../store/store.js';
 
 /** The uplink's durable position per source: every seq at or below `seq` of log `log` is at the store (or reported lost). */
 export const OFFSETS_DDL = `CREATE TABLE IF NOT EXISTS uplink_offsets (source TEXT PRIMARY KEY, log TEXT, seq INTEGER NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;

@@ -1,13 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import type { UplinkConfig } from './uplink/settings.js';
-import { logRetention } from '../config.js';
-import { StoreLink } from './uplink/link.js';
-import { Replicator } from './uplink/replicator.js';
-import { FleetState } from './uplink/fleet.js';
-import { Inbound } from './uplink/inbound.js';
-import { eventFilter } from './uplink/filter.js';
-import { lanePrefix, storeTopics } from './uplink/contract.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import type { UplinkConfig } from './settings.js';
+import { logRetention } from '../../core/config.js';
+import { StoreLink } from './link.js';
+import { Replicator } from './replicator.js';
+import { FleetState } from './fleet.js';
+import { Inbound } from './inbound.js';
+import { eventFilter } from './filter.js';
+import { lanePrefix, storeTopics } from './contract.js';
 
 /** How often at most the fleet state is published while it keeps changing. */
 const STATE_EVERY_MS = 500;

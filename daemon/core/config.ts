@@ -4,11 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { scryptCostProblem } from '../broker/scrypt-cost.js';
-import { parseConfig } from '../drivers/config.js';
-import { serviceSettings } from './services/settings.js';
-import { UplinkConfigSchema } from './services/uplink/settings.js';
-import { trustedKeys, UpdaterSettings } from './updater/settings.js';
+import { scryptCostProblem } from '../../broker/scrypt-cost.js';
+import { parseConfig } from '../../drivers/config.js';
+import { serviceSettings } from '../services/settings.js';
+import { UplinkConfigSchema } from '../services/uplink/settings.js';
+import { trustedKeys, UpdaterSettings } from '../updater/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
