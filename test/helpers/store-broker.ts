@@ -123,6 +123,7 @@ export async function storeBroker(storeId: string, lanes: string[]): Promise<Sto
     passwords,
     log,
     async start() {
+      const from = log.length;
       const p = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
       proc = p;
       const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
@@ -131,7 +132,7 @@ export async function storeBroker(storeId: string, lanes: string[]): Promise<Sto
         failed = true;
       });
       for (const s of [p.stdout!, p.stderr!]) s.on('data', (c: Buffer) => log.push(...c.toString('utf8').split('\n').filter(Boolean)));
-      await until(() => failed || log.some((l) => l.includes(`listen socket on port ${port}`)), 15_000, `mosquitto listening on ${port}`);
+      await until(() => failed || log.slice(from).some((l) => l.includes(`listen socket on port ${port}`)), 15_000, `mosquitto listening on ${port}`);
       if (failed) throw new Error(`mosquitto did not start:\n${log.slice(-10).join('\n')}`);
       // the line comes before accept() is ready only by a hair: wait for a real session
       const probe = await b.connect(`probe-${Date.now()}`, { clean: true });
@@ -157,8 +158,16 @@ export async function storeBroker(storeId: string, lanes: string[]): Promise<Sto
         ...opts,
       });
       await new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve());
-        c.once('error', reject);
+        const failed = (err: Error): void => {
+          c.end(true);
+          reject(err);
+        };
+        c.once('error', failed);
+        c.once('connect', () => {
+          // from here on it reconnects by itself across restarts of the broker
+          c.removeListener('error', failed);
+          resolve();
+        });
       });
       return c;
     },
