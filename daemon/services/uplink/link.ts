@@ -96,6 +96,8 @@ export class StoreLink {
       connectTimeout: 5000,
       reconnectPeriod: MIN_BACKOFF_MS,
       resubscribe: true,
+      // a refused CONNACK (credentials) is retried like a lost connection: store IT may mend it
+      reconnectOnConnackError: true,
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(c.ca ? { ca: readFileSync(c.ca) } : {}),
