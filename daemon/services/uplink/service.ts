@@ -75,6 +75,7 @@ export const uplink: ServiceDefinition = {
     });
 
     let stateTimer: NodeJS.Timeout | undefined;
+    let docTimer: NodeJS.Timeout | undefined;
     let stateLast = 0;
     const publishState = (force = false): void => {
       if (!link.connected) return;
@@ -185,8 +186,23 @@ export const uplink: ServiceDefinition = {
       async start() {
         link.start();
         replicator.start();
+        // doc/uplink for the attendant's screen: whether the store gets the lane's events, and what waits
+        docTimer = setInterval(() => {
+          const st = link.status();
+          const sources = replicator.progress();
+          ctx.publishDoc('uplink', {
+            connected: st.connected,
+            store: st.url,
+            ...(st.lastError ? { lastError: st.lastError, since: st.lastErrorAt } : {}),
+            backlog: replicator.backlog(),
+            alarms: sources.filter((p) => p.alarmed).map((p) => p.source),
+            lost: sources.reduce((a, p) => a + p.lost, 0),
+          });
+        }, 1000);
+        docTimer.unref();
       },
       async stop() {
+        clearInterval(docTimer);
         clearTimeout(stateTimer);
         await replicator.stop();
         await link.stop({ topic: storeTopics.state(prefix), payload: JSON.stringify({ ...JSON.parse(willPayload), reason: 'stopped' }) });
