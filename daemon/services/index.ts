@@ -11,7 +11,7 @@ import { uplink } from './uplink/service.js';
 import type { Config } from '../core/config.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
-export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefault: boolean | ((config: Config) => boolean) }> = [
+export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByDefault: boolean | ((config: Config) => boolean) }> = [
   { def: probe, enabledByDefault: false },
   { def: probeSink, enabledByDefault: false },
   { def: catalog, enabledByDefault: true },

@@ -3,7 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../r
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
-import { compareBoardTime, type BoardTime } from '../../events/clock.js';
+import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
 import { deviceConfigs } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import { verifyHash } from '../../../broker/credentials.js';
@@ -117,7 +117,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     const needs = laneNeeds(ctx.config);
     const neededDevices = [...new Set(needs.flatMap((n) => n.devices))];
     /** Timers that redraw doc/lane when a PIN lockout ends. */
-    const unlockTimers = new Set<NodeJS.Timeout>();
+    const unlockTimers = new Set<Timer>();
     let stopping = false;
 
     const kv = new KvTable('att_state');
@@ -419,13 +419,12 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     /** doc/lane drops the lockout when it ends. */
     const redrawAt = (ms: number): void => {
       if (stopping) return;
-      const timer = setTimeout(() => {
+      const timer = ctx.timers.setTimeout(() => {
         unlockTimers.delete(timer);
         ctx
           .runKeyed('lane', () => ctx.tx((tx) => refresh(tx)))
           .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not redraw doc/lane after a PIN lockout ended'));
       }, ms + 5);
-      timer.unref();
       unlockTimers.add(timer);
     };
 
@@ -541,7 +540,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       },
       async stop() {
         stopping = true;
-        for (const timer of unlockTimers) clearTimeout(timer);
+        for (const timer of unlockTimers) ctx.timers.clearTimeout(timer);
         unlockTimers.clear();
       },
       status: () => ({ ...(shown.txn ? { txn: shown.txn } : {}), alarms: shown.alarms }),
