@@ -387,8 +387,7 @@ export class ServiceRuntime {
       return Promise.resolve();
     }
     // a service that reads further topics itself (no inbox) takes all but its commands and replays asked of it
-    const own = this.logic?.onMessage;
-    if (own && !this.inbox && !topic.startsWith('cmd/')) return own(topic, payload);
+    if (this.logic?.onMessage && !this.inbox && !topic.startsWith('cmd/')) return this.logic.onMessage(topic, payload);
     return dispatch(
       {
         self: this.name,

@@ -19,7 +19,7 @@ export const uplink: CliCommand = {
     const [verb] = ctx.args;
     if (verb !== 'status' && verb !== undefined) throw new CliError(`uplink ${verb}: use uplink status`, EXIT.usage);
     const rt = readRuntime(ctx.stateDir);
-    let running = false;
+    let running: boolean;
     try {
       const health = (await (await fetch(`${rt.http}/healthz`)).json()) as { services?: Array<{ name: string }> };
       running = (health.services ?? []).some((s) => s.name === 'uplink');

@@ -78,15 +78,15 @@ t.test('store IT commands', async (t) => {
 
   const wrongHash = await send('Catalog', { id: 'c-hash', by: 'it-alice', args: { ...claim, sha256: sha('something else') } });
   t.equal(wrongHash.ok, false);
-  t.match(wrongHash.error, /refused \(hash\).*catalog is unchanged/, `wrong sha256: ${wrongHash.error}`);
+  t.match(wrongHash.error, /refused \(hash\).*catalog is unchanged/, `wrong sha256: ${String(wrongHash.error)}`);
   const cut = await send('Catalog', { id: 'c-cut', by: 'it-alice', args: { ...claim, url: `${base}/cut.json` } });
   t.equal(cut.ok, false);
-  t.match(cut.error, /refused.*catalog is unchanged/, `cut short: ${cut.error}`);
+  t.match(cut.error, /refused.*catalog is unchanged/, `cut short: ${String(cut.error)}`);
   const tooBig = await send('Catalog', { id: 'c-big', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: Buffer.byteLength(big), version: 'big' } });
-  t.match(tooBig.error, /over uplink\.maxCatalogBytes/, `claimed too big: ${tooBig.error}`);
+  t.match(tooBig.error, /over uplink\.maxCatalogBytes/, `claimed too big: ${String(tooBig.error)}`);
   const lies = await send('Catalog', { id: 'c-lies', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: 5000, version: 'lies' } });
   t.equal(lies.ok, false);
-  t.match(lies.error, /refused \(too-large\)/, `a server sending more than claimed: ${lies.error}`);
+  t.match(lies.error, /refused \(too-large\)/, `a server sending more than claimed: ${String(lies.error)}`);
   t.equal(await price(PEN), 129, 'after the refusals the old catalog is intact');
 
   // the good one, with scans going on while it imports
@@ -126,11 +126,11 @@ t.test('store IT commands', async (t) => {
 
   const offer = await send('Offer', { id: 'o-1', by: 'it-bob', args: { url: `${base}/bundle`, sha256: sha('b'), size: 10, version: '9.9.9' } });
   t.equal(offer.ok, false);
-  t.match(offer.error, /runs no updater service/, `offer refused: ${offer.error}`);
+  t.match(offer.error, /runs no updater service/, `offer refused: ${String(offer.error)}`);
 
   const bad = await send('Catalog', { id: 'c-bad', by: 'it-alice', args: { url: 'ftp://x', sha256: 'nope' } });
   t.equal(bad.ok, false);
-  t.match(bad.error, /^args\//, `schema-checked: ${bad.error}`);
+  t.match(bad.error, /^args\//, `schema-checked: ${String(bad.error)}`);
   const unknown = await send('Reboot', { id: 'r-1', by: 'it-mallory' });
   t.match(unknown.error, /unknown command Reboot/);
 
