@@ -10,9 +10,8 @@ import { ConfigError } from '../../broker/settings.js';
 import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
 import { UplinkConfigSchema } from '../services/uplink/settings.js';
-import { trustedKeys, UpdaterSettings } from '../updater/settings.js';
+import { resolveKeyFiles, trustedKeys, UpdaterSettings } from '../updater/settings.js';
 
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
 const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
 
@@ -114,7 +113,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Over-the-air updates: slots root, trusted keys (daemon/updater/settings.ts). */
+    /** Over-the-air updates: slots root, trusted keys, maintenance window, trial (daemon/updater/settings.ts). */
     updater: UpdaterSettings,
     /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
     devices: Type.Optional(
@@ -163,6 +162,7 @@ export function validateConfig(doc: unknown, origin: string, base = process.cwd(
       const problem = hash ? scryptCostProblem(hash) : undefined;
       if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
     }
+    config.updater = resolveKeyFiles(config.updater, base);
     const problems = [...serviceProblems(config.services), ...trustedKeys(config.updater, base).problems, ...uplinkProblems(config.uplink)].slice(0, 5);
     if (problems.length === 0) return config;
     throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncDir, writeDurably } from '../durable-file.js';
+import { syncDir, writeDurably } from '../core/durable-file.js';
 
 export const RUNNING_MARKER = 'laned.running';
 export const UNSAFE_FILE = 'unsafe-shutdowns.json';

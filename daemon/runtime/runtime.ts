@@ -7,7 +7,7 @@ import { Outbox } from '../events/outbox.js';
 import { Inbox } from '../events/inbox/inbox.js';
 import { DeadLetters } from '../events/deadletter.js';
 import { KeyedExecutor } from '../events/executor.js';
-import { newCommand, type CommandReply } from '../events/command.js';
+import { newCommand } from '../events/command.js';
 import { processTimers } from '../events/clock.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
 import type { RuntimeHost, ServiceContext, ServiceDefinition, ServiceLogic, ServiceState, ServiceStatus } from './service.js';
@@ -16,6 +16,7 @@ import { builtinCommands } from './builtin-commands.js';
 import { ReplayServer } from './replay-server.js';
 import { DocPublisher } from './docs.js';
 import { dispatch } from './dispatch.js';
+import { Requests } from './requests.js';
 import { drain } from './drain.js';
 
 export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
@@ -43,6 +44,7 @@ export class ServiceRuntime {
   private commands!: CommandRunner;
   private logic!: ServiceLogic;
   private readonly executor = new KeyedExecutor();
+  private requests!: Requests;
   private readonly log: Logger;
   /** The store was found corrupt at prepare and started empty. */
   storeReset = false;
@@ -58,6 +60,7 @@ export class ServiceRuntime {
     private readonly host: RuntimeHost,
   ) {
     this.name = def.name;
+    this.requests = new Requests(`laned-${def.name}`, def.name);
     this.log = host.log.child({ component: `services/${def.name}` });
     const parts = { service: def.name, metrics: host.metrics, log: this.log, maxPayloadBytes: host.config.events.maxPayloadBytes, client: () => this.client };
     this.docs = new DocPublisher(parts);
@@ -113,7 +116,7 @@ export class ServiceRuntime {
         }),
         publish: (topic, text) => this.client?.publish(topic, text, { qos: 1 }),
       });
-      const subscriptions = [`cmd/${this.name}/+`];
+      const subscriptions = [`cmd/${this.name}/+`, this.requests.topic];
       if (this.logic.sources?.length) {
         subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
         subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
@@ -136,7 +139,7 @@ export class ServiceRuntime {
       for (const source of this.outboxes.keys()) {
         if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
       }
-      if (this.logic.subscriptions) subscriptions.push(...this.logic.subscriptions, `reply/${this.clientId}/+`);
+      if (this.logic.subscriptions) subscriptions.push(...this.logic.subscriptions);
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
@@ -337,7 +340,7 @@ export class ServiceRuntime {
       publishDoc: (name, doc) => this.docs.publish(name, doc),
       clearDoc: (name) => this.docs.clear(name),
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
-      request: (target, command, args, opts) => this.request(target, command, args, opts),
+      request: (target, command, args, timeoutMs = 10_000) => this.requests.send(this.client, target, command, args, timeoutMs),
     };
   }
 
@@ -351,43 +354,14 @@ export class ServiceRuntime {
     }
   }
 
-  private readonly awaitingReply = new Map<string, (r: CommandReply) => void>();
-
-  private request(target: string, command: string, args: unknown, opts: { by?: string; timeoutMs: number }): Promise<CommandReply> {
-    const cmd = newCommand(args, undefined, opts.by);
-    cmd.replyTo = `reply/${this.clientId}/${cmd.id}`;
-    return new Promise<CommandReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.awaitingReply.delete(cmd.id);
-        reject(new Error(`no answer from ${target} to ${command} within ${opts.timeoutMs} ms`));
-      }, opts.timeoutMs);
-      this.awaitingReply.set(cmd.id, (r) => {
-        clearTimeout(timer);
-        this.awaitingReply.delete(cmd.id);
-        resolve(r);
-      });
-      if (!this.client) return reject(new Error(`${this.name} has no broker connection`));
-      this.client.publish(`cmd/${target}/${command}`, JSON.stringify(cmd), { qos: 1 });
-    });
-  }
-
   private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
     this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
   }
 
   private dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
-    if (topic.startsWith('reply/')) {
-      const waiting = this.awaitingReply.get(topic.split('/')[2] ?? '');
-      try {
-        waiting?.(JSON.parse(payload.toString('utf8')) as CommandReply);
-      } catch {
-        this.log.warn({ topic }, 'command reply is not JSON; ignored');
-      }
-      return Promise.resolve();
-    }
-    // a service that reads further topics itself (no inbox) takes all but its commands and replays asked of it
-    if (this.logic?.onMessage && !this.inbox && !topic.startsWith('cmd/')) return this.logic.onMessage(topic, payload);
+    // a service that reads further topics itself (no inbox) takes all but its commands, the replays asked of it and its replies
+    if (this.logic?.onMessage && !this.inbox && !topic.startsWith('cmd/') && !topic.startsWith('reply/')) return this.logic.onMessage(topic, payload);
     return dispatch(
       {
         self: this.name,
@@ -397,6 +371,7 @@ export class ServiceRuntime {
         replayEnded: async (source, firstAvailable) => this.inbox?.replayEnded(source, firstAvailable),
         head: (source, seq) => this.inbox?.noteHead(source, seq),
         event: async (t, p) => this.inbox?.receive(t, p),
+        reply: (id, p) => this.requests.answer(id, p),
       },
       topic,
       payload,

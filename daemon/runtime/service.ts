@@ -64,10 +64,10 @@ export interface ServiceContext<C = Record<string, unknown>> {
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
   /**
-   * Send a command and wait for its reply (a service with `subscriptions` only: it reads
-   * its replies). Rejects after `timeoutMs` without one (the target is not running).
+   * Send a command and wait for its reply (on `reply/laned-<name>/<id>`): the result, or a
+   * CommandError with the target's message when it refused, or one naming the timeout.
    */
-  request(target: string, command: string, args: unknown, opts: { by?: string; timeoutMs: number }): Promise<CommandReply>;
+  request(target: string, command: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
 }
 
 /** The behaviour of one service; everything optional but a name. */
@@ -86,8 +86,7 @@ export interface ServiceLogic {
   status?(): Record<string, unknown>;
   /**
    * Further topic filters this service reads (within its role's ACL), besides its
-   * commands; their messages go to onMessage, the PUBACK after it resolves. A service
-   * with subscriptions also reads its command replies (ServiceContext.request).
+   * commands; their messages go to onMessage, the PUBACK after it resolves.
    */
   subscriptions?: string[];
   onMessage?(topic: string, payload: Buffer): Promise<void>;

@@ -7,6 +7,7 @@ import { weightcheck } from './weightcheck/service.js';
 import { attendant } from './attendant/service.js';
 import { payment } from './payment/service.js';
 import { journal } from './journal/service.js';
+import { updater } from './updater/service.js';
 import { uplink } from './uplink/service.js';
 import type { Config } from '../core/config.js';
 
@@ -20,6 +21,7 @@ export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByD
   { def: attendant, enabledByDefault: true },
   { def: payment, enabledByDefault: true },
   { def: journal, enabledByDefault: true },
+  { def: updater, enabledByDefault: true },
   // no uplink.url, no uplink
   { def: uplink, enabledByDefault: (config) => config.uplink !== undefined },
 ];

@@ -9,7 +9,7 @@
  */
 import { readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { syncDir } from '../durable-file.js';
+import { syncDir } from '../core/durable-file.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 
 export type Slot = 'a' | 'b';

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
+import { WINDOW_PATTERN } from './window.js';
 
 const KeyId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
 
@@ -28,11 +29,24 @@ export const UpdaterSettings = Type.Object(
     revokedKeys: Type.Array(KeyId, { default: [], maxItems: 64 }),
     /** The largest bundle accepted (downloaded, dropped into the inbox or applied), in MiB. */
     maxBundleMB: Type.Integer({ minimum: 1, maximum: 4096, default: 512 }),
+    /** Local time when a staged version may be switched to, `02:00-05:00` (an en dash works too; it may wrap midnight), or `any`. */
+    window: Type.String({ pattern: WINDOW_PATTERN, default: 'any' }),
+    /** Starts a new version gets to reach READY and stay healthy before the lane goes back to the last good one. */
+    tries: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+    /** How long a new version must stay healthy after READY to be marked good. */
+    trialSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 120 }),
+    /** An idle lease not used for the switch within this is given back (the lane opens again). */
+    leaseSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 60 }),
   },
   { additionalProperties: false, default: {} },
 );
 
 export type UpdaterSettings = Static<typeof UpdaterSettings>;
+
+/** `file`s made absolute against `base` (the config file's folder), at load. */
+export function resolveKeyFiles(settings: UpdaterSettings, base: string): UpdaterSettings {
+  return { ...settings, keys: settings.keys.map((k) => (k.file !== undefined && !isAbsolute(k.file) ? { ...k, file: resolve(base, k.file) } : k)) };
+}
 
 export interface TrustedKey {
   id: string;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseConfig } from '../../drivers/config.js';
-import { writeDurably } from '../durable-file.js';
+import { writeDurably } from '../core/durable-file.js';
 import { activeSlot } from './layout.js';
 
 const SlotT = Type.Union([Type.Literal('a'), Type.Literal('b')]);
@@ -106,4 +106,43 @@ export function writeUpdaterState(file: string, state: UpdaterState): void {
   const parsed = parseConfig(UpdaterStateSchema, kept, 'updater state');
   if (!parsed.ok) throw new Error(`not writing ${file}: ${parsed.problem}`);
   writeDurably(file, `${JSON.stringify(kept, null, 2)}\n`, 0o644);
+}
+
+/**
+ * The state in memory and on disk, kept together: every `set` is written
+ * atomically first, then `onChange` hears it (doc/updater, the journal line,
+ * metrics). A torn or invalid file found at construction is rewritten with the
+ * fallback state and its problem reported once through `problem`.
+ */
+export class UpdaterStateKeeper {
+  private state: UpdaterState;
+  readonly problem?: string;
+
+  constructor(
+    readonly file: string,
+    private readonly onChange?: (state: UpdaterState) => void,
+  ) {
+    const read = readUpdaterState(file);
+    this.state = read.state;
+    if (read.problem) {
+      this.problem = read.problem;
+      writeUpdaterState(file, read.state);
+    }
+  }
+
+  get(): UpdaterState {
+    return structuredClone(this.state);
+  }
+
+  set(next: UpdaterState): UpdaterState {
+    writeUpdaterState(this.file, next);
+    this.state = structuredClone(next);
+    this.onChange?.(this.get());
+    return this.get();
+  }
+
+  /** `set(fn(current))`. */
+  update(fn: (current: UpdaterState) => UpdaterState): UpdaterState {
+    return this.set(fn(this.get()));
+  }
 }

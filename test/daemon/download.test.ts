@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { download, DownloadError } from '../../daemon/download.js';
+import { download, DownloadError } from '../../daemon/core/download.js';
 import { tempDir } from '../helpers/daemon.js';
 
 // The resumable download on a real HTTP server on 127.0.0.1: a connection cut

@@ -239,10 +239,10 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     sendCommand: (target, command, args, by) => {
       sent.push({ target, command, ...(args === undefined ? {} : { args }), ...(by ? { by } : {}) });
     },
-    // a service alone: its request is recorded like a command, and nobody answers it
-    request: async (target, command, args, opts) => {
-      sent.push({ target, command, ...(args === undefined ? {} : { args }), ...(opts.by ? { by: opts.by } : {}) });
-      throw new Error(`no answer from ${target} to ${command}: the service runs alone in the harness`);
+    // the other services do not run here: a request is recorded and goes unanswered
+    request: (target, command, args) => {
+      sent.push({ target, command, ...(args === undefined ? {} : { args }) });
+      return Promise.reject(new Error(`no ${target} in the service harness to answer ${command}`));
     },
   };
   const logic = def.create(ctx as ServiceContext<C>);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import type { ServiceContext } from '../../runtime/runtime.js';
-import { download, DownloadError } from '../../download.js';
+import { download, DownloadError } from '../../core/download.js';
 import type { UplinkConfig } from './settings.js';
 import { Refused } from './inbound.js';
 
@@ -34,10 +34,14 @@ export async function applyCatalog(ctx: ServiceContext, config: UplinkConfig, cl
     throw err;
   }
   try {
-    const r = await ctx.request('catalog', 'Import', { path: dest, format, strict: true }, { by, timeoutMs: 120_000 });
-    if (!r.ok) throw new Refused(`catalog ${claim.version} refused by the catalog service: ${r.error ?? 'no reason given'}; the catalog is unchanged`);
+    let result: unknown;
+    try {
+      result = await ctx.request('catalog', 'Import', { path: dest, format, strict: true }, 120_000);
+    } catch (err) {
+      throw new Refused(`catalog ${claim.version} refused by the catalog service: ${(err as Error).message}; the catalog is unchanged`);
+    }
     ctx.log.info({ version: claim.version, sha256: claim.sha256, by, command: id }, `catalog ${claim.version} from store IT imported`);
-    return { version: claim.version, import: r.result };
+    return { version: claim.version, import: result };
   } finally {
     await rm(dest, { force: true });
   }

@@ -150,18 +150,22 @@ export class Inbound {
         if (!this.services.get('updater')) {
           throw new Refused('this lane runs no updater service, so it cannot take update offers; update it by hand or with a version that has the updater');
         }
-        const r = await ctx.request('updater', 'Offer', args, { by, timeoutMs: 30_000 });
-        if (!r.ok) throw new Refused(`the updater refused the offer: ${r.error ?? 'no reason given'}`);
-        return r.result;
+        try {
+          return await ctx.request('updater', 'Offer', args, 30_000);
+        } catch (err) {
+          throw new Refused(`the updater refused the offer: ${(err as Error).message}`);
+        }
       }
       case 'Open':
       case 'Close':
       case 'Message': {
         if (!this.services.get('attendant')) throw new Refused('the attendant service is not running on this lane');
         const target = { Open: 'StoreOpen', Close: 'StoreClose', Message: 'StoreMessage' }[command];
-        const r = await ctx.request('attendant', target, args, { by, timeoutMs: 10_000 });
-        if (!r.ok) throw new Refused(`the attendant refused ${command}: ${r.error ?? 'no reason given'}`);
-        return r.result;
+        try {
+          return await ctx.request('attendant', target, args, 10_000);
+        } catch (err) {
+          throw new Refused(`the attendant refused ${command}: ${(err as Error).message}`);
+        }
       }
     }
   }

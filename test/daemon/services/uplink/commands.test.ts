@@ -2,7 +2,7 @@
  * store IT's commands over the store broker: a catalog update as a claim check
  * (downloaded, hash-checked, imported in one swap), refused with the old catalog
  * intact for a wrong sha256, a cut-short download and an oversized file; an update
- * offer refused while the lane has no updater; a repeated id answered again, not
+ * offer refused while the lane runs no updater; a repeated id answered again, not
  * applied again; a malformed command answered with what is wrong.
  */
 import { createHash } from 'node:crypto';
@@ -53,7 +53,7 @@ t.test('store IT commands', async (t) => {
   const b = await storeBroker('store-6', ['lane-3']);
   await b.start();
   t.teardown(() => b.stop());
-  const lane = await startLaneFor(b, 'lane-3', { probe: false, uplink: { maxCatalogBytes: Buffer.byteLength(good) + 1000 } });
+  const lane = await startLaneFor(b, 'lane-3', { probe: false, uplink: { maxCatalogBytes: Buffer.byteLength(good) + 1000 }, services: { updater: { enabled: false } } });
   t.teardown(() => lane.kill('SIGKILL'));
   const prefix = 'store/store-6/lane/lane-3';
   const it: MqttClient = await b.connect('store-it-console');

@@ -18,14 +18,14 @@ export interface Lane {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startLaneFor(b: StoreBroker, id: string, extra: { uplink?: Record<string, unknown>; events?: Record<string, unknown>; env?: Record<string, string>; probe?: boolean } = {}): Promise<Lane> {
+export async function startLaneFor(b: StoreBroker, id: string, extra: { uplink?: Record<string, unknown>; events?: Record<string, unknown>; env?: Record<string, string>; probe?: boolean; services?: Record<string, unknown> } = {}): Promise<Lane> {
   const stateDir = tempDir(`uplink-${id}-`);
   const configFile = writeConfig(stateDir, {
     lane: { id, storeId: b.storeId },
     uplink: uplinkConfig(b, id, extra.uplink),
     ...(extra.events ? { events: extra.events } : {}),
     // the probe's ticks run in a transaction of their own ('probe'): a lane without them for the shopper's view
-    ...(extra.probe === false ? {} : { services: { probe: { enabled: true, count: 0, batch: 50 } } }),
+    services: { ...(extra.probe === false ? {} : { probe: { enabled: true, count: 0, batch: 50 } }), ...extra.services },
   });
   const lane: Lane = {
     id,
