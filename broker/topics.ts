@@ -8,7 +8,7 @@
  */
 
 /** The retained documents (`doc/<name>`) besides the basket's pages of lines. */
-export const DOC_NAMES = ['basket', 'lane', 'devices', 'bagging', 'updater'] as const;
+export const DOC_NAMES = ['basket', 'lane', 'devices', 'bagging', 'updater', 'uplink'] as const;
 
 /** A retained document's name: one of DOC_NAMES or a page of the basket's lines. */
 export type DocName = (typeof DOC_NAMES)[number] | `basket/lines/${number}`;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { logRetention } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { Store } from '../store/store.js';
 import { Outbox } from '../events/outbox.js';
@@ -130,7 +131,7 @@ export class ServiceRuntime {
           maxAttempts: host.config.events.maxAttempts,
           maxPayloadBytes: host.config.events.maxPayloadBytes,
           gapWaitMs: host.config.events.gapWaitMs,
-          maxHeadAhead: host.config.events.outboxRetention,
+          maxHeadAhead: logRetention(host.config),
           handle: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
           requestReplay: (source, from, to) => this.sendCommand(source, 'Replay', { from, to, consumer: this.name }),
           keyOf: this.logic.keyOf?.bind(this.logic),
@@ -140,6 +141,7 @@ export class ServiceRuntime {
       for (const source of this.outboxes.keys()) {
         if (source !== this.name) subscriptions.push(topics.cmd(source, 'Replay'));
       }
+      if (this.logic.subscriptions) subscriptions.push(...this.logic.subscriptions);
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
@@ -311,7 +313,7 @@ export class ServiceRuntime {
         source,
         clock: this.host.clock,
         log: this.log,
-        retention: this.host.config.events.outboxRetention,
+        retention: logRetention(this.host.config),
         maxPayloadBytes: this.host.config.events.maxPayloadBytes,
       });
       this.outboxes.set(source, o);
@@ -364,6 +366,8 @@ export class ServiceRuntime {
 
   private dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
+    // a service that reads further topics itself (no inbox) takes all but its commands, the replays asked of it and its replies
+    if (this.logic?.onMessage && !this.inbox && !topic.startsWith('cmd/') && !topic.startsWith('reply/')) return this.logic.onMessage(topic, payload);
     return dispatch(
       {
         self: this.name,

@@ -10,6 +10,7 @@ import type { EmitMeta } from '../events/outbox.js';
 import type { DomainEvent, EventMap, EventType } from '../events/schemas/index.js';
 import type { DocName } from '../../broker/topics.js';
 import type { DocMap } from '../services/docs.js';
+import type { CommandReply } from '../events/command.js';
 
 /** What the daemon (or `laned --only`) gives every hosted service. */
 export interface RuntimeHost {
@@ -89,6 +90,12 @@ export interface ServiceLogic {
   start?(): Promise<void>;
   stop?(): Promise<void>;
   status?(): Record<string, unknown>;
+  /**
+   * Further topic filters this service reads (within its role's ACL), besides its
+   * commands; their messages go to onMessage, the PUBACK after it resolves.
+   */
+  subscriptions?: string[];
+  onMessage?(topic: string, payload: Buffer): Promise<void>;
 }
 
 export interface ServiceDefinition<C = Record<string, unknown>> {

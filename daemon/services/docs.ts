@@ -99,6 +99,20 @@ export const BaggingDoc = Type.Object({
 /** `doc/updater`: the updater's state, the running and staged versions and its history (its fields are the updater's own). */
 export const UpdaterDoc = Type.Object({ state: Type.String(), running: Type.Object({ version: Type.String() }, { additionalProperties: true }) }, { additionalProperties: true });
 
+/** `doc/uplink`: whether the store broker gets the lane's events, and what waits to be sent. */
+export const UplinkDoc = Type.Object(
+  {
+    connected: Type.Boolean(),
+    store: Type.String(),
+    lastError: Type.Optional(Type.String()),
+    since: Type.Optional(Type.String()),
+    backlog: Type.Integer({ minimum: 0 }),
+    alarms: Type.Array(Type.String()),
+    lost: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
 /** Document name -> its content. */
 export interface DocMap {
   basket: BasketSummary;
@@ -107,6 +121,7 @@ export interface DocMap {
   devices: Static<typeof DevicesDoc>;
   bagging: Static<typeof BaggingDoc>;
   updater: Static<typeof UpdaterDoc>;
+  uplink: Static<typeof UplinkDoc>;
 }
 
 /** Every document's schema by name; `basket/lines/{page}` stands for every page. */
@@ -117,6 +132,7 @@ export const DOC_SCHEMAS: Record<string, TSchema> = {
   devices: DevicesDoc,
   bagging: BaggingDoc,
   updater: UpdaterDoc,
+  uplink: UplinkDoc,
 };
 
 const checks = new Map<string, TypeCheck<TSchema>>();

@@ -4,12 +4,14 @@ import { isKnownType, type EventMapOf } from '../schema.js';
 import type * as core from './core.js';
 import type * as devices from './devices.js';
 import type * as checkout from './checkout.js';
+import type * as uplink from './uplink.js';
 import './core.js';
 import './devices.js';
 import './checkout.js';
+import './uplink.js';
 
 /** Event type -> its `data` (latest version), derived from the schemas' exports. */
-export type EventMap = EventMapOf<typeof core & typeof devices & typeof checkout>;
+export type EventMap = EventMapOf<typeof core & typeof devices & typeof checkout & typeof uplink>;
 
 export type EventType = keyof EventMap;
 
