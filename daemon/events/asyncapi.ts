@@ -13,6 +13,7 @@ import { EnvelopeSchema } from './envelope.js';
 import { CommandSchema } from './command.js';
 import { latestSchemas } from './schema.js';
 import { DOC_SCHEMAS } from '../services/docs.js';
+import { storeChannels } from '../services/uplink/contract.js';
 import './schemas/index.js';
 
 /** One channel: its address (with `{parameters}`), what travels on it and who sends it. */
@@ -112,8 +113,8 @@ const runtimeChannels: ChannelSource = () => ({
   },
 });
 
-/** Every part that describes topics; the store uplink adds its own here. */
-export const CHANNEL_SOURCES: ChannelSource[] = [eventChannels, docChannels, runtimeChannels];
+/** Every part that describes topics: the lane's broker, then the store broker's side. */
+export const CHANNEL_SOURCES: ChannelSource[] = [eventChannels, docChannels, runtimeChannels, storeChannels];
 
 /** The AsyncAPI 3.0 document of the given channel sources. */
 export function asyncApiDocument(sources: ChannelSource[] = CHANNEL_SOURCES): Record<string, unknown> {

@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
+import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
 export function lanePrefix(storeId: string, laneId: string): string {
@@ -109,3 +110,47 @@ export const StoreReply = Type.Object(
   { additionalProperties: false },
 );
 export type StoreReply = Static<typeof StoreReply>;
+
+/** The store side for the AsyncAPI document: what a lane publishes on the store broker, and what it takes from there. */
+export const storeChannels: ChannelSource = () => {
+  const prefix = lanePrefix('{storeId}', '{laneId}');
+  return {
+    'store.evt': {
+      address: storeTopics.event(prefix, '{source}', '{type}'),
+      description: "A lane event on the store broker (QoS 1), in seq order per source; a redelivery carries the same id, so the store drops what it has seen.",
+      payload: LaneEvent,
+      action: 'send',
+    },
+    'store.state': {
+      address: storeTopics.state(prefix),
+      description: 'The lane at a glance, retained, on change; the last will says offline.',
+      payload: LaneStateDoc,
+      action: 'send',
+      retained: true,
+    },
+    'store.devices': {
+      address: storeTopics.devices(prefix),
+      description: "Each device's state, retained.",
+      payload: LaneDevicesDoc,
+      action: 'send',
+      retained: true,
+    },
+    ...Object.fromEntries(
+      Object.entries(storeCommands).map(([name, args]) => [
+        `store.cmd.${name}`,
+        {
+          address: storeTopics.command(prefix, name),
+          description: `Store IT's ${name} command (QoS 1), answered on reply/<id>.`,
+          payload: Type.Composite([Type.Omit(StoreCommand, ['args']), Type.Object({ args })]),
+          action: 'receive' as const,
+        },
+      ]),
+    ),
+    'store.reply': {
+      address: storeTopics.reply(prefix, '{id}'),
+      description: 'The answer to one command of store IT: applied, or refused and why.',
+      payload: StoreReply,
+      action: 'send',
+    },
+  };
+};
