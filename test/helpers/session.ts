@@ -95,7 +95,7 @@ export interface SessionOptions {
   attach?: {
     brokerUrl: string;
     stateDir: string;
-    password(role: 'technician' | 'ui' | 'service'): string;
+    password: (role: 'technician' | 'ui' | 'service') => string;
     /** ISO time the daemon was started. */ since: string;
   };
 }
