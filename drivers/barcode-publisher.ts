@@ -8,8 +8,8 @@ import type { DriverContext } from './driver.js';
 import type { DriverEnv } from './env.js';
 import { type Publisher, RejectLimiter } from './publish.js';
 import type { StatusKeeper } from './status.js';
-import { decodeBarcode, printableRaw, type BarcodeOptions, type BarcodeReading } from './serial/barcode.js';
-import { RCN_LAYOUTS, type RcnLayout } from './serial/rcn.js';
+import { decodeBarcode, printableRaw, type BarcodeOptions, type BarcodeReading } from './barcode/barcode.js';
+import { RCN_LAYOUTS, type RcnLayout } from './barcode/rcn.js';
 
 export const RcnRuleSchema = Type.Object(
   {

@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         grams: { type: 'string' },
         out: { type: 'string' },
         config: { type: 'string' },
+        root: { type: 'string' },
         strict: { type: 'boolean' },
         pin: { type: 'boolean' },
         force: { type: 'boolean' },

@@ -62,6 +62,11 @@ export interface ServiceContext<C = Record<string, unknown>> {
   clearDoc(name: string): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
+  /**
+   * Send a command and wait for its reply (on `reply/laned-<name>/<id>`): the result, or a
+   * CommandError with the target's message when it refused, or one naming the timeout.
+   */
+  request(target: string, command: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
 }
 
 /** The behaviour of one service; everything optional but a name. */

@@ -18,7 +18,7 @@ import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store/store.js';
 import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
-import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
+import { gs1CheckDigit } from '../../drivers/barcode/gtin.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
 import type { Json } from '../helpers/json.js';
 

@@ -239,6 +239,11 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     sendCommand: (target, command, args, by) => {
       sent.push({ target, command, ...(args === undefined ? {} : { args }), ...(by ? { by } : {}) });
     },
+    // the other services do not run here: a request is recorded and goes unanswered
+    request: (target, command, args) => {
+      sent.push({ target, command, ...(args === undefined ? {} : { args }) });
+      return Promise.reject(new Error(`no ${target} in the service harness to answer ${command}`));
+    },
   };
   const logic = def.create(ctx as ServiceContext<C>);
   await logic.migrate?.(store);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT, LANED, tempDir, binRuntime } from '../helpers/daemon.js';
 
 // systemd/laned.service checked by systemd's own tools (systemd-analyze verify
@@ -38,8 +38,15 @@ function unitCopy(text = readFileSync(UNIT, 'utf8')): string {
     throw new Error(
       'ExecStart of systemd/laned.service is not the /opt/laned/current/runtime/node /opt/laned/current/dist/daemon/main.js form this test rewrites',
     );
-  writeFileSync(file, rewritten);
+  // the boot check runs from the good slot: this checkout here
+  writeFileSync(file, goodSlotHere(rewritten));
+  writeFileSync(join(dir, 'laned-rollback.service'), goodSlotHere(readFileSync(join(ROOT, 'systemd/laned-rollback.service'), 'utf8')));
   return file;
+}
+
+/** `/opt/laned/good/runtime/node /opt/laned/good/dist/…` as this checkout's node and dist/. */
+function goodSlotHere(text: string): string {
+  return text.replaceAll('/opt/laned/good/runtime/node ', `${process.execPath} `).replaceAll('/opt/laned/good/dist/', `${ROOT}/dist/`);
 }
 
 /** Every value of a key in the [Service]/[Unit] sections, in order. */
@@ -67,6 +74,17 @@ t.test('systemd-analyze verify is clean', async (t) => {
   const b = await run('systemd-analyze', ['verify', '--man=no', broken]);
   t.match(`${b.out}${b.err}`, /Unknown key (name )?'ProtectSystm'/, 'verify reports an unknown key');
   t.match(`${b.out}${b.err}`, /notifyy/, 'and a bad value');
+});
+
+t.test('laned-rollback.service: systemd-analyze verify is clean', async (t) => {
+  const file = join(dirname(unitCopy()), 'laned-rollback.service');
+  const r = await run('systemd-analyze', ['verify', '--man=no', file]);
+  t.equal(r.code, 0, 'exit 0');
+  t.equal(`${r.out}${r.err}`.trim(), '', `no warning or error at all:\n${r.out}${r.err}`);
+  const broken = join(dirname(file), 'broken-rollback.service');
+  writeFileSync(broken, readFileSync(file, 'utf8').replace('Type=oneshot', 'Type=oneshott'));
+  const b = await run('systemd-analyze', ['verify', '--man=no', broken]);
+  t.match(`${b.out}${b.err}`, /oneshott/, 'the same check reports a bad value');
 });
 
 t.test('systemd-analyze security --offline=true: exposure at most 2.5', async (t) => {

@@ -16,7 +16,7 @@
  *
  * JSON is an array of such objects or `{ "products": [...] }`.
  */
-import { hasValidCheckDigit, isDigits, toGtin14 } from '../../../drivers/serial/gtin.js';
+import { hasValidCheckDigit, isDigits, toGtin14 } from '../../../drivers/barcode/gtin.js';
 import type { Product } from '../../events/schemas/checkout.js';
 import { parseCsv } from './csv.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseCsv, detectSeparator } from '../../../daemon/services/catalog/csv.js';
 import { parseCatalog, productFromRow, guessFormat, normalizeGtin, CatalogFileError } from '../../../daemon/services/catalog/import.js';
-import { decodeRcn, RCN_LAYOUTS } from '../../../drivers/serial/rcn.js';
+import { decodeRcn, RCN_LAYOUTS } from '../../../drivers/barcode/rcn.js';
 import demo from '../../../daemon/services/catalog/demo-catalog.json' with { type: 'json' };
 
 t.test('CSV: RFC 4180 quoting, CRLF, BOM, separator from the header', async (t) => {
