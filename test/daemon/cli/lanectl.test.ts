@@ -1,7 +1,6 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, sleep, query } from '../../helpers/daemon.js';
-import { until } from '../../helpers/lane.js';
 import { lanectl, lanectlInteractive, generatedPasswords, technician, type CliResult } from '../../helpers/lanectl.js';
 import { request } from '../../../daemon/cli/client.js';
 import { verifyHash } from '../../../broker/credentials.js';
@@ -17,22 +16,11 @@ t.setTimeout(600_000);
 t.test('lanectl against a running lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
-  // an item not bagged within a second is an alarm (the least weightcheck takes)
-  const d = await startDaemon({ configFile: writeConfig(dir, { services: { weightcheck: { notBaggedTimeoutMs: 1000 } } }), stateDir });
+  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  // the simulated scanner scans three codes 3-7 s after start and leaves them unbagged: wait for
-  // the three and an alarm, so that the scans below are the ones the tests make
-  const count = async (db: string, sql: string) => (await query<{ c: number }>(join(stateDir, db), sql).catch(() => [{ c: 0 }]))[0].c;
-  await until(
-    async () =>
-      (await count('devices.db', "SELECT count(*) AS c FROM outbox WHERE source = 'scanner' AND type = 'BarcodeScanned'")) >= 3 &&
-      (await count('basket.db', 'SELECT count(*) AS c FROM basket_lines')) >= 3 &&
-      (await count('attendant.db', "SELECT count(*) AS c FROM att_interventions WHERE open = 1 AND kind = 'weight'")) >= 1,
-    30_000,
-    'the scripted scans and their alarms',
-  );
-  const deviceIs = (name: string, state: string) => async () =>
-    json<Array<{ name: string; state: string }>>(await lanectl(stateDir, ['devices', '--json'])).find((x) => x.name === name)?.state === state;
+  // the simulated scanner scans three codes 3-7 s after start; let them pass so
+  // that the scans below are the ones the tests make
+  await sleep(7500);
 
   t.test('usage', async (t) => {
     const none = await lanectl(stateDir, []);
@@ -118,7 +106,7 @@ t.test('lanectl against a running lane', async (t) => {
     t.equal(r.code, 0, 'all ok: exit 0');
     t.equal(json<unknown[]>(r).length, 9);
     t.match(json(await lanectl(stateDir, ['sim', 'unplug', 'produce-scale', '--json'])), { device: 'produce-scale', action: 'unplug' });
-    await until(deviceIs('produce-scale', 'disconnected'), 10_000, 'produce-scale disconnected');
+    await sleep(300);
     const down = await lanectl(stateDir, ['devices', '--json']);
     t.equal(down.code, 1, 'a device down: exit 1');
     t.equal(json<Array<{ name: string; state: string }>>(down).find((x) => x.name === 'produce-scale')?.state, 'disconnected');
@@ -299,7 +287,7 @@ t.test('lanectl against a running lane', async (t) => {
     await lanectl(stateDir, ['sim', 'input', 'keyswitch', 'off']);
 
     await lanectl(stateDir, ['sim', 'unplug', 'scanner']);
-    await until(deviceIs('scanner', 'disconnected'), 10_000, 'scanner disconnected');
+    await sleep(300);
     const unplugged = await lanectl(stateDir, ['selftest', 'scanner', '--json', '--timeout', '1']);
     t.equal(unplugged.code, 1, 'a disconnected device fails at once');
     t.match(json(unplugged), { ok: false, checks: [{ name: 'state', ok: false, detail: /^disconnected/ }] });
