@@ -96,7 +96,7 @@ export interface SessionOptions {
   attach?: {
     brokerUrl: string;
     stateDir: string;
-    password(role: 'technician' | 'ui' | 'service'): string;
+    password: (role: 'technician' | 'ui' | 'service') => string;
     /** ISO time the daemon was started. */ since: string;
   };
 }
