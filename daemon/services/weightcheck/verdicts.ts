@@ -10,7 +10,7 @@
  * with a late input yields the same keys for what did not change.
  */
 import type { ProjectedOutput, ProjectorInput } from '../../events/retroactive.js';
-import type { ItemAddedData } from '../../events/schemas/checkout.js';
+import type { ItemAddedData, OwnBagDeclaredData } from '../../events/schemas/checkout.js';
 
 export interface WeightRules {
   /** Scale noise: tolerance of any comparison, grams. */
@@ -58,6 +58,9 @@ interface Line {
 }
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+/** Own bags (OwnBagDeclared) are lines named `B<n>`; basket lines are `L<n>`. */
+const isBag = (l: Line): boolean => l.line.startsWith('B');
+const basketLines = (ls: Line[]): string[] => ls.filter((l) => !isBag(l)).map((l) => l.line);
 
 export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DEFAULT_RULES): { outputs: ProjectedOutput[]; state: BaggingState } {
   const outputs: ProjectedOutput[] = [];
@@ -122,7 +125,11 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
       key,
       type: 'WeightVerified',
       cause,
-      data: { key, lines: bagged.map((l) => l.line), expectedG: r1(expectedTotal()), actualG: r1(actual), clears, ...extra },
+      data: {
+        key,
+        lines: basketLines(bagged),
+        ...(bagged.some(isBag) ? { bags: bagged.filter(isBag).map((l) => l.line) } : {}),
+        expectedG: r1(expectedTotal()), actualG: r1(actual), clears, ...extra },
     });
   };
 
@@ -153,7 +160,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
       data = { ...base, missingG: r1(ref + neg - actual) };
     } else {
       type = 'WeightMismatch';
-      data = { ...base, lines: o.map((l) => l.line) };
+      data = { ...base, lines: basketLines(o) };
     }
     weightAlarm = key;
     alarms.set(key, type);
@@ -201,6 +208,15 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
           bagged: 0,
           skip: !b,
         });
+        afterBasketChange(i);
+        break;
+      }
+      case 'OwnBagDeclared': {
+        // an own bag: any weight between minG and maxG explains it, and the area counts on from there
+        const d = i.data as OwnBagDeclaredData;
+        if (lines.has(d.bag)) break;
+        const half = (d.maxG - d.minG) / 2;
+        lines.set(d.bag, { line: d.bag, order: order++, unitG: d.minG + half, tolG: half, tolPct: 0, expected: d.minG + half, bagged: 0, skip: false });
         afterBasketChange(i);
         break;
       }
