@@ -3,7 +3,7 @@
 // milliseconds; nothing on screen can drift from doc/basket).
 
 import { h, button } from './dom.js';
-import { t } from './texts.js';
+import { t, money } from './texts.js';
 import { currentAlerts } from './alerts.js';
 import { welcomeScreen } from './screens/welcome.js';
 import { scanScreen } from './screens/scan.js';
@@ -12,6 +12,7 @@ import { payScreen } from './screens/pay.js';
 import { receiptScreen } from './screens/receipt.js';
 import { pinScreen } from './screens/pin.js';
 import { attendantScreen } from './screens/attendant.js';
+import { lookupScreen } from './screens/lookup.js';
 
 export function screenOf(state) {
   const { ui, docs } = state;
@@ -27,9 +28,10 @@ export function screenOf(state) {
   if (basket.status === 'open') {
     if (ui.payRequested && basket.notice?.code === 'declined') return 'pay';
     if ((basket.notice?.code === 'weigh' && ui.skipWeigh !== basket.notice.text) || ui.weighPick) return 'weigh';
-    return 'scan';
+    return ui.lookup ? 'lookup' : 'scan';
   }
-  return ui.started ? 'scan' : 'welcome';
+  if (!ui.started) return 'welcome';
+  return ui.weighPick ? 'weigh' : ui.lookup ? 'lookup' : 'scan';
 }
 
 const SCREENS = {
@@ -40,7 +42,39 @@ const SCREENS = {
   receipt: receiptScreen,
   pin: pinScreen,
   attendant: attendantScreen,
+  lookup: lookupScreen,
 };
+
+/** Screens of staff, or without a shopper: no call button, no running total. */
+const NOT_SHOPPING = new Set(['attendant', 'pin']);
+
+/** A call for help is open: the button says so instead of calling again. */
+function helpCalled(state) {
+  return currentAlerts(state.docs).some((a) => a.kind === 'assistance');
+}
+
+/** "Call an attendant", on every shopper screen and over alerts. */
+function helpButton(state, actions, testid) {
+  const called = helpCalled(state);
+  return button(called ? t('help.called') : t('scan.help'), actions.callAttendant, {
+    kind: 'ghost',
+    testid,
+    disabled: !state.online || called,
+    extra: { 'data-called': String(called) },
+  });
+}
+
+/** The running total and item count, whenever a transaction is open. */
+function runningTotal(state) {
+  const b = state.docs.basket;
+  if (!b?.txn || (b.status !== 'open' && b.status !== 'paying')) return null;
+  return h(
+    'div',
+    { class: 'topbar-total', 'data-testid': 'topbar-total', 'data-total': String(b.total ?? 0), 'data-items': String(b.items ?? 0) },
+    h('span', { class: 'topbar-count' }, b.items === 1 ? t('scan.item') : t('scan.items', { n: b.items ?? 0 })),
+    h('strong', {}, money(b.total ?? 0, b.currency)),
+  );
+}
 
 function topbar(state, actions, screen) {
   const lane = state.docs.basket?.lane ?? state.docs.lane?.lane ?? '';
@@ -48,9 +82,11 @@ function topbar(state, actions, screen) {
     'header',
     { class: 'topbar' },
     h('div', { class: 'topbar-title' }, t('lane.title'), lane ? h('span', { class: 'lane-id' }, ` · ${lane}`) : null),
+    NOT_SHOPPING.has(screen) ? null : runningTotal(state),
     h(
       'div',
       { class: 'topbar-actions' },
+      NOT_SHOPPING.has(screen) ? null : helpButton(state, actions, 'help'),
       button(t('lang.other'), actions.toggleLanguage, { kind: 'ghost', testid: 'language', extra: { lang: t('lang.other') === 'Deutsch' ? 'de' : 'en' } }),
       screen === 'attendant' || screen === 'pin' ? null : button(t('staff'), actions.openPin, { kind: 'ghost', testid: 'staff' }),
     ),
@@ -76,7 +112,7 @@ function offlineBanner(state) {
 /** Alerts the shopper clears alone (the bagging area), or whose title already asks to wait. */
 const NO_WAIT_LINE = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag', 'removal', 'device']);
 
-function alertOverlay(state, screen) {
+function alertOverlay(state, actions, screen) {
   if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome') return null;
   const alerts = currentAlerts(state.docs);
   const blocking = alerts.filter((a) => a.blocking);
@@ -93,6 +129,7 @@ function alertOverlay(state, screen) {
       h('p', {}, a.body),
       NO_WAIT_LINE.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
       blocking.length > 1 ? h('p', { class: 'alert-more' }, `+${blocking.length - 1}`) : null,
+      h('div', { class: 'alert-actions' }, helpButton(state, actions, 'alert-help')),
     ),
   );
 }
@@ -109,13 +146,26 @@ function dialog(state, actions) {
         'div',
         { class: 'dialog', role: 'dialog', 'data-testid': 'remove-dialog' },
         h('h2', {}, t('remove.title')),
-        h('p', {}, t('remove.body', { name: l.name })),
+        h('p', {}, t('remove.bodyNow', { name: l.name })),
         h(
           'div',
           { class: 'dialog-actions' },
           button(t('remove.no'), actions.closeDialog, { testid: 'remove-no' }),
           button(t('remove.yes'), actions.confirmRemove, { kind: 'danger', testid: 'remove-yes' }),
         ),
+      ),
+    );
+  }
+  if (ui.idleWarning !== undefined) {
+    return h(
+      'div',
+      { class: 'overlay' },
+      h(
+        'div',
+        { class: 'dialog', role: 'alertdialog', 'data-testid': 'idle-warning' },
+        h('h2', {}, t('idle.title')),
+        h('p', {}, t('idle.body', { n: ui.idleWarning })),
+        h('div', { class: 'dialog-actions' }, button(t('idle.stay'), actions.stillHere, { kind: 'primary', testid: 'idle-stay' })),
       ),
     );
   }
@@ -171,7 +221,7 @@ export function renderApp(state, actions) {
     topbar(state, actions, screen),
     offlineBanner(state) ?? '',
     main,
-    alertOverlay(state, screen) ?? '',
+    alertOverlay(state, actions, screen) ?? '',
     dialog(state, actions) ?? '',
     toast(state, actions) ?? '',
   );

@@ -12,5 +12,6 @@ export function welcomeScreen(state, actions) {
     h('p', { class: 'welcome-body' }, closed ? t('welcome.closedBody') : t('welcome.body')),
     state.ui.lastCancelled ? h('p', { class: 'welcome-note', 'data-testid': 'cancelled-note' }, t('welcome.cancelled')) : null,
     closed ? null : button(t('welcome.start'), actions.start, { kind: 'primary', big: true, testid: 'start', disabled: !state.online }),
+    closed ? null : button(t('bag.own'), actions.declareBag, { testid: 'own-bag', disabled: !state.online }),
   );
 }
