@@ -2,7 +2,7 @@ import type { Principal } from './principal.js';
 
 export { serviceName } from './principal.js';
 
-/** The driver that hosts the lane's devices (daemon/services/devices.ts): it alone publishes as them. */
+/** The driver that hosts the lane's devices (daemon/services/devices/service.ts): it alone publishes as them. */
 export const DEVICES_HOST = 'devices';
 
 /** A replay request makes its source republish up to 5,000 events: only the lane's services ask. */

@@ -1,7 +1,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, createHmac, type ScryptOptions } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Roles, ConfigError, type Role } from '../daemon/config.js';
+import { Roles, ConfigError, type Role } from '../daemon/core/config.js';
 import { FailureLimits, Semaphore, type Rate } from './auth-limits.js';
 import { scryptCostProblem } from './scrypt-cost.js';
 
@@ -192,7 +192,7 @@ export class Credentials {
     return this.hashed;
   }
 
-  /** Also accept a short-lived token as the password of `role`; `check` answers the clientId it was issued for (daemon/ui-session.ts). */
+  /** Also accept a short-lived token as the password of `role`; `check` answers the clientId it was issued for (daemon/http/ui-session.ts). */
   acceptTokens(role: Role, check: (token: string) => string | undefined): void {
     this.tokenChecks.set(role, check);
   }

@@ -1,4 +1,4 @@
-import type { Role } from '../daemon/config.js';
+import type { Role } from '../daemon/core/config.js';
 import type { Verified } from './credentials.js';
 
 /** Who a connection is: its role, and for the lane's own clients and UI sessions which one. */
@@ -18,7 +18,7 @@ export function serviceName(clientId: string): string | undefined {
   return m?.[1];
 }
 
-/** The clientIds the daemon hands out with UI session tokens (daemon/ui-session.ts), and the page's `-cmd` twin. */
+/** The clientIds the daemon hands out with UI session tokens (daemon/http/ui-session.ts), and the page's `-cmd` twin. */
 const UI_SESSION_ID = /^ui-[0-9a-f]{12}(-cmd)?$/;
 
 /**

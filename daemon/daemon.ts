@@ -1,37 +1,37 @@
 import { writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { Metrics } from './metrics.js';
+import type { Config } from './core/config.js';
+import type { Logger } from './core/log.js';
+import { Metrics } from './core/metrics.js';
 import { openBoardClock, type OpenedBoardClock } from './events/clock.js';
 import './events/schemas/index.js';
 import { Broker } from '../broker/broker.js';
 import { Credentials } from '../broker/credentials.js';
-import { HttpServer, type Health } from './http.js';
-import { UI_ROOT } from './paths.js';
-import { uiHttp } from './ui-session.js';
-import { ServiceRuntime, type RuntimeHost, type ServiceStatus } from './runtime.js';
+import { HttpServer, type Health } from './http/http.js';
+import { UI_ROOT } from './core/paths.js';
+import { uiHttp } from './http/ui-session.js';
+import { ServiceRuntime, type RuntimeHost, type ServiceStatus } from './runtime/runtime.js';
 import { serviceCatalog } from './services/index.js';
-import { Notifier } from './notify.js';
-import { deviceConfigs } from './devices.js';
+import { Notifier } from './lifecycle/notify.js';
+import { deviceConfigs } from './runtime/devices.js';
 import { SimLane } from '../drivers/sim/lane.js';
-import { devicesHost } from './services/devices.js';
-import { simService } from './services/sim.js';
-import { isCorruption, quarantine, type StoreCorruptError } from './store.js';
-import { UnsafeShutdownCounter } from './unsafe-shutdown.js';
-import { Watchdog } from './watchdog.js';
-import { statusLine, deviceStates } from './status-line.js';
-import { testHooks, type TestHooks } from './test-hooks.js';
-import { PACKAGE_VERSION } from './version.js';
-import { retainedHeads } from './source-heads.js';
-import { HealthCheck } from './health-check.js';
-import { highestEpochSeen } from './epoch-recovery.js';
-import { checkStateDir, inStateDir } from './state-dir.js';
+import { devicesHost } from './services/devices/service.js';
+import { simService } from './services/sim/service.js';
+import { isCorruption, quarantine, type StoreCorruptError } from './store/store.js';
+import { UnsafeShutdownCounter } from './lifecycle/unsafe-shutdown.js';
+import { Watchdog } from './lifecycle/watchdog.js';
+import { statusLine, deviceStates } from './lifecycle/status-line.js';
+import { testHooks, type TestHooks } from './core/test-hooks.js';
+import { PACKAGE_VERSION } from './core/version.js';
+import { retainedHeads } from './runtime/source-heads.js';
+import { HealthCheck } from './lifecycle/health-check.js';
+import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
+import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
-/** Service states that are started but not doing their work (daemon/runtime.ts ServiceState). */
+/** Service states that are started but not doing their work (daemon/runtime/runtime.ts ServiceState). */
 const IMPAIRED = new Set(['disconnected', 'write-failing', 'stalled']);
 
 /** Without one of these running the lane cannot sell: it reads `failed`, not `degraded`. */
@@ -418,7 +418,7 @@ export class Daemon {
     }
   }
 
-  /** The periodic checks of daemon/health-check.ts, and the credentials file still being there. */
+  /** The periodic checks of daemon/lifecycle/health-check.ts, and the credentials file still being there. */
   private startHealthCheck(): void {
     const h = this.opts.config.health;
     this.healthCheck = new HealthCheck({
@@ -491,7 +491,7 @@ export class Daemon {
     return all;
   }
 
-  /** The STATUS= line for `systemctl status` (daemon/status-line.ts). */
+  /** The STATUS= line for `systemctl status` (daemon/lifecycle/status-line.ts). */
   statusLine(services = this.serviceStatuses(), problems = this.currentProblems(services)): string {
     return statusLine({ phase: this.laneStatus(services, problems), problems, services, unsafe: this.unsafe.get() });
   }

@@ -25,7 +25,10 @@
 #   --no-tar            the folder only
 #   -h, --help          this text
 # Environment: JOBS (compile jobs, default 1), SOURCE_DATE_EPOCH (tar mtimes;
-# default the last commit's time).
+# default the last commit's time), LANED_BUILD_CACHE (where built addons are kept
+# for the next build, default ~/.cache/laned; an addon is reused only when its
+# package version, the target, the Node headers, the compiler and this script are
+# all the same; LANED_BUILD_CACHE=off builds every time).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -114,17 +117,31 @@ gyp_env=(JOBS="${JOBS:-1}")
 if [ -n "$CROSS" ]; then
   gyp_env+=(CC="${CROSS}gcc" CXX="${CROSS}g++" LINK="${CROSS}g++" AR="${CROSS}ar" CC_host=gcc CXX_host=g++ LINK_host=g++)
 fi
+CACHE=${LANED_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/laned}
+toolchain=$("${CROSS}g++" --version | head -n1)
+script_sum=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
 for mod in "${NATIVE[@]}"; do
   dir=$stage/node_modules/$mod
   [ -f "$dir/binding.gyp" ] || die "$dir/binding.gyp missing: is $mod still a dependency?"
-  say "building $mod for $ARCH (node-gyp, Node $NODE_VERSION headers)"
   # prebuilt binaries from the package would be loaded instead of ours on some CPUs
   rm -rf "$dir/prebuilds" "$dir/build"
+  modver=$(node -p "require('$dir/package.json').version")
+  key=$(printf '%s\n' "$mod@$modver" "$ARCH" "$NODE_VERSION" "$toolchain" "$script_sum" | sha256sum | cut -c1-32)
+  cached=$CACHE/addons/$key
+  if [ "$CACHE" != off ] && [ -d "$cached/Release" ]; then
+    say "$mod $modver for $ARCH: built before with the same headers, compiler and script ($cached)"
+    mkdir -p "$dir/build" && cp -a "$cached/Release" "$dir/build/"
+    continue
+  fi
+  say "building $mod $modver for $ARCH (node-gyp, Node $NODE_VERSION headers)"
   (cd "$dir" && env "${gyp_env[@]}" node "$GYP" rebuild --release --arch="$ARCH" --nodedir="$nodedir" --jobs="${JOBS:-1}" >"$OUT/$NAME.$(basename "$mod").gyp.log" 2>&1) ||
     die "node-gyp could not build $mod for $ARCH: see $OUT/$NAME.$(basename "$mod").gyp.log"
   # keep the addon itself, not the objects and makefiles
   find "$dir/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$dir/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
+  if [ "$CACHE" != off ] && mkdir -p "$CACHE/addons" 2>/dev/null; then
+    tmp=$(mktemp -d "$CACHE/addons/.new.XXXXXX") && cp -a "$dir/build/Release" "$tmp/" && { mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"; }
+  fi
 done
 bad=$(find "$stage" -name '*.node' -type f -exec file {} + | grep -v "ELF 64-bit LSB .*$ELF" || true)
 [ -z "$bad" ] || die "native addons not built for $ARCH: $bad"

@@ -47,8 +47,8 @@ t.test('npm start builds only what changed since the last build', async (t) => {
   t.same(rewritten, [], 'nothing changed: nothing compiled or written again');
   t.ok(statSync(join(copy, 'dist/daemon/main.js')).mode & 0o100, 'the bin stays executable');
 
-  appendFileSync(join(copy, 'daemon/version.ts'), '\nexport const BUILD_PROBE = 4711;\n');
+  appendFileSync(join(copy, 'daemon/core/version.ts'), '\nexport const BUILD_PROBE = 4711;\n');
   const changed = await npm(copy, 'run', 'prestart');
   t.equal(changed.code, 0, changed.out);
-  t.match(readFileSync(join(copy, 'dist/daemon/version.js'), 'utf8'), /BUILD_PROBE = 4711/, 'a changed source is compiled again');
+  t.match(readFileSync(join(copy, 'dist/daemon/core/version.js'), 'utf8'), /BUILD_PROBE = 4711/, 'a changed source is compiled again');
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Credentials } from '../../broker/credentials.js';
-import { noDelay } from '../mqtt.js';
+import { noDelay } from '../runtime/mqtt.js';
 import { newCommand, type CommandReply } from '../events/command.js';
 import { RUNTIME_FILE } from '../daemon.js';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { resolveStateDir } from '../config.js';
+import { resolveStateDir } from '../core/config.js';
 import { CliError, EXIT } from './client.js';
 import { commands } from './commands/index.js';
 import type { CliContext } from './context.js';

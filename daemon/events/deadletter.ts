@@ -1,4 +1,4 @@
-import type { Store, Tx } from '../store.js';
+import type { Store, Tx } from '../store/store.js';
 
 export const DEAD_LETTER_DDL = `
 CREATE TABLE IF NOT EXISTS dead_letters (

@@ -1,6 +1,6 @@
-import type { Store, Tx } from '../store.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Store, Tx } from '../store/store.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 import { parseEvent, type Envelope } from './envelope.js';
 import type { DeadLetters } from './deadletter.js';
 import { KeyedExecutor } from './executor.js';

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
-import type { Store, Tx } from '../store.js';
-import type { Logger } from '../log.js';
+import type { Store, Tx } from '../store/store.js';
+import type { Logger } from '../core/log.js';
 import type { BoardClock } from './clock.js';
 import { dataProblem, latestVersion } from './schema.js';
 import { eventTopic, newEventId, type Envelope } from './envelope.js';

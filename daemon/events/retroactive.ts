@@ -13,8 +13,8 @@
  *
  * Callers serialize per partition (KeyedExecutor); partitions run in parallel.
  */
-import type { Store, Tx } from '../store.js';
-import { TxCache } from '../kv.js';
+import type { Store, Tx } from '../store/store.js';
+import { TxCache } from '../store/kv.js';
 import type { BoardTime } from './clock.js';
 import type { Envelope } from './envelope.js';
 import type { EmitMeta } from './outbox.js';

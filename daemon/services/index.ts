@@ -1,12 +1,12 @@
-import type { ServiceDefinition } from '../runtime.js';
-import { probe } from './probe.js';
-import { probeSink } from './probe-sink.js';
-import { catalog } from './catalog.js';
-import { basket } from './basket.js';
-import { weightcheck } from './weightcheck.js';
-import { attendant } from './attendant.js';
-import { payment } from './payment.js';
-import { journal } from './journal.js';
+import type { ServiceDefinition } from '../runtime/runtime.js';
+import { probe } from './probe/service.js';
+import { probeSink } from './probe/sink.js';
+import { catalog } from './catalog/service.js';
+import { basket } from './basket/service.js';
+import { weightcheck } from './weightcheck/service.js';
+import { attendant } from './attendant/service.js';
+import { payment } from './payment/service.js';
+import { journal } from './journal/service.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
 export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefault: boolean }> = [

@@ -4,7 +4,7 @@
  * Used by tests and by `lanectl selftest`-style checks that run a driver alone.
  */
 import type { DeviceStatus, DriverContext } from '../driver.js';
-import { silentLogger, type Logger } from '../../daemon/log.js';
+import { silentLogger, type Logger } from '../../daemon/core/log.js';
 import { dataProblem } from '../../daemon/events/schema.js';
 import '../../daemon/events/schemas/devices.js';
 

@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
 import { openBoardClock } from '../../daemon/events/clock.js';
-import { noDelay } from '../../daemon/mqtt.js';
+import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
 

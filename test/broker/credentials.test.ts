@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Credentials, hashPassword, verifyHash, SOURCE_FAILURES } from '../../broker/credentials.js';
-import { validateConfig, ConfigError } from '../../daemon/config.js';
+import { validateConfig, ConfigError } from '../../daemon/core/config.js';
 import { tempDir } from '../helpers/daemon.js';
 
 // What a password check may cost the lane: bounded scrypt parameters, failures rate-limited

@@ -2,8 +2,8 @@ import t from 'tap';
 import { Socket } from 'node:net';
 import { once } from 'node:events';
 import { duplexPair } from '../../broker/in-process.js';
-import { connectClient, whenConnected } from '../../daemon/mqtt.js';
-import { createLogger } from '../../daemon/log.js';
+import { connectClient, whenConnected } from '../../daemon/runtime/mqtt.js';
+import { createLogger } from '../../daemon/core/log.js';
 import { startLane, until } from '../helpers/lane.js';
 
 // The daemon's own clients reach the broker over an in-memory stream pair: it must

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, validateConfig, resolveStateDir } from '../../daemon/config.js';
+import { loadConfig, validateConfig, resolveStateDir } from '../../daemon/core/config.js';
 import { tempDir, startDaemon } from '../helpers/daemon.js';
 
 t.test('no file: every default, the simulated lane', async (t) => {

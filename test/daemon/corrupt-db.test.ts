@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
 import { listenNotify } from '../helpers/notify-socket.js';
 import { lanectl } from '../helpers/lanectl.js';
-import { Store, isCorruption } from '../../daemon/store.js';
+import { Store, isCorruption } from '../../daemon/store/store.js';
 
 // SD-card safety: a database damaged before start gives a degraded,
 // running lane that says so (/healthz, lanectl status, STATUS=), not a crash loop.

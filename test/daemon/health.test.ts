@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, sleep, ROOT } from '../helpers/daemon.js';
 import { lanectl } from '../helpers/lanectl.js';
-import { statusLine } from '../../daemon/status-line.js';
-import type { ServiceStatus } from '../../daemon/runtime.js';
+import { statusLine } from '../../daemon/lifecycle/status-line.js';
+import type { ServiceStatus } from '../../daemon/runtime/runtime.js';
 
 interface Health {
   status: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startLane } from '../helpers/lane.js';
 import { tempDir } from '../helpers/daemon.js';
-import { redactHealth } from '../../daemon/http.js';
+import { redactHealth } from '../../daemon/http/http.js';
 
 // What a web page, or a name that resolves to the board, can do with the daemon's HTTP
 // server: open /mqtt only from the lane's own origin, read /healthz and /metrics only

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { Store } from '../../daemon/store.js';
-import { KvTable } from '../../daemon/kv.js';
+import { Store } from '../../daemon/store/store.js';
+import { KvTable } from '../../daemon/store/kv.js';
 import { tempDir } from '../helpers/daemon.js';
 
 // KvTable answers from memory what the table holds, and follows the database: a

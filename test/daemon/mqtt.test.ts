@@ -1,6 +1,6 @@
 import t from 'tap';
-import { connectClient, whenConnected } from '../../daemon/mqtt.js';
-import { createLogger } from '../../daemon/log.js';
+import { connectClient, whenConnected } from '../../daemon/runtime/mqtt.js';
+import { createLogger } from '../../daemon/core/log.js';
 import { startLane, until } from '../helpers/lane.js';
 
 // A pipelined consumer gets its next message before the one before is handled, yet

@@ -1,10 +1,10 @@
 import t from 'tap';
 import { startLane } from '../helpers/lane.js';
-import { Watchdog, type LivenessProbe } from '../../daemon/watchdog.js';
-import { Metrics } from '../../daemon/metrics.js';
-import { silentLogger } from '../../daemon/log.js';
-import type { Notifier } from '../../daemon/notify.js';
-import type { Store } from '../../daemon/store.js';
+import { Watchdog, type LivenessProbe } from '../../daemon/lifecycle/watchdog.js';
+import { Metrics } from '../../daemon/core/metrics.js';
+import { silentLogger } from '../../daemon/core/log.js';
+import type { Notifier } from '../../daemon/lifecycle/notify.js';
+import type { Store } from '../../daemon/store/store.js';
 
 // The watchdog pings only while the services answer: a service whose store queue
 // is held by a transaction that never ends (a wedged handler) stops the pings,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../../daemon/store.js';
+import { Store } from '../../daemon/store/store.js';
 import { tempDir } from '../helpers/daemon.js';
 
 // The store keeps its statements prepared between calls; these are the cases where a

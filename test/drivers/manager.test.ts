@@ -8,7 +8,7 @@ import { defaultSimulatedDevices } from '../../drivers/registry.js';
 import { SimLane } from '../../drivers/sim/lane.js';
 import { VirtualClock } from '../../drivers/sim/virtual-clock.js';
 import type { DeviceStatus } from '../../drivers/driver.js';
-import { createLogger } from '../../daemon/log.js';
+import { createLogger } from '../../daemon/core/log.js';
 import { dataProblem } from '../../daemon/events/schema.js';
 import '../../daemon/events/schemas/devices.js';
 

@@ -148,7 +148,7 @@ t.test('the only scanner unplugged', async (t) => {
 
 t.test('lane.needs names what the lane needs', async (t) => {
   const { laneNeeds, unmet } = await import('../../daemon/services/attendant/needs.js');
-  const { validateConfig } = await import('../../daemon/config.js');
+  const { validateConfig } = await import('../../daemon/core/config.js');
   const cfg = (lane: Record<string, unknown>, devices: Record<string, unknown> = SIM_DEVICES) => validateConfig({ lane, devices }, 'test');
   t.same(
     laneNeeds(cfg({})).map((n) => [n.name, n.devices, n.rule]),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startKiosk } from './helpers/kiosk.js';
 import { query } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
-import { RUNNING_MARKER, UNSAFE_FILE } from '../../daemon/unsafe-shutdown.js';
+import { RUNNING_MARKER, UNSAFE_FILE } from '../../daemon/lifecycle/unsafe-shutdown.js';
 
 // `systemctl stop laned` on a board: the kiosk is always connected (MQTT over
 // WebSocket), store tools and technicians watch over TCP, a shopper is mid-basket.

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { startLane } from '../helpers/lane.js';
-import { UiSessions, mqttBrowserBundle } from '../../daemon/ui-session.js';
+import { UiSessions, mqttBrowserBundle } from '../../daemon/http/ui-session.js';
 
 // The kiosk's way to its `ui` credentials and the mqtt.js bundle route.
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-import { PACKAGE_ROOT } from '../../daemon/paths.js';
+import { PACKAGE_ROOT } from '../../daemon/core/paths.js';
 
 export const ROOT = PACKAGE_ROOT;
 export const LANED = join(ROOT, 'dist/daemon/main.js');

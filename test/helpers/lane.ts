@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
-import { validateConfig } from '../../daemon/config.js';
-import { createLogger } from '../../daemon/log.js';
+import { validateConfig } from '../../daemon/core/config.js';
+import { createLogger } from '../../daemon/core/log.js';
 import { Daemon } from '../../daemon/daemon.js';
-import { noDelay } from '../../daemon/mqtt.js';
-import type { Role } from '../../daemon/config.js';
+import { noDelay } from '../../daemon/runtime/mqtt.js';
+import type { Role } from '../../daemon/core/config.js';
 import { tempDir } from './daemon.js';
 
 export interface InProcessLane {

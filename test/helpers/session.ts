@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { newCommand, type CommandReply } from '../../daemon/events/command.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import type { BoardTime } from '../../daemon/events/clock.js';
-import { noDelay } from '../../daemon/mqtt.js';
+import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 import { BasketView } from '../../daemon/services/basket/doc.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ROOT, startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
 import { until } from '../helpers/lane.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/helpers/kiosk.js';
-import { UiHeartbeat } from '../../daemon/ui-heartbeat.js';
+import { UiHeartbeat } from '../../daemon/http/ui-heartbeat.js';
 
 // The kiosk's watchdog (image/kiosk/laned-kiosk) with Debian's real Chromium on the
 // real daemon's page: the page beats (GET /ui/beat), the watchdog reads

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/daemon.js';
-import { loadConfig } from '../../daemon/config.js';
+import { loadConfig } from '../../daemon/core/config.js';
 import { validateDeviceConfig } from '../../drivers/registry.js';
 
 // image/install.sh: shellcheck-clean, and a real run into a temporary root

@@ -1,5 +1,5 @@
 // What the board's kiosk (image/kiosk/laned-kiosk) needs from the page.
-// - A sign of life for the kiosk's watchdog (daemon/ui-heartbeat.ts): one GET /ui/beat
+// - A sign of life for the kiosk's watchdog (daemon/http/ui-heartbeat.ts): one GET /ui/beat
 //   every BEAT_MS from this page's event loop. A crashed or hung page, or a browser
 //   error page, stops beating, and the kiosk unit restarts the browser.
 // - With `?kiosk` in the URL, no mouse cursor on the touch screen.

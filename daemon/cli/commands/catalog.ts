@@ -4,7 +4,7 @@ import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 import { money } from '../money.js';
 import type { Product } from '../../events/schemas/checkout.js';
-import type { ImportReport } from '../../services/catalog.js';
+import type { ImportReport } from '../../services/catalog/service.js';
 
 function describe(p: Product, currency: string | undefined): string {
   const flags = [

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Roles, type Role } from '../../config.js';
+import { Roles, type Role } from '../../core/config.js';
 import { Credentials, PER_CLIENT_ROLES } from '../../../broker/credentials.js';
 import { CliError, EXIT } from '../client.js';
 import { print, type CliCommand } from '../context.js';

@@ -5,9 +5,9 @@ import { basename, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { create as tarCreate } from 'tar';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { loadConfig } from '../../config.js';
-import { PACKAGE_ROOT } from '../../paths.js';
-import { PACKAGE_VERSION } from '../../version.js';
+import { loadConfig } from '../../core/config.js';
+import { PACKAGE_ROOT } from '../../core/paths.js';
+import { PACKAGE_VERSION } from '../../core/version.js';
 import { CliError, EXIT, readRuntime, request, type RuntimeInfo } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 

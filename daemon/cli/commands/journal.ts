@@ -1,7 +1,7 @@
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 import { money } from '../money.js';
-import type { Receipt } from '../../services/journal.js';
+import type { Receipt } from '../../services/journal/service.js';
 
 export function formatReceipt(r: Receipt): string {
   const out = [`${r.txn}  ${r.status}  ${r.started ?? ''} .. ${r.closed ?? ''}  lane ${r.lane ?? '?'}`];

@@ -2,8 +2,8 @@ import type { MqttClient } from 'mqtt';
 import { CliError, EXIT, readRuntime, request } from '../client.js';
 import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
-import { loadConfig } from '../../config.js';
-import { deviceConfigs } from '../../devices.js';
+import { loadConfig } from '../../core/config.js';
+import { deviceConfigs } from '../../runtime/devices.js';
 import { gramsOf, lines } from './calibrate.js';
 
 type Listed = DeviceStatus & { commands: Array<{ name: string }> };

@@ -4,8 +4,8 @@
  * each scale the weight check reads), or a device by name. While a need is not
  * met the lane is closed to new shoppers.
  */
-import type { Config } from '../../config.js';
-import { deviceConfigs, devicesOfKind } from '../../devices.js';
+import type { Config } from '../../core/config.js';
+import { deviceConfigs, devicesOfKind } from '../../runtime/devices.js';
 
 export const SCANNER_KINDS = ['serial-scanner', 'magellan', 'hid-wedge'];
 export const PRODUCE_SCALE_KINDS = ['magellan', 'toledo8217'];

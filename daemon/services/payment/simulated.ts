@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { Store, type StoreCorruptError } from '../../store.js';
-import type { Logger } from '../../log.js';
+import { Store, type StoreCorruptError } from '../../store/store.js';
+import type { Logger } from '../../core/log.js';
 import { PaymentAborted, type PaymentRequest, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
 
 export type SimOutcome = 'approve' | 'decline' | 'timeout' | 'cancel';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { Store } from '../../../daemon/store.js';
+import { Store } from '../../../daemon/store/store.js';
 import { Outbox } from '../../../daemon/events/outbox.js';
-import { createLogger } from '../../../daemon/log.js';
+import { createLogger } from '../../../daemon/core/log.js';
 import '../../../daemon/events/schemas/core.js';
 import { startLane, until } from '../../helpers/lane.js';
 import { tempDir } from '../../helpers/daemon.js';

@@ -1,13 +1,13 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { Store } from '../../../daemon/store.js';
+import { Store } from '../../../daemon/store/store.js';
 import { Outbox } from '../../../daemon/events/outbox.js';
 import { KeyedExecutor } from '../../../daemon/events/executor.js';
 import { defineEvent } from '../../../daemon/events/schema.js';
 import { newEventId } from '../../../daemon/events/envelope.js';
 import { RetroactiveProjector, compareInputs, type ProjectorInput, type ProjectedOutput } from '../../../daemon/events/retroactive.js';
-import { createLogger } from '../../../daemon/log.js';
+import { createLogger } from '../../../daemon/core/log.js';
 import { tempDir, prng } from '../../helpers/daemon.js';
 
 // An order-sensitive projection: a running balance of signed amounts; every input

@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { SimulatedTerminal } from '../../../daemon/services/payment/simulated.js';
 import { PaymentAborted } from '../../../daemon/services/payment/terminal.js';
-import { silentLogger } from '../../../daemon/log.js';
+import { silentLogger } from '../../../daemon/core/log.js';
 import { query, tempDir } from '../../helpers/daemon.js';
 
 // The PaymentTerminal contract on the simulated terminal: one idempotency key is

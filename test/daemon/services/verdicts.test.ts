@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { weightVerdicts, DEADLINE, type DeadlineData } from '../../../daemon/services/weightcheck/verdicts.js';
 import { RetroactiveProjector, compareInputs, type ProjectorInput } from '../../../daemon/events/retroactive.js';
 import { KeyedExecutor } from '../../../daemon/events/executor.js';
-import { Store } from '../../../daemon/store.js';
+import { Store } from '../../../daemon/store/store.js';
 import { newEventId } from '../../../daemon/events/envelope.js';
 import { tempDir, prng } from '../../helpers/daemon.js';
 import '../../../daemon/events/schemas/index.js';

@@ -3,7 +3,7 @@ import { SimLane } from '../../../drivers/sim/lane.js';
 import { SimSerialBus } from '../../../drivers/sim/serial.js';
 import { ScannerTwin } from '../../../drivers/sim/scanner-twin.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
-import { silentLogger } from '../../../daemon/log.js';
+import { silentLogger } from '../../../daemon/core/log.js';
 import { validateDeviceConfig } from '../../../drivers/registry.js';
 
 t.test('the scripted scanner sends its codes in its own framing, looping when asked', async (t) => {

@@ -11,7 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../../helpers/daemon.js';
 import { Credentials, hashPassword } from '../../../broker/credentials.js';
-import { noDelay } from '../../../daemon/mqtt.js';
+import { noDelay } from '../../../daemon/runtime/mqtt.js';
 import { BasketView } from '../../../daemon/services/basket/doc.js';
 
 export const CHROMIUM = '/usr/bin/chromium';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { HttpError, type HttpOptions } from './http.js';
-import type { Credentials } from '../broker/credentials.js';
+import type { Credentials } from '../../broker/credentials.js';
 import { UiHeartbeat } from './ui-heartbeat.js';
 
 /** How long a token may open MQTT connections; the page fetches a new one for every connect. */

@@ -1,17 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import type { Tx } from '../store.js';
-import { deviceConfigs, devicesOfKind } from '../devices.js';
-import type { BarcodeScannedData } from '../events/schemas/devices.js';
-import type { Product, ScanResolvedData } from '../events/schemas/checkout.js';
-import { decodeBarcode, type BarcodeOptions } from '../../drivers/serial/barcode.js';
-import { isDigits } from '../../drivers/serial/gtin.js';
-import { barcodeOptions, scannedData } from '../../drivers/barcode-publisher.js';
-import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './catalog/import.js';
-import demoCatalog from './catalog/demo-catalog.json' with { type: 'json' };
-import type { CatalogSettings } from './catalog/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import type { Tx } from '../../store/store.js';
+import { deviceConfigs, devicesOfKind } from '../../runtime/devices.js';
+import type { BarcodeScannedData } from '../../events/schemas/devices.js';
+import type { Product, ScanResolvedData } from '../../events/schemas/checkout.js';
+import { decodeBarcode, type BarcodeOptions } from '../../../drivers/serial/barcode.js';
+import { isDigits } from '../../../drivers/serial/gtin.js';
+import { barcodeOptions, scannedData } from '../../../drivers/barcode-publisher.js';
+import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './import.js';
+import demoCatalog from './demo-catalog.json' with { type: 'json' };
+import type { CatalogSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS catalog_products (

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import { CommandError } from '../runtime.js';
-import type { SimLane, SimAction } from '../../drivers/sim/lane.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError } from '../../runtime/runtime.js';
+import type { SimLane, SimAction } from '../../../drivers/sim/lane.js';
 
 /**
  * sim: `cmd/sim/*` drives the simulated twins' lowest layer (bytes into the mock

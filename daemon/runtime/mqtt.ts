@@ -6,7 +6,7 @@ import mqttPacket from 'mqtt-packet';
 // table of 65,536 two-byte Buffers for packet identifiers: some 7 MB of heap on a board
 // that sends a few packets a second. Written per packet instead.
 mqttPacket.writeToStream.cacheNumbers = false;
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 export interface ClientOptions {
   url: string;

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import type { Tx } from '../store.js';
-import type { Envelope } from '../events/envelope.js';
-import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
-import type { JournalSettings } from './journal/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import type { Tx } from '../../store/store.js';
+import type { Envelope } from '../../events/envelope.js';
+import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
+import type { JournalSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS journal_events (

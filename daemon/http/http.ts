@@ -2,8 +2,8 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import { createReadStream } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import serveStatic from 'serve-static';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 
 export interface Health {
   status: 'ready' | 'degraded' | 'failed' | 'starting' | 'stopping';

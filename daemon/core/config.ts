@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { scryptCostProblem } from '../broker/scrypt-cost.js';
-import { parseConfig } from '../drivers/config.js';
-import { serviceSettings } from './services/settings.js';
+import { scryptCostProblem } from '../../broker/scrypt-cost.js';
+import { parseConfig } from '../../drivers/config.js';
+import { serviceSettings } from '../services/settings.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import type { ProbeSettings } from './probe/settings.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import type { ProbeSettings } from './settings.js';
 
 /**
  * probe: emits numbered ProbeTick events through its outbox — the producer of the

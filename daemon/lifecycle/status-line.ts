@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { ServiceStatus } from './runtime.js';
+import type { ServiceStatus } from '../runtime/runtime.js';
 import type { UnsafeShutdowns } from './unsafe-shutdown.js';
 
 export interface LaneSummary {

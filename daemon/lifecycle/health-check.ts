@@ -1,12 +1,12 @@
 import { statfsSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 import type { LivenessProbe } from './watchdog.js';
 
 export interface HealthCheckOptions {
   stateDir: string;
-  /** `health.checkMs`, `health.diskMinFreeMB`, `health.maxLagMs` (daemon/config.ts). */
+  /** `health.checkMs`, `health.diskMinFreeMB`, `health.maxLagMs` (daemon/core/config.ts). */
   checkMs: number;
   diskMinFreeMB: number;
   maxLagMs: number;

@@ -1,13 +1,13 @@
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import type { Tx } from '../store.js';
-import type { Envelope } from '../events/envelope.js';
-import { compareBoardTime, type BoardTime } from '../events/clock.js';
-import { devicesOfKind } from '../devices.js';
-import { KvTable } from '../kv.js';
-import { RetroactiveProjector, inputOf, type ProjectorInput } from '../events/retroactive.js';
-import { BASKET_LIFECYCLE, type ItemAddedData } from '../events/schemas/checkout.js';
-import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './weightcheck/verdicts.js';
-import type { WeightcheckSettings } from './weightcheck/settings.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import type { Tx } from '../../store/store.js';
+import type { Envelope } from '../../events/envelope.js';
+import { compareBoardTime, type BoardTime } from '../../events/clock.js';
+import { devicesOfKind } from '../../runtime/devices.js';
+import { KvTable } from '../../store/kv.js';
+import { RetroactiveProjector, inputOf, type ProjectorInput } from '../../events/retroactive.js';
+import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
+import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './verdicts.js';
+import type { WeightcheckSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS wc_weights (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, mono TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 /**
  * sd_notify(3) through the `systemd-notify` tool: Node has no AF_UNIX datagram

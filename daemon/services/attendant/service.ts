@@ -1,15 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import type { Tx } from '../store.js';
-import type { Envelope } from '../events/envelope.js';
-import type { EmitMeta } from '../events/outbox.js';
-import { compareBoardTime, type BoardTime } from '../events/clock.js';
-import { deviceConfigs } from '../devices.js';
-import { KvTable, TxCache } from '../kv.js';
-import { verifyHash } from '../../broker/credentials.js';
-import { ALARM_VERDICTS, type InterventionKindName } from '../events/schemas/checkout.js';
-import { laneNeeds, unmet, type DeviceSeen } from './attendant/needs.js';
-import type { AttendantSettings } from './attendant/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import type { Tx } from '../../store/store.js';
+import type { Envelope } from '../../events/envelope.js';
+import type { EmitMeta } from '../../events/outbox.js';
+import { compareBoardTime, type BoardTime } from '../../events/clock.js';
+import { deviceConfigs } from '../../runtime/devices.js';
+import { KvTable, TxCache } from '../../store/kv.js';
+import { verifyHash } from '../../../broker/credentials.js';
+import { ALARM_VERDICTS, type InterventionKindName } from '../../events/schemas/checkout.js';
+import { laneNeeds, unmet, type DeviceSeen } from './needs.js';
+import type { AttendantSettings } from './settings.js';
 
 export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant' | 'closed';
 

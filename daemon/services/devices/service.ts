@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import { CommandError } from '../runtime.js';
-import { deviceConfigs } from '../devices.js';
-import { DeviceManager } from '../../drivers/manager.js';
-import { CommandError as DriverCommandError } from '../../drivers/command.js';
-import type { DeviceStatus } from '../../drivers/driver.js';
-import type { SimLane } from '../../drivers/sim/lane.js';
-import type { ScaleCalibratedData } from '../events/schemas/devices.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError } from '../../runtime/runtime.js';
+import { deviceConfigs } from '../../runtime/devices.js';
+import { DeviceManager } from '../../../drivers/manager.js';
+import { CommandError as DriverCommandError } from '../../../drivers/command.js';
+import type { DeviceStatus } from '../../../drivers/driver.js';
+import type { SimLane } from '../../../drivers/sim/lane.js';
+import type { ScaleCalibratedData } from '../../events/schemas/devices.js';
 
 /**
  * devices: hosts the lane's drivers (the design "Devices"). Each device is its own

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import type { Envelope } from '../events/envelope.js';
-import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './payment/terminal.js';
-import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './payment/simulated.js';
-import type { PaymentSettings } from './payment/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import type { Envelope } from '../../events/envelope.js';
+import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
+import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './simulated.js';
+import type { PaymentSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS payments (
@@ -31,8 +31,8 @@ interface PaymentRow {
 function createTerminal(
   settings: PaymentSettings['terminal'],
   stateDir: string,
-  log: import('../log.js').Logger,
-  onCorrupt: (err: import('../store.js').StoreCorruptError) => void,
+  log: import('../../core/log.js').Logger,
+  onCorrupt: (err: import('../../store/store.js').StoreCorruptError) => void,
 ): PaymentTerminal {
   const t = settings ?? { kind: 'simulated' as const };
   if (t.kind === 'simulated') return new SimulatedTerminal({ stateDir, log, delayMs: t.delayMs, script: t.script, fallback: t.fallback, onCorrupt });
@@ -149,7 +149,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
       drives.add(p);
     };
 
-    const onRequested = async (ev: Envelope, tx: import('../store.js').Tx): Promise<void> => {
+    const onRequested = async (ev: Envelope, tx: import('../../store/store.js').Tx): Promise<void> => {
       const d = ev.data as { payment: string; amount: number; currency: string };
       if (!ev.txn) return;
       const now = new Date().toISOString();

@@ -1,5 +1,5 @@
-import type { Config } from './config.js';
-import { defaultSimulatedDevices } from '../drivers/registry.js';
+import type { Config } from '../core/config.js';
+import { defaultSimulatedDevices } from '../../drivers/registry.js';
 
 /** The lane's devices: `devices` from config, or the simulated lane when the key is absent. */
 export function deviceConfigs(config: Config): Record<string, { kind: string } & Record<string, unknown>> {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../runtime.js';
-import type { ProbeSinkSettings } from './probe/settings.js';
+import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import type { ProbeSinkSettings } from './settings.js';
 
 /**
  * probe-sink: applies ProbeTick events from `probe`, counting how often each tick

@@ -1,15 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../runtime.js';
-import type { Tx } from '../store.js';
-import type { Envelope } from '../events/envelope.js';
-import type { EmitMeta } from '../events/outbox.js';
-import { devicesOfKind } from '../devices.js';
-import { KvTable, TxCache } from '../kv.js';
-import type { ProduceWeighedData } from '../events/schemas/devices.js';
-import type { ItemAddedData, ScanResolvedData } from '../events/schemas/checkout.js';
-import { currencyDigits, priceScan, type LineDraft } from './basket/pricing.js';
-import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './basket/doc.js';
-import type { BasketSettings } from './basket/settings.js';
+import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import type { Tx } from '../../store/store.js';
+import type { Envelope } from '../../events/envelope.js';
+import type { EmitMeta } from '../../events/outbox.js';
+import { devicesOfKind } from '../../runtime/devices.js';
+import { KvTable, TxCache } from '../../store/kv.js';
+import type { ProduceWeighedData } from '../../events/schemas/devices.js';
+import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/checkout.js';
+import { currencyDigits, priceScan, type LineDraft } from './pricing.js';
+import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './doc.js';
+import type { BasketSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS basket_txns (

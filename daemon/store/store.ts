@@ -1,7 +1,7 @@
 import sqlite3 from 'sqlite3';
 import { renameSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 export type Row = Record<string, unknown>;
 export type Params = unknown[] | Record<string, unknown>;
