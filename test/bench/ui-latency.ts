@@ -38,18 +38,21 @@ const STAMP_WHEN_SHOWN = `(() => {
   mo.observe(document.getElementById('app'), { childList: true, subtree: true });
 })()`;
 
-/** In-page: stamp the moment the pay screen is in the DOM after a tap on Pay (the tap is stamped by the page too). */
+/**
+ * In-page: stamp the moment the pay screen waits for the terminal after a tap on Pay
+ * (the basket's doc says paying: the whole round trip, not a screen drawn ahead of it).
+ */
 const STAMP_PAY_SCREEN = `(() => {
   delete window.__payAt;
   const pay = document.querySelector('[data-testid="pay"]');
   const mo = new MutationObserver(() => {
-    if (document.querySelector('main[data-screen="pay"]')) {
+    if (document.querySelector('main[data-screen="pay"] [data-testid="pay-state"][data-state="waiting"]')) {
       window.__payAt = performance.now() - window.__tapAt;
       mo.disconnect();
       window.__benchSwitched(window.__payAt);
     }
   });
-  mo.observe(document.getElementById('app'), { childList: true });
+  mo.observe(document.getElementById('app'), { childList: true, subtree: true });
   window.__tapAt = performance.now();
   pay.click();
 })()`;
@@ -131,7 +134,7 @@ export async function uiLatency(scans = SCANS): Promise<string> {
     return (
       `UI scan -> line in the DOM (${lat.length} scans, basket growing to ${scans} lines): p50 ${pct(lat, 50).toFixed(1)} ms p99 ${pct(lat, 99).toFixed(1)} ms max ${lat[lat.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
       `UI scan -> line in the DOM with ${scans} lines in the basket (${full.length} scans): p50 ${pct(full, 50).toFixed(1)} ms p99 ${pct(full, 99).toFixed(1)} ms max ${full[full.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
-      `UI screen switch scan -> pay, tap to pay screen in the DOM (${switches.length} taps, ${scans + AT_FULL} lines): p50 ${pct(switches, 50).toFixed(1)} ms p99 ${pct(switches, 99).toFixed(1)} ms max ${switches[switches.length - 1].toFixed(1)} ms   target p99 < 100 ms\n` +
+      `UI screen switch scan -> pay, tap to the pay screen waiting for the card in the DOM (${switches.length} taps, ${scans + AT_FULL} lines): p50 ${pct(switches, 50).toFixed(1)} ms p99 ${pct(switches, 99).toFixed(1)} ms max ${switches[switches.length - 1].toFixed(1)} ms   target p99 < 100 ms\n` +
       `  to the frame that shows it drawn: p50 ${pct(paint, 50).toFixed(1)} ms p99 ${pct(paint, 99).toFixed(1)} ms\n` +
       `  of which scan -> doc/basket at a technician client: p50 ${pct(toDoc, 50).toFixed(1)} ms p99 ${pct(toDoc, 99).toFixed(1)} ms; doc/basket -> DOM (render, WebSocket): p50 ${pct(docToDom, 50).toFixed(1)} ms p99 ${pct(docToDom, 99).toFixed(1)} ms; one render of the screen (last 100): p50 ${pct(renders, 50).toFixed(1)} ms p99 ${pct(renders, 99).toFixed(1)} ms`
     );
