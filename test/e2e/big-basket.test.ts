@@ -3,6 +3,7 @@ import { spawn, execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { startKiosk } from './helpers/kiosk.js';
 import { query } from '../helpers/daemon.js';
+import { lanectl } from '../helpers/lanectl.js';
 import { Credentials } from '../../broker/credentials.js';
 
 // A shopper buying for a restaurant: 1,000 scans into one basket through the
@@ -88,6 +89,18 @@ t.test('a basket of 1,000 lines', async (t) => {
     basket.txn,
   ]);
   t.same(journal, { status: 'completed', total }, 'the journal has the receipt');
+  // the receipt screen's card line comes from journal/Show, whose reply is one page of the receipt
+  await page.locator('[data-testid="receipt-auth"]').waitFor();
+  // lanectl reads the whole receipt, page by page
+  const shown = await lanectl(k.stateDir, ['journal', String(basket.txn), '--json']);
+  t.equal(shown.code, 0, `lanectl journal ${basket.txn}: ${shown.err}`);
+  const receipt = JSON.parse(shown.out) as { lines: Array<{ line: string }>; total: number };
+  t.same(
+    receipt.lines.map((l) => l.line),
+    Array.from({ length: SCANS }, (_, i) => `L${i + 1}`),
+    'lanectl journal shows all 1,000 lines',
+  );
+  t.equal(receipt.total, total, 'and the total');
 
   // every document the broker delivered was within the limit, and none was refused
   const sizes = docs

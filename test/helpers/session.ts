@@ -15,6 +15,7 @@ import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 import { BasketView } from '../../daemon/services/basket/doc.js';
+import { wholeReceipt, type ReceiptPage } from '../../daemon/services/journal/service.js';
 
 /** The simulated lane of drivers/registry.ts without the scanner's demo script. */
 export const SIM_DEVICES = {
@@ -457,7 +458,7 @@ export class LaneSession {
 
   /** The journal's receipt of a transaction, normalized. */
   async receipt(txn: string): Promise<any> {
-    return normalize(await this.ok('journal', 'Show', { txn }, { as: 'technician' }), this.types);
+    return normalize(await wholeReceipt(async (from) => (await this.ok('journal', 'Show', { txn, from }, { as: 'technician' })) as ReceiptPage), this.types);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand } from '../context.js';
 import { money } from '../money.js';
-import type { Receipt } from '../../services/journal/service.js';
+import { wholeReceipt, type Receipt, type ReceiptPage } from '../../services/journal/service.js';
 
 export function formatReceipt(r: Receipt): string {
   const out = [`${r.txn}  ${r.status}  ${r.started ?? ''} .. ${r.closed ?? ''}  lane ${r.lane ?? '?'}`];
@@ -46,7 +46,7 @@ export const journal: CliCommand = {
       return;
     }
     if (arg) {
-      const r = (await withTechnician(ctx, (c) => request(c, 'journal', 'Show', { txn: arg }))) as Receipt;
+      const r = await withTechnician(ctx, (c) => wholeReceipt(async (from) => (await request(c, 'journal', 'Show', { txn: arg, from })) as ReceiptPage));
       print(ctx, r, () => formatReceipt(r));
       return;
     }

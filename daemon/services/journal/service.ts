@@ -31,6 +31,37 @@ export interface Receipt {
   cancelReason?: string;
 }
 
+/** Lines (and removed lines) a `Show` reply carries at most: 200 lines of long names stay far below the payload limit. */
+export const SHOW_MAX_LINES = 200;
+
+/** A receipt as one `Show` reply: lines and removed lines from `from`, at most `max` of each, with their counts. */
+export interface ReceiptPage extends Receipt {
+  page: { from: number; lineCount: number; removedCount: number };
+}
+
+function receiptPage(r: Receipt, from: number, max: number): ReceiptPage {
+  return {
+    ...r,
+    lines: r.lines.slice(from, from + max),
+    removed: r.removed.slice(from, from + max),
+    page: { from, lineCount: r.lines.length, removedCount: r.removed.length },
+  };
+}
+
+/** The whole receipt, page by page (`fetch(from)` asks `journal/Show` for the page starting at line `from`). */
+export async function wholeReceipt(fetch: (from: number) => Promise<ReceiptPage>): Promise<Receipt> {
+  const first = await fetch(0);
+  const { page, ...receipt } = first;
+  for (let from = Math.max(first.lines.length, first.removed.length); from < Math.max(page.lineCount, page.removedCount); ) {
+    const next = await fetch(from);
+    if (next.lines.length === 0 && next.removed.length === 0) break;
+    receipt.lines.push(...next.lines);
+    receipt.removed.push(...next.removed);
+    from += Math.max(next.lines.length, next.removed.length);
+  }
+  return receipt;
+}
+
 /** Fold a transaction's events (in the order they were recorded per source) into its receipt. */
 export function buildReceipt(txn: string, events: Envelope[]): Receipt {
   const r: Receipt = { txn, status: 'open', lines: [], removed: [], total: 0, payments: [], interventions: [], overrides: [] };
@@ -174,6 +205,21 @@ export const journal: ServiceDefinition<JournalSettings> = {
       );
     };
 
+    /** The receipt of `args.txn`, recorded or rebuilt from its events; the UI sees only the newest. */
+    const showReceipt = async (args: { txn: string }, tx: Tx, by: string | undefined): Promise<Receipt> => {
+      const r = await tx.get<{ doc: string; n: number }>('SELECT doc, n FROM journal_receipts WHERE txn = ?', [args.txn]);
+      // The receipt screen shows the transaction that just ended (recorded, or still being
+      // recorded), never older ones with their authorization codes.
+      if (r && by === 'ui') {
+        const newest = await tx.get<{ n: number }>('SELECT max(n) AS n FROM journal_receipts');
+        if (newest?.n !== r.n) throw new CommandError(`the UI shows only the receipt of the transaction that just ended, not ${args.txn}`);
+      }
+      if (r) return JSON.parse(r.doc) as Receipt;
+      const events = await eventsOf(tx, args.txn);
+      if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
+      return buildReceipt(args.txn, events);
+    };
+
     return {
       sources: ['basket', 'attendant', 'payment'],
       async migrate(store) {
@@ -193,19 +239,14 @@ export const journal: ServiceDefinition<JournalSettings> = {
           },
         },
         Show: {
-          args: Type.Object({ txn: Type.String({ maxLength: 64 }) }),
-          async handle(args: { txn: string }, tx, m) {
-            const r = await tx.get<{ doc: string; n: number }>('SELECT doc, n FROM journal_receipts WHERE txn = ?', [args.txn]);
-            // The receipt screen shows the transaction that just ended (recorded, or still being
-            // recorded), never older ones with their authorization codes.
-            if (r && m.by === 'ui') {
-              const newest = await tx.get<{ n: number }>('SELECT max(n) AS n FROM journal_receipts');
-              if (newest?.n !== r.n) throw new CommandError(`the UI shows only the receipt of the transaction that just ended, not ${args.txn}`);
-            }
-            if (r) return JSON.parse(r.doc) as Receipt;
-            const events = await eventsOf(tx, args.txn);
-            if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
-            return buildReceipt(args.txn, events);
+          args: Type.Object({
+            txn: Type.String({ maxLength: 64 }),
+            /** A page of the receipt's lines and removed lines: a 1,000-line receipt is larger than one reply may be. */
+            from: Type.Optional(Type.Integer({ minimum: 0 })),
+            max: Type.Optional(Type.Integer({ minimum: 1, maximum: SHOW_MAX_LINES })),
+          }),
+          async handle(args: { txn: string; from?: number; max?: number }, tx, m) {
+            return receiptPage(await showReceipt(args, tx, m.by), args.from ?? 0, args.max ?? SHOW_MAX_LINES);
           },
         },
         Overrides: {
