@@ -75,6 +75,7 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
     const wrong = PEN.code.slice(0, -1) + '2';
     for (const d of wrong) await testid(page, `digit-${d}`).tap();
     t.equal(await testid(page, 'lookup-code').textContent(), wrong);
+    await k.shoot('shop-lookup-code');
     await testid(page, 'lookup-add').tap();
     await testid(page, 'lookup-error').waitFor();
     t.match(await testid(page, 'lookup-error').textContent(), /not right: please check every digit/);
@@ -97,6 +98,7 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
     const hit = page.locator(`[data-testid="lookup-result"][data-gtin="${BUTTER.gtin}"]`);
     await hit.waitFor();
     t.equal(await hit.locator('[data-testid="pic-initials"]').textContent(), 'Bu', 'its initials as the picture');
+    await k.shoot('shop-lookup-name');
     await hit.tap();
     await screen(page, 'scan');
     await row(page, BUTTER.gtin).waitFor();
@@ -115,6 +117,7 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
       BANANAS.gtin,
     );
     t.equal(await page.locator(`[data-testid="produce-item"][data-gtin="${TOMATOES.gtin}"] [data-testid="pic-initials"]`).textContent(), 'To');
+    await k.shoot('shop-produce-pictures');
     await testid(page, 'produce-search').tap();
     for (const c of 'BAN') await testid(page, `key-${c}`).tap();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="produce-item"]').length === 1);
@@ -137,6 +140,7 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
     t.equal(await testid(page, 'alert').count(), 0, 'no alert');
     t.same(tech.docs.get('lane')?.interventions ?? [], [], 'no intervention');
     await page.locator('[data-testid="own-bags"][data-bags="1"]').waitFor();
+    await k.shoot('shop-scan-last-item-own-bag');
     const trace = await lanectl(k.stateDir, ['trace', tech.basket!.txn!]);
     t.equal(trace.code, 0, trace.err);
     t.match(trace.out, /basket#\d+ OwnBagDeclared/, 'the transaction records the bag');
@@ -207,7 +211,8 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
   });
 
   await t.test('idle: an empty screen warns, then goes back to welcome; never with a basket', async (t) => {
-    await page.goto(`${k.url}${k.url.includes('?') ? '&' : '?'}idle=3`);
+    // 2 s without a touch, then a warning for 8 s
+    await page.goto(`${k.url}${k.url.includes('?') ? '&' : '?'}idle=2&idleWarn=8`);
     await screen(page, 'welcome');
     await testid(page, 'start').tap();
     await screen(page, 'scan');

@@ -14,8 +14,12 @@ const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
 const DEFAULT_LANGUAGE = new URLSearchParams(location.search).get('lang') ?? 'en';
 const RECEIPT_SHOW_MS = 60_000;
-/** Seconds without a touch before an empty basket's screen asks "still there?": `?idle=<s>` in the kiosk's URL, else 90. */
-const IDLE_S = Number(new URLSearchParams(location.search).get('idle')) || 90;
+/**
+ * Seconds without a touch before a screen without a basket asks "still there?" (`?idle=<s>` in
+ * the kiosk's URL, else 70), and how long it asks before going back to welcome (`?idleWarn=<s>`, else 20).
+ */
+const IDLE_S = Number(new URLSearchParams(location.search).get('idle')) || 70;
+const IDLE_WARN_S = Number(new URLSearchParams(location.search).get('idleWarn')) || 20;
 
 export const state = {
   online: false,
@@ -414,7 +418,7 @@ function keyFailure(err) {
 
 const idle = new IdleWatch({
   seconds: IDLE_S,
-  warnSeconds: Math.min(20, Math.max(1, Math.round(IDLE_S / 3))),
+  warnSeconds: IDLE_WARN_S,
   // only a screen without a basket: a shopper's items are never dropped for a pause
   armed: () => state.ui.started && !state.ui.attendant && !state.ui.pin && !state.ui.receipt && !(state.docs.basket?.txn && state.docs.basket.status !== 'idle'),
   onWarn: (left) => {
@@ -424,6 +428,8 @@ const idle = new IdleWatch({
   onIdle: () => {
     state.ui.idleWarning = undefined;
     state.ui.started = false;
+    state.ui.confirm = undefined;
+    state.ui.removeLine = undefined;
     state.ui.lookup = undefined;
     state.ui.weighPick = false;
     setLanguage(DEFAULT_LANGUAGE);

@@ -1,6 +1,6 @@
-// Back to the welcome screen after a pause, with a warning first. The watch
-// runs while `armed()` holds (the screen decides: never with a basket), and a
-// touch anywhere starts the pause again.
+// Back to the welcome screen after a pause: `seconds` without a touch, then a
+// warning for `warnSeconds`. The watch runs while `armed()` holds (the screen
+// decides: never with a basket), and a touch anywhere starts the pause again.
 
 export class IdleWatch {
   constructor({ seconds, warnSeconds, armed, onWarn, onIdle, onBack }) {
@@ -22,7 +22,7 @@ export class IdleWatch {
       this.left = undefined;
       this.onBack();
     }
-    this.timer = setTimeout(() => this.tick(), (this.seconds - this.warnSeconds) * 1000);
+    this.timer = setTimeout(() => this.tick(), this.seconds * 1000);
   }
 
   tick() {
@@ -32,7 +32,7 @@ export class IdleWatch {
         this.left = undefined;
         this.onBack();
       }
-      this.timer = setTimeout(() => this.tick(), (this.seconds - this.warnSeconds) * 1000);
+      this.timer = setTimeout(() => this.tick(), this.seconds * 1000);
       return;
     }
     this.left = this.left === undefined ? this.warnSeconds : this.left - 1;

@@ -1,6 +1,6 @@
 import { h, button } from '../dom.js';
 import { t, money } from '../texts.js';
-import { picture } from '../picture.js';
+import { picture } from '../product-picture.js';
 import { letterPad, numberPad } from './keypads.js';
 
 /** One product to pick: picture, name, price. */
