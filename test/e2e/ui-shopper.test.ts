@@ -63,7 +63,10 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
     const cola = lines().find((l) => l.gtin === COLA.gtin)!;
     t.equal(cola.quantity, 1);
     t.equal(cola.pendingRemoval, undefined, 'not waiting for an attendant');
-    t.notOk((tech.docs.get('lane')?.interventions ?? []).some((i: { kind: string }) => i.kind === 'removal'), 'no removal intervention');
+    t.notOk(
+      (tech.docs.get('lane')?.interventions ?? []).some((i: { kind: string }) => i.kind === 'removal'),
+      'no removal intervention',
+    );
     await tech.until(() => tech.docs.get('bagging')?.outstanding?.some((o: { g: number }) => o.g === -COLA.g), 'the can expected out of the bagging area');
     await bag(-COLA.g);
     await baggingOk();

@@ -420,7 +420,8 @@ const idle = new IdleWatch({
   seconds: IDLE_S,
   warnSeconds: IDLE_WARN_S,
   // only a screen without a basket: a shopper's items are never dropped for a pause
-  armed: () => state.ui.started && !state.ui.attendant && !state.ui.pin && !state.ui.receipt && !(state.docs.basket?.txn && state.docs.basket.status !== 'idle'),
+  armed: () =>
+    state.ui.started && !state.ui.attendant && !state.ui.pin && !state.ui.receipt && !(state.docs.basket?.txn && state.docs.basket.status !== 'idle'),
   onWarn: (left) => {
     state.ui.idleWarning = left;
     update();
@@ -453,7 +454,10 @@ function onBasket(next) {
   const prev = state.docs.basket;
   state.docs.basket = next;
   state.ui.lastLine = lastChanged(prev, next) ?? (next.lines?.some((l) => l.line === state.ui.lastLine) ? state.ui.lastLine : next.lines?.at(-1)?.line);
-  announceLine(next.lines?.find((l) => l.line === state.ui.lastLine), next);
+  announceLine(
+    next.lines?.find((l) => l.line === state.ui.lastLine),
+    next,
+  );
   if (next.notice?.code !== 'weigh') state.ui.skipWeigh = undefined;
   if (next.status === 'idle' && prev && prev.txn && next.last?.txn === prev.txn) {
     state.ui.payRequested = false;

@@ -205,10 +205,7 @@ export const TransactionCancelled = defineEvent(
 export const OwnBagDeclared = defineEvent(
   'OwnBagDeclared',
   1,
-  Type.Object(
-    { bag: Type.String({ pattern: '^B[0-9]{1,3}$' }), minG: Grams, maxG: Grams },
-    { additionalProperties: false },
-  ),
+  Type.Object({ bag: Type.String({ pattern: '^B[0-9]{1,3}$' }), minG: Grams, maxG: Grams }, { additionalProperties: false }),
 );
 export type OwnBagDeclaredData = Static<typeof OwnBagDeclared>;
 
@@ -244,7 +241,12 @@ export const WeightVerified = defineEvent(
   'WeightVerified',
   1,
   Type.Object(
-    { ...VerdictBase, lines: Lines, bags: Type.Optional(Type.Array(Type.String({ pattern: '^B[0-9]{1,3}$' }), { maxItems: 999 })), override: Type.Optional(Type.Boolean()) },
+    {
+      ...VerdictBase,
+      lines: Lines,
+      bags: Type.Optional(Type.Array(Type.String({ pattern: '^B[0-9]{1,3}$' }), { maxItems: 999 })),
+      override: Type.Optional(Type.Boolean()),
+    },
     { additionalProperties: false },
   ),
 );

@@ -195,19 +195,16 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
 
     /** Products for the touch UI, most used first, then by name; `search` matches words of the name, a GTIN or a PLU. */
     const listed = async (tx: Tx, where: string, params: unknown[], search: string | undefined, limit: number): Promise<Product[]> => {
-      const words = (search ?? '')
-        .trim()
-        .toLowerCase()
-        .split(/\s+/)
-        .filter(Boolean)
-        .slice(0, 5);
+      const words = (search ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5);
       const like = (w: string): string => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const conds = words.map(() => "(lower(p.name) LIKE ? ESCAPE '\\' OR p.gtin LIKE ? ESCAPE '\\' OR p.plu = ?)");
       const all = [where, ...conds].filter(Boolean);
       const rows = await tx.all<ProductRow>(
         `SELECT ${COLUMNS.split(', ')
           .map((c) => `p.${c}`)
-          .join(', ')} FROM catalog_products p LEFT JOIN catalog_usage u ON u.gtin = p.gtin ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY coalesce(u.n, 0) DESC, p.name LIMIT ?`,
+          .join(
+            ', ',
+          )} FROM catalog_products p LEFT JOIN catalog_usage u ON u.gtin = p.gtin ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY coalesce(u.n, 0) DESC, p.name LIMIT ?`,
         [...params, ...words.flatMap((w) => [like(w), like(w), w]), limit],
       );
       return rows.map(toProduct);

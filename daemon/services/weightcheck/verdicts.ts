@@ -129,7 +129,11 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         key,
         lines: basketLines(bagged),
         ...(bagged.some(isBag) ? { bags: bagged.filter(isBag).map((l) => l.line) } : {}),
-        expectedG: r1(expectedTotal()), actualG: r1(actual), clears, ...extra },
+        expectedG: r1(expectedTotal()),
+        actualG: r1(actual),
+        clears,
+        ...extra,
+      },
     });
   };
 

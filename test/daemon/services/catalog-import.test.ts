@@ -33,7 +33,10 @@ t.test('a row to a product: every field checked, with a message naming it', asyn
     { gtin: '02100000000258', name: 'Bananas', price: 189, unit: 'kg', mustWeigh: true, plu: '4011', image: '/img/produce/bananas.svg' },
     'a PLU to key and a picture for the touch UI',
   );
-  t.same(productFromRow({ gtin: '5449000000996', name: 'Cola', price: 99, image: 'https://pictures.example/cola.png' }).image, 'https://pictures.example/cola.png');
+  t.same(
+    productFromRow({ gtin: '5449000000996', name: 'Cola', price: 99, image: 'https://pictures.example/cola.png' }).image,
+    'https://pictures.example/cola.png',
+  );
   t.same(
     productFromRow({ gtin: '2100000000258', name: 'Bananas', price: 189, unit: 'KG' }),
     { gtin: '02100000000258', name: 'Bananas', price: 189, unit: 'kg', mustWeigh: true },

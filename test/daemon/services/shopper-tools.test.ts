@@ -79,7 +79,10 @@ t.test('keyed codes, name search, produce order, free removals, own bag', async 
     await s.waitDoc('basket', (b) => b.bags === 1, 'doc/basket counts the bag');
     await s.waitFor((e) => e.type === 'OwnBagDeclared' && e.data.bag === 'B1', 'OwnBagDeclared');
     const w = await s.bag(42);
-    const verified = s.events.find((e) => e.source === 'weightcheck' && (e.data as { key?: string }).key === `w:${w.id}`)! as { type: string; data: { bags?: string[] } };
+    const verified = s.events.find((e) => e.source === 'weightcheck' && (e.data as { key?: string }).key === `w:${w.id}`)! as {
+      type: string;
+      data: { bags?: string[] };
+    };
     t.equal(verified.type, 'WeightVerified', 'no alarm for the bag');
     t.same(verified.data.bags, ['B1'], 'the verdict names the bag');
   });

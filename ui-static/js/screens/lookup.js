@@ -22,7 +22,11 @@ export function lookupScreen(state, actions) {
   const offline = !state.online;
   const currency = state.docs.basket?.currency;
   const tab = (id, label) =>
-    button(label, () => actions.lookupTab(id), { testid: `lookup-tab-${id}`, kind: l.tab === id ? 'primary' : 'secondary', extra: { 'aria-pressed': String(l.tab === id) } });
+    button(label, () => actions.lookupTab(id), {
+      testid: `lookup-tab-${id}`,
+      kind: l.tab === id ? 'primary' : 'secondary',
+      extra: { 'aria-pressed': String(l.tab === id) },
+    });
   const body =
     l.tab === 'code'
       ? h(
