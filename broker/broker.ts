@@ -4,9 +4,9 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { Aedes, type Client, type AuthenticateError } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Config, Role } from '../daemon/core/config.js';
-import type { Logger } from '../daemon/core/log.js';
-import type { Metrics } from '../daemon/core/metrics.js';
+import type { Role } from './roles.js';
+import type { Logger } from './log.js';
+import type { BrokerConfig, BrokerMetrics } from './settings.js';
 import { Acl } from './acl.js';
 import type { Credentials } from './credentials.js';
 import { admit, principalId, type Principal } from './principal.js';
@@ -27,10 +27,10 @@ function answer(socket: Duplex, status: 403 | 503, text: string): void {
 }
 
 export interface BrokerOptions {
-  config: Config;
+  config: BrokerConfig;
   stateDir: string;
   log: Logger;
-  metrics: Metrics;
+  metrics: BrokerMetrics;
   credentials: Credentials;
   /** Device names: the devices host (driver `laned-devices`) alone publishes as these sources. */
   devices: Iterable<string>;

@@ -1,7 +1,8 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, createHmac, type ScryptOptions } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Roles, ConfigError, type Role } from '../daemon/core/config.js';
+import { Roles, type Role } from './roles.js';
+import { ConfigError } from './settings.js';
 import { FailureLimits, Semaphore, type Rate } from './auth-limits.js';
 import { scryptCostProblem } from './scrypt-cost.js';
 

@@ -1,4 +1,4 @@
-import type { Role } from '../daemon/core/config.js';
+import type { Role } from './roles.js';
 import type { Verified } from './credentials.js';
 
 /** Who a connection is: its role, and for the lane's own clients and UI sessions which one. */

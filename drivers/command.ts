@@ -18,12 +18,16 @@ export interface Commandable {
   command(name: string, args: Record<string, unknown>): Promise<unknown>;
 }
 
-/** A refusal a technician can act on (not a bug). */
+/**
+ * A refusal the asker can act on (not a bug), thrown by a driver's or a service's
+ * command handler: the reply carries the message and `kind`, and nothing is logged
+ * as a failure. The one class for both: the service runtime re-exports it.
+ */
 export class CommandError extends Error {
   override name = 'CommandError';
   constructor(
     message: string,
-    /** `not-found`: no device of that name. */
+    /** Carried in the reply, so a client can tell "no such thing" (a device, a dead letter) from a refusal. */
     readonly kind?: 'not-found',
   ) {
     super(message);

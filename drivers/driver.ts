@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/core/log.js';
+import type { Logger } from './log.js';
 
 /** UnifiedPOS-flavoured life of a device as technicians see it in `lanectl devices`. */
 export type DeviceState = 'starting' | 'ok' | 'degraded' | 'disconnected' | 'failed' | 'stopped';

@@ -5,7 +5,7 @@
  * reports every state change once. the design "Devices"; the code conventions
  * "One contract per kind of part", "Logs".
  */
-import type { Logger } from '../daemon/core/log.js';
+import type { Logger } from './log.js';
 import type { DeviceStatus, Driver, DriverContext } from './driver.js';
 import type { DriverEnv } from './env.js';
 import { realEnv } from './env.js';

@@ -1,5 +1,5 @@
 import type { DriverContext } from './driver.js';
-import type { Logger } from '../daemon/core/log.js';
+import type { Logger } from './log.js';
 
 /**
  * Serialises a driver's emits so events commit in the order the device

@@ -5,6 +5,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { scryptCostProblem } from '../../broker/scrypt-cost.js';
+import { Roles, type Role } from '../../broker/roles.js';
+import { ConfigError } from '../../broker/settings.js';
 import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
 
@@ -12,8 +14,7 @@ const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
 const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
 
-export const Roles = ['driver', 'service', 'ui', 'technician', 'uplink'] as const;
-export type Role = (typeof Roles)[number];
+export { Roles, type Role };
 
 export const ConfigSchema = Type.Object(
   {
@@ -128,9 +129,7 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function keyPath(path: string): string {
   return path.replace(/^\//, '').replace(/\//g, '.') || '(top level)';

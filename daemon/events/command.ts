@@ -2,6 +2,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { newEventId } from './envelope.js';
 
+export { CommandError } from '../../drivers/command.js';
+
 export const CommandSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 64 }),

@@ -1,136 +1,26 @@
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { MqttClient } from 'mqtt';
-import { Type, type TSchema } from '@sinclair/typebox';
-import type { Config, Role } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
-import { Store, type Tx, type StoreCorruptError } from '../store/store.js';
-import type { BoardClock } from '../events/clock.js';
-import { parseEvent, type Envelope } from '../events/envelope.js';
-import { Outbox, type EmitMeta } from '../events/outbox.js';
-import { Inbox } from '../events/inbox.js';
-import { DeadLetters, type DeadLetter } from '../events/deadletter.js';
+import { Store } from '../store/store.js';
+import { Outbox } from '../events/outbox.js';
+import { Inbox } from '../events/inbox/inbox.js';
+import { DeadLetters } from '../events/deadletter.js';
 import { KeyedExecutor } from '../events/executor.js';
-import { ReplayBudget } from '../events/replay-budget.js';
-import { argsChecker, newCommand, parseCommand, type CommandReply } from '../events/command.js';
+import { newCommand } from '../events/command.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
+import type { RuntimeHost, ServiceContext, ServiceDefinition, ServiceLogic, ServiceState, ServiceStatus } from './service.js';
+import { COMMAND_DDL, CommandRunner } from './commands.js';
+import { builtinCommands } from './builtin-commands.js';
+import { ReplayServer } from './replay-server.js';
+import { DocPublisher } from './docs.js';
+import { dispatch } from './dispatch.js';
+import { drain } from './drain.js';
 
-/** What the daemon (or `laned --only`) gives every hosted service. */
-export interface RuntimeHost {
-  stateDir: string;
-  config: Config;
-  log: Logger;
-  clock: BoardClock;
-  metrics: Metrics;
-  /** `connect`: an in-memory connection to the broker when it runs in this process. */
-  broker: { url: string; password(role: Role, clientId: string): string; connect?(clientId: string): Duplex };
-  /** A store was found corrupt and moved aside: the lane runs degraded. */
-  onCorrupt?(err: StoreCorruptError): void;
-}
-
-/** Thrown by a command handler for a request that cannot be done; the reply carries the message. */
-export class CommandError extends Error {
-  override name = 'CommandError';
-  constructor(
-    message: string,
-    /** Carried in the reply, so a client can tell "no such thing" from a refusal. */
-    readonly kind?: 'not-found',
-  ) {
-    super(message);
-  }
-}
-
-export interface CommandSpec {
-  /** TypeBox schema of `args`; checked before `handle` runs. */
-  args?: TSchema;
-  /** Serialization key (e.g. the transaction); default: one queue per service. */
-  key?(args: unknown): string;
-  /** `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
-  handle(args: any, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
-}
-
-/** What a service is given (the code conventions: one typed context). */
-export interface ServiceContext<C = Record<string, unknown>> {
-  name: string;
-  settings: C;
-  config: Config;
-  log: Logger;
-  clock: BoardClock;
-  metrics: Metrics;
-  stateDir: string;
-  store: Store;
-  /** Report another SQLite file of this service found corrupt and moved aside (Store.open's onCorrupt): the lane runs degraded. */
-  onCorrupt(err: StoreCorruptError): void;
-  /** Write an event of this service into the open transaction (outbox). */
-  emit<D>(tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
-  /** Publish for another source too (the devices host: one source per device); call outside a transaction. */
-  addSource(source: string): Promise<void>;
-  /** Write an event of a source added with addSource into the open transaction. */
-  emitAs<D>(source: string, tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
-  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Run work in the serial queue of `key` (a transaction), e.g. from a timer. */
-  runKeyed<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  /**
-   * Retained `doc/<name>` for readers (QoS 1). A document over `events.maxPayloadBytes`
-   * is not sent (the broker would refuse it): it is logged and counted.
-   */
-  publishDoc(name: string, doc: unknown): void;
-  /** Remove the retained `doc/<name>` (a zero-byte retained message [MQTT-3.3.1-10]). */
-  clearDoc(name: string): void;
-  /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
-  sendCommand(target: string, command: string, args?: unknown, by?: string): void;
-}
-
-/** The behaviour of one service; everything optional but a name. */
-export interface ServiceLogic {
-  /**
-   * Sources whose whole event stream this service consumes (`evt/<source>/+`):
-   * whole streams, so that a gap in a source's `seq` means a lost event.
-   */
-  sources?: string[];
-  migrate?(store: Store): Promise<void>;
-  onEvent?(ev: Envelope, tx: Tx): Promise<void>;
-  commands?: Record<string, CommandSpec>;
-  keyOf?(ev: Envelope): string;
-  start?(): Promise<void>;
-  stop?(): Promise<void>;
-  status?(): Record<string, unknown>;
-}
-
-export interface ServiceDefinition<C = Record<string, unknown>> {
-  name: string;
-  /** Broker role of its client (default `service`). */
-  role?: Role;
-  /** The commands the touch UI's screens send to this service: the `ui` role may send these and no others (broker/acl.ts). */
-  ui?: readonly string[];
-  create(ctx: ServiceContext<C>): ServiceLogic;
-}
-
-/**
- * `disconnected`, `write-failing` and `stalled` are a started service that is not
- * doing its work: its broker connection is down, its store refuses writes
- * (a full disk), or it does not keep up (the daemon's health check: event-loop
- * lag, a store that does not answer). None of them counts as running.
- */
-export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'disconnected' | 'write-failing' | 'stalled';
+export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
+export { CommandError } from '../events/command.js';
 
 /** Lifecycle states; the others are reported over a running one. */
 type Lifecycle = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
-export interface ServiceStatus {
-  name: string;
-  state: ServiceState;
-  connected: boolean;
-  outboxBacklog: number;
-  deadLetters: number;
-  applied: number;
-  lastSeq: number;
-  detail?: string;
-  [k: string]: unknown;
-}
-
-const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY KEY, reply TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;
 
 /**
  * Hosts one service (the design "Process"): its SQLite file, outbox, inbox,
@@ -146,13 +36,12 @@ export class ServiceRuntime {
   private inbox: Inbox | undefined;
   private deadLetters!: DeadLetters;
   private client: MqttClient | undefined;
-  /** The last text of each doc/<name> published on this connection. */
-  private readonly docsSent = new Map<string, string>();
+  private readonly docs: DocPublisher;
+  private readonly replays: ReplayServer;
+  private commands!: CommandRunner;
   private logic!: ServiceLogic;
   private readonly executor = new KeyedExecutor();
   private readonly log: Logger;
-  private readonly checkers = new Map<string, (a: unknown) => string | undefined>();
-  private readonly replayBudget = new ReplayBudget();
   /** The store was found corrupt at prepare and started empty. */
   storeReset = false;
   /** When the last message arrived (the stop drains until the stream is quiet). */
@@ -168,6 +57,9 @@ export class ServiceRuntime {
   ) {
     this.name = def.name;
     this.log = host.log.child({ component: `services/${def.name}` });
+    const parts = { service: def.name, metrics: host.metrics, log: this.log, maxPayloadBytes: host.config.events.maxPayloadBytes, client: () => this.client };
+    this.docs = new DocPublisher(parts);
+    this.replays = new ReplayServer({ ...parts, outbox: (source) => this.outboxes.get(source) });
   }
 
   private get clientId(): string {
@@ -202,12 +94,23 @@ export class ServiceRuntime {
       await this.outboxFor(this.name).init();
       this.logic = this.def.create(this.context());
       await this.logic.migrate?.(this.store);
-      for (const [cmd, spec] of Object.entries(this.logic.commands ?? {})) {
-        if (spec.args) this.checkers.set(cmd, argsChecker(spec.args));
-      }
-      for (const [cmd, spec] of Object.entries(this.builtins)) {
-        if (spec.args && !this.checkers.has(cmd)) this.checkers.set(cmd, argsChecker(spec.args));
-      }
+      this.commands = new CommandRunner({
+        service: this.name,
+        store: this.store,
+        executor: this.executor,
+        metrics: host.metrics,
+        log: this.log,
+        maxPayloadBytes: host.config.events.maxPayloadBytes,
+        commands: this.logic.commands ?? {},
+        builtins: builtinCommands({
+          name: this.name,
+          log: this.log,
+          status: () => this.status(),
+          deadLetters: () => this.deadLetters,
+          onEvent: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
+        }),
+        publish: (topic, text) => this.client?.publish(topic, text, { qos: 1 }),
+      });
       const subscriptions = [`cmd/${this.name}/+`];
       if (this.logic.sources?.length) {
         subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
@@ -246,7 +149,7 @@ export class ServiceRuntime {
         pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
         onSubscribed: () => this.markSubscribed(),
       });
-      this.client.on('connect', () => this.docsSent.clear());
+      this.client.on('connect', () => this.docs.forget());
       await whenConnected(this.client, 10_000).then(
         () => this.subscribed,
         (err: Error) => this.log.warn({ err: err.message }, 'broker not reachable yet; events stay in the outbox until it is'),
@@ -277,30 +180,16 @@ export class ServiceRuntime {
     this.state = 'stopping';
     try {
       await this.logic?.stop?.();
-      // Drain before the flush: transactions a stopping service began without
-      // awaiting them (a driver's last DeviceStatus; the store's single queue runs
-      // the no-op after every transaction begun before it) and events still
-      // arriving, until the inbound stream has been quiet for a moment (at most
-      // 5 s; what arrives later stays with the broker's session for next start).
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        await this.executor.idle();
-        await this.inbox?.idle();
-        await this.store?.get('SELECT 1');
-        let left = 0;
-        for (const o of this.outboxes.values()) {
-          const n = await o.flush(3000);
-          left += n;
-          if (n > 0) this.log.warn({ source: o.source, left: n }, `${n} events not yet acknowledged; they are sent at next start`);
-        }
-        if (left > 0) break;
-        if (Date.now() - this.lastDispatch >= 200 && [...this.outboxes.values()].every((o) => o.backlog() === 0)) break;
-        if (Date.now() > deadline) {
-          this.log.warn('events still arriving 5 s into the stop; the rest is applied at next start');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await drain({
+        log: this.log,
+        store: this.store,
+        outboxes: this.outboxes.values(),
+        idle: async () => {
+          await this.executor.idle();
+          await this.inbox?.idle();
+        },
+        lastDispatch: () => this.lastDispatch,
+      });
       this.inbox?.stop();
       if (this.client) await endClient(this.client);
       for (const o of this.outboxes.values()) o.detach();
@@ -441,29 +330,8 @@ export class ServiceRuntime {
       },
       tx: (fn) => this.store.tx(fn),
       runKeyed: (key, fn) => this.executor.run(key, fn),
-      publishDoc: (name, doc) => {
-        // The same document again changes nothing for its readers: not sent (the broker keeps
-        // the retained one). After a reconnect the next one is sent whatever it holds.
-        const text = JSON.stringify(doc);
-        if (this.docsSent.get(name) === text) return;
-        const bytes = Buffer.byteLength(text);
-        const max = host.config.events.maxPayloadBytes;
-        if (bytes > max) {
-          host.metrics.docsRefused.inc({ service: this.name, doc: name });
-          this.log.error(
-            { doc: name, bytes, max },
-            `doc/${name} not published: ${bytes} bytes over events.maxPayloadBytes ${max}; its readers keep the previous one`,
-          );
-          return;
-        }
-        this.docsSent.set(name, text);
-        this.client?.publish(`doc/${name}`, text, { qos: 1, retain: true });
-      },
-      clearDoc: (name) => {
-        if (this.docsSent.get(name) === '') return;
-        this.docsSent.set(name, '');
-        this.client?.publish(`doc/${name}`, '', { qos: 1, retain: true });
-      },
+      publishDoc: (name, doc) => this.docs.publish(name, doc),
+      clearDoc: (name) => this.docs.clear(name),
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
     };
   }
@@ -482,179 +350,20 @@ export class ServiceRuntime {
     this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
   }
 
-  private async dispatch(topic: string, payload: Buffer): Promise<void> {
+  private dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
-    const parts = topic.split('/');
-    if (parts[0] === 'cmd') {
-      if (parts[2] === 'Replay') return this.answerReplay(parts[1], payload);
-      if (parts[1] === this.name) return this.runCommand(parts.slice(2).join('/'), payload);
-      return;
-    }
-    if (parts[0] === 'replay' && parts[3] === 'end') {
-      let info: { firstAvailable?: unknown } = {};
-      try {
-        info = JSON.parse(payload.toString('utf8')) as { firstAvailable?: unknown };
-      } catch {
-        this.log.warn({ topic }, 'replay end marker is not JSON; ignored');
-      }
-      if (typeof info.firstAvailable === 'number') await this.inbox?.replayEnded(parts[1], info.firstAvailable);
-      return;
-    }
-    if (parts[0] === 'svc' && parts[2] === 'head') {
-      let seq = NaN;
-      try {
-        seq = Number((JSON.parse(payload.toString('utf8')) as { seq?: unknown }).seq);
-      } catch {
-        this.log.debug({ topic }, 'head announcement is not JSON; ignored');
-      }
-      if (Number.isInteger(seq)) this.inbox?.noteHead(parts[1], seq);
-      return;
-    }
-    if (this.inbox) return this.inbox.receive(topic, payload);
-  }
-
-  /** Commands every service answers: dead-letter handling for `lanectl dlq`, status. */
-  private readonly builtins: Record<string, CommandSpec> = {
-    Status: { handle: async () => this.status() },
-    // Inside the command's transaction: reading through the store would queue behind it (deadlock).
-    DlqList: {
-      handle: async (_args: unknown, tx, m) => {
-        this.log.info({ by: m.by, command: m.id }, `dead letters of ${this.name} listed by ${m.by ?? 'an unknown sender'}`);
-        return tx.all<DeadLetter>('SELECT * FROM dead_letters ORDER BY n DESC LIMIT 500');
+    return dispatch(
+      {
+        self: this.name,
+        log: this.log,
+        replay: (source, p) => this.replays.answer(source, p),
+        command: (name, p) => this.commands.run(name, p),
+        replayEnded: async (source, firstAvailable) => this.inbox?.replayEnded(source, firstAvailable),
+        head: (source, seq) => this.inbox?.noteHead(source, seq),
+        event: async (t, p) => this.inbox?.receive(t, p),
       },
-    },
-    DlqDrop: {
-      args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
-      handle: async (args: { n: number }, tx, m) => {
-        const dl = await tx.get<{ topic: string; event_id: string | null; reason: string }>('SELECT topic, event_id, reason FROM dead_letters WHERE n = ?', [
-          args.n,
-        ]);
-        const r = await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
-        if (r.changes === 0 || !dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
-        tx.afterCommit(() => {
-          this.deadLetters.forget(1);
-          this.log.warn(
-            { by: m.by, n: args.n, topic: dl.topic, eventId: dl.event_id, reason: dl.reason },
-            `dead letter ${args.n} of ${this.name} dropped by ${m.by ?? 'an unknown sender'}`,
-          );
-        });
-        return { dropped: args.n };
-      },
-    },
-    DlqRetry: {
-      args: Type.Object({ n: Type.Integer({ minimum: 1 }) }),
-      handle: async (args: { n: number }, tx, m) => {
-        const dl = await tx.get<{ topic: string; payload: string }>('SELECT topic, payload FROM dead_letters WHERE n = ?', [args.n]);
-        this.log.warn({ by: m.by, n: args.n, topic: dl?.topic }, `dead letter ${args.n} of ${this.name} retried by ${m.by ?? 'an unknown sender'}`);
-        if (!dl) throw new CommandError(`${this.name} has no dead letter ${args.n}`, 'not-found');
-        const parsed = parseEvent(dl.topic, dl.payload, Number.MAX_SAFE_INTEGER);
-        if (!parsed.ok) throw new CommandError(`dead letter ${args.n} is still invalid: ${parsed.reason}; drop it instead`);
-        await this.logic.onEvent?.(parsed.event, tx);
-        await tx.run('DELETE FROM dead_letters WHERE n = ?', [args.n]);
-        tx.afterCommit(() => this.deadLetters.forget(1));
-        return { retried: args.n, eventId: parsed.event.id };
-      },
-    },
-  };
-
-  private async answerReplay(source: string, payload: Buffer): Promise<void> {
-    const o = this.outboxes.get(source);
-    const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
-    const args = parsed.ok ? (parsed.cmd.args as { from?: unknown; to?: unknown; consumer?: unknown } | undefined) : undefined;
-    const by = parsed.ok ? parsed.cmd.by : undefined;
-    if (
-      !o ||
-      !args ||
-      typeof args.from !== 'number' ||
-      typeof args.to !== 'number' ||
-      typeof args.consumer !== 'string' ||
-      !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)
-    ) {
-      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay' });
-      this.log.warn({ source, by, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
-      return;
-    }
-    // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only
-    if (by !== `service:${args.consumer}`) {
-      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay' });
-      this.log.warn(
-        { source, by, consumer: args.consumer },
-        `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`,
-      );
-      return;
-    }
-    if (!this.replayBudget.take(by, source)) {
-      this.host.metrics.rejected.inc({ service: this.name, reason: 'replay-rate' });
-      this.log.warn(
-        { source, by, from: args.from, to: args.to },
-        `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`,
-      );
-      return;
-    }
-    const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));
-    const client = this.client;
-    if (!client) return;
-    for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
-    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
-      qos: 1,
-    });
-    this.log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');
-  }
-
-  private async runCommand(name: string, payload: Buffer): Promise<void> {
-    const parsed = parseCommand(payload, this.host.config.events.maxPayloadBytes);
-    if (!parsed.ok) {
-      this.host.metrics.rejected.inc({ service: this.name, reason: 'command' });
-      this.log.warn({ command: name, reason: parsed.reason }, `rejected command ${name}: ${parsed.reason}`);
-      return;
-    }
-    const { cmd } = parsed;
-    const replyTo = cmd.replyTo;
-    const reply = (r: CommandReply): void => {
-      if (!replyTo) return;
-      let text = JSON.stringify(r);
-      const max = this.host.config.events.maxPayloadBytes;
-      const bytes = Buffer.byteLength(text);
-      if (bytes > max) {
-        // the broker would refuse it: the asker learns why instead of waiting for nothing
-        this.log.warn({ command: name, id: cmd.id, bytes, max }, `reply to ${name} not sent: ${bytes} bytes over events.maxPayloadBytes ${max}`);
-        text = JSON.stringify({ id: cmd.id, ok: false, error: `the reply to ${name} has ${bytes} bytes, over events.maxPayloadBytes ${max}` });
-      }
-      this.client?.publish(replyTo, text, { qos: 1 });
-    };
-    const cached = await this.store.get<{ reply: string }>('SELECT reply FROM command_results WHERE id = ?', [cmd.id]);
-    if (cached) {
-      this.host.metrics.duplicates.inc({ service: this.name });
-      reply(JSON.parse(cached.reply) as CommandReply);
-      return;
-    }
-    const spec = this.logic.commands?.[name] ?? this.builtins[name];
-    if (!spec) {
-      const known = Object.keys(this.logic.commands ?? {}).join(', ') || 'none';
-      reply({ id: cmd.id, ok: false, error: `${this.name} has no command ${name} (known: ${known})` });
-      return;
-    }
-    const problem = this.checkers.get(name)?.(cmd.args);
-    if (problem) {
-      reply({ id: cmd.id, ok: false, error: `${this.name}/${name}: ${problem}` });
-      return;
-    }
-    let answer: CommandReply;
-    try {
-      answer = await this.executor.run(spec.key?.(cmd.args) ?? `cmd:${this.name}`, () =>
-        this.store.tx(async (tx) => {
-          const from = replyTo ? /^reply\/([^/]+)\//.exec(replyTo)?.[1] : undefined;
-          const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}), ...(from ? { from } : {}) });
-          const ok: CommandReply = { id: cmd.id, ok: true, ...(result === undefined ? {} : { result }) };
-          await tx.run('INSERT INTO command_results (id, reply, time) VALUES (?,?,?)', [cmd.id, JSON.stringify(ok), new Date().toISOString()]);
-          return ok;
-        }),
-      );
-    } catch (err) {
-      const message = (err as Error).message;
-      if (!(err instanceof CommandError)) this.log.error({ command: name, id: cmd.id, err: message }, `command ${name} failed`);
-      answer = { id: cmd.id, ok: false, error: message, ...(err instanceof CommandError && err.kind ? { kind: err.kind } : {}) };
-    }
-    reply(answer);
+      topic,
+      payload,
+    );
   }
 }

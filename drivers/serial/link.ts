@@ -6,7 +6,7 @@
  */
 import { SerialPortStream } from '@serialport/stream';
 import { Type } from '@sinclair/typebox';
-import type { Logger } from '../../daemon/core/log.js';
+import type { Logger } from '../log.js';
 import type { TimerHandle, Timers } from '../timers.js';
 
 /** serialport's BindingInterface, named through @serialport/stream (whose typings resolve under NodeNext). */

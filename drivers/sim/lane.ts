@@ -7,7 +7,7 @@
  * into the fake evdev node, levels into the fake sysfs value files, so the
  * real driver code runs.
  */
-import { silentLogger, type Logger } from '../../daemon/core/log.js';
+import { silentLogger, type Logger } from '../log.js';
 import type { DriverEnv } from '../env.js';
 import type { DeviceConfig, DeviceKindName } from '../registry.js';
 import { realTimers, type Timers } from '../timers.js';

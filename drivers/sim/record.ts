@@ -1,12 +1,11 @@
 /**
  * A DriverContext that records what a driver emits and reports, with each
- * event checked against its registered schema (daemon/events/schemas/devices.ts).
+ * event checked against its declared schema (drivers/events.ts).
  * Used by tests and by `lanectl selftest`-style checks that run a driver alone.
  */
 import type { DeviceStatus, DriverContext } from '../driver.js';
-import { silentLogger, type Logger } from '../../daemon/core/log.js';
-import { dataProblem } from '../../daemon/events/schema.js';
-import '../../daemon/events/schemas/devices.js';
+import { silentLogger, type Logger } from '../log.js';
+import { deviceEventProblem } from '../events.js';
 
 export interface Recorded {
   type: string;
@@ -28,7 +27,7 @@ export class Recorder<C> {
       config,
       log,
       emit: async (type, data) => {
-        const p = dataProblem(type, 1, data);
+        const p = deviceEventProblem(type, data);
         if (p) this.problems.push(`${type}: ${p}`);
         this.events.push({ type, data: data as Record<string, unknown>, at: now() });
       },

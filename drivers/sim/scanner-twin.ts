@@ -7,7 +7,7 @@
 import type { SerialScannerConfig } from '../serial/scanner.js';
 import { bytesFromConfig } from '../serial/framer.js';
 import type { TimerHandle, Timers } from '../timers.js';
-import type { Logger } from '../../daemon/core/log.js';
+import type { Logger } from '../log.js';
 import type { SimSerialBus } from './serial.js';
 import { unescapeCode } from './env.js';
 

@@ -3,7 +3,6 @@ import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
 import { CommandError } from '../../runtime/runtime.js';
 import { deviceConfigs } from '../../runtime/devices.js';
 import { DeviceManager } from '../../../drivers/manager.js';
-import { CommandError as DriverCommandError } from '../../../drivers/command.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
 import type { SimLane } from '../../../drivers/sim/lane.js';
 import type { ScaleCalibratedData } from '../../events/schemas/devices.js';
@@ -85,13 +84,8 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
             args: Type.Object({ device: Type.String(), command: Type.String(), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
             key: () => 'devices:run',
             async handle(a: { device: string; command: string; args?: Record<string, unknown> }, tx, m) {
-              let result: unknown;
-              try {
-                result = await manage().command(a.device, a.command, a.args ?? {});
-              } catch (err) {
-                if (err instanceof DriverCommandError) throw new CommandError(err.message, err.kind);
-                throw err;
-              }
+              // a driver's CommandError is the runtime's: its refusal goes to the asker as it is
+              const result: unknown = await manage().command(a.device, a.command, a.args ?? {});
               const r = result as { before?: ScaleCalibratedData['before']; after?: ScaleCalibratedData['after'] } | undefined;
               if ((a.command === 'calibrate-zero' || a.command === 'calibrate-span') && r?.after) {
                 const duringTxn = typeof a.args?.txn === 'string' ? a.args.txn : undefined;
