@@ -15,8 +15,8 @@ export function initials(name) {
     .split(/[^\p{L}]+/u)
     .filter(Boolean);
   if (words.length === 0) return '?';
-  const two = words.length > 1 ? words[0][0] + words[1][0] : words[0].slice(0, 2);
-  return two.charAt(0).toUpperCase() + two.slice(1).toLowerCase();
+  if (words.length > 1) return (words[0][0] + words[1][0]).toUpperCase();
+  return words[0].charAt(0).toUpperCase() + words[0].slice(1, 2).toLowerCase();
 }
 
 /** A hue from the name (FNV-1a), 0-359. */
