@@ -8,7 +8,7 @@ import { renderApp } from './render.js';
 import { startKiosk } from './kiosk.js';
 import { BasketView } from './basket-view.js';
 import { IdleWatch } from './idle.js';
-import { announceLine } from './announce.js';
+import { played } from './sound.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
@@ -41,6 +41,7 @@ export const state = {
     attendant: undefined, // { pin, since }
     weighPick: false,
     produce: undefined,
+    access: false, // large text and high contrast, from the welcome screen
     produceQuery: '',
     produceKeys: false,
     /** The item lookup: { tab: 'code' | 'name', code, query, results, error, busy } */
@@ -110,6 +111,10 @@ let receiptTimer;
 export const actions = {
   toggleLanguage() {
     setLanguage(otherLanguage());
+    update();
+  },
+  toggleAccess() {
+    state.ui.access = !state.ui.access;
     update();
   },
   start() {
@@ -293,6 +298,7 @@ export const actions = {
     state.ui.dismissedReceipt = state.ui.receipt?.txn;
     state.ui.receipt = undefined;
     state.ui.started = false;
+    state.ui.access = false;
     setLanguage(DEFAULT_LANGUAGE); // the next shopper starts in the lane's language
     update();
   },
@@ -454,10 +460,6 @@ function onBasket(next) {
   const prev = state.docs.basket;
   state.docs.basket = next;
   state.ui.lastLine = lastChanged(prev, next) ?? (next.lines?.some((l) => l.line === state.ui.lastLine) ? state.ui.lastLine : next.lines?.at(-1)?.line);
-  announceLine(
-    next.lines?.find((l) => l.line === state.ui.lastLine),
-    next,
-  );
   if (next.notice?.code !== 'weigh') state.ui.skipWeigh = undefined;
   if (next.status === 'idle' && prev && prev.txn && next.last?.txn === prev.txn) {
     state.ui.payRequested = false;
@@ -480,6 +482,7 @@ function onBasket(next) {
     } else {
       state.ui.started = false;
       state.ui.lastCancelled = next.last.txn;
+      state.ui.access = false;
       setLanguage(DEFAULT_LANGUAGE);
     }
   }
@@ -563,4 +566,4 @@ update();
 link.start();
 startKiosk();
 // For tests and the bench: the state the screen was rendered from.
-globalThis.laned = { state, link, renderTimes, idle };
+globalThis.laned = { state, link, renderTimes, sounds: played, idle };

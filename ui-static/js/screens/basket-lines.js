@@ -42,7 +42,8 @@ function row(l, currency, actions, mode, disabled, how) {
     },
     h(
       'div',
-      { class: 'line-main' },
+      // a long name shows two lines, then an ellipsis; a tap shows it whole
+      { class: 'line-main', on: { click: (e) => e.currentTarget.closest('.line')?.classList.toggle('line-open') } },
       h('span', { class: 'line-name' }, l.name),
       h('span', { class: 'line-detail' }, lineDetail(l, currency)),
       pending
@@ -112,6 +113,8 @@ export function basketLines(basket, { actions, mode = 'shopper', disabled = fals
     'ol',
     {
       class: 'lines',
+      // a list to scroll through: its buttons may lie below the fold
+      'data-scroll-list': true,
       'data-testid': 'basket',
       'data-rev': String(basket.rev ?? ''),
       'data-txn': basket.txn ?? '',

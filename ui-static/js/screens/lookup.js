@@ -44,7 +44,7 @@ export function lookupScreen(state, actions) {
           h('output', { class: 'lookup-entry', 'data-testid': 'lookup-query', 'aria-label': t('lookup.search') }, l.query || '\u00a0'),
           h(
             'div',
-            { class: 'product-grid', 'data-testid': 'lookup-results' },
+            { class: 'product-grid', 'data-testid': 'lookup-results', 'data-scroll-list': true },
             l.query && l.results && l.results.length === 0 ? h('p', { class: 'empty', 'data-testid': 'lookup-none' }, t('lookup.none')) : null,
             (l.results ?? []).map((p) => productButton(p, currency, () => actions.pickProduct(p.gtin), { testid: 'lookup-result', disabled: offline })),
           ),

@@ -3,7 +3,11 @@ import { t, money } from '../texts.js';
 import { currentAlerts, baggingHint } from '../alerts.js';
 import { basketLines } from './basket-lines.js';
 
-/** Scanning with the live basket: lines, total, pay. */
+/**
+ * Scanning with the live basket: lines, total, pay. The side column keeps its
+ * buttons in view at every size: notices scroll in their own box above them,
+ * and Pay is last, at the bottom right where the thumb is.
+ */
 export function scanScreen(state, actions) {
   const basket = state.docs.basket ?? { lines: [], total: 0, items: 0, currency: 'EUR' };
   const open = basket.status === 'open';
@@ -11,11 +15,20 @@ export function scanScreen(state, actions) {
   const notices = [];
   const alerts = currentAlerts(state.docs);
   for (const a of alerts.filter((x) => !x.blocking)) {
-    notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
+    notices.push(
+      h(
+        'div',
+        { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind },
+        h('strong', {}, a.title),
+        ' ',
+        a.name ? h('span', { class: 'notice-item' }, `${a.name}: `) : null,
+        a.body,
+      ),
+    );
   }
   if (basket.notice?.code === 'weigh') {
     const name = basket.notice.name;
-    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : basket.notice.text));
+    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : t('weigh.placeAny')));
   }
   if (basket.notice?.code === 'scan-refused')
     notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
@@ -35,19 +48,27 @@ export function scanScreen(state, actions) {
     ),
     h(
       'aside',
-      { class: 'scan-side' },
-      last
+      { class: 'scan-side', 'aria-label': t('scan.side') },
+      last || notices.length || hint || basket.bags
         ? h(
             'div',
-            { class: 'last-item', 'data-testid': 'last-item', 'data-line': last.line },
-            h('span', { class: 'last-label' }, t('last.title')),
-            h('span', { class: 'last-name' }, last.quantity > 1 ? `${last.quantity} × ${last.name}` : last.name),
-            h('span', { class: 'last-price', 'data-testid': 'last-price' }, money(last.price, basket.currency)),
+            { class: 'scan-notices', 'data-testid': 'notices', role: 'region', tabindex: '0', 'aria-label': t('scan.notices') },
+            last
+              ? h(
+                  'div',
+                  { class: 'last-item', 'data-testid': 'last-item', 'data-line': last.line },
+                  h('span', { class: 'last-label' }, t('last.title')),
+                  h('span', { class: 'last-name' }, last.quantity > 1 ? `${last.quantity} × ${last.name}` : last.name),
+                  h('span', { class: 'last-price', 'data-testid': 'last-price' }, money(last.price, basket.currency)),
+                )
+              : null,
+            notices,
+            basket.bags
+              ? h('p', { class: 'bag-note', 'data-testid': 'own-bags', 'data-bags': String(basket.bags) }, t('bag.declared', { n: basket.bags }))
+              : null,
+            hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
           )
-        : null,
-      notices,
-      basket.bags ? h('p', { class: 'bag-note', 'data-testid': 'own-bags', 'data-bags': String(basket.bags) }, t('bag.declared', { n: basket.bags })) : null,
-      hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
+        : h('div', { class: 'scan-notices' }),
       h(
         'div',
         { class: 'total-box' },
@@ -55,21 +76,21 @@ export function scanScreen(state, actions) {
         h('span', { class: 'total', 'data-testid': 'total', 'data-total': String(basket.total ?? 0) }, money(basket.total ?? 0, basket.currency)),
         h('span', { class: 'total-count', 'data-testid': 'item-count' }, count),
       ),
-      button(t('scan.pay'), actions.pay, {
-        kind: 'primary',
-        big: true,
-        testid: 'pay',
-        // doc/lane may show a blocking alert a moment before doc/basket counts it
-        disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
-      }),
       h(
         'div',
-        { class: 'scan-tools' },
+        { class: 'scan-actions' },
         button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
         button(t('scan.lookup'), actions.openLookup, { testid: 'lookup', disabled: offline || basket.status === 'paying' }),
         button(t('bag.own'), actions.declareBag, { testid: 'own-bag', disabled: offline || basket.status === 'paying' }),
+        open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
+        button(t('scan.pay'), actions.pay, {
+          kind: 'primary',
+          big: true,
+          testid: 'pay',
+          // doc/lane may show a blocking alert a moment before doc/basket counts it
+          disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
+        }),
       ),
-      open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
     ),
   );
 }

@@ -48,7 +48,11 @@ export function weighScreen(state, actions) {
       'div',
       { class: 'weigh-scale' },
       h('h1', { class: 'screen-title' }, t('weigh.title')),
-      h('p', { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' }, notice ? (name ? t('weigh.place', { name }) : notice.text) : t('weigh.pick')),
+      h(
+        'p',
+        { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' },
+        notice ? (name ? t('weigh.place', { name }) : t('weigh.placeAny')) : t('weigh.pick'),
+      ),
       scale
         ? h(
             'div',
@@ -82,7 +86,7 @@ export function weighScreen(state, actions) {
           ),
           h(
             'div',
-            { class: 'product-grid produce-grid', 'data-testid': 'produce-grid' },
+            { class: 'product-grid produce-grid', 'data-testid': 'produce-grid', 'data-scroll-list': true },
             state.ui.produce && products.length === 0 ? h('p', { class: 'empty' }, t('lookup.none')) : null,
             products.map((p) => productButton(p, basket?.currency, () => actions.pick(p.gtin), { testid: 'produce-item', disabled: offline })),
           ),
