@@ -34,7 +34,7 @@ export const state = {
     receipt: undefined, // { txn, lines, total, currency, authCode? }
     dismissedReceipt: undefined,
     lastCancelled: undefined,
-    confirm: undefined, // { text, yes, onYes }
+    confirm: undefined, // { key, vars, onYes }: the question as a text's key, drawn in the language of the moment
     removeLine: undefined,
     message: undefined, // { text, kind }
     pin: undefined, // { digits, error, checking }
@@ -44,7 +44,7 @@ export const state = {
     access: false, // large text and high contrast, from the welcome screen
     produceQuery: '',
     produceKeys: false,
-    /** The item lookup: { tab: 'code' | 'name', code, query, results, error, busy } */
+    /** The item lookup: { tab: 'code' | 'name', code, query, results, error (a text's key), busy } */
     lookup: undefined,
     /** The basket line the shopper scanned (or changed) last: highlighted and announced. */
     lastLine: undefined,
@@ -234,7 +234,7 @@ export const actions = {
   },
   askCancel() {
     state.ui.confirm = {
-      text: t('scan.cancelConfirm'),
+      key: 'scan.cancelConfirm',
       onYes: () => quiet(send('basket', 'Cancel', { reason: 'cancelled by the shopper' })),
     };
     update();
@@ -366,7 +366,8 @@ export const actions = {
     touchAttendant();
     const l = state.docs.basket?.lines?.find((x) => x.line === line);
     state.ui.confirm = {
-      text: t('att.voidLineConfirm', { name: l?.name ?? line }),
+      key: 'att.voidLineConfirm',
+      vars: { name: l?.name ?? line },
       onYes: () => quiet(send('basket', 'RemoveItem', { line }, 'attendant')),
     };
     update();
@@ -374,7 +375,7 @@ export const actions = {
   askVoid() {
     touchAttendant();
     state.ui.confirm = {
-      text: t('att.voidConfirm'),
+      key: 'att.voidConfirm',
       onYes: async () => {
         const b = state.docs.basket;
         if (b?.status === 'paying') await quiet(send('payment', 'Cancel', b.payment ? { payment: b.payment } : {}, 'attendant'));
@@ -408,18 +409,21 @@ function searchFor(query) {
     })
     .catch((err) => {
       if (seq !== searchSeq || state.ui.lookup !== l) return;
-      l.error = failure(err);
+      l.error = keyFailure(err);
       update();
     });
 }
 
-/** Why a keyed code was not taken, in the shopper's words (the catalog explains it in English for the log). */
+/**
+ * Why a keyed code or a search was not taken, as the key of a text in the shopper's
+ * words (drawn in the language of the moment; the catalog explains it in English for the log).
+ */
 function keyFailure(err) {
-  if (err instanceof CommandFailed && (err.code === 'offline' || err.code === 'timeout')) return failure(err);
+  if (err instanceof CommandFailed && (err.code === 'offline' || err.code === 'timeout')) return `error.${err.code}`;
   const m = String(err.message);
-  if (/check digit/.test(m)) return t('lookup.badCheck');
-  if (/no product|not in the catalog/.test(m)) return t('lookup.notFound');
-  return t('lookup.badCode');
+  if (/check digit/.test(m)) return 'lookup.badCheck';
+  if (/no product|not in the catalog/.test(m)) return 'lookup.notFound';
+  return 'lookup.badCode';
 }
 
 const idle = new IdleWatch({

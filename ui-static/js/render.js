@@ -195,7 +195,7 @@ function dialog(state, actions) {
       h(
         'div',
         { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'confirm-dialog' },
-        h('p', { id: 'dialog-title' }, ui.confirm.text),
+        h('p', { id: 'dialog-title' }, t(ui.confirm.key, ui.confirm.vars)),
         h(
           'div',
           { class: 'dialog-actions' },

@@ -217,8 +217,8 @@ export const TEXTS = {
     // ---- shopper tools: last item, quantity, item lookup, produce search, own bag, idle ----
     'last.title': 'Last scanned',
     'last.announce': '{name}: {price}',
-    'line.less': 'One less {name}',
-    'line.moreOf': 'One more {name}',
+    'line.less': 'one less {name}',
+    'line.moreOf': 'one more {name}',
     'scan.lookup': 'Find an item',
     'lookup.title': 'Find an item',
     'lookup.byCode': 'Enter code',
@@ -458,8 +458,8 @@ export const TEXTS = {
     // ---- shopper tools: last item, quantity, item lookup, produce search, own bag, idle ----
     'last.title': 'Zuletzt gescannt',
     'last.announce': '{name}: {price}',
-    'line.less': '{name}: eins weniger',
-    'line.moreOf': '{name}: eins mehr',
+    'line.less': 'ein {name} weniger',
+    'line.moreOf': 'ein {name} mehr',
     'scan.lookup': 'Artikel suchen',
     'lookup.title': 'Artikel suchen',
     'lookup.byCode': 'Code eingeben',

@@ -413,16 +413,6 @@ export const SCREENS: ScreenDef[] = [
     },
   },
   {
-    name: 'idle-warning',
-    async reach(l) {
-      // a second without a touch, then the warning (for ten minutes: long enough to check it)
-      await l.page.goto(`${l.k.url}${l.k.url.includes('?') ? '&' : '?'}idle=1&idleWarn=600`);
-      await l.screen('welcome');
-      await l.tap('start');
-      await l.testid('idle-warning').waitFor();
-    },
-  },
-  {
     name: 'staff-void-line',
     async reach(l) {
       await l.shopping([COLA, BUTTER]);

@@ -64,12 +64,12 @@ function row(l, currency, actions, mode, disabled, how) {
                 button('−1', () => actions.lessOne(l.line), {
                   testid: 'line-less',
                   disabled: disabled || pending,
-                  extra: { 'aria-label': t('line.less', { name: l.name }) },
+                  extra: { 'aria-label': `−1 ${t('line.less', { name: l.name })}` },
                 }),
                 button('+1', () => actions.addOne(l.line), {
                   testid: 'line-more',
                   disabled: disabled || pending,
-                  extra: { 'aria-label': t('line.moreOf', { name: l.name }) },
+                  extra: { 'aria-label': `+1 ${t('line.moreOf', { name: l.name })}` },
                 }),
               ]
             : null,

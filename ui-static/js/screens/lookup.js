@@ -34,7 +34,7 @@ export function lookupScreen(state, actions) {
           { class: 'lookup-code' },
           h('p', { class: 'lookup-help' }, t('lookup.codeHelp')),
           h('output', { class: 'lookup-entry', 'data-testid': 'lookup-code', 'aria-label': t('lookup.code') }, l.code || '\u00a0'),
-          l.error ? h('p', { class: 'lookup-error', role: 'alert', 'data-testid': 'lookup-error' }, l.error) : null,
+          l.error ? h('p', { class: 'lookup-error', role: 'alert', 'data-testid': 'lookup-error' }, t(l.error)) : null,
           numberPad(actions.lookupDigit, actions.lookupDelete, offline || l.busy),
           button(t('lookup.add'), actions.lookupAddCode, { kind: 'primary', big: true, testid: 'lookup-add', disabled: offline || l.busy || !l.code }),
         )
