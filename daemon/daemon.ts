@@ -28,6 +28,7 @@ import { retainedHeads } from './runtime/source-heads.js';
 import { HealthCheck } from './lifecycle/health-check.js';
 import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
 import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
+import { setUpdaterHost } from './updater/switcher.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -217,6 +218,26 @@ export class Daemon {
       if (!enabled) continue;
       const runtime = new ServiceRuntime(def, host);
       this.services.push(runtime);
+    }
+    if (!only) {
+      // The updater stops the whole lane for a switch (daemon/updater/switcher.ts): never under --only.
+      setUpdaterHost({
+        health: () => {
+          const h = this.health();
+          return { status: h.status, services: h.services as ServiceStatus[] };
+        },
+        handover: async (work, code) => {
+          this.log.warn({ code }, 'update: stopping the lane for systemd to start it again');
+          await this.stop();
+          try {
+            work();
+          } catch (err) {
+            this.log.error({ err: (err as Error).message }, `update: ${(err as Error).message}`);
+            code = 1;
+          }
+          process.exit(code);
+        },
+      });
     }
     // Two phases: every consumer is subscribed before any producer publishes.
     this.parts.push({
@@ -487,7 +508,7 @@ export class Daemon {
     for (const [k, v] of this.healthCheck?.problems() ?? []) all.set(k, v);
     for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
     for (const s of svc)
-      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
+      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${Number(s.ignoredAnnouncements)} implausible heads or log restarts (see its log)`);
     return all;
   }
 

@@ -10,9 +10,11 @@
 #      laned in them, home /var/lib/laned, no login shell
 #   2. the package in slot /opt/laned/slots/<slot> (dist/, ui-static/, package files,
 #      production node_modules; a payload's runtime/ too), replaced as a whole, and
-#      /opt/laned/current -> slots/<slot> (the unit runs /opt/laned/current/...)
+#      /opt/laned/current -> slots/<slot> (the unit runs /opt/laned/current/...),
+#      /opt/laned/good -> the same slot (the updater's boot check runs from there),
+#      updater.json told so; /opt/laned belongs to laned (it stages and switches updates)
 #   3. /usr/local/bin/laned and /usr/local/bin/lanectl as links into current
-#   4. /etc/systemd/system/laned.service, /etc/udev/rules.d/70-laned.rules,
+#   4. /etc/systemd/system/laned.service and laned-rollback.service, /etc/udev/rules.d/70-laned.rules,
 #      /etc/modules-load.d/laned.conf; /etc/laned/laned.yaml once (never overwritten);
 #      with --kiosk: laned-kiosk.service, its user and PAM file
 #   5. laned (and the kiosk) enabled; on a board: systemctl daemon-reload, udev
@@ -174,6 +176,26 @@ rm -rf "$slot.old"
 # current -> slots/<slot>, relative (right inside an image too), switched atomically
 ln -sfn "slots/$SLOT" "$DEST/current.new"
 mv -T "$DEST/current.new" "$DEST/current"
+# the version installed by hand is the good one: the boot check keeps current there
+ln -sfn "slots/$SLOT" "$DEST/good.new"
+mv -T "$DEST/good.new" "$DEST/good"
+if [ -f "$DEST/updater.json" ]; then
+  # a trial or staged version from before is over; the history stays
+  node_here=$(command -v node || echo "$SRC/runtime/node")
+  "$node_here" -e '
+    const fs = require("fs"); const [file, slot] = process.argv.slice(1);
+    const s = JSON.parse(fs.readFileSync(file, "utf8"));
+    delete s.trial; delete s.staged; delete s.progress;
+    Object.assign(s, { state: "good", reason: "installed by image/install.sh", active: slot, good: slot });
+    const v = JSON.parse(fs.readFileSync(require("path").join(file, "..", "slots", slot, "package.json"), "utf8")).version;
+    s.history = [...(s.history ?? []), { at: new Date().toISOString(), to: slot, version: v, outcome: "installed" }].slice(-50);
+    fs.writeFileSync(file + ".tmp", JSON.stringify(s, null, 2) + "\n"); fs.renameSync(file + ".tmp", file);
+  ' "$DEST/updater.json" "$SLOT" || die "$DEST/updater.json: could not record the install in it; remove it and run again"
+fi
+if [ "$(id -u)" = 0 ] && grep -q '^laned:' "$ROOT/etc/group"; then
+  lanedIds="$(grep '^laned:' "$ROOT/etc/passwd" | cut -d: -f3):$(grep '^laned:' "$ROOT/etc/group" | cut -d: -f3)"
+  chown -hR "$lanedIds" "$DEST"
+fi
 say "installed $(sed -nE 's/^  "version": "([^"]+)".*/\1/p' "$slot/package.json" | head -n1) in $slot; $DEST/current -> slots/$SLOT"
 
 # --- 3. commands ---
@@ -188,10 +210,22 @@ fi
 
 # --- 4. units, udev, modules, config ---
 install -d -m 0755 "$ROOT/etc/systemd/system" "$ROOT/etc/udev/rules.d" "$ROOT/etc/modules-load.d"
-sed -e "s#^ExecStart=/opt/laned/current/runtime/node #ExecStart=$NODE #" \
-  -e "s#/opt/laned/current/#$CURRENT/#g" \
-  "$SRC/systemd/laned.service" >"$ROOT/etc/systemd/system/laned.service"
-chmod 0644 "$ROOT/etc/systemd/system/laned.service"
+# the boot check runs the good slot's node (a payload's), else the node laned runs with
+GOOD_NODE=$PREFIX/good/runtime/node
+[ "$PAYLOAD" = 1 ] || GOOD_NODE=$NODE
+unit_for_prefix() {
+  sed -e "s#^ExecStart=/opt/laned/current/runtime/node #ExecStart=$NODE #" \
+    -e "s#/opt/laned/good/runtime/node #$GOOD_NODE #g" \
+    -e "s#/opt/laned/current/#$CURRENT/#g" \
+    -e "s#/opt/laned/good/#$PREFIX/good/#g" \
+    -e "s#--root /opt/laned #--root $PREFIX #g" \
+    -e "s#^ReadWritePaths=/opt/laned\$#ReadWritePaths=$PREFIX#" \
+    "$1"
+}
+for unit in laned.service laned-rollback.service; do
+  unit_for_prefix "$SRC/systemd/$unit" >"$ROOT/etc/systemd/system/$unit"
+  chmod 0644 "$ROOT/etc/systemd/system/$unit"
+done
 install -m 0644 "$SRC/systemd/udev/70-laned.rules" "$ROOT/etc/udev/rules.d/70-laned.rules"
 install -m 0644 "$SRC/systemd/modules-load.d/laned.conf" "$ROOT/etc/modules-load.d/laned.conf"
 if [ "$KIOSK" = 1 ]; then

@@ -10,24 +10,30 @@ export interface LaneDoc {
 
 /** The retained doc/lane; undefined when none comes within `timeoutMs` (the attendant service is not running). */
 export function laneDoc(c: MqttClient, timeoutMs: number): Promise<LaneDoc | undefined> {
+  return retainedDoc<LaneDoc>(c, 'lane', timeoutMs);
+}
+
+/** A retained `doc/<name>`; undefined when none comes within `timeoutMs` (its service is not running) or it is not JSON. */
+export function retainedDoc<T>(c: MqttClient, name: string, timeoutMs: number): Promise<T | undefined> {
+  const topic = `doc/${name}`;
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    const onMessage = (topic: string, payload: Buffer): void => {
-      if (topic !== 'doc/lane') return;
+    const onMessage = (t: string, payload: Buffer): void => {
+      if (t !== topic) return;
       try {
-        done(JSON.parse(payload.toString('utf8')) as LaneDoc);
+        done(JSON.parse(payload.toString('utf8')) as T);
       } catch {
         done(undefined);
       }
     };
-    const done = (d: LaneDoc | undefined): void => {
+    const done = (d: T | undefined): void => {
       clearTimeout(timer);
       c.removeListener('message', onMessage);
-      c.unsubscribe('doc/lane');
+      c.unsubscribe(topic);
       resolve(d);
     };
     c.on('message', onMessage);
-    c.subscribe('doc/lane', { qos: 1 });
+    c.subscribe(topic, { qos: 1 });
   });
 }
 

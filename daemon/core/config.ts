@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -9,8 +9,8 @@ import { Roles, type Role } from '../../broker/roles.js';
 import { ConfigError } from '../../broker/settings.js';
 import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
+import { resolveKeyFiles, trustedKeys, UpdaterSettings } from '../updater/settings.js';
 
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
 const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
 
@@ -112,6 +112,8 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Over-the-air updates: slots root, trusted keys, maintenance window, trial (daemon/updater/settings.ts). */
+    updater: UpdaterSettings,
     /** Device name -> device config; checked per kind by drivers/registry.ts. Absent: the simulated lane. */
     devices: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true })),
@@ -145,10 +147,10 @@ function describe(value: unknown): string {
  * Validate a parsed config document and fill in defaults. Throws ConfigError naming
  * the file, the key, the value and what is allowed.
  */
-export function validateConfig(doc: unknown, origin: string): Config {
+export function validateConfig(doc: unknown, origin: string, base = process.cwd()): Config {
   const raw = doc ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, devices, services), got ${describe(raw)}`);
+    throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, health, updater, devices, services), got ${describe(raw)}`);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   if (Value.Check(ConfigSchema, withDefaults)) {
@@ -157,7 +159,8 @@ export function validateConfig(doc: unknown, origin: string): Config {
       const problem = hash ? scryptCostProblem(hash) : undefined;
       if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
     }
-    const problems = serviceProblems(config.services);
+    config.updater = resolveKeyFiles(config.updater, base);
+    const problems = [...serviceProblems(config.services), ...trustedKeys(config.updater, base).problems].slice(0, 5);
     if (problems.length === 0) return config;
     throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
   }
@@ -206,7 +209,7 @@ export function loadConfig(path?: string): Config {
     const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
     throw new ConfigError(`config ${path}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
-  return validateConfig(doc, `config ${path}`);
+  return validateConfig(doc, `config ${path}`, dirname(resolve(path)));
 }
 
 /** `--state-dir`, else systemd's $STATE_DIRECTORY (first entry), else ~/.local/state/laned. */

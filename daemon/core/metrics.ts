@@ -28,6 +28,7 @@ export class Metrics {
   readonly watchdogWithheld: Counter<'reason'>;
   readonly stateDiskFree: Gauge;
   readonly scansLost: Counter<'device'>;
+  readonly updaterState: Gauge<'state'>;
   private readonly refreshers: Array<() => void> = [];
 
   constructor(opts: { defaults?: boolean } = {}) {
@@ -126,6 +127,12 @@ export class Metrics {
       name: 'laned_watchdog_withheld_total',
       help: 'Watchdog pings withheld (event loop lagging, a service not answering)',
       labelNames: ['reason'],
+      registers: [r],
+    });
+    this.updaterState = new Gauge({
+      name: 'laned_updater_state',
+      help: 'The updater state (1 for the current one): idle, downloading, verifying, staged, waiting-for-idle, switching, trial, good, rolled-back, failed',
+      labelNames: ['state'],
       registers: [r],
     });
     this.stateDiskFree = new Gauge({ name: 'laned_state_disk_free_bytes', help: "Free bytes on the state directory's filesystem (last health check)", registers: [r] });

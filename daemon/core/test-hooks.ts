@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 
 /**
@@ -15,6 +16,9 @@ import type { Logger } from './log.js';
  * - `LANED_TEST_CUT=<service>` turns SIGUSR2 into a cut instead: the service's
  *   broker connection is dropped and refused until the next SIGUSR2 (the health
  *   test of a disconnected service).
+ * - `LANED_TEST_KILL_AT=<step>`: the process SIGKILLs itself when it reaches
+ *   that step (`killPoint`), e.g. `stage:swapped` in the updater: the crash-safety
+ *   tests of each step.
  */
 export interface TestHooks {
   slowStartMs: number;
@@ -51,4 +55,21 @@ export function testHooks(log: Logger, cut?: (service: string) => void): TestHoo
   }
   log.warn({ hooks }, 'LANED_TEST_HOOKS=1: test hooks are active (SIGUSR2 blocks the event loop); never set this on a lane');
   return hooks;
+}
+
+/**
+ * `LANED_TEST_KILL_AT=<step>` (with `LANED_TEST_HOOKS=1`): the process SIGKILLs
+ * itself when the updater reaches that step of a switch, commit or rollback
+ * (daemon/updater/switch.ts names them), as a power cut there would stop it.
+ * With `LANED_TEST_KILL_MARK=<file>` only once: the file is made just before.
+ */
+export function killPoint(step: string): void {
+  if (process.env.LANED_TEST_HOOKS !== '1' || process.env.LANED_TEST_KILL_AT !== step) return;
+  const mark = process.env.LANED_TEST_KILL_MARK;
+  if (mark) {
+    if (existsSync(mark)) return;
+    writeFileSync(mark, `${step}\n`);
+  }
+  process.stderr.write(`test hook: SIGKILL at ${step}\n`);
+  process.kill(process.pid, 'SIGKILL');
 }

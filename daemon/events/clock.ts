@@ -13,6 +13,24 @@ export interface BoardClock {
   now(): BoardTime;
 }
 
+/** A timer made by Timers.setTimeout; cancelled by the same Timers' clearTimeout. */
+export type Timer = object;
+
+/**
+ * Timers a service runs on: the process's own in the daemon, a clock a test moves
+ * by hand in the service harness. Timers never keep the process alive.
+ */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(timer: Timer | undefined): void;
+}
+
+/** The process's timers, unref'd. */
+export const processTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
+
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
 function readBootId(): string {

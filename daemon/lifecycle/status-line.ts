@@ -56,6 +56,9 @@ export function statusLine(s: LaneSummary): string {
     `backlog ${backlog}`,
     `${dead} dead letters`,
   ];
+  const update = s.services.map((x) => x.update).find((u): u is string => typeof u === 'string');
+  // an update under way (not idle, not done) is what a technician looks at first after the lane state
+  if (update && update !== 'idle' && update !== 'good') parts.push(`update ${update}`);
   if (s.unsafe?.thisStart) parts.push(`last stop unsafe (${s.unsafe.count} in all)`);
   return `${head}: ${parts.join(', ')}`;
 }

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir, writeDurably } from '../core/durable-file.js';
 
 export const RUNNING_MARKER = 'laned.running';
 export const UNSAFE_FILE = 'unsafe-shutdowns.json';
@@ -13,32 +14,6 @@ export interface UnsafeShutdowns {
   lastDetectedAt?: string;
   /** Whether this run's start found one. */
   thisStart: boolean;
-}
-
-/** Write, fsync, rename, fsync the folder: the file is either old or new after a power cut. */
-function writeDurably(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  syncDir(file.slice(0, file.lastIndexOf('/')) || '.');
-}
-
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some file systems refuse fsync on a directory; the rename is still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /**

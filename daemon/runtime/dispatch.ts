@@ -13,6 +13,8 @@ export interface Routes {
   replayEnded(source: string, firstAvailable: number): Promise<void>;
   /** `svc/<source>/head`: the source's newest seq (retained). */
   head(source: string, seq: number): void;
+  /** `reply/<self's clientId>/<id>`: the answer to a command this service sent with request(). */
+  reply(id: string, payload: Buffer): void;
   /** `evt/<source>/<Type>` and `replay/<source>/<self>`: events for the inbox. */
   event(topic: string, payload: Buffer): Promise<void>;
 }
@@ -25,6 +27,8 @@ export async function dispatch(r: Routes, topic: string, payload: Buffer): Promi
       if (parts[2] === 'Replay') return r.replay(parts[1], payload);
       if (parts[1] === r.self) return r.command(parts.slice(2).join('/'), payload);
       return;
+    case 'reply':
+      return r.reply(parts[2] ?? '', payload);
     case 'replay':
       if (parts[3] !== 'end') return r.event(topic, payload);
       {

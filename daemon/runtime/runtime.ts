@@ -7,6 +7,7 @@ import { Inbox } from '../events/inbox/inbox.js';
 import { DeadLetters } from '../events/deadletter.js';
 import { KeyedExecutor } from '../events/executor.js';
 import { newCommand } from '../events/command.js';
+import { processTimers } from '../events/clock.js';
 import { connectClient, endClient, whenConnected } from './mqtt.js';
 import type { RuntimeHost, ServiceContext, ServiceDefinition, ServiceLogic, ServiceState, ServiceStatus } from './service.js';
 import { COMMAND_DDL, CommandRunner } from './commands.js';
@@ -14,6 +15,7 @@ import { builtinCommands } from './builtin-commands.js';
 import { ReplayServer } from './replay-server.js';
 import { DocPublisher } from './docs.js';
 import { dispatch } from './dispatch.js';
+import { Requests } from './requests.js';
 import { drain } from './drain.js';
 
 export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
@@ -41,6 +43,7 @@ export class ServiceRuntime {
   private commands!: CommandRunner;
   private logic!: ServiceLogic;
   private readonly executor = new KeyedExecutor();
+  private requests!: Requests;
   private readonly log: Logger;
   /** The store was found corrupt at prepare and started empty. */
   storeReset = false;
@@ -52,10 +55,11 @@ export class ServiceRuntime {
   });
 
   constructor(
-    private readonly def: ServiceDefinition<any>,
+    private readonly def: ServiceDefinition<unknown>,
     private readonly host: RuntimeHost,
   ) {
     this.name = def.name;
+    this.requests = new Requests(`laned-${def.name}`, def.name);
     this.log = host.log.child({ component: `services/${def.name}` });
     const parts = { service: def.name, metrics: host.metrics, log: this.log, maxPayloadBytes: host.config.events.maxPayloadBytes, client: () => this.client };
     this.docs = new DocPublisher(parts);
@@ -111,7 +115,7 @@ export class ServiceRuntime {
         }),
         publish: (topic, text) => this.client?.publish(topic, text, { qos: 1 }),
       });
-      const subscriptions = [`cmd/${this.name}/+`];
+      const subscriptions = [`cmd/${this.name}/+`, this.requests.topic];
       if (this.logic.sources?.length) {
         subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
         subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
@@ -317,6 +321,7 @@ export class ServiceRuntime {
       config: host.config,
       log: this.log,
       clock: host.clock,
+      timers: processTimers,
       metrics: host.metrics,
       stateDir: host.stateDir,
       store: this.store,
@@ -333,6 +338,7 @@ export class ServiceRuntime {
       publishDoc: (name, doc) => this.docs.publish(name, doc),
       clearDoc: (name) => this.docs.clear(name),
       sendCommand: (target, command, args, by) => this.sendCommand(target, command, args, by),
+      request: (target, command, args, timeoutMs = 10_000) => this.requests.send(this.client, target, command, args, timeoutMs),
     };
   }
 
@@ -361,6 +367,7 @@ export class ServiceRuntime {
         replayEnded: async (source, firstAvailable) => this.inbox?.replayEnded(source, firstAvailable),
         head: (source, seq) => this.inbox?.noteHead(source, seq),
         event: async (t, p) => this.inbox?.receive(t, p),
+        reply: (id, p) => this.requests.answer(id, p),
       },
       topic,
       payload,

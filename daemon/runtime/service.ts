@@ -4,7 +4,7 @@ import type { Config, Role } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Store, Tx, StoreCorruptError } from '../store/store.js';
-import type { BoardClock } from '../events/clock.js';
+import type { BoardClock, Timers } from '../events/clock.js';
 import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
 
@@ -27,7 +27,7 @@ export interface CommandSpec {
   /** Serialization key (e.g. the transaction); default: one queue per service. */
   key?(args: unknown): string;
   /** `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
-  handle(args: any, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
+  handle(args: unknown, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
 }
 
 /** What a service is given (the code conventions: one typed context). */
@@ -37,6 +37,8 @@ export interface ServiceContext<C = Record<string, unknown>> {
   config: Config;
   log: Logger;
   clock: BoardClock;
+  /** Timers for the service's deadlines and retries (never the global setTimeout: a test's clock drives these). */
+  timers: Timers;
   metrics: Metrics;
   stateDir: string;
   store: Store;
@@ -60,6 +62,11 @@ export interface ServiceContext<C = Record<string, unknown>> {
   clearDoc(name: string): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
+  /**
+   * Send a command and wait for its reply (on `reply/laned-<name>/<id>`): the result, or a
+   * CommandError with the target's message when it refused, or one naming the timeout.
+   */
+  request(target: string, command: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
 }
 
 /** The behaviour of one service; everything optional but a name. */

@@ -7,9 +7,10 @@ import { weightcheck } from './weightcheck/service.js';
 import { attendant } from './attendant/service.js';
 import { payment } from './payment/service.js';
 import { journal } from './journal/service.js';
+import { updater } from './updater/service.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
-export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefault: boolean }> = [
+export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByDefault: boolean }> = [
   { def: probe, enabledByDefault: false },
   { def: probeSink, enabledByDefault: false },
   { def: catalog, enabledByDefault: true },
@@ -18,4 +19,5 @@ export const serviceCatalog: Array<{ def: ServiceDefinition<any>; enabledByDefau
   { def: attendant, enabledByDefault: true },
   { def: payment, enabledByDefault: true },
   { def: journal, enabledByDefault: true },
+  { def: updater, enabledByDefault: true },
 ];

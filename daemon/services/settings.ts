@@ -6,6 +6,7 @@ import { JournalSettings } from './journal/settings.js';
 import { PaymentSettings } from './payment/settings.js';
 import { ProbeSettings, ProbeSinkSettings } from './probe/settings.js';
 import { WeightcheckSettings } from './weightcheck/settings.js';
+import { UpdaterServiceSettings } from './updater/settings.js';
 
 /**
  * The settings schema of every service laned can host, by the name it has
@@ -21,4 +22,5 @@ export const serviceSettings: Record<string, TObject> = {
   attendant: AttendantSettings,
   payment: PaymentSettings,
   journal: JournalSettings,
+  updater: UpdaterServiceSettings,
 };

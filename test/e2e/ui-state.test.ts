@@ -2,6 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/daemon.js';
+import type { Json } from '../helpers/json.js';
 
 // The UI's pure parts in Node: which screen a state shows, which alerts
 // documents raise, money in minor units. (The browser test covers the rest.)
@@ -9,7 +10,7 @@ import { ROOT } from '../helpers/daemon.js';
 // texts.js sets <html lang>; nothing else here touches the DOM at import
 (globalThis as { document?: unknown }).document = { documentElement: {} };
 
-const ui = (file: string): Promise<any> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
+const ui = (file: string): Promise<Json> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
 
 const basket = (over: Record<string, unknown> = {}) => ({
   lane: 'lane-1',

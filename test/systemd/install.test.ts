@@ -84,8 +84,16 @@ t.test('an install into a temporary root', async (t) => {
   const node = (await run('sh', ['-c', 'command -v node'])).out.trim();
   t.equal(
     readFileSync(unit, 'utf8'),
-    readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8').replace('ExecStart=/opt/laned/current/runtime/node ', `ExecStart=${node} `),
-    'the unit as in systemd/, ExecStart with the node found on the board (a checkout brings none)',
+    readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8')
+      .replace('ExecStart=/opt/laned/current/runtime/node ', `ExecStart=${node} `)
+      .replaceAll('/opt/laned/good/runtime/node ', `${node} `),
+    'the unit as in systemd/, ExecStart and the boot check with the node found on the board (a checkout brings none)',
+  );
+  t.equal(readlinkSync(join(root, 'opt/laned/good')), 'slots/a', '/opt/laned/good -> slots/a: the boot check runs from the installed version');
+  t.equal(
+    readFileSync(join(root, 'etc/systemd/system/laned-rollback.service'), 'utf8'),
+    readFileSync(join(ROOT, 'systemd/laned-rollback.service'), 'utf8').replaceAll('/opt/laned/good/runtime/node ', `${node} `),
+    'laned-rollback.service, the OnFailure= of laned.service',
   );
   const verify = await run('systemd-analyze', ['verify', '--man=no', unit]);
   t.equal(`${verify.code} ${verify.out}${verify.err}`.trim(), '0', 'systemd-analyze verify: clean on the installed unit');
@@ -135,13 +143,14 @@ t.test('a board installed before the slots moves to them; --slot b fills the oth
   const r = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
   t.equal(r.code, 0, `install.sh:\n${r.out}${r.err}`);
   t.match(r.out, /moving the package in .*opt\/laned \(before slots\) aside/);
-  t.same(readdirSync(join(root, 'opt/laned')).sort(), ['current', 'slots'], 'only the slots and current left in /opt/laned');
+  t.same(readdirSync(join(root, 'opt/laned')).sort(), ['current', 'good', 'slots'], 'only the slots, current and good left in /opt/laned');
   t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a');
   t.not(readFileSync(join(root, 'opt/laned/current/dist/daemon/main.js'), 'utf8'), '// old\n', 'the new package in slot a');
 
   const b = await run('bash', [SCRIPT, '--root', root, '--modules', 'none', '--slot', 'b']);
   t.equal(b.code, 0, b.err);
   t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/b', 'current switched to b');
+  t.equal(readlinkSync(join(root, 'opt/laned/good')), 'slots/b', 'and good: the version installed by hand is the good one');
   t.ok(existsSync(join(root, 'opt/laned/slots/a/dist/daemon/main.js')), 'slot a kept (the way back)');
   const again = await run('bash', [SCRIPT, '--root', root, '--modules', 'none']);
   t.equal(again.code, 0, again.err);

@@ -12,6 +12,7 @@ import { calibrate } from './calibrate.js';
 import { catalog } from './catalog.js';
 import { journal } from './journal.js';
 import { trace } from './trace.js';
+import { update } from './update.js';
 
 /** Every lanectl subcommand by name; add new ones here. */
 export const commands: Record<string, CliCommand> = {
@@ -28,4 +29,5 @@ export const commands: Record<string, CliCommand> = {
   catalog,
   journal,
   trace,
+  update,
 };

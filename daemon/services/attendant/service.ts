@@ -3,13 +3,14 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../r
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
-import { compareBoardTime, type BoardTime } from '../../events/clock.js';
-import { deviceConfigs } from '../../runtime/devices.js';
+import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
+import { deviceCan, devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import { verifyHash } from '../../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../../events/schemas/checkout.js';
 import { laneNeeds, unmet, type DeviceSeen } from './needs.js';
 import type { AttendantSettings } from './settings.js';
+import { LeaseArgs, leaseLeftMs, newLease, type Lease } from '../../updater/lease.js';
 
 export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant' | 'closed';
 
@@ -105,9 +106,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
   ui: ['Call', 'CheckPin', 'Override'],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
-    const devices = deviceConfigs(ctx.config);
-    const keySwitch = s.keySwitch ?? (devices.keyswitch?.kind === 'gpio-input' ? 'keyswitch' : undefined);
-    const lamp = devices.light?.kind === 'gpio-output' ? 'light' : Object.entries(devices).find(([, c]) => c.kind === 'gpio-output')?.[0];
+    const keySwitch = s.keySwitch ?? (deviceCan(ctx.config, 'keyswitch', 'input') ? 'keyswitch' : undefined);
+    const lamp = deviceCan(ctx.config, 'light', 'light') ? 'light' : devicesWith(ctx.config, 'light')[0];
     const lights: Partial<Record<LaneState, Record<string, string>>> =
       s.lights ?? (lamp ? Object.fromEntries(Object.entries(DEFAULT_PATTERNS).map(([st, p]) => [st, { [lamp]: p }])) : {});
     const lightTarget = s.lightTarget ?? 'devices';
@@ -117,7 +117,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     const needs = laneNeeds(ctx.config);
     const neededDevices = [...new Set(needs.flatMap((n) => n.devices))];
     /** Timers that redraw doc/lane when a PIN lockout ends. */
-    const unlockTimers = new Set<NodeJS.Timeout>();
+    const unlockTimers = new Set<Timer>();
     let stopping = false;
 
     const kv = new KvTable('att_state');
@@ -249,9 +249,11 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const current = await kv.get<string>(tx, 'current');
       const missing = await kv.get<Array<{ need: string; devices: string[]; fault: string }>>(tx, 'missing');
       const closed = Boolean(missing?.length);
+      const lease = await kv.get<Lease>(tx, 'updateLease');
+      const updating = leaseLeftMs(ctx.clock, lease) > 0;
       const state: LaneState = mode
         ? 'attendant'
-        : closed
+        : closed || updating
           ? 'closed'
           : open.some((i) => i.blocking)
             ? 'intervention'
@@ -270,8 +272,10 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         state,
         attendantMode: mode,
         /** A device the lane needs is missing: no new shopper; one mid-transaction waits for staff. */
-        closed,
+        closed: closed || updating,
         ...(closed ? { missing } : {}),
+        /** An update holds the idle lease: "this lane is being updated, please use another". */
+        ...(updating ? { updating: true, updatingUntil: lease!.untilIso } : {}),
         txn: current ?? null,
         light: lights[state] ?? {},
         interventions: open.map((i) => ({
@@ -419,13 +423,12 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     /** doc/lane drops the lockout when it ends. */
     const redrawAt = (ms: number): void => {
       if (stopping) return;
-      const timer = setTimeout(() => {
+      const timer = ctx.timers.setTimeout(() => {
         unlockTimers.delete(timer);
         ctx
           .runKeyed('lane', () => ctx.tx((tx) => refresh(tx)))
           .catch((err: Error) => ctx.log.error({ err: err.message }, 'could not redraw doc/lane after a PIN lockout ended'));
       }, ms + 5);
-      timer.unref();
       unlockTimers.add(timer);
     };
 
@@ -532,6 +535,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         await ctx.tx(async (tx) => {
           await kv.set(tx, 'laneState', undefined);
           await refresh(tx);
+          const leftMs = leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease'));
+          if (leftMs > 0) tx.afterCommit(() => redrawAt(leftMs));
           const now = ctx.clock.now();
           for (const p of Object.values(await pinsOf(tx))) {
             if (p.lockedUntil && p.lockedUntil.epoch === now.epoch && compareBoardTime(p.lockedUntil, now) > 0)
@@ -541,7 +546,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       },
       async stop() {
         stopping = true;
-        for (const timer of unlockTimers) clearTimeout(timer);
+        for (const timer of unlockTimers) ctx.timers.clearTimeout(timer);
         unlockTimers.clear();
       },
       status: () => ({ ...(shown.txn ? { txn: shown.txn } : {}), alarms: shown.alarms }),
@@ -650,6 +655,38 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             }
             await refresh(tx);
             return { method, by, applied };
+          },
+        },
+        /** The updater's idle lease (daemon/updater/lease.ts): no transaction, no staff mode, no open intervention. */
+        UpdateLease: {
+          args: LeaseArgs,
+          key: () => 'lane',
+          async handle(args: { seconds: number }, tx, m) {
+            const txn = await kv.get<string>(tx, 'current');
+            const busy = [
+              ...(txn ? [`transaction ${txn} is open`] : []),
+              ...(((await kv.get<boolean>(tx, 'mode')) ?? false) ? ['staff mode is on'] : []),
+              ...(await openRows(tx)).map((i) => `intervention ${i.id} (${i.kind}) is open`),
+            ];
+            if (busy.length) throw new CommandError(`the lane is not idle: ${busy.join('; ')}`);
+            const lease = newLease(ctx.clock, args.seconds);
+            await kv.set(tx, 'updateLease', lease);
+            await refresh(tx);
+            tx.afterCommit(() => {
+              ctx.log.info({ by: m.by, until: lease.untilIso }, `lane closed for an update by ${m.by ?? 'an unknown sender'} until ${lease.untilIso}`);
+              redrawAt(args.seconds * 1000);
+            });
+            return { until: lease.untilIso };
+          },
+        },
+        UpdateRelease: {
+          key: () => 'lane',
+          async handle(_args: unknown, tx, m) {
+            const held = leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0;
+            await kv.set(tx, 'updateLease', undefined);
+            await refresh(tx);
+            if (held) tx.afterCommit(() => ctx.log.info({ by: m.by }, `lane opened again: the update's lease given back by ${m.by ?? 'an unknown sender'}`));
+            return { released: held };
           },
         },
         List: {

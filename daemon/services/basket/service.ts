@@ -3,13 +3,14 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../r
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
-import { devicesOfKind } from '../../runtime/devices.js';
+import { devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import type { ProduceWeighedData } from '../../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './pricing.js';
 import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './doc.js';
 import type { BasketSettings } from './settings.js';
+import { LeaseArgs, leaseLeftMs, newLease, UPDATING_TEXT, type Lease } from '../../updater/lease.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS basket_txns (
@@ -71,7 +72,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const lane = ctx.config.lane.id;
     const currency = ctx.config.lane.currency;
     const digits = currencyDigits(currency);
-    const produceScales = ctx.settings.produceScales ?? devicesOfKind(ctx.config, 'magellan', 'toledo8217');
+    const produceScales = ctx.settings.produceScales ?? devicesWith(ctx.config, 'scale');
     const needsApproval = ctx.settings.removalNeedsApproval ?? true;
     const freeUpTo = ctx.settings.removalFreeUpTo ?? 0;
     const ownBag = ctx.settings.ownBag ?? { minG: 5, maxG: 250 };
@@ -281,7 +282,9 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const onScan = async (tx: Tx, ev: Envelope): Promise<void> => {
       const d = ev.data as ScanResolvedData;
       let t = await current(tx);
-      const closed = await kv.get<string>(tx, 'closed');
+      // an update's idle lease closes the lane to new shoppers, not to the one already shopping
+      const updating = !t && leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0 ? UPDATING_TEXT : undefined;
+      const closed = (await kv.get<string>(tx, 'closed')) ?? updating;
       if (closed || t?.status === 'paying') {
         const refusal = closed
           ? { reason: 'lane-closed' as const, detail: `the lane is closed: ${closed}` }
@@ -454,6 +457,28 @@ export const basket: ServiceDefinition<BasketSettings> = {
         await publish(tx);
       },
       commands: {
+        /** The updater's idle lease (daemon/updater/lease.ts): granted only while no transaction is open. */
+        UpdateLease: {
+          args: LeaseArgs,
+          key: lane1,
+          async handle(args: { seconds: number }, tx, m) {
+            const t = await current(tx);
+            if (t) throw new CommandError(`transaction ${t.txn} is open (${t.status}): the lane is not idle`);
+            const lease = newLease(ctx.clock, args.seconds);
+            await kv.set(tx, 'updateLease', lease);
+            tx.afterCommit(() => ctx.log.info({ by: m.by, until: lease.untilIso }, `idle lease for an update granted to ${m.by ?? 'an unknown sender'} until ${lease.untilIso}`));
+            return { until: lease.untilIso };
+          },
+        },
+        UpdateRelease: {
+          key: lane1,
+          async handle(_args: unknown, tx, m) {
+            const held = leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0;
+            await kv.set(tx, 'updateLease', undefined);
+            if (held) tx.afterCommit(() => ctx.log.info({ by: m.by }, `idle lease for an update given back by ${m.by ?? 'an unknown sender'}`));
+            return { released: held };
+          },
+        },
         /** Remove a line (quantity 0, default) or lower its quantity. */
         RemoveItem: {
           args: Type.Object({ line: Line, quantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 998 })) }),
@@ -464,7 +489,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             const quantity = args.quantity ?? 0;
             if (quantity >= l.quantity)
               throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
-            if (quantity > 0 && JSON.parse(l.item).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
+            if (quantity > 0 && (JSON.parse(l.item) as ItemAddedData).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
             const r = await requestRemoval(tx, t, l, quantity, m.id, staff(m.by));
             await publish(tx);
             return r;

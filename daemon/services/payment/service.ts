@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
 import type { Envelope } from '../../events/envelope.js';
+import type { Timers } from '../../events/clock.js';
 import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
 import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './simulated.js';
 import type { PaymentSettings } from './settings.js';
@@ -33,9 +34,10 @@ function createTerminal(
   stateDir: string,
   log: import('../../core/log.js').Logger,
   onCorrupt: (err: import('../../store/store.js').StoreCorruptError) => void,
+  timers: Timers,
 ): PaymentTerminal {
   const t = settings ?? { kind: 'simulated' as const };
-  if (t.kind === 'simulated') return new SimulatedTerminal({ stateDir, log, delayMs: t.delayMs, script: t.script, fallback: t.fallback, onCorrupt });
+  if (t.kind === 'simulated') return new SimulatedTerminal({ stateDir, log, delayMs: t.delayMs, script: t.script, fallback: t.fallback, onCorrupt, timers });
   throw new Error(`services.payment.terminal.kind ${JSON.stringify((t as { kind: unknown }).kind)} is not known (known: simulated)`);
 }
 
@@ -53,7 +55,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
   create(ctx): ServiceLogic {
     const timeoutMs = ctx.settings.timeoutMs ?? 60_000;
     const retryMs = ctx.settings.retryMs ?? 2000;
-    const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }), ctx.onCorrupt);
+    const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }), (e) => ctx.onCorrupt(e), ctx.timers);
     const inflight = new Map<string, { ac: AbortController; why?: 'timeout' | 'cancelled' | 'stop' }>();
     const drives = new Set<Promise<void>>();
     /** Cancelled before its run reached the terminal. */
@@ -109,7 +111,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
         slot.why = 'cancelled';
         slot.ac.abort();
       }
-      const timer = setTimeout(() => {
+      const timer = ctx.timers.setTimeout(() => {
         slot.why ??= 'timeout';
         slot.ac.abort();
       }, timeoutMs);
@@ -120,12 +122,12 @@ export const payment: ServiceDefinition<PaymentSettings> = {
         if (!(err instanceof PaymentAborted)) {
           ctx.log.warn({ payment: id, err: (err as Error).message }, `terminal did not answer for ${id}; asking again with the same key in ${retryMs} ms`);
           inflight.delete(id);
-          clearTimeout(timer);
-          if (!stopping) setTimeout(() => kick(id), retryMs).unref();
+          ctx.timers.clearTimeout(timer);
+          if (!stopping) ctx.timers.setTimeout(() => kick(id), retryMs);
           return;
         }
       } finally {
-        clearTimeout(timer);
+        ctx.timers.clearTimeout(timer);
       }
       try {
         if (!outcome) {
@@ -143,7 +145,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
         .runKeyed(`payment:${id}`, () => run(id))
         .catch((err: Error) => {
           ctx.log.error({ payment: id, err: err.message }, `payment ${id} failed; retrying`);
-          if (!stopping) setTimeout(() => kick(id), retryMs).unref();
+          if (!stopping) ctx.timers.setTimeout(() => kick(id), retryMs);
         })
         .finally(() => drives.delete(p));
       drives.add(p);

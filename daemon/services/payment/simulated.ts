@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Store, type StoreCorruptError } from '../../store/store.js';
 import type { Logger } from '../../core/log.js';
+import type { Timers } from '../../events/clock.js';
 import { PaymentAborted, type PaymentRequest, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
 
 export type SimOutcome = 'approve' | 'decline' | 'timeout' | 'cancel';
@@ -18,6 +19,8 @@ export interface SimulatedTerminalOptions {
   fallback?: SimOutcome;
   /** `payment-terminal.db` was found corrupt and moved aside. */
   onCorrupt?(err: StoreCorruptError): void;
+  /** The delay's timers (the payment service's); alone, the process's, which keep it alive while a payment waits. */
+  timers?: Timers;
 }
 
 const DDL = `
@@ -58,7 +61,7 @@ export class SimulatedTerminal implements PaymentTerminal {
   async start(): Promise<void> {
     this.store = await Store.open(join(this.opts.stateDir, 'payment-terminal.db'), {
       log: this.opts.log,
-      ...(this.opts.onCorrupt ? { onCorrupt: this.opts.onCorrupt } : {}),
+      ...(this.opts.onCorrupt ? { onCorrupt: (e: StoreCorruptError) => this.opts.onCorrupt?.(e) } : {}),
     });
     await this.store.exec(DDL);
     await this.store.tx(async (tx) => {
@@ -131,17 +134,18 @@ export class SimulatedTerminal implements PaymentTerminal {
 
   /** Resolve after `ms` (never when undefined), on cancel(key), or when `signal` aborts. */
   private wait(key: string, ms: number | undefined, signal: AbortSignal): Promise<void> {
+    const timers = this.opts.timers ?? { setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout | undefined) };
     return new Promise((resolve) => {
       const set = this.waiters.get(key) ?? new Set<() => void>();
       this.waiters.set(key, set);
       const done = (): void => {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         signal.removeEventListener('abort', done);
         set.delete(done);
         if (set.size === 0) this.waiters.delete(key);
         resolve();
       };
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : timers.setTimeout(done, ms);
       set.add(done);
       if (signal.aborted) done();
       else signal.addEventListener('abort', done);

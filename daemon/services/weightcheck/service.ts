@@ -1,8 +1,8 @@
 import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
-import { compareBoardTime, type BoardTime } from '../../events/clock.js';
-import { devicesOfKind } from '../../runtime/devices.js';
+import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
+import { devicesWith } from '../../runtime/devices.js';
 import { KvTable } from '../../store/kv.js';
 import { RetroactiveProjector, inputOf, type ProjectorInput } from '../../events/retroactive.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
@@ -36,7 +36,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
   ui: [],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
-    const scales = s.baggingScales ?? devicesOfKind(ctx.config, 'nau7802');
+    const scales = s.baggingScales ?? devicesWith(ctx.config, 'bagging-scale');
     const timeoutMs = s.notBaggedTimeoutMs ?? 15_000;
     const keep = s.keepTransactions ?? 50;
     const rules: WeightRules = {
@@ -44,7 +44,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       toleranceG: s.toleranceG ?? DEFAULT_RULES.toleranceG,
       tolerancePct: s.tolerancePct ?? DEFAULT_RULES.tolerancePct,
     };
-    const timers = new Map<string, Set<NodeJS.Timeout>>();
+    const timers = new Map<string, Set<Timer>>();
     let stopping = false;
 
     const projector = new RetroactiveProjector({
@@ -76,7 +76,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
     };
 
     const forget = (txn: string): void => {
-      for (const t of timers.get(txn) ?? []) clearTimeout(t);
+      for (const t of timers.get(txn) ?? []) ctx.timers.clearTimeout(t);
       timers.delete(txn);
     };
 
@@ -85,9 +85,9 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       const at = later(ev.at, timeoutMs);
       const now = ctx.clock.now();
       const wait = at.epoch !== now.epoch ? 0 : Math.max(0, Number((BigInt(at.mono) - BigInt(now.mono)) / 1_000_000n));
-      const set = timers.get(txn) ?? new Set<NodeJS.Timeout>();
+      const set = timers.get(txn) ?? new Set<Timer>();
       timers.set(txn, set);
-      const timer = setTimeout(() => {
+      const timer = ctx.timers.setTimeout(() => {
         set.delete(timer);
         const input: ProjectorInput = { id: `deadline:${data.ref}`, type: DEADLINE, source: 'weightcheck', seq: 0, at, data, txn };
         ctx
@@ -99,7 +99,6 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
           )
           .catch((err: Error) => ctx.log.error({ txn, line: data.line, err: err.message }, `bagging deadline of ${data.line} in ${txn} failed`));
       }, wait);
-      timer.unref();
       set.add(timer);
     };
 

@@ -1,0 +1,9 @@
+import t from 'tap';
+
+// several starts of laned under a loaded machine: more than the default 300 s per file
+t.setTimeout(600_000);
+import { rolledBackWithinTries } from '../helpers/rollback-case.js';
+
+// A new version that fails this way, under a supervisor that runs the unit's own
+// commands as systemd does: rolled back by the boot check outside laned.
+t.test('a version that turns unhealthy during its trial is rolled back within 3 tries', (t) => rolledBackWithinTries(t, { flaw: 'unhealthy', why: /unhealthy (during the trial|at READY): lane failed, service basket/ }));
