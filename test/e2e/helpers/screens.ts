@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../helpers/daemon.js';
 import { Credentials } from '../../../broker/credentials.js';
-import { gs1CheckDigit } from '../../../drivers/serial/gtin.js';
+import { gs1CheckDigit } from '../../../drivers/barcode/gtin.js';
 import { PIN, type Kiosk, type Technician } from './kiosk.js';
 
 export interface Item {
