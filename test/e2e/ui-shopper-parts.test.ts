@@ -9,10 +9,17 @@ import { ROOT } from '../helpers/daemon.js';
 // texts.js sets <html lang>; nothing else here touches the DOM at import
 (globalThis as { document?: unknown }).document = { documentElement: {} };
 
-const ui = (file: string): Promise<any> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
+interface ScreenOf {
+  screenOf: (state: unknown) => string;
+}
+interface Pictures {
+  initials: (name: string) => string;
+  hueOf: (name: string) => number;
+}
+const ui = <T>(file: string): Promise<T> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href) as Promise<T>;
 
 t.test('the item lookup: over the scan screen, never over a payment', async (t) => {
-  const { screenOf } = await ui('render.js');
+  const { screenOf } = await ui<ScreenOf>('render.js');
   const basket = (status: string, txn: string | null = 'T-0001') => ({
     lane: 'lane-1',
     rev: 1,
@@ -35,7 +42,7 @@ t.test('the item lookup: over the scan screen, never over a payment', async (t) 
 });
 
 t.test('a product without a picture: its initials on a colour of its own', async (t) => {
-  const { initials, hueOf } = await ui('product-picture.js');
+  const { initials, hueOf } = await ui<Pictures>('product-picture.js');
   t.equal(initials('Butter, 250 g'), 'Bu', 'what it is, before the comma');
   t.equal(initials('Highlighter pen, yellow'), 'HP');
   t.equal(initials('Tomatoes (per kg)'), 'To', 'brackets left out');

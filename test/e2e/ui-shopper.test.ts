@@ -119,7 +119,7 @@ t.test('a shopping session by taps and lanectl sim', async (t) => {
     const bananas = page.locator(`[data-testid="produce-item"][data-gtin="${BANANAS.gtin}"]`);
     await bananas.waitFor();
     await page.waitForFunction(
-      (gtin) => (document.querySelector(`[data-testid="produce-item"][data-gtin="${gtin}"] img`) as HTMLImageElement | null)?.naturalWidth! > 0,
+      (gtin) => ((document.querySelector(`[data-testid="produce-item"][data-gtin="${gtin}"] img`) as HTMLImageElement | null)?.naturalWidth ?? 0) > 0,
       BANANAS.gtin,
     );
     t.equal(await page.locator(`[data-testid="produce-item"][data-gtin="${TOMATOES.gtin}"] [data-testid="pic-initials"]`).textContent(), 'To');

@@ -99,9 +99,9 @@ export function productFromRow(raw: Partial<Record<Field, unknown>>): Product {
   const skipBagging = bool(raw.skipbagging, 'skip_bagging');
   const mustWeigh = bool(raw.mustweigh, 'must_weigh') ?? (unitText === 'kg' ? true : undefined);
   if (mustWeigh && unitText !== 'kg') throw new Error('must_weigh needs unit kg (the price is per kg)');
-  const plu = String(raw.plu ?? '').trim();
+  const plu = text(raw.plu).trim();
   if (plu && !/^[0-9]{4,5}$/.test(plu)) throw new Error(`plu ${JSON.stringify(plu)} must be 4 or 5 digits`);
-  const image = String(raw.image ?? '').trim();
+  const image = text(raw.image).trim();
   if (image && (image.length > 300 || !/^(\/[^\s"'()\\]*|https:\/\/[^\s"'()\\]+)$/.test(image)))
     throw new Error(
       `image ${JSON.stringify(image.slice(0, 80))} must be a path on the UI's origin (/…) or an https URL, without spaces, quotes or brackets, at most 300 characters`,
