@@ -9,10 +9,11 @@ import { LAYOUT_PROBLEMS, AXE_VIOLATIONS } from './helpers/layout-checks.js';
 // readers told only what changed (the line scanned with the total, the alert),
 // a sound for a scan and an alert, alerts with a picture and the item's name,
 // "Call an attendant" over an alert, long names two lines then whole on a tap,
-// the large-text high-contrast mode, and a payment the shopper cancelled called
-// cancelled, on the shopper's screen and the attendant's.
+// the large-text high-contrast mode, a payment the shopper cancelled called
+// cancelled on the shopper's screen and the attendant's, and staff reading the
+// lane's language.
 
-type Laned = { laned: { sounds: { scan: number; alert: number }; renderTimes: number[]; state: { docs: Record<string, any> } } };
+type Laned = { laned: { sounds: { scan: number; alert: number }; renderTimes: number[]; state: { docs: Record<string, { state?: string } | undefined> } } };
 
 t.test('the touch UI for everyone', async (t) => {
   const k = await startKiosk();
@@ -114,6 +115,21 @@ t.test('the touch UI for everyone', async (t) => {
     await item.waitFor();
     t.match(await item.textContent(), /Payment cancelled.*The shopper cancelled the payment/);
     t.notMatch(await item.textContent(), /declined/i);
+  });
+
+  await t.test("staff read the lane's language, whatever the shopper chose; the shopper's comes back", async (t) => {
+    await lane.reset();
+    await lane.tap('start');
+    await lane.tap('language');
+    await page.waitForFunction(() => document.documentElement.lang === 'de');
+    t.match(await page.locator('main h1').textContent(), /Artikel scannen/, 'the shopper chose German');
+    await lane.tap('staff');
+    await lane.screen('pin');
+    t.equal(await page.locator('html').getAttribute('lang'), 'en', "the PIN pad in the lane's language");
+    t.match(await page.locator('main h1').textContent(), /Staff sign-in/);
+    await lane.tap('pin-cancel');
+    await lane.screen('scan');
+    t.equal(await page.locator('html').getAttribute('lang'), 'de', "the shopper's language again");
   });
 
   await t.test('large text, high contrast: from the welcome screen, fits and passes axe-core', async (t) => {

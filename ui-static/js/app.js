@@ -3,8 +3,8 @@
 // (which page the shopper asked for, a dialog, the attendant's session).
 
 import { LaneLink, CommandFailed } from './connection.js';
-import { setLanguage, otherLanguage, t } from './texts.js';
-import { renderApp } from './render.js';
+import { setLanguage, otherLanguage, language, t } from './texts.js';
+import { renderApp, screenOf } from './render.js';
 import { startKiosk } from './kiosk.js';
 import { BasketView } from './basket-view.js';
 import { IdleWatch } from './idle.js';
@@ -50,6 +50,7 @@ export const state = {
     lastLine: undefined,
     /** Seconds left before an idle screen goes back to welcome. */
     idleWarning: undefined,
+    shopperLanguage: undefined, // the shopper's language while staff use the screen
   },
 };
 
@@ -66,10 +67,26 @@ export function update() {
   queueMicrotask(() => {
     renderQueued = false;
     const t0 = performance.now();
+    staffLanguage(screenOf(state));
     renderApp(state, actions);
     renderTimes.push(performance.now() - t0);
     if (renderTimes.length > 500) renderTimes.shift();
   });
+}
+
+/**
+ * Staff read the lane's language (the kiosk's `?lang`) whatever the shopper
+ * chose, and may switch it; the shopper's comes back when staff leave.
+ */
+function staffLanguage(screen) {
+  const staff = screen === 'attendant' || screen === 'pin';
+  if (staff && state.ui.shopperLanguage === undefined) {
+    state.ui.shopperLanguage = language();
+    setLanguage(DEFAULT_LANGUAGE);
+  } else if (!staff && state.ui.shopperLanguage !== undefined) {
+    setLanguage(state.ui.shopperLanguage);
+    state.ui.shopperLanguage = undefined;
+  }
 }
 
 function say(text, kind = 'error') {

@@ -3,7 +3,7 @@ import { t, money } from '../texts.js';
 import { picture } from '../pictures.js';
 
 /** The reason in the basket's notice after a failed payment ("Payment timeout: try again…"). */
-export function declineReason(notice) {
+function declineReason(notice) {
   return /^Payment (declined|timeout|cancelled|error)\b/.exec(notice?.text ?? '')?.[1] ?? 'declined';
 }
 
