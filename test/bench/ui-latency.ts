@@ -1,5 +1,6 @@
-// Scan -> item visible in the touch UI's DOM: p50/p99 over 200 scans.
-// Prints numbers, never pass/fail. Run alone (`npx tsx test/bench/ui-latency.ts`)
+// Scan -> item visible in the touch UI's DOM: p50/p99 over 200 scans, then over
+// 50 more with 200 lines in the basket; a screen switch (scan -> pay) on that
+// basket: p50/p99 over 50 taps on Pay. Prints numbers, never pass/fail. Run alone (`npx tsx test/bench/ui-latency.ts`)
 // or as the last part of `npm run bench`.
 //
 // Path measured: cmd/sim/Scan (technician) -> sim service -> mock serial port ->
@@ -12,6 +13,10 @@ import { performance } from 'node:perf_hooks';
 import { startKiosk } from '../e2e/helpers/kiosk.js';
 
 const SCANS = 200;
+/** Scans measured once the basket holds SCANS lines. */
+const AT_FULL = 50;
+/** Taps on Pay measured (each paid for nothing: the simulated terminal never answers, the payment is cancelled). */
+const SWITCHES = 50;
 const CODES = ['5449000000996', '4006381333931', '2100000000029', '2100000000036', '2100000000067'];
 
 /** In-page, as source text (the bundler must not rewrite it): stamp the moment the WANT-th line is in the DOM. */
@@ -33,6 +38,25 @@ const STAMP_WHEN_SHOWN = `(() => {
   mo.observe(document.getElementById('app'), { childList: true, subtree: true });
 })()`;
 
+/**
+ * In-page: stamp the moment the pay screen waits for the terminal after a tap on Pay
+ * (the basket's doc says paying: the whole round trip, not a screen drawn ahead of it).
+ */
+const STAMP_PAY_SCREEN = `(() => {
+  delete window.__payAt;
+  const pay = document.querySelector('[data-testid="pay"]');
+  const mo = new MutationObserver(() => {
+    if (document.querySelector('main[data-screen="pay"] [data-testid="pay-state"][data-state="waiting"]')) {
+      window.__payAt = performance.now() - window.__tapAt;
+      mo.disconnect();
+      window.__benchSwitched(window.__payAt);
+    }
+  });
+  mo.observe(document.getElementById('app'), { childList: true, subtree: true });
+  window.__tapAt = performance.now();
+  pay.click();
+})()`;
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -52,7 +76,8 @@ export async function uiLatency(scans = SCANS): Promise<string> {
     const toDoc: number[] = [];
     const docToDom: number[] = [];
     const paint: number[] = [];
-    for (let i = 0; i < scans; i++) {
+    const full: number[] = [];
+    for (let i = 0; i < scans + AT_FULL; i++) {
       const want = i + 1;
       const drawn = new Promise<[number, number]>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`line ${want} not drawn within 20 s`)), 20_000);
@@ -66,6 +91,11 @@ export async function uiLatency(scans = SCANS): Promise<string> {
       const docSeen = tech.until(() => (tech.basket?.lines.length ?? 0) >= want && performance.timeOrigin + performance.now(), `line ${want} in doc/basket`);
       await tech.sim('Scan', { code: CODES[i % CODES.length] });
       const [shown, drawnAt] = await drawn;
+      if (i >= scans) {
+        full.push(shown - t0);
+        await docSeen;
+        continue;
+      }
       paint.push(drawnAt - t0);
       lat.push(shown - t0);
       const docAt = await docSeen;
@@ -73,12 +103,38 @@ export async function uiLatency(scans = SCANS): Promise<string> {
       docToDom.push(shown - docAt);
     }
     const renders = ((await page.evaluate('globalThis.laned.renderTimes.slice(-100)')) as number[]).sort((a, b) => a - b);
+
+    // Scan -> pay: the tap on Pay to the pay screen in the DOM (Pay command, doc/basket paying, render).
+    const queued = await tech.command('payment', 'SimQueue', { outcomes: Array.from({ length: SWITCHES }, () => 'timeout') });
+    if (!queued.ok) throw new Error(`cmd/payment/SimQueue refused: ${queued.error}`);
+    let switched: ((ms: number) => void) | undefined;
+    await page.exposeFunction('__benchSwitched', (ms: number) => switched?.(ms));
+    const switches: number[] = [];
+    for (let i = 0; i < SWITCHES; i++) {
+      await page.locator('main[data-screen="scan"] [data-testid="pay"]:enabled').waitFor();
+      const done = new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`pay screen ${i + 1} not shown within 20 s`)), 20_000);
+        switched = (ms) => {
+          clearTimeout(timer);
+          resolve(ms);
+        };
+      });
+      await page.evaluate(STAMP_PAY_SCREEN);
+      switches.push(await done);
+      await page.locator('[data-testid="pay-cancel"]:enabled').click();
+      await page.locator('[data-testid="pay-state"][data-state="cancelled"]').waitFor();
+      await page.locator('[data-testid="pay-back"]').click();
+    }
+    switches.sort((a, b) => a - b);
+    full.sort((a, b) => a - b);
     lat.sort((a, b) => a - b);
     paint.sort((a, b) => a - b);
     toDoc.sort((a, b) => a - b);
     docToDom.sort((a, b) => a - b);
     return (
       `UI scan -> line in the DOM (${lat.length} scans, basket growing to ${scans} lines): p50 ${pct(lat, 50).toFixed(1)} ms p99 ${pct(lat, 99).toFixed(1)} ms max ${lat[lat.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
+      `UI scan -> line in the DOM with ${scans} lines in the basket (${full.length} scans): p50 ${pct(full, 50).toFixed(1)} ms p99 ${pct(full, 99).toFixed(1)} ms max ${full[full.length - 1].toFixed(1)} ms   target p99 < 50 ms\n` +
+      `UI screen switch scan -> pay, tap to the pay screen waiting for the card in the DOM (${switches.length} taps, ${scans + AT_FULL} lines): p50 ${pct(switches, 50).toFixed(1)} ms p99 ${pct(switches, 99).toFixed(1)} ms max ${switches[switches.length - 1].toFixed(1)} ms   target p99 < 100 ms\n` +
       `  to the frame that shows it drawn: p50 ${pct(paint, 50).toFixed(1)} ms p99 ${pct(paint, 99).toFixed(1)} ms\n` +
       `  of which scan -> doc/basket at a technician client: p50 ${pct(toDoc, 50).toFixed(1)} ms p99 ${pct(toDoc, 99).toFixed(1)} ms; doc/basket -> DOM (render, WebSocket): p50 ${pct(docToDom, 50).toFixed(1)} ms p99 ${pct(docToDom, 99).toFixed(1)} ms; one render of the screen (last 100): p50 ${pct(renders, 50).toFixed(1)} ms p99 ${pct(renders, 99).toFixed(1)} ms`
     );

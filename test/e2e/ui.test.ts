@@ -82,14 +82,15 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     await alert.waitFor({ state: 'detached' });
     await tech.until(() => (tech.docs.get('lane')?.interventions ?? []).length === 0, 'no intervention open');
     t.equal(await testid(page, 'alert-overlay').count(), 0, 'no alert once the bagging area is right');
-    // doc/basket counts the block off a moment after doc/lane clears it
-    await testid(page, 'pay').and(page.locator(':enabled')).waitFor();
+    // doc/basket counts the intervention gone a moment after doc/lane
+    await tech.until(() => tech.basket?.blocked === 0, 'doc/basket unblocked');
+    await page.locator('[data-testid="pay"]:enabled').waitFor();
     t.ok(await testid(page, 'pay').isEnabled(), 'payment possible again');
   });
 
   await t.test('remove an item: the shopper asks, an attendant approves with the PIN', async (t) => {
     const row = page.locator(`[data-testid="basket-line"][data-gtin="${PEN.gtin}"]`);
-    await row.locator('[data-testid="line-remove"]').tap();
+    await row.locator('[data-testid="line-less"]').tap(); // its only piece: the shopper confirms
     await testid(page, 'remove-dialog').waitFor();
     t.match(await testid(page, 'remove-dialog').textContent(), /Highlighter pen, yellow/);
     await k.shoot('05-remove-dialog');
@@ -143,7 +144,7 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     await screen(page, 'attendant');
     const item = page.locator('[data-testid="intervention"][data-kind="assistance"]');
     await item.waitFor();
-    await item.locator('[data-testid="approve"]').tap();
+    await item.locator('[data-testid="done"]').tap();
     await testid(page, 'no-interventions').waitFor();
     await testid(page, 'att-exit').tap();
     await screen(page, 'scan');

@@ -93,6 +93,8 @@ export function baggingHint(docs) {
   if (!bagging || bagging.state !== 'waiting' || !basket?.txn || bagging.txn !== basket.txn) return undefined;
   const last = bagging.outstanding?.[bagging.outstanding.length - 1];
   if (!last || !(last.g > 0)) return undefined;
+  // an own bag the shopper declared (weightcheck names it B<n>)
+  if (/^B[0-9]+$/.test(last.line)) return t('bag.place');
   const name = lineName(basket, last.line);
   return name ? t('scan.bag', { name }) : undefined;
 }

@@ -7,12 +7,19 @@ import { setLanguage, otherLanguage, language, t } from './texts.js';
 import { renderApp, screenOf } from './render.js';
 import { startKiosk } from './kiosk.js';
 import { BasketView } from './basket-view.js';
+import { IdleWatch } from './idle.js';
 import { played } from './sound.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
 const DEFAULT_LANGUAGE = new URLSearchParams(location.search).get('lang') ?? 'en';
 const RECEIPT_SHOW_MS = 60_000;
+/**
+ * Seconds without a touch before a screen without a basket asks "still there?" (`?idle=<s>` in
+ * the kiosk's URL, else 70), and how long it asks before going back to welcome (`?idleWarn=<s>`, else 20).
+ */
+const IDLE_S = Number(new URLSearchParams(location.search).get('idle')) || 70;
+const IDLE_WARN_S = Number(new URLSearchParams(location.search).get('idleWarn')) || 20;
 
 export const state = {
   online: false,
@@ -27,7 +34,7 @@ export const state = {
     receipt: undefined, // { txn, lines, total, currency, authCode? }
     dismissedReceipt: undefined,
     lastCancelled: undefined,
-    confirm: undefined, // { text, yes, onYes }
+    confirm: undefined, // { key, vars, onYes }: the question as a text's key, drawn in the language of the moment
     removeLine: undefined,
     message: undefined, // { text, kind }
     pin: undefined, // { digits, error, checking }
@@ -35,6 +42,14 @@ export const state = {
     weighPick: false,
     produce: undefined,
     access: false, // large text and high contrast, from the welcome screen
+    produceQuery: '',
+    produceKeys: false,
+    /** The item lookup: { tab: 'code' | 'name', code, query, results, error (a text's key), busy } */
+    lookup: undefined,
+    /** The basket line the shopper scanned (or changed) last: highlighted and announced. */
+    lastLine: undefined,
+    /** Seconds left before an idle screen goes back to welcome. */
+    idleWarning: undefined,
     shopperLanguage: undefined, // the shopper's language while staff use the screen
   },
 };
@@ -147,9 +162,96 @@ export const actions = {
     const l = state.docs.basket?.lines?.find((x) => x.line === line);
     if (l) quiet(send('basket', 'ChangeQuantity', { line, quantity: l.quantity + 1 }));
   },
+  /** −1: one piece less; the last piece goes after the shopper confirms. */
+  lessOne(line) {
+    const l = state.docs.basket?.lines?.find((x) => x.line === line);
+    if (!l) return;
+    if (l.quantity <= 1) return actions.askRemove(line);
+    quiet(send('basket', 'RemoveItem', { line, quantity: l.quantity - 1 }));
+  },
+  declareBag() {
+    state.ui.started = true;
+    update();
+    quiet(send('basket', 'DeclareBag'));
+  },
+
+  // ---- item lookup ----
+  openLookup() {
+    state.ui.lookup = { tab: 'code', code: '', query: '', results: undefined, error: undefined, busy: false };
+    update();
+  },
+  closeLookup() {
+    state.ui.lookup = undefined;
+    update();
+  },
+  lookupTab(tab) {
+    if (!state.ui.lookup) return;
+    state.ui.lookup.tab = tab;
+    state.ui.lookup.error = undefined;
+    update();
+  },
+  lookupDigit(d) {
+    const l = state.ui.lookup;
+    if (!l || l.code.length >= 14) return;
+    l.code += d;
+    l.error = undefined;
+    update();
+  },
+  lookupDelete() {
+    const l = state.ui.lookup;
+    if (!l) return;
+    if (l.tab === 'code') l.code = l.code.slice(0, -1);
+    else searchFor(l.query.slice(0, -1));
+    l.error = undefined;
+    update();
+  },
+  lookupLetter(c) {
+    const l = state.ui.lookup;
+    if (!l || l.query.length >= 40) return;
+    searchFor(l.query + c);
+  },
+  async lookupAddCode() {
+    const l = state.ui.lookup;
+    if (!l || l.busy || !l.code) return;
+    l.busy = true;
+    update();
+    try {
+      await link.command('catalog', 'Key', { code: l.code });
+      state.ui.lookup = undefined;
+    } catch (err) {
+      l.busy = false;
+      l.error = keyFailure(err);
+    }
+    update();
+  },
+  pickProduct(gtin) {
+    send('catalog', 'Pick', { gtin })
+      .then(() => {
+        state.ui.lookup = undefined;
+        state.ui.weighPick = false;
+        update();
+      })
+      .catch(() => undefined);
+  },
+  produceKeys() {
+    state.ui.produceKeys = !state.ui.produceKeys;
+    update();
+  },
+  produceLetter(c) {
+    if (state.ui.produceQuery.length >= 40) return;
+    state.ui.produceQuery += c;
+    update();
+  },
+  produceDelete() {
+    state.ui.produceQuery = state.ui.produceQuery.slice(0, -1);
+    update();
+  },
+  stillHere() {
+    idle.touch();
+  },
   askCancel() {
     state.ui.confirm = {
-      text: t('scan.cancelConfirm'),
+      key: 'scan.cancelConfirm',
       onYes: () => quiet(send('basket', 'Cancel', { reason: 'cancelled by the shopper' })),
     };
     update();
@@ -190,6 +292,8 @@ export const actions = {
   },
   openProduce() {
     state.ui.weighPick = true;
+    state.ui.produceQuery = '';
+    state.ui.produceKeys = false;
     update();
     send('catalog', 'Produce')
       .then((r) => {
@@ -277,12 +381,18 @@ export const actions = {
   },
   voidLine(line) {
     touchAttendant();
-    quiet(send('basket', 'RemoveItem', { line }, 'attendant'));
+    const l = state.docs.basket?.lines?.find((x) => x.line === line);
+    state.ui.confirm = {
+      key: 'att.voidLineConfirm',
+      vars: { name: l?.name ?? line },
+      onYes: () => quiet(send('basket', 'RemoveItem', { line }, 'attendant')),
+    };
+    update();
   },
   askVoid() {
     touchAttendant();
     state.ui.confirm = {
-      text: t('att.voidConfirm'),
+      key: 'att.voidConfirm',
       onYes: async () => {
         const b = state.docs.basket;
         if (b?.status === 'paying') await quiet(send('payment', 'Cancel', b.payment ? { payment: b.payment } : {}, 'attendant'));
@@ -292,6 +402,72 @@ export const actions = {
     update();
   },
 };
+
+let searchSeq = 0;
+/** The lookup's name search: the catalog answers each query; an older answer arriving late is dropped. */
+function searchFor(query) {
+  const l = state.ui.lookup;
+  if (!l) return;
+  l.query = query;
+  const q = query.trim();
+  if (!q) {
+    l.results = undefined;
+    update();
+    return;
+  }
+  const seq = ++searchSeq;
+  update();
+  link
+    .command('catalog', 'Search', { search: q })
+    .then((r) => {
+      if (seq !== searchSeq || state.ui.lookup !== l) return;
+      l.results = r.products;
+      update();
+    })
+    .catch((err) => {
+      if (seq !== searchSeq || state.ui.lookup !== l) return;
+      l.error = keyFailure(err);
+      update();
+    });
+}
+
+/**
+ * Why a keyed code or a search was not taken, as the key of a text in the shopper's
+ * words (drawn in the language of the moment; the catalog explains it in English for the log).
+ */
+function keyFailure(err) {
+  if (err instanceof CommandFailed && (err.code === 'offline' || err.code === 'timeout')) return `error.${err.code}`;
+  const m = String(err.message);
+  if (/check digit/.test(m)) return 'lookup.badCheck';
+  if (/no product|not in the catalog/.test(m)) return 'lookup.notFound';
+  return 'lookup.badCode';
+}
+
+const idle = new IdleWatch({
+  seconds: IDLE_S,
+  warnSeconds: IDLE_WARN_S,
+  // only a screen without a basket: a shopper's items are never dropped for a pause
+  armed: () =>
+    state.ui.started && !state.ui.attendant && !state.ui.pin && !state.ui.receipt && !(state.docs.basket?.txn && state.docs.basket.status !== 'idle'),
+  onWarn: (left) => {
+    state.ui.idleWarning = left;
+    update();
+  },
+  onIdle: () => {
+    state.ui.idleWarning = undefined;
+    state.ui.started = false;
+    state.ui.confirm = undefined;
+    state.ui.removeLine = undefined;
+    state.ui.lookup = undefined;
+    state.ui.weighPick = false;
+    setLanguage(DEFAULT_LANGUAGE);
+    update();
+  },
+  onBack: () => {
+    state.ui.idleWarning = undefined;
+    update();
+  },
+});
 
 function enterAttendant(pin) {
   state.ui.pin = undefined;
@@ -304,6 +480,7 @@ function enterAttendant(pin) {
 function onBasket(next) {
   const prev = state.docs.basket;
   state.docs.basket = next;
+  state.ui.lastLine = lastChanged(prev, next) ?? (next.lines?.some((l) => l.line === state.ui.lastLine) ? state.ui.lastLine : next.lines?.at(-1)?.line);
   if (next.notice?.code !== 'weigh') state.ui.skipWeigh = undefined;
   if (next.status === 'idle' && prev && prev.txn && next.last?.txn === prev.txn) {
     state.ui.payRequested = false;
@@ -337,6 +514,19 @@ function onBasket(next) {
       state.ui.receipt = undefined; // the next shopper scanned already
     }
   }
+}
+
+/** The line added, or whose quantity went up, from one basket to the next (another transaction: its newest line). */
+function lastChanged(prev, next) {
+  if (!next.lines?.length) return undefined;
+  if (!prev || prev.txn !== next.txn) return next.lines.at(-1).line;
+  const before = new Map((prev.lines ?? []).map((l) => [l.line, l.quantity]));
+  for (let i = next.lines.length - 1; i >= 0; i--) {
+    const l = next.lines[i];
+    const q = before.get(l.line);
+    if (q === undefined || l.quantity > q) return l.line;
+  }
+  return undefined;
 }
 
 link.addEventListener('status', (e) => {
@@ -383,11 +573,18 @@ link.addEventListener('svc', (e) => {
   update();
 });
 
-document.addEventListener('pointerdown', () => touchAttendant(), { passive: true });
+document.addEventListener(
+  'pointerdown',
+  () => {
+    touchAttendant();
+    idle.touch();
+  },
+  { passive: true },
+);
 
 setLanguage(DEFAULT_LANGUAGE);
 update();
 link.start();
 startKiosk();
 // For tests and the bench: the state the screen was rendered from.
-globalThis.laned = { state, link, renderTimes, sounds: played };
+globalThis.laned = { state, link, renderTimes, sounds: played, idle };

@@ -14,6 +14,7 @@ import { payScreen } from './screens/pay.js';
 import { receiptScreen } from './screens/receipt.js';
 import { pinScreen } from './screens/pin.js';
 import { attendantScreen } from './screens/attendant.js';
+import { lookupScreen } from './screens/lookup.js';
 import { updatingScreen } from './screens/updating.js';
 
 export function screenOf(state) {
@@ -32,11 +33,11 @@ export function screenOf(state) {
   if (basket.status === 'open') {
     if (ui.payRequested && basket.notice?.code === 'declined') return 'pay';
     if ((basket.notice?.code === 'weigh' && ui.skipWeigh !== basket.notice.text) || ui.weighPick) return 'weigh';
-    return 'scan';
+    return ui.lookup ? 'lookup' : 'scan';
   }
-  // the produce picker before the first scan: the pick opens the transaction
-  if (ui.started && ui.weighPick) return 'weigh';
-  return ui.started ? 'scan' : 'welcome';
+  if (!ui.started) return 'welcome';
+  // the produce picker or the item lookup before the first scan: what is picked opens the transaction
+  return ui.weighPick ? 'weigh' : ui.lookup ? 'lookup' : 'scan';
 }
 
 const SCREENS = {
@@ -48,10 +49,23 @@ const SCREENS = {
   pin: pinScreen,
   attendant: attendantScreen,
   updating: updatingScreen,
+  lookup: lookupScreen,
 };
 
 /** Screens of the shopper's own: "Call an attendant" is on each (staff are there on the others). */
-const HELP_ON = new Set(['welcome', 'scan', 'weigh', 'pay', 'receipt', 'updating']);
+const HELP_ON = new Set(['welcome', 'scan', 'weigh', 'lookup', 'pay', 'receipt', 'updating']);
+
+/** The running total and item count, whenever a transaction is open. */
+function runningTotal(state) {
+  const b = state.docs.basket;
+  if (!b?.txn || (b.status !== 'open' && b.status !== 'paying')) return null;
+  return h(
+    'div',
+    { class: 'topbar-total', 'data-testid': 'topbar-total', 'data-total': String(b.total ?? 0), 'data-items': String(b.items ?? 0) },
+    h('span', { class: 'topbar-count' }, b.items === 1 ? t('scan.item') : t('scan.items', { n: b.items ?? 0 })),
+    h('strong', {}, money(b.total ?? 0, b.currency)),
+  );
+}
 
 function topbar(state, actions, screen) {
   const lane = state.docs.basket?.lane ?? state.docs.lane?.lane ?? '';
@@ -60,6 +74,7 @@ function topbar(state, actions, screen) {
     'header',
     { class: 'topbar' },
     h('div', { class: 'topbar-title' }, t('lane.title'), lane ? h('span', { class: 'lane-id' }, ` · ${lane}`) : null),
+    screen === 'attendant' || screen === 'pin' ? null : runningTotal(state),
     h(
       'div',
       { class: 'topbar-actions' },
@@ -69,6 +84,7 @@ function topbar(state, actions, screen) {
             kind: 'help',
             testid: 'help',
             disabled: !state.online || called,
+            extra: { 'data-called': String(called) },
           })
         : null,
       button(t('lang.other'), actions.toggleLanguage, { kind: 'ghost', testid: 'language', extra: { lang: t('lang.code.other') } }),
@@ -149,13 +165,26 @@ function dialog(state, actions) {
         'div',
         { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'remove-dialog' },
         h('h2', { id: 'dialog-title' }, t('remove.title')),
-        h('p', {}, t('remove.body', { name: l.name })),
+        h('p', {}, t('remove.bodyNow', { name: l.name })),
         h(
           'div',
           { class: 'dialog-actions' },
           button(t('remove.no'), actions.closeDialog, { testid: 'remove-no' }),
           button(t('remove.yes'), actions.confirmRemove, { kind: 'danger', testid: 'remove-yes' }),
         ),
+      ),
+    );
+  }
+  if (ui.idleWarning !== undefined) {
+    return h(
+      'div',
+      { class: 'overlay' },
+      h(
+        'div',
+        { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'idle-warning' },
+        h('h2', { id: 'dialog-title' }, t('idle.title')),
+        h('p', {}, t('idle.body', { n: ui.idleWarning })),
+        h('div', { class: 'dialog-actions' }, button(t('idle.stay'), actions.stillHere, { kind: 'primary', testid: 'idle-stay' })),
       ),
     );
   }
@@ -166,7 +195,7 @@ function dialog(state, actions) {
       h(
         'div',
         { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'confirm-dialog' },
-        h('p', { id: 'dialog-title' }, ui.confirm.text),
+        h('p', { id: 'dialog-title' }, t(ui.confirm.key, ui.confirm.vars)),
         h(
           'div',
           { class: 'dialog-actions' },
@@ -212,9 +241,11 @@ function announce(state, screen) {
   told.txn = basket?.txn;
   told.items = items;
   told.synced = state.synced;
-  const last = basket?.lines?.at(-1);
+  // the line scanned or raised last (app.js follows it), else the newest
+  const last = basket?.lines?.find((l) => l.line === state.ui.lastLine) ?? basket?.lines?.at(-1);
   if (more && last) {
-    speak('live-status', `${last.name}, ${money(last.price, basket.currency)}. ${t('scan.total')} ${money(basket.total, basket.currency)}`);
+    const name = last.quantity > 1 ? `${last.quantity} × ${last.name}` : last.name;
+    speak('live-status', `${name}, ${money(last.price, basket.currency)}. ${t('scan.total')} ${money(basket.total, basket.currency)}`);
     cue('scan');
   }
   const top = alertOverlayShown(state, screen);

@@ -12,6 +12,8 @@ const Minor = Type.Integer({ minimum: 0 });
 const Grams = Type.Number({ minimum: 0 });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 const LineId = Type.String({ pattern: '^L[0-9]{1,6}$' });
+/** How an item came in when not by the scanner: keyed on the touch UI (a code typed, a product picked). */
+const Entry = Type.Literal('keyed');
 
 /** One product as the catalog holds it. */
 export const ProductSchema = Type.Object(
@@ -31,6 +33,10 @@ export const ProductSchema = Type.Object(
     skipBagging: Type.Optional(Type.Boolean()),
     /** Sold by weight from the produce scale. */
     mustWeigh: Type.Optional(Type.Boolean()),
+    /** Price look-up code keyed on the touch UI's number pad (produce: IFPS PLU, 4 or 5 digits). */
+    plu: Type.Optional(Type.String({ pattern: '^[0-9]{4,5}$' })),
+    /** Picture shown on the touch UI: a path on the lane's UI origin or an https URL. */
+    image: Type.Optional(Type.String({ maxLength: 300 })),
   },
   { additionalProperties: false },
 );
@@ -66,6 +72,7 @@ export const ScanResolved = defineEvent(
       rcn: Type.Optional(RcnData),
       product: Type.Optional(ProductSchema),
       reason: Type.Optional(Type.String({ maxLength: 300 })),
+      entry: Type.Optional(Entry),
     },
     { additionalProperties: false },
   ),
@@ -113,6 +120,7 @@ export const ItemAddedToBasket = defineEvent(
       bagging: Type.Optional(BaggingSpec),
       ageRestricted: Type.Optional(Type.Integer({ minimum: 1, maximum: 99 })),
       scan: Type.Optional(Id),
+      entry: Type.Optional(Entry),
     },
     { additionalProperties: false },
   ),
@@ -190,6 +198,17 @@ export const TransactionCancelled = defineEvent(
   Type.Object({ total: Minor, reason: Type.String({ maxLength: 200 }), by: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
 );
 
+/**
+ * The shopper put their own bag in the bagging area: weightcheck accepts a weight
+ * between `minG` and `maxG` for it without an alarm and counts from there (tare).
+ */
+export const OwnBagDeclared = defineEvent(
+  'OwnBagDeclared',
+  1,
+  Type.Object({ bag: Type.String({ pattern: '^B[0-9]{1,3}$' }), minG: Grams, maxG: Grams }, { additionalProperties: false }),
+);
+export type OwnBagDeclaredData = Static<typeof OwnBagDeclared>;
+
 /** A scan the basket did not take, and why (an audit trail of what the shopper scanned). */
 export const ScanRefused = defineEvent(
   'ScanRefused',
@@ -221,7 +240,15 @@ const VerdictBase = {
 export const WeightVerified = defineEvent(
   'WeightVerified',
   1,
-  Type.Object({ ...VerdictBase, lines: Lines, override: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      ...VerdictBase,
+      lines: Lines,
+      bags: Type.Optional(Type.Array(Type.String({ pattern: '^B[0-9]{1,3}$' }), { maxItems: 999 })),
+      override: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
 );
 export const ItemNotBagged = defineEvent('ItemNotBagged', 1, Type.Object({ ...VerdictBase, line: LineId }, { additionalProperties: false }));
 export const UnexpectedItemInBaggingArea = defineEvent(
@@ -411,6 +438,7 @@ export const BASKET_LIFECYCLE = [
   'ItemAddedToBasket',
   'QuantityChanged',
   'ItemRemovedFromBasket',
+  'OwnBagDeclared',
   'TransactionCompleted',
   'TransactionCancelled',
 ] as const;

@@ -41,6 +41,8 @@ export interface BasketSummary {
   linesRev: number;
   /** Blocking interventions open: payment waits. */
   blocked: number;
+  /** Own bags the shopper declared in this transaction. */
+  bags?: number;
   payment?: string;
   notice?: BasketNotice;
   last?: { txn: string; status: BasketStatus; total: number };
@@ -85,6 +87,7 @@ export function longestLine(): BasketLine {
     bagging: { unitG: big, toleranceG: big, tolerancePct: 100 },
     ageRestricted: 99,
     scan: '\u0001'.repeat(64),
+    entry: 'keyed',
     pendingRemoval: 999,
   };
 }

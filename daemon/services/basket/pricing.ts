@@ -48,6 +48,7 @@ export function priceScan(scan: ScanResolvedData, p: Product, digits: number, pr
     unit: p.unit,
     unitPrice: p.price,
     scan: scan.scan,
+    ...(scan.entry ? { entry: scan.entry } : {}),
     ...(p.ageRestricted ? { ageRestricted: p.ageRestricted } : {}),
   };
   const done = (item: Omit<LineDraft, keyof typeof base>): Priced => {

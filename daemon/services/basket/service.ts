@@ -66,14 +66,17 @@ const staff = (by: string | undefined): string | undefined => (by === 'ui' ? und
 
 export const basket: ServiceDefinition<BasketSettings> = {
   name: 'basket',
-  /** Sent by the touch UI: the shopper's basket screen and the staff screen's remove and void. */
-  ui: ['RemoveItem', 'ChangeQuantity', 'Cancel', 'Pay'],
+  /** Sent by the touch UI: the shopper's basket screen (own bag too) and the staff screen's remove and void. */
+  ui: ['RemoveItem', 'ChangeQuantity', 'Cancel', 'Pay', 'DeclareBag'],
   create(ctx): ServiceLogic {
     const lane = ctx.config.lane.id;
     const currency = ctx.config.lane.currency;
     const digits = currencyDigits(currency);
     const produceScales = ctx.settings.produceScales ?? devicesWith(ctx.config, 'scale');
     const needsApproval = ctx.settings.removalNeedsApproval ?? true;
+    const freeUpTo = ctx.settings.removalFreeUpTo ?? 0;
+    const ownBag = ctx.settings.ownBag ?? { minG: 5, maxG: 250 };
+    if (ownBag.minG > ownBag.maxG) throw new Error(`services.basket.ownBag: minG ${ownBag.minG} is above maxG ${ownBag.maxG}`);
 
     const kv = new KvTable('basket_state');
 
@@ -182,6 +185,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
           pages: pageCount,
           linesRev,
           blocked: t.blocked ?? 0,
+          ...(await bagsOf(tx, t.txn)),
           ...(t.payment ? { payment: t.payment } : {}),
           ...(t.notice ? { notice: JSON.parse(t.notice) as Notice } : {}),
         };
@@ -199,7 +203,13 @@ export const basket: ServiceDefinition<BasketSettings> = {
       });
     };
 
-    const start = async (tx: Tx, cause: Envelope): Promise<TxnRow> => {
+    /** Own bags declared in `txn`, for doc/basket. */
+    const bagsOf = async (tx: Tx, txn: string): Promise<{ bags?: number }> => {
+      const b = await kv.get<{ txn: string; n: number }>(tx, 'bags');
+      return b && b.txn === txn ? { bags: b.n } : {};
+    };
+
+    const start = async (tx: Tx, cause: Pick<Envelope, 'id'>): Promise<TxnRow> => {
       const n = ((await kv.get<number>(tx, 'counter')) ?? 0) + 1;
       await kv.set(tx, 'counter', n);
       const txn = `T-${String(n).padStart(4, '0')}`;
@@ -386,11 +396,13 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const requestRemoval = async (tx: Tx, t: TxnRow, l: LineRow, quantity: number, cmdId: string, by?: string): Promise<unknown> => {
       if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; lines cannot change now`);
       if (l.pending_qty !== null) throw new CommandError(`line ${l.line} already waits for an attendant`);
-      if (!needsApproval) {
+      const item = JSON.parse(l.item) as ItemAddedData;
+      // what comes off: whole pieces at the unit price, a line by weight or label at its price
+      const worth = quantity > 0 ? (l.quantity - quantity) * item.unitPrice : l.price;
+      if (!needsApproval || worth <= freeUpTo) {
         await applyRemoval(tx, t, l, quantity, 'customer', cmdId, by);
         return { line: l.line, quantity, pending: false };
       }
-      const item = JSON.parse(l.item) as ItemAddedData;
       await ctx.emit(tx, 'ItemRemovalRequested', { line: l.line, name: item.name, quantity }, meta(t));
       touch(tx, l.n);
       await tx.run('UPDATE basket_lines SET pending_qty = ? WHERE txn = ? AND n = ?', [quantity, t.txn, l.n]);
@@ -501,6 +513,23 @@ export const basket: ServiceDefinition<BasketSettings> = {
             }
             await publish(tx);
             return r;
+          },
+        },
+        /** The shopper put an own bag in the bagging area: weightcheck tares it (OwnBagDeclared). */
+        DeclareBag: {
+          key: lane1,
+          async handle(_args: unknown, tx, m) {
+            if (await kv.get<string>(tx, 'closed')) throw new CommandError('the lane is closed');
+            const t = (await current(tx)) ?? (await start(tx, { id: m.id }));
+            if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; a bag cannot be declared now`);
+            const was = await kv.get<{ txn: string; n: number }>(tx, 'bags');
+            const n = was?.txn === t.txn ? was.n + 1 : 1;
+            if (n > 999) throw new CommandError(`${t.txn} has ${n - 1} bags declared already`);
+            const bag = `B${n}`;
+            await ctx.emit(tx, 'OwnBagDeclared', { bag, minG: ownBag.minG, maxG: ownBag.maxG }, meta(t, m.id));
+            await kv.set(tx, 'bags', { txn: t.txn, n });
+            await publish(tx);
+            return { txn: t.txn, bag, minG: ownBag.minG, maxG: ownBag.maxG };
           },
         },
         Pay: {

@@ -13,6 +13,8 @@
  *   age_restricted  minimum age, e.g. 18 (empty: none)
  *   skip_bagging    heavy or bulky, not put in the bagging area (true/false, 1/0, yes/no)
  *   must_weigh      sold by weight from the produce scale (default: true for unit kg)
+ *   plu             price look-up code the shopper keys on the touch UI, 4 or 5 digits (IFPS PLU)
+ *   image           picture on the touch UI: a path on the lane's UI origin (/img/…) or an https URL
  *
  * JSON is an array of such objects or `{ "products": [...] }`.
  */
@@ -37,7 +39,7 @@ export class CatalogFileError extends Error {
   override name = 'CatalogFileError';
 }
 
-const FIELDS = ['gtin', 'name', 'price', 'unit', 'weightg', 'toleranceg', 'tolerancepct', 'agerestricted', 'skipbagging', 'mustweigh'] as const;
+const FIELDS = ['gtin', 'name', 'price', 'unit', 'weightg', 'toleranceg', 'tolerancepct', 'agerestricted', 'skipbagging', 'mustweigh', 'plu', 'image'] as const;
 type Field = (typeof FIELDS)[number];
 const norm = (k: string): string =>
   k
@@ -97,6 +99,13 @@ export function productFromRow(raw: Partial<Record<Field, unknown>>): Product {
   const skipBagging = bool(raw.skipbagging, 'skip_bagging');
   const mustWeigh = bool(raw.mustweigh, 'must_weigh') ?? (unitText === 'kg' ? true : undefined);
   if (mustWeigh && unitText !== 'kg') throw new Error('must_weigh needs unit kg (the price is per kg)');
+  const plu = text(raw.plu).trim();
+  if (plu && !/^[0-9]{4,5}$/.test(plu)) throw new Error(`plu ${JSON.stringify(plu)} must be 4 or 5 digits`);
+  const image = text(raw.image).trim();
+  if (image && (image.length > 300 || !/^(\/[^\s"'()\\]*|https:\/\/[^\s"'()\\]+)$/.test(image)))
+    throw new Error(
+      `image ${JSON.stringify(image.slice(0, 80))} must be a path on the UI's origin (/…) or an https URL, without spaces, quotes or brackets, at most 300 characters`,
+    );
   return {
     gtin: toGtin14(gtinText),
     name,
@@ -108,6 +117,8 @@ export function productFromRow(raw: Partial<Record<Field, unknown>>): Product {
     ...(age ? { ageRestricted: age } : {}),
     ...(skipBagging ? { skipBagging } : {}),
     ...(mustWeigh ? { mustWeigh } : {}),
+    ...(plu ? { plu } : {}),
+    ...(image ? { image } : {}),
   };
 }
 

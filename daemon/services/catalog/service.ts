@@ -6,6 +6,9 @@ import type { Tx } from '../../store/store.js';
 import { deviceConfigs, devicesWith } from '../../runtime/devices.js';
 import type { BarcodeScannedData } from '../../events/schemas/devices.js';
 import type { Product, ScanResolvedData } from '../../events/schemas/checkout.js';
+import { decodeBarcode, type BarcodeOptions } from '../../../drivers/barcode/barcode.js';
+import { isDigits } from '../../../drivers/barcode/gtin.js';
+import { barcodeOptions, scannedData } from '../../../drivers/barcode-publisher.js';
 import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './import.js';
 import demoCatalog from './demo-catalog.json' with { type: 'json' };
 import type { CatalogSettings } from './settings.js';
@@ -13,8 +16,11 @@ import type { CatalogSettings } from './settings.js';
 const DDL = `
 CREATE TABLE IF NOT EXISTS catalog_products (
   gtin TEXT PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, unit TEXT NOT NULL,
-  weight_g REAL, tolerance_g REAL, tolerance_pct REAL, age INTEGER, skip_bagging INTEGER NOT NULL DEFAULT 0, must_weigh INTEGER NOT NULL DEFAULT 0
+  weight_g REAL, tolerance_g REAL, tolerance_pct REAL, age INTEGER, skip_bagging INTEGER NOT NULL DEFAULT 0, must_weigh INTEGER NOT NULL DEFAULT 0,
+  plu TEXT, image TEXT
 ) WITHOUT ROWID;
+-- how often each product was sold by weight or keyed: the touch UI lists the most used first
+CREATE TABLE IF NOT EXISTS catalog_usage (gtin TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS catalog_meta (k INTEGER PRIMARY KEY CHECK (k = 1), version INTEGER NOT NULL, origin TEXT NOT NULL, sha256 TEXT NOT NULL, products INTEGER NOT NULL, imported_at TEXT NOT NULL);`;
 
 interface ProductRow {
@@ -28,9 +34,13 @@ interface ProductRow {
   age: number | null;
   skip_bagging: number;
   must_weigh: number;
+  plu: string | null;
+  image: string | null;
 }
 
-const COLUMNS = 'gtin, name, price, unit, weight_g, tolerance_g, tolerance_pct, age, skip_bagging, must_weigh';
+const COLUMNS = 'gtin, name, price, unit, weight_g, tolerance_g, tolerance_pct, age, skip_bagging, must_weigh, plu, image';
+/** Columns added since the first catalog_products: a board's older database gets them at start. */
+const ADDED_COLUMNS = ['plu', 'image'];
 
 function toProduct(r: ProductRow): Product {
   return {
@@ -44,6 +54,8 @@ function toProduct(r: ProductRow): Product {
     ...(r.age !== null ? { ageRestricted: r.age } : {}),
     ...(r.skip_bagging ? { skipBagging: true } : {}),
     ...(r.must_weigh ? { mustWeigh: true } : {}),
+    ...(r.plu !== null ? { plu: r.plu } : {}),
+    ...(r.image !== null ? { image: r.image } : {}),
   };
 }
 
@@ -58,6 +70,8 @@ const rowValues = (p: Product): unknown[] => [
   p.ageRestricted ?? null,
   p.skipBagging ? 1 : 0,
   p.mustWeigh ? 1 : 0,
+  p.plu ?? null,
+  p.image ?? null,
 ];
 
 export interface ImportReport {
@@ -78,12 +92,18 @@ export interface ImportReport {
  */
 export const catalog: ServiceDefinition<CatalogSettings> = {
   name: 'catalog',
-  /** Sent by the touch UI: the produce picker. */
-  ui: ['Produce', 'Pick'],
+  /** Sent by the touch UI: the produce picker and the item lookup (code keyed, name searched). */
+  ui: ['Produce', 'Pick', 'Key', 'Search'],
   create(ctx): ServiceLogic {
     const scanners = ctx.settings.scanners ?? devicesWith(ctx.config, 'scanner');
     const demo = ctx.settings.demo ?? Object.values(deviceConfigs(ctx.config)).every((d) => d.simulate === true);
     const maxBytes = ctx.settings.maxFileBytes ?? 64 * 1024 * 1024;
+    // a keyed code decodes as the lane's first scanner decodes what it reads (RCN layout, 8 digits)
+    const firstScanner = scanners.map((n) => deviceConfigs(ctx.config)[n]).find(Boolean);
+    const keyOptions: BarcodeOptions = {
+      ...barcodeOptions({ eightDigits: 'ean8', rcnLayout: 'none', ...(firstScanner ?? {}) } as Parameters<typeof barcodeOptions>[0]),
+      aimIds: false,
+    };
 
     const lookup = async (tx: Tx, gtin: string): Promise<Product | undefined> => {
       const r = await tx.get<ProductRow>(`SELECT ${COLUMNS} FROM catalog_products WHERE gtin = ?`, [gtin]);
@@ -93,10 +113,10 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
     /** Replace the whole catalog in the open transaction. */
     const swap = async (tx: Tx, parsed: ParsedCatalog, origin: string, sha256: string): Promise<ImportReport> => {
       await tx.run('DELETE FROM catalog_products');
-      const per = 90; // 10 columns: well under SQLite's 999 variables per statement
+      const per = 80; // 12 columns: under SQLite's 999 variables per statement
       for (let i = 0; i < parsed.products.length; i += per) {
         const chunk = parsed.products.slice(i, i + per);
-        await tx.run(`INSERT INTO catalog_products (${COLUMNS}) VALUES ${chunk.map(() => '(?,?,?,?,?,?,?,?,?,?)').join(',')}`, chunk.flatMap(rowValues));
+        await tx.run(`INSERT INTO catalog_products (${COLUMNS}) VALUES ${chunk.map(() => '(?,?,?,?,?,?,?,?,?,?,?,?)').join(',')}`, chunk.flatMap(rowValues));
       }
       const prev = await tx.get<{ version: number }>('SELECT version FROM catalog_meta WHERE k = 1');
       const version = (prev?.version ?? 0) + 1;
@@ -162,10 +182,40 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
       return { ...base, reason: scan.rcn ? `no product ${scan.rcn.lookupGtin} for the ${scan.rcn.measure} label ${gtin}` : `no product ${gtin}` };
     };
 
+    /** Produce sold by weight and every keyed item count toward "most used first". */
+    const used = (tx: Tx, p: Product): Promise<unknown> =>
+      tx.run('INSERT INTO catalog_usage (gtin, n) VALUES (?, 1) ON CONFLICT(gtin) DO UPDATE SET n = n + 1', [p.gtin]);
+
+    /** A product chosen or a code keyed on the touch UI: resolved as a scan from device `ui`, marked keyed. */
+    const keyed = async (tx: Tx, id: string, code: string, resolved: Omit<ScanResolvedData, 'scan' | 'device' | 'code'>) => {
+      if (resolved.product) await used(tx, resolved.product);
+      const ev = await ctx.emit(tx, 'ScanResolved', { scan: id, device: 'ui', code: code.slice(0, 200), ...resolved, entry: 'keyed' as const });
+      return ev;
+    };
+
+    /** Products for the touch UI, most used first, then by name; `search` matches words of the name, a GTIN or a PLU. */
+    const listed = async (tx: Tx, where: string, params: unknown[], search: string | undefined, limit: number): Promise<Product[]> => {
+      const words = (search ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5);
+      const like = (w: string): string => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const conds = words.map(() => "(lower(p.name) LIKE ? ESCAPE '\\' OR p.gtin LIKE ? ESCAPE '\\' OR p.plu = ?)");
+      const all = [where, ...conds].filter(Boolean);
+      const rows = await tx.all<ProductRow>(
+        `SELECT ${COLUMNS.split(', ')
+          .map((c) => `p.${c}`)
+          .join(
+            ', ',
+          )} FROM catalog_products p LEFT JOIN catalog_usage u ON u.gtin = p.gtin ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY coalesce(u.n, 0) DESC, p.name LIMIT ?`,
+        [...params, ...words.flatMap((w) => [like(w), like(w), w]), limit],
+      );
+      return rows.map(toProduct);
+    };
+
     return {
       sources: scanners,
       async migrate(store) {
         await store.exec(DDL);
+        const columns = await store.all<{ name: string }>('PRAGMA table_info(catalog_products)');
+        for (const c of ADDED_COLUMNS) if (!columns.some((x) => x.name === c)) await store.exec(`ALTER TABLE catalog_products ADD COLUMN ${c} TEXT`);
       },
       async start() {
         if (!demo) return;
@@ -178,6 +228,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
       async onEvent(ev, tx) {
         if (ev.type !== 'BarcodeScanned') return;
         const resolved = await resolve(tx, ev.data);
+        if (resolved.product?.mustWeigh) await used(tx, resolved.product);
         await ctx.emit(tx, 'ScanResolved', { scan: ev.id, device: ev.source, ...resolved }, { corr: ev.corr ?? ev.id, cause: ev.id });
       },
       commands: {
@@ -223,14 +274,47 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             return { ...p, currency: ctx.config.lane.currency };
           },
         },
-        /** Products sold by weight, for the touch UI's produce picker. */
+        /** Products sold by weight, for the touch UI's produce picker: most used first, optionally searched. */
         Produce: {
-          async handle(_args: unknown, tx) {
-            const rows = await tx.all<ProductRow>(`SELECT ${COLUMNS} FROM catalog_products WHERE must_weigh = 1 ORDER BY name LIMIT 500`);
-            return { products: rows.map(toProduct) };
+          args: Type.Union([Type.Undefined(), Type.Object({ search: Type.Optional(Type.String({ maxLength: 60 })) })]),
+          async handle(args: { search?: string } | undefined, tx) {
+            return { products: await listed(tx, 'p.must_weigh = 1', [], args?.search, 500) };
           },
         },
-        /** The shopper picked a product on the touch UI (produce without a label): resolved as a scan from device `ui`. */
+        /** The item lookup's name search: products whose name has every word typed (or whose GTIN/PLU it is), most used first. */
+        Search: {
+          args: Type.Object({ search: Type.String({ minLength: 1, maxLength: 60 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }),
+          async handle(args: { search: string; limit?: number }, tx) {
+            return { products: await listed(tx, '', [], args.search, args.limit ?? 24) };
+          },
+        },
+        /**
+         * A code keyed on the touch UI's number pad: a PLU (4 or 5 digits) or a GTIN-8/12/13/14
+         * whose check digit must hold (GS1 GS §7.9.1); restricted-circulation numbers decode as
+         * the scanners' do. Added to the basket as a keyed entry.
+         */
+        Key: {
+          args: Type.Object({ code: Type.String({ minLength: 1, maxLength: 20 }) }),
+          async handle(args: { code: string }, tx, m) {
+            const code = args.code.trim();
+            if (!isDigits(code)) throw new CommandError(`code ${JSON.stringify(code)}: only digits can be keyed`);
+            if (code.length === 4 || code.length === 5) {
+              const r = await tx.get<ProductRow>(`SELECT ${COLUMNS} FROM catalog_products WHERE plu = ? ORDER BY must_weigh DESC, gtin LIMIT 1`, [code]);
+              if (!r) throw new CommandError(`no product with PLU ${code} in the catalog`);
+              const product = toProduct(r);
+              await keyed(tx, m.id, code, { gtin: product.gtin, product });
+              return { scan: m.id, gtin: product.gtin, name: product.name };
+            }
+            const decoded = decodeBarcode(code, keyOptions);
+            if (!decoded.ok) throw new CommandError(`code ${code}: ${decoded.reason}`);
+            if (!decoded.reading.gtin) throw new CommandError(`code ${code} is neither a PLU (4 or 5 digits) nor a GTIN (8, 12, 13 or 14 digits)`);
+            const resolved = await resolve(tx, scannedData(decoded.reading) as BarcodeScannedData);
+            if (!resolved.product) throw new CommandError(`code ${code}: ${resolved.reason ?? 'not in the catalog'}`);
+            await keyed(tx, m.id, code, resolved);
+            return { scan: m.id, gtin: resolved.product.gtin, name: resolved.product.name };
+          },
+        },
+        /** The shopper picked a product on the touch UI (produce, the item lookup): resolved as a keyed scan from device `ui`. */
         Pick: {
           args: Type.Object({ gtin: Type.String({ maxLength: 20 }) }),
           async handle(args: { gtin: string }, tx, m) {
@@ -238,7 +322,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
             const product = await lookup(tx, gtin);
             if (!product) throw new CommandError(`no product ${gtin} in the catalog`);
-            const ev = await ctx.emit(tx, 'ScanResolved', { scan: m.id, device: 'ui', code: gtin, gtin, product });
+            const ev = await keyed(tx, m.id, gtin, { gtin, product });
             return { scan: m.id, gtin, name: product.name, event: ev.id };
           },
         },

@@ -71,6 +71,9 @@ interface Line {
 }
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+/** Own bags (OwnBagDeclared) are lines named `B<n>`; basket lines are `L<n>`. */
+const isBag = (l: Line): boolean => l.line.startsWith('B');
+const basketLines = (ls: Line[]): string[] => ls.filter((l) => !isBag(l)).map((l) => l.line);
 
 export function weightVerdicts(inputs: VerdictInput[], rules: WeightRules = DEFAULT_RULES): { outputs: ProjectedOutput[]; state: BaggingState } {
   const outputs: ProjectedOutput[] = [];
@@ -135,7 +138,15 @@ export function weightVerdicts(inputs: VerdictInput[], rules: WeightRules = DEFA
       key,
       type: 'WeightVerified',
       cause,
-      data: { key, lines: bagged.map((l) => l.line), expectedG: r1(expectedTotal()), actualG: r1(actual), clears, ...extra },
+      data: {
+        key,
+        lines: basketLines(bagged),
+        ...(bagged.some(isBag) ? { bags: bagged.filter(isBag).map((l) => l.line) } : {}),
+        expectedG: r1(expectedTotal()),
+        actualG: r1(actual),
+        clears,
+        ...extra,
+      },
     });
   };
 
@@ -162,7 +173,7 @@ export function weightVerdicts(inputs: VerdictInput[], rules: WeightRules = DEFA
     } else if (actual < ref + neg - tolAll) {
       alarm = { key, cause, type: 'ItemRemovedFromBaggingArea', data: { ...base, missingG: r1(ref + neg - actual) } };
     } else {
-      alarm = { key, cause, type: 'WeightMismatch', data: { ...base, lines: o.map((l) => l.line) } };
+      alarm = { key, cause, type: 'WeightMismatch', data: { ...base, lines: basketLines(o) } };
     }
     weightAlarm = key;
     alarms.set(key, alarm.type);
@@ -210,6 +221,15 @@ export function weightVerdicts(inputs: VerdictInput[], rules: WeightRules = DEFA
           bagged: 0,
           skip: !b,
         });
+        afterBasketChange(i);
+        break;
+      }
+      case 'OwnBagDeclared': {
+        // an own bag: any weight between minG and maxG explains it, and the area counts on from there
+        const d = i.data;
+        if (lines.has(d.bag)) break;
+        const half = (d.maxG - d.minG) / 2;
+        lines.set(d.bag, { line: d.bag, order: order++, unitG: d.minG + half, tolG: half, tolPct: 0, expected: d.minG + half, bagged: 0, skip: false });
         afterBasketChange(i);
         break;
       }

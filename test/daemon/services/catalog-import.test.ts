@@ -29,6 +29,15 @@ t.test('a row to a product: every field checked, with a message naming it', asyn
     weightG: 350,
   });
   t.same(
+    productFromRow({ gtin: '2100000000258', name: 'Bananas', price: 189, unit: 'kg', plu: ' 4011 ', image: '/img/produce/bananas.svg' }),
+    { gtin: '02100000000258', name: 'Bananas', price: 189, unit: 'kg', mustWeigh: true, plu: '4011', image: '/img/produce/bananas.svg' },
+    'a PLU to key and a picture for the touch UI',
+  );
+  t.same(
+    productFromRow({ gtin: '5449000000996', name: 'Cola', price: 99, image: 'https://pictures.example/cola.png' }).image,
+    'https://pictures.example/cola.png',
+  );
+  t.same(
     productFromRow({ gtin: '2100000000258', name: 'Bananas', price: 189, unit: 'KG' }),
     { gtin: '02100000000258', name: 'Bananas', price: 189, unit: 'kg', mustWeigh: true },
     'kg means weighed unless told otherwise',
@@ -62,6 +71,10 @@ t.test('a row to a product: every field checked, with a message naming it', asyn
     [{ gtin: '5449000000996', name: 'x', price: 1, skipbagging: 'maybe' }, /skip_bagging must be true\/false/],
     [{ gtin: '5449000000996', name: 'x', price: 1, mustweigh: 'yes' }, /must_weigh needs unit kg/],
     [{ gtin: '5449000000996', name: 'x', price: 1, agerestricted: '17.5' }, /age_restricted must be a whole number/],
+    [{ gtin: '5449000000996', name: 'x', price: 1, plu: '401' }, /plu "401" must be 4 or 5 digits/],
+    [{ gtin: '5449000000996', name: 'x', price: 1, image: 'javascript:alert(1)' }, /image "javascript:alert\(1\)" must be a path on the UI's origin/],
+    [{ gtin: '5449000000996', name: 'x', price: 1, image: 'http://example.com/a.png' }, /must be a path on the UI's origin \(\/…\) or an https URL/],
+    [{ gtin: '5449000000996', name: 'x', price: 1, image: '/img/a b.png' }, /without spaces/],
   ];
   for (const [row, re] of bad) t.throws(() => productFromRow(row), re, re.source);
 });
@@ -109,6 +122,14 @@ t.test('the demo catalog: valid throughout, with every kind of item a demo lane 
   t.ok(
     p.products.some((x) => x.mustWeigh),
     'produce sold by weight',
+  );
+  t.ok(
+    p.products.some((x) => x.mustWeigh && x.image) && p.products.some((x) => x.mustWeigh && !x.image),
+    'produce with a picture and produce without (the screen draws its initials)',
+  );
+  t.ok(
+    p.products.filter((x) => x.mustWeigh).every((x) => x.plu),
+    'every produce item has a PLU to key',
   );
   t.ok(
     p.products.filter((x) => x.weightG !== undefined).every((x) => x.weightG! % 2 === 0),

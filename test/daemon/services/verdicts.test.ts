@@ -267,3 +267,31 @@ t.test('a missing bagging scale: no verdict rests on it; back, the area goes on 
   const early = deadline('L2');
   t.equal(verdicts([l1, w1, l2, early, gone]).at(-1)![0], 'ItemNotBagged');
 });
+
+t.test('an own bag: a weight within its bounds is tared without an alarm, one outside them is an unexpected item', async (t) => {
+  const bag = ev('OwnBagDeclared', 'basket', { bag: 'B1', minG: 5, maxG: 250 });
+  const w1 = weigh(40);
+  const l1 = add('L1', 350);
+  const w2 = weigh(390);
+  const out = verdicts([bag, w1, l1, w2]);
+  t.same(out, [
+    ['WeightVerified', { key: `w:${w1.id}`, lines: [], bags: ['B1'], expectedG: 40, actualG: 40, clears: [] }],
+    ['WeightVerified', { key: `w:${w2.id}`, lines: ['L1'], expectedG: 390, actualG: 390, clears: [] }],
+  ]);
+  t.same(weightVerdicts([bag, w1, l1, w2]).state.outstanding, [], 'nothing left to bag');
+  grams = 0;
+  const heavy = weigh(900);
+  const o2 = weightVerdicts([bag, heavy]).outputs;
+  t.same(
+    o2.map((o) => o.type),
+    ['UnexpectedItemInBaggingArea'],
+    'a bag of 900 g is not a bag',
+  );
+  grams = 0;
+  const none = weigh(40);
+  t.same(
+    weightVerdicts([none]).outputs.map((o) => o.type),
+    ['UnexpectedItemInBaggingArea'],
+    'without declaring it, the same bag is an unexpected item',
+  );
+});

@@ -363,4 +363,52 @@ export const SCREENS: ScreenDef[] = [
       await l.testid('approve-all').waitFor();
     },
   },
+  {
+    name: 'lookup-code',
+    async reach(l) {
+      // a code with a wrong check digit typed: the pad, the code and the refusal
+      await l.tap('start');
+      await l.tap('lookup');
+      await l.screen('lookup');
+      for (const d of `${PEN.code.slice(0, -1)}2`) await l.tap(`digit-${d}`);
+      await l.tap('lookup-add');
+      await l.testid('lookup-error').waitFor();
+    },
+  },
+  {
+    name: 'lookup-name',
+    async reach(l) {
+      await l.tap('start');
+      await l.tap('lookup');
+      await l.tap('lookup-tab-name');
+      for (const c of 'BA') await l.tap(`key-${c}`);
+      await l.testid('lookup-result').first().waitFor();
+    },
+  },
+  {
+    name: 'weigh-search',
+    async reach(l) {
+      await SCREENS.find((s) => s.name === 'weigh-pick')!.reach(l);
+      await l.tap('produce-search');
+      await l.tap('key-A');
+      await l.testid('letter-pad').waitFor();
+    },
+  },
+  {
+    name: 'own-bag',
+    async reach(l) {
+      await l.shopping([COLA]);
+      await l.tap('own-bag');
+      await l.testid('bag-hint').waitFor();
+    },
+  },
+  {
+    name: 'staff-void-line',
+    async reach(l) {
+      await l.shopping([COLA, BUTTER]);
+      await l.signIn();
+      await l.page.locator(`[data-testid="basket-line"][data-gtin="${BUTTER.gtin}"] [data-testid="line-void"]`).tap();
+      await l.testid('confirm-dialog').waitFor();
+    },
+  },
 ];

@@ -70,10 +70,15 @@ export function attendantScreen(state, actions) {
                   h(
                     'div',
                     { class: 'att-item-actions' },
-                    i.kind === 'weight'
-                      ? null
-                      : button(t('att.reject'), () => actions.override(i.id, 'reject'), { kind: 'danger', testid: 'reject', disabled: offline }),
-                    button(t('att.approve'), () => actions.override(i.id, 'approve'), { kind: 'primary', testid: 'approve', disabled: offline }),
+                    // a call for help is answered, not judged: "done"
+                    i.kind === 'assistance'
+                      ? button(t('att.done'), () => actions.override(i.id, 'approve'), { kind: 'primary', testid: 'done', disabled: offline })
+                      : [
+                          i.kind === 'weight'
+                            ? null
+                            : button(t('att.reject'), () => actions.override(i.id, 'reject'), { kind: 'danger', testid: 'reject', disabled: offline }),
+                          button(t('att.approve'), () => actions.override(i.id, 'approve'), { kind: 'primary', testid: 'approve', disabled: offline }),
+                        ],
                   ),
                 ),
               ),

@@ -60,14 +60,23 @@ function row(l, currency, actions, mode, disabled, how) {
           'div',
           { class: 'line-actions' },
           mode === 'shopper' && canMore
-            ? button('+1', () => actions.addOne(l.line), {
-                testid: 'line-more',
-                disabled: disabled || pending,
-                extra: { 'aria-label': `+1 ${t('line.more')}` },
-              })
+            ? [
+                button('−1', () => actions.lessOne(l.line), {
+                  testid: 'line-less',
+                  disabled: disabled || pending,
+                  extra: { 'aria-label': `−1 ${t('line.less', { name: l.name })}` },
+                }),
+                button('+1', () => actions.addOne(l.line), {
+                  testid: 'line-more',
+                  disabled: disabled || pending,
+                  extra: { 'aria-label': `+1 ${t('line.moreOf', { name: l.name })}` },
+                }),
+              ]
             : null,
           mode === 'shopper'
-            ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
+            ? canMore
+              ? null
+              : button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
             : button(t('att.voidLine'), () => actions.voidLine(l.line), { kind: 'danger', testid: 'line-void', disabled: disabled || pending }),
         )
       : null,
@@ -77,7 +86,10 @@ function row(l, currency, actions, mode, disabled, how) {
   return el;
 }
 
-export function basketLines(basket, { actions, mode = 'shopper', disabled = false } = {}) {
+/** The row highlighted as the last scanned. */
+let highlighted;
+
+export function basketLines(basket, { actions, mode = 'shopper', disabled = false, last } = {}) {
   const currency = basket.currency;
   const how = JSON.stringify([language(), mode, disabled, currency]);
   const rows = (basket.lines ?? []).map((l) => row(l, currency, actions, mode, disabled, how));
@@ -85,6 +97,17 @@ export function basketLines(basket, { actions, mode = 'shopper', disabled = fals
   if (rowCache.size > rows.length * 2 + 50) {
     const keep = new Set(rows);
     for (const [k, el] of rowCache) if (!keep.has(el)) rowCache.delete(k);
+  }
+  // the last scanned line stands out (its cached row is marked, the one before unmarked)
+  const lastRow = last === undefined ? undefined : rows[(basket.lines ?? []).findLastIndex((l) => l.line === last)];
+  if (highlighted !== lastRow) {
+    highlighted?.classList.remove('line-last');
+    highlighted?.removeAttribute('aria-current');
+    highlighted = lastRow;
+  }
+  if (lastRow) {
+    lastRow.classList.add('line-last');
+    lastRow.setAttribute('aria-current', 'true');
   }
   return h(
     'ol',

@@ -33,6 +33,7 @@ export function scanScreen(state, actions) {
   if (basket.notice?.code === 'scan-refused')
     notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
   const hint = baggingHint(state.docs);
+  const last = basket.lines?.find((l) => l.line === state.ui.lastLine);
   const count = basket.items === 1 ? t('scan.item') : t('scan.items', { n: basket.items ?? 0 });
   return h(
     'section',
@@ -42,17 +43,29 @@ export function scanScreen(state, actions) {
       { class: 'scan-basket' },
       h('h1', { class: 'screen-title' }, t('scan.title')),
       basket.lines?.length
-        ? basketLines(basket, { actions, disabled: offline || !open })
+        ? basketLines(basket, { actions, disabled: offline || !open, last: state.ui.lastLine })
         : h('p', { class: 'empty', 'data-testid': 'basket-empty' }, t('scan.empty')),
     ),
     h(
       'aside',
       { class: 'scan-side', 'aria-label': t('scan.side') },
-      notices.length || hint
+      last || notices.length || hint || basket.bags
         ? h(
             'div',
             { class: 'scan-notices', 'data-testid': 'notices', role: 'region', tabindex: '0', 'aria-label': t('scan.notices') },
+            last
+              ? h(
+                  'div',
+                  { class: 'last-item', 'data-testid': 'last-item', 'data-line': last.line },
+                  h('span', { class: 'last-label' }, t('last.title')),
+                  h('span', { class: 'last-name' }, last.quantity > 1 ? `${last.quantity} × ${last.name}` : last.name),
+                  h('span', { class: 'last-price', 'data-testid': 'last-price' }, money(last.price, basket.currency)),
+                )
+              : null,
             notices,
+            basket.bags
+              ? h('p', { class: 'bag-note', 'data-testid': 'own-bags', 'data-bags': String(basket.bags) }, t('bag.declared', { n: basket.bags }))
+              : null,
             hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
           )
         : h('div', { class: 'scan-notices' }),
@@ -67,6 +80,8 @@ export function scanScreen(state, actions) {
         'div',
         { class: 'scan-actions' },
         button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
+        button(t('scan.lookup'), actions.openLookup, { testid: 'lookup', disabled: offline || basket.status === 'paying' }),
+        button(t('bag.own'), actions.declareBag, { testid: 'own-bag', disabled: offline || basket.status === 'paying' }),
         open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
         button(t('scan.pay'), actions.pay, {
           kind: 'primary',

@@ -1,5 +1,7 @@
 import { h, button } from '../dom.js';
-import { t, money, kilograms } from '../texts.js';
+import { t, kilograms } from '../texts.js';
+import { productButton } from './lookup.js';
+import { letterPad } from './keypads.js';
 
 const PRODUCE_SCALES = new Set(['magellan', 'toledo8217']);
 
@@ -35,7 +37,9 @@ export function weighScreen(state, actions) {
   // nothing read yet, or the scale says zero: the platter is empty
   const empty = !reading || reading.state === 'zero';
   const name = notice ? weighName(notice) : undefined;
-  const products = state.ui.produce ?? [];
+  // most used first, as the catalog lists them; the search keeps those whose name has every word typed
+  const words = state.ui.produceQuery.toLowerCase().split(/\s+/).filter(Boolean);
+  const products = (state.ui.produce ?? []).filter((p) => words.every((w) => p.name.toLowerCase().includes(w)));
   const offline = !state.online;
   return h(
     'section',
@@ -69,18 +73,24 @@ export function weighScreen(state, actions) {
       : h(
           'div',
           { class: 'weigh-pick' },
-          h('h2', {}, t('weigh.choose')),
           h(
             'div',
-            { class: 'produce-grid', 'data-testid': 'produce-grid', 'data-scroll-list': true },
-            products.map((p) =>
-              button(
-                [h('span', { class: 'produce-name' }, p.name), h('span', { class: 'produce-price' }, `${money(p.price, basket?.currency)}/kg`)],
-                () => actions.pick(p.gtin),
-                { testid: 'produce-item', disabled: offline, extra: { 'data-gtin': p.gtin } },
-              ),
-            ),
+            { class: 'weigh-pick-head' },
+            h('h2', {}, t('weigh.choose')),
+            h('output', { class: 'lookup-entry', 'data-testid': 'produce-query', 'aria-label': t('lookup.search') }, state.ui.produceQuery || '\u00a0'),
+            button(t('produce.search'), actions.produceKeys, {
+              testid: 'produce-search',
+              kind: state.ui.produceKeys ? 'primary' : 'secondary',
+              extra: { 'aria-pressed': String(state.ui.produceKeys) },
+            }),
           ),
+          h(
+            'div',
+            { class: 'product-grid produce-grid', 'data-testid': 'produce-grid', 'data-scroll-list': true },
+            state.ui.produce && products.length === 0 ? h('p', { class: 'empty' }, t('lookup.none')) : null,
+            products.map((p) => productButton(p, basket?.currency, () => actions.pick(p.gtin), { testid: 'produce-item', disabled: offline })),
+          ),
+          state.ui.produceKeys ? letterPad(actions.produceLetter, actions.produceDelete, offline) : null,
         ),
   );
 }

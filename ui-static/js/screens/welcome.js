@@ -21,6 +21,7 @@ export function welcomeScreen(state, actions) {
             testid: 'access',
             extra: { 'aria-pressed': String(Boolean(state.ui.access)) },
           }),
+          button(t('bag.own'), actions.declareBag, { testid: 'own-bag', disabled: !state.online }),
           button(t('welcome.start'), actions.start, { kind: 'primary', big: true, testid: 'start', disabled: !state.online }),
         ),
   );
