@@ -84,8 +84,8 @@ t.test('an update waits for the open transaction, closes the lane, switches, and
     refused = await query<{ payload: string }>(join(lane.stateDir, 'basket.db'), "SELECT payload FROM outbox WHERE type = 'ScanRefused'");
     if (refused.length === 0) await new Promise((r) => setTimeout(r, 50));
   }
-  t.equal(refused.length, 1, 'one ScanRefused');
-  t.match(JSON.parse(refused[0]!.payload).data, { reason: 'lane-closed', detail: /being updated, please use another/ });
+  t.ok(refused.length >= 1, `the scan refused (${refused.length} ScanRefused)`);
+  for (const r of refused) t.match(JSON.parse(r.payload).data, { reason: 'lane-closed', detail: /being updated, please use another/ });
 
   await sup.waitFor(() => state().state === 'good', 300_000, 'the new version marked good');
   t.equal(readlinkSync(join(lane.root, 'current')), 'slots/b');
