@@ -225,7 +225,7 @@ export class Broker {
             );
             await this.recheckSession(client.id, p);
             this.identities.set(client, p);
-            this.persistence?.touchClient(client.id);
+            this.touch(client.id);
             done(null, true);
           })
           .catch((err: Error) => done(authError(err.message, 4), false));
@@ -308,7 +308,7 @@ export class Broker {
     this.aedes.on('client', () => metrics.brokerClients.set(this.clients));
     this.aedes.on('clientDisconnect', (client) => {
       metrics.brokerClients.set(this.clients);
-      this.persistence?.touchClient(client.id);
+      this.touch(client.id);
     });
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'));
     this.aedes.on('connectionError', (client, err) => {
@@ -351,6 +351,13 @@ export class Broker {
    * queued messages outside the principal's ACL (a session from before owners were
    * recorded, an ACL narrowed since) are dropped before the session is restored.
    */
+  /** When a client was last seen (session expiry): a store that cannot write is logged, the client is not held up. */
+  private touch(clientId: string): void {
+    this.persistence
+      ?.touchClient(clientId)
+      .catch((err: Error) => this.log.warn({ clientId, err: err.message }, `last-seen time of ${clientId} not stored: ${err.message}`));
+  }
+
   private async recheckSession(clientId: string, p: Principal): Promise<void> {
     const r = await this.persistence?.revoke(
       clientId,

@@ -357,7 +357,7 @@ export class SqlitePersistence {
   }
 
   private putSubscription(clientId: string, topic: string, rec: SubRecord, ord: number | undefined): void {
-    const stored = getOrCreate(this.subscriptions, clientId, () => new Map());
+    const stored = getOrCreate(this.subscriptions, clientId, () => new Map<string, { rec: SubRecord; ord: number }>());
     const previous = stored.get(topic);
     // [MQTT-3.1.2-5] only QoS 1 and 2 subscriptions queue messages while the client is offline
     if (rec.qos > 0) {

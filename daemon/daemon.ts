@@ -508,7 +508,7 @@ export class Daemon {
     for (const [k, v] of this.healthCheck?.problems() ?? []) all.set(k, v);
     for (const d of deviceStates(svc)) if (d.state !== 'ok') all.set(`device ${d.name}`, d.state);
     for (const s of svc)
-      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${s.ignoredAnnouncements} implausible heads or log restarts (see its log)`);
+      if (s.ignoredAnnouncements) all.set(`service ${s.name} ignored`, `${Number(s.ignoredAnnouncements)} implausible heads or log restarts (see its log)`);
     return all;
   }
 

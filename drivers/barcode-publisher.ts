@@ -8,8 +8,8 @@ import type { DriverContext } from './driver.js';
 import type { DriverEnv } from './env.js';
 import { type Publisher, RejectLimiter } from './publish.js';
 import type { StatusKeeper } from './status.js';
-import { decodeBarcode, printableRaw, type BarcodeOptions, type BarcodeReading } from './serial/barcode.js';
-import { RCN_LAYOUTS, type RcnLayout } from './serial/rcn.js';
+import { decodeBarcode, printableRaw, type BarcodeOptions, type BarcodeReading } from './barcode/barcode.js';
+import { RCN_LAYOUTS, type RcnLayout } from './barcode/rcn.js';
 
 export const RcnRuleSchema = Type.Object(
   {
@@ -38,8 +38,7 @@ export const DecodeFields = {
   rejectLimit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
 };
 
-const DecodeSchema = Type.Object(DecodeFields);
-type DecodeConfig = Static<typeof DecodeSchema>;
+type DecodeConfig = Static<ReturnType<typeof Type.Object<typeof DecodeFields>>>;
 
 export function barcodeOptions(c: DecodeConfig): BarcodeOptions {
   let rcn: RcnLayout | undefined = c.rcnLayout === 'none' ? undefined : RCN_LAYOUTS[c.rcnLayout as keyof typeof RCN_LAYOUTS];

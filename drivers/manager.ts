@@ -10,7 +10,7 @@ import type { DeviceStatus, Driver, DriverContext } from './driver.js';
 import type { DriverEnv } from './env.js';
 import { realEnv } from './env.js';
 import { CommandError, isCommandable, type CommandSpec } from './command.js';
-import { deviceKinds, validateDeviceConfig, type DeviceConfig, type DeviceKind } from './registry.js';
+import { deviceKind, validateDeviceConfig, type DeviceConfig } from './registry.js';
 import type { SimLane } from './sim/lane.js';
 import { realTimers, type TimerHandle, type Timers } from './timers.js';
 
@@ -142,6 +142,8 @@ export class DeviceManager {
     const log = this.o.log.child({ component: `drivers/${config.kind}`, device: slot.name });
     try {
       const env = config.simulate ? await this.o.sim.attach(slot.name, config, this.o.stateDir) : (this.o.realEnv ?? ((n: string) => this.defaultRealEnv(n)))(slot.name);
+      // validated: the kind is registered; its driver is imported now
+      const kind = await deviceKind(config.kind)!.load();
       const emit = this.o.emitFor(slot.name);
       const ctx: DriverContext<unknown> = {
         name: slot.name,
@@ -150,8 +152,7 @@ export class DeviceManager {
         emit,
         statusChanged: (s) => this.report(slot, s),
       };
-      const entry = deviceKinds[config.kind] as unknown as DeviceKind;
-      slot.driver = entry.create(ctx as never, env);
+      slot.driver = kind.create(ctx, env);
       await this.withTimeout(slot.driver.start(), this.o.startTimeoutMs ?? 10_000, `start did not finish within ${this.o.startTimeoutMs ?? 10_000} ms`);
     } catch (err) {
       log.error({ err }, `device ${slot.name} failed to start: ${(err as Error).message}`);
@@ -173,7 +174,7 @@ export class DeviceManager {
         },
         (e) => {
           this.timers.clearTimeout(timer);
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         },
       );
     });

@@ -1,98 +1,54 @@
 /**
- * Every device kind the lane knows: its config schema and how to build its
- * driver. The daemon validates `devices:` from its config here and the
- * simulated lane's default devices come from here.
+ * Every device kind the lane knows, one line each; a kind describes itself
+ * next to its driver (kind.ts). The daemon validates `devices:` from its config
+ * here, services find devices by capability here, and the simulated lane's
+ * default devices come from here.
  */
-import type { Static, TSchema } from '@sinclair/typebox';
-import type { Driver, DriverContext } from './driver.js';
-import type { DriverEnv } from './env.js';
+import type { TSchema } from '@sinclair/typebox';
+import type { Capability, DeviceKind } from './kind.js';
 import { parseConfig } from './config.js';
-import { SerialScanner, SerialScannerSchema } from './serial/scanner.js';
-import { MagellanScannerScale, MagellanSchema } from './serial/magellan.js';
-import { Toledo8217Scale, Toledo8217Schema } from './serial/toledo8217.js';
-import { serialPortProblem } from './serial/link.js';
-import { ruleProblem } from './serial/rcn.js';
-import { Nau7802Scale, Nau7802Schema } from './i2c/nau7802.js';
-import { GpioInput, GpioInputSchema } from './gpio/input.js';
-import { GpioOutput, GpioOutputSchema, BUILTIN_PATTERNS } from './gpio/output.js';
-import { HidWedgeScanner, HidWedgeSchema } from './hid/wedge.js';
+import { serialScanner } from './serial/scanner.kind.js';
+import { magellan } from './serial/magellan.kind.js';
+import { toledo8217 } from './serial/toledo8217.kind.js';
+import { nau7802 } from './i2c/nau7802.kind.js';
+import { gpioInput } from './gpio/input.kind.js';
+import { gpioOutput } from './gpio/output.kind.js';
+import { hidWedge } from './hid/wedge.kind.js';
 
-export type Bus = 'serial' | 'i2c' | 'gpio' | 'hid';
+export type { Bus, Capability, DeviceKind } from './kind.js';
 
-export interface DeviceKind<S extends TSchema = TSchema> {
-  schema: S;
-  bus: Bus;
-  /** One line for `lanectl devices --kinds`. */
-  describe: string;
-  create(ctx: DriverContext<Static<S>>, env: DriverEnv): Driver;
-  /** Rules a schema cannot say (which keys are needed together). */
-  check?(config: Static<S>): string | undefined;
+const kinds = new Map<string, DeviceKind>();
+
+/** Add a kind under the name configs give as `kind:`. */
+export function registerDeviceKind<S extends TSchema>(name: string, kind: DeviceKind<S>): void {
+  if (kinds.has(name)) throw new Error(`device kind ${name} is registered twice`);
+  kinds.set(name, kind as DeviceKind);
 }
 
-function kind<S extends TSchema>(k: DeviceKind<S>): DeviceKind<S> {
-  return k;
+registerDeviceKind('serial-scanner', serialScanner);
+registerDeviceKind('magellan', magellan);
+registerDeviceKind('toledo8217', toledo8217);
+registerDeviceKind('nau7802', nau7802);
+registerDeviceKind('gpio-input', gpioInput);
+registerDeviceKind('gpio-output', gpioOutput);
+registerDeviceKind('hid-wedge', hidWedge);
+
+/** The kind of that name, or undefined. */
+export function deviceKind(name: string): DeviceKind | undefined {
+  return kinds.get(name);
 }
 
-const rcnRulesProblem = (c: { rcnRules?: { prefix: string; pattern: string; measure: 'price' | 'weight' | 'count'; decimals: number }[] }) => {
-  for (const [i, r] of (c.rcnRules ?? []).entries()) {
-    const p = ruleProblem(r);
-    if (p) return `rcnRules.${i}: ${p}`;
-  }
-  return undefined;
-};
+/** Every kind, in registration order. */
+export function deviceKinds(): ReadonlyMap<string, DeviceKind> {
+  return kinds;
+}
 
-export const deviceKinds = {
-  'serial-scanner': kind({
-    schema: SerialScannerSchema,
-    bus: 'serial',
-    describe: 'barcode scanner on USB-CDC or RS-232 (AIM ids, GS1, RCN)',
-    create: (ctx, env) => new SerialScanner(ctx, env),
-    check: (c) => serialPortProblem(c, c.simulate) ?? rcnRulesProblem(c),
-  }),
-  magellan: kind({
-    schema: MagellanSchema,
-    bus: 'serial',
-    describe: 'single-cable scanner-scale (Datalogic Magellan / NCR: S08, S11/S14)',
-    create: (ctx, env) => new MagellanScannerScale(ctx, env),
-    check: (c) => serialPortProblem(c, c.simulate) ?? rcnRulesProblem(c),
-  }),
-  toledo8217: kind({
-    schema: Toledo8217Schema,
-    bus: 'serial',
-    describe: 'Mettler Toledo 8217 protocol scale (W, Z, T, C)',
-    create: (ctx, env) => new Toledo8217Scale(ctx, env),
-    check: (c) => serialPortProblem(c, c.simulate),
-  }),
-  nau7802: kind({
-    schema: Nau7802Schema,
-    bus: 'i2c',
-    describe: 'bagging-area load cells through a NAU7802 24-bit ADC on I2C',
-    create: (ctx, env) => new Nau7802Scale(ctx, env),
-  }),
-  'gpio-input': kind({
-    schema: GpioInputSchema,
-    bus: 'gpio',
-    describe: 'digital input: key switch, bag-area presence, door (debounced)',
-    create: (ctx, env) => new GpioInput(ctx, env),
-  }),
-  'gpio-output': kind({
-    schema: GpioOutputSchema,
-    bus: 'gpio',
-    describe: 'lamp output: lane light / candle (off, on, blink patterns)',
-    create: (ctx, env) => new GpioOutput(ctx, env),
-    check: (c) =>
-      BUILTIN_PATTERNS[c.initial] || c.patterns?.[c.initial] ? undefined : `initial: "${c.initial}" is not a pattern (built in: ${Object.keys(BUILTIN_PATTERNS).join(', ')})`,
-  }),
-  'hid-wedge': kind({
-    schema: HidWedgeSchema,
-    bus: 'hid',
-    describe: 'USB HID keyboard-wedge scanner read from /dev/input (no exclusive grab)',
-    create: (ctx, env) => new HidWedgeScanner(ctx, env),
-    check: (c) => (c.simulate || c.path ? undefined : 'needs "path" (e.g. /dev/input/by-id/usb-...-event-kbd)'),
-  }),
-};
+/** Whether a device of kind `kind` can do `capability` (false for an unknown kind). */
+export function hasCapability(kind: string, capability: Capability): boolean {
+  return kinds.get(kind)?.capabilities.includes(capability) ?? false;
+}
 
-export type DeviceKindName = keyof typeof deviceKinds;
+export type DeviceKindName = string;
 
 /** A validated device config: defaults filled in. */
 export type DeviceConfig = { kind: DeviceKindName; simulate: boolean } & Record<string, unknown>;
@@ -107,11 +63,10 @@ export function validateDeviceConfig(name: string, raw: unknown): { ok: true; co
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: `${where}: expected a mapping with at least "kind", got ${JSON.stringify(raw)}` };
   const k = (raw as { kind?: unknown }).kind;
-  const kinds = Object.keys(deviceKinds);
-  if (typeof k !== 'string' || !(k in deviceKinds)) {
-    return { ok: false, problem: `${where}.kind: got ${JSON.stringify(k)}, expected one of ${kinds.map((x) => JSON.stringify(x)).join(', ')}` };
+  const entry = typeof k === 'string' ? kinds.get(k) : undefined;
+  if (!entry) {
+    return { ok: false, problem: `${where}.kind: got ${JSON.stringify(k)}, expected one of ${[...kinds.keys()].map((x) => JSON.stringify(x)).join(', ')}` };
   }
-  const entry = deviceKinds[k as DeviceKindName] as unknown as DeviceKind;
   const parsed = parseConfig(entry.schema, raw, where);
   if (!parsed.ok) return parsed;
   const extra = entry.check?.(parsed.config);

@@ -83,7 +83,7 @@ export class OutgoingQueue {
   private index(entry: QueueEntry): void {
     const { brokerId, brokerCounter, messageId } = entry.packet;
     let counters = this.byCounter.get(brokerId);
-    if (!counters) this.byCounter.set(brokerId, (counters = new Map()));
+    if (!counters) this.byCounter.set(brokerId, (counters = new Map<unknown, QueueEntry[]>()));
     let list = counters.get(brokerCounter);
     if (!list) counters.set(brokerCounter, (list = []));
     insertBySeq(list, entry);

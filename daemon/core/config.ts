@@ -11,7 +11,6 @@ import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
 import { resolveKeyFiles, trustedKeys, UpdaterSettings } from '../updater/settings.js';
 
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Loopbackish = Type.String({ minLength: 1 });
 const ScryptHash = Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' });
 

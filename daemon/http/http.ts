@@ -76,7 +76,9 @@ export class HttpServer {
     this.names = new Set(['127.0.0.1', 'localhost', '[::1]', ...own, ...(opts.hostNames ?? [])].map((n) => n.toLowerCase()));
     const files = serveStatic(opts.uiRoot, { index: ['index.html'], fallthrough: true });
     this.server = createServer((req, res) => {
-      void this.route(req, res, () => files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` })));
+      void this.route(req, res, () => {
+        files(req, res, () => this.send(res, 404, { error: `no such path ${req.url}` }));
+      });
     });
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);

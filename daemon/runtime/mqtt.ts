@@ -11,7 +11,7 @@ import type { Logger } from '../core/log.js';
 export interface ClientOptions {
   url: string;
   /** A connection to the broker in this process (instead of `url`): a new one per (re)connect. */
-  stream?(): Duplex;
+  stream?: () => Duplex;
   clientId: string;
   username: string;
   password: string;

@@ -198,7 +198,7 @@ export class Store {
    * A statement that failed to prepare is not kept (the next call prepares it again).
    */
   private statement(sql: string): Promise<sqlite3.Statement> | undefined {
-    let p = this.statements.get(sql);
+    const p = this.statements.get(sql);
     if (p) {
       this.statements.delete(sql);
       this.statements.set(sql, p);

@@ -144,7 +144,7 @@ export class GpioOutput implements Driver, Commandable {
 
   async command(name: string, args: Record<string, unknown>): Promise<unknown> {
     if (name === 'set') {
-      await this.set(String(args.pattern ?? ''));
+      await this.set(typeof args.pattern === 'string' ? args.pattern : '');
       return { pattern: this.pattern };
     }
     if (name === 'test') {

@@ -30,7 +30,7 @@ export async function listChips(sysfsRoot: string): Promise<GpioChip[]> {
   try {
     names = (await readdir(sysfsRoot)).filter((n) => /^gpiochip\d+$/.test(n));
   } catch (err) {
-    throw new Error(`cannot read ${sysfsRoot}: ${(err as Error).message} (kernel without CONFIG_GPIO_SYSFS?)`);
+    throw new Error(`cannot read ${sysfsRoot}: ${(err as Error).message} (kernel without CONFIG_GPIO_SYSFS?)`, { cause: err });
   }
   const chips: GpioChip[] = [];
   for (const chip of names) {

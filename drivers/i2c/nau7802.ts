@@ -283,7 +283,7 @@ export class Nau7802Scale implements Driver, Commandable {
   }
 
   private async poll(): Promise<void> {
-    let justRead = false;
+    let justRead: boolean | undefined;
     try {
       const pu = await this.rd(REG.PU_CTRL);
       const need = PU.PUR | PU.PUA | PU.CS;
@@ -306,7 +306,7 @@ export class Nau7802Scale implements Driver, Commandable {
     } catch (err) {
       return this.down(err);
     }
-    this.schedule(this.nextPollMs(justRead, this.env.timers.now()), () => this.poll());
+    this.schedule(this.nextPollMs(justRead ?? false, this.env.timers.now()), () => this.poll());
   }
 
   private sample(counts: number, t: number): void {

@@ -4,7 +4,7 @@
  * injected serialport binding (the real one, or the mock one in simulation),
  * and reopens it after an unplug. the design "Devices".
  */
-import { SerialPortStream } from '@serialport/stream';
+import type { SerialPortStream } from '@serialport/stream';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../log.js';
 import type { TimerHandle, Timers } from '../timers.js';
@@ -61,6 +61,17 @@ export interface LinkHandlers {
 }
 
 const FIRST_RETRY_MS = 500;
+
+let serialStream: typeof import('@serialport/stream') | undefined;
+
+/**
+ * Load @serialport/stream. The serial kinds do it when their driver is loaded (a
+ * process without a serial device never loads the serial stack); a link that
+ * opens before that loads it itself.
+ */
+export async function loadSerialStack(): Promise<void> {
+  serialStream ??= await import('@serialport/stream');
+}
 
 export class SerialLink {
   private port?: SerialPortStream;
@@ -140,7 +151,11 @@ export class SerialLink {
       this.schedule(this.cfg.presencePollMs);
       return;
     }
-    const port = new SerialPortStream({
+    if (!serialStream) {
+      await loadSerialStack();
+      if (!this.running) return;
+    }
+    const port = new serialStream!.SerialPortStream({
       binding: this.env.binding,
       path,
       baudRate: this.cfg.baudRate,

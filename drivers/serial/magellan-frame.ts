@@ -13,7 +13,7 @@
  * Weight has no decimal point: 4 digits in pounds (hundredths), 5 in kg
  * (thousandths).
  */
-import { isDigits } from './gtin.js';
+import { isDigits } from '../barcode/gtin.js';
 
 export type MagellanFrame =
   | { kind: 'barcode'; labelId: string; data: string; symbology: MagellanSymbology }

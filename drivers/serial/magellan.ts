@@ -13,7 +13,7 @@ import type { CommandSpec, Commandable } from '../command.js';
 import { CommandError } from '../command.js';
 import { Publisher } from '../publish.js';
 import { StatusKeeper } from '../status.js';
-import { decodeBarcode } from './barcode.js';
+import { decodeBarcode } from '../barcode/barcode.js';
 import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
 import { PolledScale, type ScaleState } from './polled-scale.js';

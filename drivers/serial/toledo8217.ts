@@ -11,7 +11,7 @@ import { CommandError, type CommandSpec, type Commandable } from '../command.js'
 import { Publisher, RejectLimiter } from '../publish.js';
 import { StatusKeeper } from '../status.js';
 import type { TimerHandle } from '../timers.js';
-import { printableRaw } from './barcode.js';
+import { printableRaw } from '../barcode/barcode.js';
 import { Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
 import { PolledScale, type ScaleState } from './polled-scale.js';

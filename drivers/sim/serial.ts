@@ -27,8 +27,11 @@ export interface SimSerialPort {
   readonly opens: number;
 }
 
-// The package's typings only resolve through its CommonJS entry under NodeNext.
-const { MockBinding } = createRequire(import.meta.url)('@serialport/binding-mock') as { MockBinding: MockBindingInterface };
+// The package's typings only resolve through its CommonJS entry under NodeNext. Loaded with the
+// first simulated serial bus: a process without a simulated serial device never loads it.
+let mockBinding: MockBindingInterface | undefined;
+const loadMockBinding = (): MockBindingInterface =>
+  (mockBinding ??= (createRequire(import.meta.url)('@serialport/binding-mock') as { MockBinding: MockBindingInterface }).MockBinding);
 type MockPort = MockPortBinding;
 
 const unpluggedError = (path: string) => Object.assign(new Error(`EIO: i/o error, read (${path} unplugged)`), { code: 'EIO', disconnected: true });
@@ -151,7 +154,7 @@ export class SimSerialBus {
       },
     };
     this.ports.set(path, entry);
-    MockBinding.createPort(internal, { vendorId: opts.vendorId, productId: opts.productId });
+    loadMockBinding().createPort(internal, { vendorId: opts.vendorId, productId: opts.productId });
     return entry.handle;
   }
 
@@ -168,7 +171,7 @@ export class SimSerialBus {
     if (e.present) return;
     e.present = true;
     e.open = undefined;
-    MockBinding.createPort(e.internal, { vendorId: e.info.vendorId, productId: e.info.productId });
+    loadMockBinding().createPort(e.internal, { vendorId: e.info.vendorId, productId: e.info.productId });
   }
 
   /**
@@ -220,7 +223,7 @@ export class SimSerialBus {
       const what = e.failing.code === 'EBUSY' ? 'resource busy or locked' : 'permission denied';
       throw Object.assign(new Error(`${e.failing.code}: ${what}, open '${options.path}'`), { code: e.failing.code });
     }
-    const inner = await MockBinding.open({ ...options, path: e.internal });
+    const inner = await loadMockBinding().open({ ...options, path: e.internal });
     const bound = new SimPortBinding(inner, (bytes) => e.device?.onWrite?.(bytes, e.handle), e.path);
     e.open = bound;
     e.device?.onOpen?.(e.handle);

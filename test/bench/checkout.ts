@@ -18,8 +18,9 @@ import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store/store.js';
 import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
-import { gs1CheckDigit } from '../../drivers/serial/gtin.js';
+import { gs1CheckDigit } from '../../drivers/barcode/gtin.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
+import type { Json } from '../helpers/json.js';
 
 /** Resolves at the first message on `client` that `match`es, recording ms since `start` into `into`. */
 function firstMatch(client: mqtt.MqttClient, match: (payload: Buffer) => boolean, start: number, into: number[]): Promise<void> {
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   };
   const tech = await connect('technician', 'bench-tech');
   const request = (target: string, cmd: string, args: unknown) =>
-    new Promise<any>((resolve) => {
+    new Promise<Json>((resolve) => {
       const id = newEventId();
       const replyTo = `reply/bench-tech/${id}`;
       const on = (t: string, p: Buffer): void => {

@@ -12,8 +12,8 @@ import { simEnv } from '../../drivers/sim/env.js';
 import { Recorder } from '../../drivers/sim/record.js';
 import { realTimers } from '../../drivers/timers.js';
 import { Framer } from '../../drivers/serial/framer.js';
-import { decodeBarcode } from '../../drivers/serial/barcode.js';
-import { RCN_LAYOUTS } from '../../drivers/serial/rcn.js';
+import { decodeBarcode } from '../../drivers/barcode/barcode.js';
+import { RCN_LAYOUTS } from '../../drivers/barcode/rcn.js';
 
 /** % of one core used by the real NAU7802 driver at 320 SPS on the fake bus, over `seconds`. */
 export async function nau7802Cpu(seconds = 5): Promise<{ percent: number; samples: number }> {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, query, prng, sleep } from '../helpers/daemon.js';
 
-// Acceptance (foundation issue): 2,000 events from a producer service to a consumer
+// Delivery guarantees under crashes: 2,000 events from a producer service to a consumer
 // service through the embedded broker, the daemon SIGKILLed at random moments at
 // least five times; afterwards the consumer's state equals the producer's log.
 const TOTAL = 2000;

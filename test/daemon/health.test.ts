@@ -173,7 +173,7 @@ t.test('the STATUS= line', async (t) => {
   t.equal(
     statusLine({ phase: 'ready', problems: new Map(), services }),
     'ready: 2/3 devices ok, txn T-42 open, 1 alarm, 3/4 services running, backlog 2, 3 dead letters',
-    'what the issue asks for: devices, open transaction, alarms',
+    'what a technician needs at a glance: devices, open transaction, alarms',
   );
   t.equal(
     statusLine({

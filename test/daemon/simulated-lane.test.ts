@@ -2,6 +2,7 @@ import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startDaemon, tempDir, writeConfig, LANECTL } from '../helpers/daemon.js';
+import type { Json } from '../helpers/json.js';
 
 // The foundation's promise to a new user: start with defaults, watch BarcodeScanned
 // with mosquitto_sub, drive the simulated devices with lanectl.
@@ -75,7 +76,7 @@ t.test('the default simulated lane', async (t) => {
   // as mosquitto_sub sees them
   const watch = subscribe(['evt/scanner/DeviceStatus', 'doc/devices'], ['-W', '20']);
   t.teardown(() => watch.kill());
-  const seen: Array<{ topic: string; body: any }> = [];
+  const seen: Array<{ topic: string; body: Json }> = [];
   let buf = '';
   watch.stdout.on('data', (b: Buffer) => {
     buf += b.toString();
@@ -85,7 +86,7 @@ t.test('the default simulated lane', async (t) => {
       seen.push({ topic: line.slice(0, line.indexOf(' ')), body: JSON.parse(line.slice(line.indexOf(' ') + 1)) });
     }
   });
-  const scannerIn = (doc: any): string | undefined => (doc.devices as Array<{ name: string; state: string }>).find((x) => x.name === 'scanner')?.state;
+  const scannerIn = (doc: Json): string | undefined => (doc.devices as Array<{ name: string; state: string }>).find((x) => x.name === 'scanner')?.state;
   const until = async (what: string, ok: () => boolean): Promise<void> => {
     for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
     t.ok(ok(), what);

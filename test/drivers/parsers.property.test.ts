@@ -7,10 +7,10 @@
  * at least one event by the time the stream ends.
  */
 import t, { type Test } from 'tap';
-import { decodeBarcode, printableRaw } from '../../drivers/serial/barcode.js';
-import { parseElementString } from '../../drivers/serial/gs1.js';
-import { RCN_LAYOUTS } from '../../drivers/serial/rcn.js';
-import { hasValidCheckDigit } from '../../drivers/serial/gtin.js';
+import { decodeBarcode, printableRaw } from '../../drivers/barcode/barcode.js';
+import { parseElementString } from '../../drivers/barcode/gs1.js';
+import { RCN_LAYOUTS } from '../../drivers/barcode/rcn.js';
+import { hasValidCheckDigit } from '../../drivers/barcode/gtin.js';
 import { Framer, bytesFromConfig } from '../../drivers/serial/framer.js';
 import { parseMagellanFrame, magellanAsText } from '../../drivers/serial/magellan-frame.js';
 import { parseToledoFrame } from '../../drivers/serial/toledo-frame.js';

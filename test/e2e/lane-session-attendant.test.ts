@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { hashPassword } from '../../broker/credentials.js';
 import { query } from '../helpers/daemon.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
+import type { Json } from '../helpers/json.js';
 
 // Acceptance: removals with approval, age-restricted items, declined and
 // timed-out payments, the PIN lockout, end to end on the simulated lane.
@@ -42,7 +43,7 @@ t.test('attendant and payment sessions', async (t) => {
     t.same(await s.ok('basket', 'RemoveItem', { line: 'L2' }), { line: 'L2', quantity: 0, pending: true });
     await s.quiesce();
     t.same(
-      s.docs.get('basket').lines.map((l: any) => [l.line, l.pendingRemoval]),
+      s.docs.get('basket').lines.map((l: Json) => [l.line, l.pendingRemoval]),
       [
         ['L1', undefined],
         ['L2', 0],
@@ -77,7 +78,7 @@ t.test('attendant and payment sessions', async (t) => {
     t.same(s.streams(txn).weightcheck, [verified(['L1'], 350), verified(['L2'], 606), verified(['L2'], 350)]);
     const receipt = await s.receipt(txn);
     t.same(
-      [receipt.lines.map((l: any) => l.line), receipt.removed, receipt.total],
+      [receipt.lines.map((l: Json) => l.line), receipt.removed, receipt.total],
       [['L1'], [{ line: 'L2', name: BUTTER.name, reason: 'approved', by: 'carla' }], 99],
     );
     await s.leave();
@@ -102,7 +103,7 @@ t.test('attendant and payment sessions', async (t) => {
       ['TransactionCompleted', { total: 99, currency: 'EUR', items: 1, payment: `${txn}-P1` }],
     ]);
     t.same(
-      s.streams(txn).attendant.map(([type, d]: any) => [type, d.action ?? d.resolution ?? d.kind]),
+      s.streams(txn).attendant.map(([type, d]: Json) => [type, d.action ?? d.resolution ?? d.kind]),
       [
         ['InterventionRequired', 'removal'],
         ['OverrideApplied', 'reject'],
@@ -141,7 +142,7 @@ t.test('attendant and payment sessions', async (t) => {
     const txn = l1.txn!;
     await s.bag(BEER.g);
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => [i.kind, i.reason, i.blocking]),
+      s.docs.get('lane').interventions.map((i: Json) => [i.kind, i.reason, i.blocking]),
       [['age-check', `Age check: ${BEER.name} needs a buyer aged 16+`, true]],
     );
     t.match((await s.cmd('basket', 'Pay')).error, /waits for an attendant/);
@@ -155,7 +156,7 @@ t.test('attendant and payment sessions', async (t) => {
     await s.scanItem(VODKA.code);
     await s.bag(VODKA.g);
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => i.reason),
+      s.docs.get('lane').interventions.map((i: Json) => i.reason),
       [`Age check: ${VODKA.name} needs a buyer aged 18+`],
       'vodka needs 18+',
     );
@@ -226,7 +227,7 @@ t.test('attendant and payment sessions', async (t) => {
     const doc = await s.waitDoc('basket', (d) => d.notice?.code === 'declined', 'declined notice');
     t.same([doc.status, doc.notice.text], ['open', 'Payment declined: try again or ask an attendant']);
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => [i.kind, i.blocking]),
+      s.docs.get('lane').interventions.map((i: Json) => [i.kind, i.blocking]),
       [['payment-declined', false]],
       'the attendant is told, the shopper may retry',
     );
@@ -299,7 +300,7 @@ t.test('attendant and payment sessions', async (t) => {
     const third = await s.pay();
     t.equal(third.outcome.type, 'PaymentAuthorized');
     t.same(
-      s.streams(txn).payment.map(([type, d]: any) => [type, d.payment, d.reason ?? null]),
+      s.streams(txn).payment.map(([type, d]: Json) => [type, d.payment, d.reason ?? null]),
       [
         ['PaymentStarted', `${txn}-P1`, null],
         ['PaymentDeclined', `${txn}-P1`, 'timeout'],
@@ -330,7 +331,7 @@ t.test('attendant and payment sessions', async (t) => {
     t.same(call, { intervention: call.intervention, already: false }, 'a call opens an intervention');
     t.same(await s.ok('attendant', 'Call', {}, { as: 'ui' }), { intervention: call.intervention, already: true }, 'calling again answers with the open one');
     await s.quiesce();
-    const shown = s.docs.get('lane').interventions.find((i: any) => i.id === call.intervention);
+    const shown = s.docs.get('lane').interventions.find((i: Json) => i.id === call.intervention);
     t.match(shown, { kind: 'assistance', blocking: false }, 'doc/lane lists it, not blocking');
     t.equal(s.docs.get('lane').state, 'assist', 'the lane asks for an attendant (the light says so)');
     await s.ok('attendant', 'Override', { intervention: call.intervention, action: 'approve', pin: PIN, by: 'carla', reason: 'helped' });
@@ -338,8 +339,8 @@ t.test('attendant and payment sessions', async (t) => {
     t.same(
       s
         .streams(txn)
-        .attendant.filter(([type]: any) => type !== 'InterventionRequired' || true)
-        .map(([type, d]: any) => [type, d.kind ?? null, d.by ?? null]),
+        .attendant.filter(([type]: Json) => type !== 'InterventionRequired' || true)
+        .map(([type, d]: Json) => [type, d.kind ?? null, d.by ?? null]),
       [
         ['AssistanceRequested', null, 'shopper'],
         ['InterventionRequired', 'assistance', null],
@@ -413,7 +414,7 @@ t.test('attendant and payment sessions', async (t) => {
     t.same(s.streams(txn).basket.at(-1), ['TransactionCancelled', { total: 0, reason: 'nothing to buy' }]);
     const journaled = await s.ok('journal', 'Overrides', { txn }, { as: 'technician' });
     t.same(
-      journaled.map((o: any) => [o.type, o.by ?? null, o.method ?? null, o.on ?? null]).reverse(),
+      journaled.map((o: Json) => [o.type, o.by ?? null, o.method ?? null, o.on ?? null]).reverse(),
       [
         ['OverrideRefused', 'eve', null, null],
         ['OverrideRefused', 'eve', null, null],

@@ -4,6 +4,7 @@ import { Credentials } from '../../broker/credentials.js';
 import { startDaemon, tempDir, writeConfig, query, type RunningDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/lane.js';
 import { LaneSession, SIM_DEVICES } from '../helpers/session.js';
+import type { Json } from '../helpers/json.js';
 
 // Acceptance: `laned` as a child process, SIGKILLed in the middle of a
 // transaction and in the middle of a payment; after the restart the transaction
@@ -62,7 +63,7 @@ t.test('SIGKILL mid-transaction and mid-payment', async (t) => {
     await lane.pay();
     const st = lane.streams(txn);
     t.same(
-      st.basket.map(([type, d]: any) => [type, d.line ?? d.payment ?? null]),
+      st.basket.map(([type, d]: Json) => [type, d.line ?? d.payment ?? null]),
       [
         ['TransactionStarted', null],
         ['ItemAddedToBasket', 'L1'],
@@ -80,7 +81,7 @@ t.test('SIGKILL mid-transaction and mid-payment', async (t) => {
     );
     t.same(st.journal, [['ReceiptRecorded', { status: 'completed', total: 99 + 229 + 109, currency: 'EUR', items: 3 }]]);
     t.same(
-      (await lane.receipt(txn)).lines.map((l: any) => l.line),
+      (await lane.receipt(txn)).lines.map((l: Json) => l.line),
       ['L1', 'L2', 'L3'],
     );
     t.same(await ledger(txn), [{ state: 'approved', charged: 1 }]);
@@ -100,7 +101,7 @@ t.test('SIGKILL mid-transaction and mid-payment', async (t) => {
     await lane.quiesce();
     t.same(await ledger(txn), [{ state: 'approved', charged: 1 }], 'charged exactly once');
     t.same(
-      lane.streams(txn).payment.map(([type, d]: any) => [type, d.payment]),
+      lane.streams(txn).payment.map(([type, d]: Json) => [type, d.payment]),
       [
         ['PaymentStarted', payment],
         ['PaymentAuthorized', payment],

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
 import { LaneSession, PIN, SIM_DEVICES } from '../helpers/session.js';
+import type { Json } from '../helpers/json.js';
 
 // A device the lane needs (lane.needs; by default a scanner and the bagging scale)
 // unplugged on the simulated lane: the lane closes to new shoppers, the attendant
@@ -47,7 +48,7 @@ t.test('the bagging scale unplugged', async (t) => {
     const lane = await s.waitDoc('lane', (d) => d.closed === true, 'doc/lane closed');
     t.equal(lane.state, 'closed');
     t.match(lane.missing, [{ need: 'bagging-scale', devices: ['bagscale'], fault: /^bagscale disconnected/ }]);
-    const alarms = s.events.filter((e: any) => e.type === 'InterventionRequired' && e.data.kind === 'device');
+    const alarms = s.events.filter((e: Json) => e.type === 'InterventionRequired' && e.data.kind === 'device');
     t.equal(alarms.length, 1, 'one intervention');
     t.match(alarms[0].data, { kind: 'device', blocking: true, key: 'bagging-scale', reason: /no bagging scale works \(bagscale disconnected/ });
     t.same(
@@ -82,7 +83,7 @@ t.test('the bagging scale unplugged', async (t) => {
     t.equal(open.state, 'shopping');
     t.same(open.interventions, []);
     t.ok(
-      s.events.some((e: any) => e.type === 'InterventionCleared' && e.data.kind === 'device' && e.data.resolution === 'resolved'),
+      s.events.some((e: Json) => e.type === 'InterventionCleared' && e.data.kind === 'device' && e.data.resolution === 'resolved'),
       'cleared when the device came back',
     );
     t.equal(

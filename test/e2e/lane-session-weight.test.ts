@@ -2,6 +2,7 @@ import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
 import { until } from '../helpers/lane.js';
+import type { Json } from '../helpers/json.js';
 
 // Acceptance, the security scale: lane sessions with the simulated NAU7802
 // bagging scale (its real driver on the fake I2C chip), then one lane whose bagging
@@ -120,7 +121,7 @@ t.test('the bagging area on the simulated lane', async (t) => {
     await s.bag(500);
     t.equal(s.docs.get('lane').state, 'intervention');
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => i.reason),
+      s.docs.get('lane').interventions.map((i: Json) => i.reason),
       ['Unexpected item in the bagging area (+500 g)'],
     );
     await s.bag(-500);
@@ -131,7 +132,7 @@ t.test('the bagging area on the simulated lane', async (t) => {
       verified([], 350, ['w:@WeightHasChanged']),
     ]);
     t.same(
-      s.streams(txn).attendant.map(([type, d]: any) => [type, d.kind, d.resolution ?? d.reason]),
+      s.streams(txn).attendant.map(([type, d]: Json) => [type, d.kind, d.resolution ?? d.reason]),
       [
         ['InterventionRequired', 'weight', 'Unexpected item in the bagging area (+500 g)'],
         ['InterventionCleared', 'weight', 'resolved'],
@@ -155,7 +156,7 @@ t.test('the bagging area on the simulated lane', async (t) => {
       verified(['L2'], 606, ['w:@WeightHasChanged'], 'b:@ItemAddedToBasket'),
     ]);
     t.same(
-      s.streams(txn).attendant.map(([type, d]: any) => [type, d.resolution ?? d.reason]),
+      s.streams(txn).attendant.map(([type, d]: Json) => [type, d.resolution ?? d.reason]),
       [
         ['InterventionRequired', 'Unexpected item in the bagging area (+256 g)'],
         ['InterventionCleared', 'resolved'],
@@ -172,7 +173,7 @@ t.test('the bagging area on the simulated lane', async (t) => {
     await s.bag(BUTTER.g);
     await s.bag(-BUTTER.g);
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => i.reason),
+      s.docs.get('lane').interventions.map((i: Json) => i.reason),
       ['Item taken from the bagging area (-256 g)'],
     );
     await s.bag(BUTTER.g);
@@ -192,12 +193,12 @@ t.test('the bagging area on the simulated lane', async (t) => {
     await s.scanItem(MILK.code);
     await s.bag(700);
     t.same(
-      s.docs.get('lane').interventions.map((i: any) => i.reason),
+      s.docs.get('lane').interventions.map((i: Json) => i.reason),
       ['Bagging area weighs 700 g, expected 1390 g'],
     );
     const r = await s.ok('attendant', 'Override', { action: 'approve', pin: PIN, by: 'ben' });
     t.same(
-      r.applied.map((a: any) => a.kind),
+      r.applied.map((a: Json) => a.kind),
       ['weight'],
     );
     await s.quiesce();
@@ -207,7 +208,7 @@ t.test('the bagging area on the simulated lane', async (t) => {
       ['WeightVerified', { key: 'o:@OverrideApplied', lines: [], expectedG: 700, actualG: 700, clears: ['w:@WeightHasChanged'], override: true }],
     ]);
     t.same(
-      s.streams(txn).attendant.map(([type, d]: any) => [type, d.by ?? null, d.method ?? null]),
+      s.streams(txn).attendant.map(([type, d]: Json) => [type, d.by ?? null, d.method ?? null]),
       [
         ['InterventionRequired', null, null],
         ['OverrideApplied', 'ben', 'pin'],
@@ -291,7 +292,7 @@ t.test('out of order: a WeightHasChanged delivered before the ItemAddedToBasket 
     ['InterventionCleared', { intervention: id, kind: 'weight', resolution: 'retracted', key: 'w:@WeightHasChanged' }],
   ]);
   t.same(
-    (await s.receipt(txn)).interventions.map((i: any) => [i.kind, i.resolution]),
+    (await s.receipt(txn)).interventions.map((i: Json) => [i.kind, i.resolution]),
     [['weight', 'retracted']],
     'the receipt keeps the retracted alarm',
   );

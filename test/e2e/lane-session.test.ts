@@ -1,6 +1,7 @@
 import t from 'tap';
 import { hashPassword } from '../../broker/credentials.js';
 import { LaneSession, PIN, basketLine } from '../helpers/session.js';
+import type { Json } from '../helpers/json.js';
 
 // Acceptance: scripted lane sessions end to end through the broker with the
 // simulated devices (scanner, scanner-scale, NAU7802 bagging scale, light, key switch
@@ -41,7 +42,7 @@ t.test('lane sessions: shopping, produce, labels, quantities, cancel, duplicates
     await s.bag(BUTTER.g);
     const basket = await s.waitDoc('basket', (d) => d.total === 328, 'basket total 3.28');
     t.same(
-      basket.lines.map((l: any) => [l.line, l.name, l.quantity, l.price]),
+      basket.lines.map((l: Json) => [l.line, l.name, l.quantity, l.price]),
       [
         ['L1', COLA.name, 1, 99],
         ['L2', BUTTER.name, 1, 229],
@@ -168,7 +169,7 @@ t.test('lane sessions: shopping, produce, labels, quantities, cancel, duplicates
     t.same(s.lights.slice(lights), ['flash', 'on'], 'the light driver: flash while assistance is called, then back on');
     const refused = await s.ok('journal', 'Overrides', { txn }, { as: 'technician' });
     t.same(
-      refused.map((o: any) => [o.type, o.by, o.reason]),
+      refused.map((o: Json) => [o.type, o.by, o.reason]),
       [
         ['OverrideApplied', 'anna', 'not sold here'],
         ['OverrideRefused', 'anna', 'wrong PIN (1 of 3)'],

@@ -2,6 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/daemon.js';
+import type { Json } from '../helpers/json.js';
 
 // The UI's pure parts in Node: which screen a state shows, which alerts
 // documents raise, money in minor units. (The browser test covers the rest.)
@@ -9,7 +10,7 @@ import { ROOT } from '../helpers/daemon.js';
 // texts.js sets <html lang>; nothing else here touches the DOM at import
 (globalThis as { document?: unknown }).document = { documentElement: {} };
 
-const ui = (file: string): Promise<any> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
+const ui = (file: string): Promise<Json> => import(pathToFileURL(join(ROOT, 'ui-static/js', file)).href);
 
 const basket = (over: Record<string, unknown> = {}) => ({
   lane: 'lane-1',
@@ -44,6 +45,9 @@ t.test('screenOf: the screen follows the documents and the shopper', async (t) =
     'another item to weigh',
   );
   t.equal(s({ basket: basket() }, { weighPick: true }), 'weigh', 'produce picker');
+  t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { started: true, weighPick: true }), 'weigh', 'produce picker before the first scan');
+  t.equal(s({ basket: basket({ status: 'idle', txn: null, updating: true }), lane: { updating: true } }), 'updating', 'the lane is being updated');
+  t.equal(s({ basket: basket(), lane: { updating: true } }), 'scan', 'updating: the shopper mid-transaction finishes');
   t.equal(s({ basket: basket({ status: 'paying', payment: 'T-0001-P1' }) }), 'pay');
   t.equal(
     s({ basket: basket({ notice: { code: 'declined', text: 'Payment declined: try again' } }) }, { payRequested: true }),
@@ -111,6 +115,48 @@ t.test('currentAlerts: interventions of doc/lane as the shopper reads them', asy
     /Place Pen/,
   );
   t.equal(baggingHint({ basket: b, bagging: { txn: 'T-0001', state: 'ok', outstanding: [] } }), undefined);
+});
+
+t.test("staffReason: the attendant service's reasons in the attendant's language", async (t) => {
+  const { staffReason, staffKind } = await ui('alerts.js');
+  const texts = await ui('texts.js');
+  const docs = { basket: basket({ lines: [{ line: 'L1', name: 'Wodka, 0,7 l' }] }) };
+  const i = (kind: string, reason: string, over: Record<string, unknown> = {}) => ({ id: 'I-1', txn: 'T-0001', kind, reason, blocking: true, ...over });
+  // each form daemon/services/attendant.ts writes, as it writes it
+  const cases: Array<[ReturnType<typeof i>, string]> = [
+    [i('weight', 'Item L1 was not put in the bagging area', { key: 'nb:L1' }), 'Wodka, 0,7 l wurde nicht in den Ablagebereich gelegt'],
+    [i('weight', 'Unexpected item in the bagging area (+500 g)', { key: 'w:X' }), 'Unerwarteter Artikel im Ablagebereich (+0,500 kg)'],
+    [i('weight', 'Item taken from the bagging area (-350 g)', { key: 'w:X' }), 'Artikel aus dem Ablagebereich genommen (−0,350 kg)'],
+    [i('weight', 'Bagging area weighs 900 g, expected 350 g', { key: 'w:X' }), 'Ablagebereich wiegt 0,900 kg, erwartet 0,350 kg'],
+    [i('age-check', 'Age check: Vodka, 0.7 l needs a buyer aged 18+', { line: 'L1' }), 'Wodka, 0,7 l: Käufer muss mindestens 18 Jahre alt sein'],
+    [i('unknown-item', 'Unknown item 04006381333009: not in the catalog'), 'Unbekannter Artikel 04006381333009'],
+    [i('removal', 'Remove Vodka, 0.7 l (line L1)', { line: 'L1' }), 'Wodka, 0,7 l stornieren'],
+    [i('removal', 'Lower Vodka, 0.7 l (line L1) to 1', { line: 'L1' }), 'Menge von Wodka, 0,7 l auf 1 senken'],
+    [i('payment-declined', 'Payment cancelled'), 'Der Kunde hat die Zahlung abgebrochen'],
+    [i('payment-declined', 'Payment declined: declined by the card issuer (simulated)'), 'Die Karte wurde abgelehnt'],
+    [i('assistance', 'The shopper asked for help'), 'Der Kunde hat Hilfe gerufen'],
+    [
+      i('device', 'The lane is closed: no bagging scale works (disconnected)', { key: 'bagging-scale' }),
+      'Die Kasse ist geschlossen: die Ablagewaage ist getrennt',
+    ],
+    [
+      i('pin-lockout', 'PIN sign-in from kiosk locked 3 times in a row (3 wrong PINs each): someone keeps trying PINs; check the lane'),
+      'PIN-Anmeldung 3-mal hintereinander gesperrt: Jemand probiert PINs aus; Kasse prüfen',
+    ],
+  ];
+  texts.setLanguage('de');
+  for (const [intervention, german] of cases) {
+    t.same(staffReason(intervention, docs), { text: german }, `${intervention.kind}: ${intervention.reason}`);
+  }
+  t.same(
+    staffReason(i('weight', 'a form not known yet', { key: 'w:X' }), docs),
+    { text: 'a form not known yet', lang: 'en' },
+    'an unknown form as it came, marked English',
+  );
+  t.equal(staffKind(i('payment-declined', 'Payment cancelled')), 'Zahlung abgebrochen', 'a payment the shopper cancelled is not called declined');
+  t.equal(staffKind(i('payment-declined', 'Payment declined')), 'Zahlung abgelehnt');
+  texts.setLanguage('en');
+  t.same(staffReason(cases[4][0], docs), { text: 'Wodka, 0,7 l needs a buyer aged 18+' });
 });
 
 t.test('money and weights in minor units and the current language', async (t) => {

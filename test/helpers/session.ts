@@ -16,6 +16,7 @@ import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 import { BasketView } from '../../daemon/services/basket/doc.js';
 import { wholeReceipt, type ReceiptPage } from '../../daemon/services/journal/service.js';
+import type { Json } from './json.js';
 
 /** The simulated lane of drivers/registry.ts without the scanner's demo script. */
 export const SIM_DEVICES = {
@@ -104,7 +105,7 @@ let clientN = 0;
 export class LaneSession {
   readonly events: Envelope[] = [];
   readonly types = new Map<string, string>();
-  readonly docs = new Map<string, any>();
+  readonly docs = new Map<string, Json>();
   private readonly basketView = new BasketView();
   private readonly logs = new Map<string, Map<string, number>>();
   /** Absolute weight on the simulated bagging scale and produce scale. */
@@ -193,7 +194,7 @@ export class LaneSession {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    let body: any;
+    let body: Json;
     try {
       body = payload.length === 0 && topic.startsWith('doc/') ? undefined : JSON.parse(payload.toString('utf8'));
     } catch {
@@ -231,7 +232,7 @@ export class LaneSession {
   }
 
   /** A command that must succeed; its result. */
-  async ok(target: string, name: string, args?: unknown, opts: { as?: 'ui' | 'technician'; by?: string } = {}): Promise<any> {
+  async ok(target: string, name: string, args?: unknown, opts: { as?: 'ui' | 'technician'; by?: string } = {}): Promise<Json> {
     const r = await this.cmd(target, name, args, opts);
     if (!r.ok) throw new Error(`${target}/${name} failed: ${r.error}`);
     return r.result;
@@ -268,7 +269,7 @@ export class LaneSession {
     return this.events.filter((e) => e.type === 'OutputChanged' && e.source === 'light').map((e) => (e.data as { pattern: string }).pattern);
   }
 
-  async waitFor(pred: (e: Envelope<any>) => boolean, what: string, timeoutMs = 20_000): Promise<Envelope<any>> {
+  async waitFor(pred: (e: Envelope<Json>) => boolean, what: string, timeoutMs = 20_000): Promise<Envelope<Json>> {
     let hit: Envelope | undefined;
     await until(
       async () => {
@@ -281,18 +282,18 @@ export class LaneSession {
     return hit!;
   }
 
-  async waitDoc(name: string, pred: (d: any) => boolean, what: string, timeoutMs = 20_000): Promise<any> {
+  async waitDoc(name: string, pred: (d: Json) => boolean, what: string, timeoutMs = 20_000): Promise<Json> {
     await until(() => this.docs.has(name) && pred(this.docs.get(name)), timeoutMs, what);
     return this.docs.get(name);
   }
 
   /** Events so far (call refresh() or a wait first). */
-  count(pred: (e: Envelope<any>) => boolean): number {
+  count(pred: (e: Envelope<Json>) => boolean): number {
     return this.events.filter(pred).length;
   }
 
   /** Scan a code on a simulated scanner; resolves with the BarcodeScanned once the catalog resolved it. */
-  async scan(code: string, device = 'scanner'): Promise<Envelope<any>> {
+  async scan(code: string, device = 'scanner'): Promise<Envelope<Json>> {
     await this.refresh();
     const before = new Set(this.events.filter((e) => e.type === 'BarcodeScanned').map((e) => e.id));
     await this.ok('sim', 'Scan', { code, device }, { as: 'technician' });
@@ -305,13 +306,13 @@ export class LaneSession {
   }
 
   /** Scan an item and wait for its basket line. */
-  async scanItem(code: string): Promise<Envelope<any>> {
+  async scanItem(code: string): Promise<Envelope<Json>> {
     const scan = await this.scan(code);
     return this.waitFor((e) => e.type === 'ItemAddedToBasket' && e.data.scan === scan.id, `ItemAddedToBasket for ${code}`);
   }
 
   /** Set the bagging scale to `grams` (absolute); with a transaction open, waits for its verdict. */
-  async bagTo(grams: number, verdict = true): Promise<Envelope<any>> {
+  async bagTo(grams: number, verdict = true): Promise<Envelope<Json>> {
     await this.refresh();
     const before = this.bagG;
     this.bagG = grams;
@@ -326,12 +327,12 @@ export class LaneSession {
     return w;
   }
 
-  bag(deltaG: number, verdict = true): Promise<Envelope<any>> {
+  bag(deltaG: number, verdict = true): Promise<Envelope<Json>> {
     return this.bagTo(this.bagG + deltaG, verdict);
   }
 
   /** Put produce on (grams > 0) or take it off (0) the scanner-scale. */
-  async produce(grams: number): Promise<Envelope<any>> {
+  async produce(grams: number): Promise<Envelope<Json>> {
     await this.refresh();
     this.produceG = grams;
     const known = new Set(this.events.filter((e) => e.source === 'scanscale').map((e) => e.id));
@@ -360,7 +361,7 @@ export class LaneSession {
   }
 
   /** Pay with the simulated terminal and wait for the end of that attempt. */
-  async pay(): Promise<{ payment: string; outcome: Envelope<any> }> {
+  async pay(): Promise<{ payment: string; outcome: Envelope<Json> }> {
     const r = await this.ok('basket', 'Pay');
     const outcome = await this.waitFor(
       (e) => (e.type === 'PaymentAuthorized' || e.type === 'PaymentDeclined') && e.data.payment === r.payment,
@@ -457,7 +458,7 @@ export class LaneSession {
   }
 
   /** The journal's receipt of a transaction, normalized. */
-  async receipt(txn: string): Promise<any> {
+  async receipt(txn: string): Promise<Json> {
     return normalize(await wholeReceipt(async (from) => (await this.ok('journal', 'Show', { txn, from }, { as: 'technician' })) as ReceiptPage), this.types);
   }
 

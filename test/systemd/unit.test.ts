@@ -98,7 +98,7 @@ t.test('systemd-analyze security --offline=true: exposure at most 2.5', async (t
   const th = await run('systemd-analyze', ['security', '--offline=true', '--threshold=25', file]);
   t.equal(th.code, 0, '--threshold=25 (2.5) passes too');
 
-  // settings the issue asks not to use, as systemd-analyze sees them
+  // hardening settings laned cannot use, as systemd-analyze sees them
   const j = await run('systemd-analyze', ['security', '--offline=true', '--json=short', file]);
   const items = JSON.parse(j.out) as Array<{ name: string; set: boolean; json_field: string }>;
   const item = (field: string) => items.find((x) => x.json_field === field);
@@ -109,7 +109,7 @@ t.test('systemd-analyze security --offline=true: exposure at most 2.5', async (t
   }
 });
 
-t.test('the settings the issue names', async (t) => {
+t.test('the unit: notify, its user and groups, the sandbox, the device allow-list, restarts', async (t) => {
   t.same(settings('Type'), ['notify']);
   t.same(settings('NotifyAccess'), ['all'], 'systemd-notify is a child process of laned');
   t.same(settings('User'), ['laned']);

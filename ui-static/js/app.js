@@ -3,10 +3,11 @@
 // (which page the shopper asked for, a dialog, the attendant's session).
 
 import { LaneLink, CommandFailed } from './connection.js';
-import { setLanguage, otherLanguage, t } from './texts.js';
-import { renderApp } from './render.js';
+import { setLanguage, otherLanguage, language, t } from './texts.js';
+import { renderApp, screenOf } from './render.js';
 import { startKiosk } from './kiosk.js';
 import { BasketView } from './basket-view.js';
+import { played } from './sound.js';
 
 const ATTENDANT_IDLE_MS = 120_000;
 /** The lane's language: `?lang=de` in the kiosk's URL, else English. */
@@ -33,6 +34,8 @@ export const state = {
     attendant: undefined, // { pin, since }
     weighPick: false,
     produce: undefined,
+    access: false, // large text and high contrast, from the welcome screen
+    shopperLanguage: undefined, // the shopper's language while staff use the screen
   },
 };
 
@@ -49,10 +52,26 @@ export function update() {
   queueMicrotask(() => {
     renderQueued = false;
     const t0 = performance.now();
+    staffLanguage(screenOf(state));
     renderApp(state, actions);
     renderTimes.push(performance.now() - t0);
     if (renderTimes.length > 500) renderTimes.shift();
   });
+}
+
+/**
+ * Staff read the lane's language (the kiosk's `?lang`) whatever the shopper
+ * chose, and may switch it; the shopper's comes back when staff leave.
+ */
+function staffLanguage(screen) {
+  const staff = screen === 'attendant' || screen === 'pin';
+  if (staff && state.ui.shopperLanguage === undefined) {
+    state.ui.shopperLanguage = language();
+    setLanguage(DEFAULT_LANGUAGE);
+  } else if (!staff && state.ui.shopperLanguage !== undefined) {
+    setLanguage(state.ui.shopperLanguage);
+    state.ui.shopperLanguage = undefined;
+  }
 }
 
 function say(text, kind = 'error') {
@@ -94,6 +113,10 @@ let receiptTimer;
 export const actions = {
   toggleLanguage() {
     setLanguage(otherLanguage());
+    update();
+  },
+  toggleAccess() {
+    state.ui.access = !state.ui.access;
     update();
   },
   start() {
@@ -188,6 +211,7 @@ export const actions = {
     state.ui.dismissedReceipt = state.ui.receipt?.txn;
     state.ui.receipt = undefined;
     state.ui.started = false;
+    state.ui.access = false;
     setLanguage(DEFAULT_LANGUAGE); // the next shopper starts in the lane's language
     update();
   },
@@ -302,6 +326,7 @@ function onBasket(next) {
     } else {
       state.ui.started = false;
       state.ui.lastCancelled = next.last.txn;
+      state.ui.access = false;
       setLanguage(DEFAULT_LANGUAGE);
     }
   }
@@ -365,4 +390,4 @@ update();
 link.start();
 startKiosk();
 // For tests and the bench: the state the screen was rendered from.
-globalThis.laned = { state, link, renderTimes };
+globalThis.laned = { state, link, renderTimes, sounds: played };

@@ -3,8 +3,10 @@
 // milliseconds; nothing on screen can drift from doc/basket).
 
 import { h, button } from './dom.js';
-import { t } from './texts.js';
+import { t, money } from './texts.js';
 import { currentAlerts } from './alerts.js';
+import { picture } from './pictures.js';
+import { cue } from './sound.js';
 import { welcomeScreen } from './screens/welcome.js';
 import { scanScreen } from './screens/scan.js';
 import { weighScreen } from './screens/weigh.js';
@@ -12,6 +14,7 @@ import { payScreen } from './screens/pay.js';
 import { receiptScreen } from './screens/receipt.js';
 import { pinScreen } from './screens/pin.js';
 import { attendantScreen } from './screens/attendant.js';
+import { updatingScreen } from './screens/updating.js';
 
 export function screenOf(state) {
   const { ui, docs } = state;
@@ -21,6 +24,8 @@ export function screenOf(state) {
   if (ui.pin) return 'pin';
   if (ui.receipt && (!basket || basket.status === 'idle')) return 'receipt';
   if (!basket) return 'welcome';
+  // the lane is being updated (doc/lane `updating`): no new shopper; one mid-transaction finishes
+  if (docs.lane?.updating && !(basket.txn && (basket.status === 'open' || basket.status === 'paying'))) return 'updating';
   // a device the lane needs is missing: no new shopper (one mid-transaction sees the alert)
   if (docs.lane?.closed && !(basket.txn && (basket.status === 'open' || basket.status === 'paying'))) return 'welcome';
   if (basket.status === 'paying') return 'pay';
@@ -29,6 +34,8 @@ export function screenOf(state) {
     if ((basket.notice?.code === 'weigh' && ui.skipWeigh !== basket.notice.text) || ui.weighPick) return 'weigh';
     return 'scan';
   }
+  // the produce picker before the first scan: the pick opens the transaction
+  if (ui.started && ui.weighPick) return 'weigh';
   return ui.started ? 'scan' : 'welcome';
 }
 
@@ -40,10 +47,15 @@ const SCREENS = {
   receipt: receiptScreen,
   pin: pinScreen,
   attendant: attendantScreen,
+  updating: updatingScreen,
 };
+
+/** Screens of the shopper's own: "Call an attendant" is on each (staff are there on the others). */
+const HELP_ON = new Set(['welcome', 'scan', 'weigh', 'pay', 'receipt', 'updating']);
 
 function topbar(state, actions, screen) {
   const lane = state.docs.basket?.lane ?? state.docs.lane?.lane ?? '';
+  const called = currentAlerts(state.docs).some((a) => a.kind === 'assistance');
   return h(
     'header',
     { class: 'topbar' },
@@ -51,7 +63,15 @@ function topbar(state, actions, screen) {
     h(
       'div',
       { class: 'topbar-actions' },
-      button(t('lang.other'), actions.toggleLanguage, { kind: 'ghost', testid: 'language', extra: { lang: t('lang.other') === 'Deutsch' ? 'de' : 'en' } }),
+      // one call at a time: while an attendant is on the way the alert or notice says so
+      HELP_ON.has(screen)
+        ? button(called ? t('help.called') : t('scan.help'), actions.callAttendant, {
+            kind: 'help',
+            testid: 'help',
+            disabled: !state.online || called,
+          })
+        : null,
+      button(t('lang.other'), actions.toggleLanguage, { kind: 'ghost', testid: 'language', extra: { lang: t('lang.code.other') } }),
       screen === 'attendant' || screen === 'pin' ? null : button(t('staff'), actions.openPin, { kind: 'ghost', testid: 'staff' }),
     ),
   );
@@ -65,7 +85,6 @@ function offlineBanner(state) {
     {
       id: 'offline-banner',
       class: down ? 'banner banner-offline' : 'banner banner-sync',
-      role: 'alert',
       'data-testid': down ? 'offline-banner' : 'sync-banner',
     },
     h('strong', {}, down ? t('offline.title') : t('resync')),
@@ -77,22 +96,43 @@ function offlineBanner(state) {
 const NO_WAIT_LINE = new Set(['unexpected-item', 'removed-item', 'not-bagged', 'unbag', 'removal', 'device']);
 
 function alertOverlay(state, screen) {
-  if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome') return null;
-  const alerts = currentAlerts(state.docs);
-  const blocking = alerts.filter((a) => a.blocking);
-  if (blocking.length === 0) return null;
+  if (!alertOverlayShown(state, screen)) return null;
+  const blocking = currentAlerts(state.docs).filter((a) => a.blocking);
+  // one at a time, the oldest first; the others wait, counted
   const a = blocking[0];
+  const waiting = blocking.length - 1;
   return h(
     'div',
     { class: 'overlay', 'data-testid': 'alert-overlay' },
     h(
       'div',
-      { class: `alert alert-${a.kind}`, role: 'alertdialog', 'aria-live': 'assertive', 'data-testid': 'alert', 'data-kind': a.kind, 'data-intervention': a.id },
-      h('div', { class: 'alert-icon', 'aria-hidden': 'true' }, '!'),
-      h('h2', {}, a.title),
-      h('p', {}, a.body),
-      NO_WAIT_LINE.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
-      blocking.length > 1 ? h('p', { class: 'alert-more' }, `+${blocking.length - 1}`) : null,
+      {
+        class: `alert alert-${a.kind}`,
+        role: 'alertdialog',
+        'aria-modal': 'true',
+        'aria-labelledby': 'alert-title',
+        'aria-describedby': 'alert-body',
+        'data-testid': 'alert',
+        'data-kind': a.kind,
+        'data-intervention': a.id,
+      },
+      picture(a.picture),
+      h(
+        'div',
+        { class: 'alert-text' },
+        h('h2', { id: 'alert-title' }, a.title),
+        a.name ? h('p', { class: 'alert-item', 'data-testid': 'alert-item' }, a.name) : null,
+        h('p', { id: 'alert-body' }, a.body),
+        !a.name && a.last ? h('p', { class: 'alert-last', 'data-testid': 'alert-item' }, t('alert.lastScanned', { name: a.last })) : null,
+        NO_WAIT_LINE.has(a.kind) ? null : h('p', { class: 'alert-wait' }, t('alert.wait')),
+        waiting > 0
+          ? h(
+              'p',
+              { class: 'alert-more', 'data-testid': 'alert-more', 'data-count': String(waiting) },
+              waiting === 1 ? t('alert.moreOne') : t('alert.more', { n: waiting }),
+            )
+          : null,
+      ),
     ),
   );
 }
@@ -107,8 +147,8 @@ function dialog(state, actions) {
       { class: 'overlay' },
       h(
         'div',
-        { class: 'dialog', role: 'dialog', 'data-testid': 'remove-dialog' },
-        h('h2', {}, t('remove.title')),
+        { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'remove-dialog' },
+        h('h2', { id: 'dialog-title' }, t('remove.title')),
         h('p', {}, t('remove.body', { name: l.name })),
         h(
           'div',
@@ -125,8 +165,8 @@ function dialog(state, actions) {
       { class: 'overlay' },
       h(
         'div',
-        { class: 'dialog', role: 'dialog', 'data-testid': 'confirm-dialog' },
-        h('p', {}, ui.confirm.text),
+        { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'dialog-title', 'data-testid': 'confirm-dialog' },
+        h('p', { id: 'dialog-title' }, ui.confirm.text),
         h(
           'div',
           { class: 'dialog-actions' },
@@ -144,13 +184,64 @@ function toast(state, actions) {
   if (!m) return null;
   return h(
     'div',
-    { class: `toast toast-${m.kind}`, role: 'status', 'data-testid': 'message' },
+    { class: `toast toast-${m.kind}`, 'data-testid': 'message' },
     h('span', {}, m.text),
     button(t('ok'), actions.dismissMessage, { kind: 'ghost', testid: 'message-ok' }),
   );
 }
 
 let lastScreen;
+/** What the live regions last said, so each says only what changed. */
+const told = { txn: undefined, items: 0, synced: false, alert: undefined, message: undefined, offline: false, everOnline: false };
+
+function speak(id, text) {
+  const el = document.getElementById(id);
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+/**
+ * The live regions (outside #app, which is drawn whole): the newest line and the
+ * total when a scan adds one, the alert when a new one covers the screen, a
+ * message, the connection lost. With the sound cue for a scan and an alert.
+ */
+function announce(state, screen) {
+  const basket = state.docs.basket;
+  // an item more than the screen last drew (not a restored basket, not a removal)
+  const items = basket?.txn ? (basket.items ?? 0) : 0;
+  const more = told.synced && items > (basket?.txn === told.txn ? told.items : 0);
+  told.txn = basket?.txn;
+  told.items = items;
+  told.synced = state.synced;
+  const last = basket?.lines?.at(-1);
+  if (more && last) {
+    speak('live-status', `${last.name}, ${money(last.price, basket.currency)}. ${t('scan.total')} ${money(basket.total, basket.currency)}`);
+    cue('scan');
+  }
+  const top = alertOverlayShown(state, screen);
+  if (top?.id !== told.alert) {
+    told.alert = top?.id;
+    if (top) {
+      speak('live-alert', `${top.title}. ${top.name ? `${top.name}. ` : ''}${top.body}`);
+      cue('alert');
+    } else speak('live-alert', '');
+  }
+  const m = state.ui.message?.text;
+  if (m !== told.message) {
+    told.message = m;
+    if (m) speak('live-status', m);
+  }
+  if (state.online) told.everOnline = true;
+  const offline = !state.online && Boolean(told.everOnline);
+  if (offline !== told.offline) {
+    told.offline = offline;
+    if (offline) speak('live-alert', t('offline.title'));
+  }
+}
+
+function alertOverlayShown(state, screen) {
+  if (screen === 'attendant' || screen === 'pin' || screen === 'receipt' || screen === 'welcome' || screen === 'updating') return undefined;
+  return currentAlerts(state.docs).find((a) => a.blocking);
+}
 
 export function renderApp(state, actions) {
   const root = document.getElementById('app');
@@ -176,6 +267,8 @@ export function renderApp(state, actions) {
     toast(state, actions) ?? '',
   );
   document.body.dataset.view = screen;
+  document.documentElement.classList.toggle('access', Boolean(state.ui.access));
+  announce(state, screen);
 
   const next = root.querySelector('[data-scroll-keep]');
   if (next) {

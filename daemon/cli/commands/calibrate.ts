@@ -3,12 +3,12 @@ import type { MqttClient } from 'mqtt';
 import { CliError, EXIT, request } from '../client.js';
 import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
+import { hasCapability } from '../../../drivers/registry.js';
 import { laneDoc, technicianName } from '../lane-doc.js';
 
 const USAGE = 'calibrate scale [--device D] [--grams G] [--force] | calibrate <device> zero [--force] | calibrate <device> span <grams> [--force]';
 
 /** Kinds whose calibration lives in the scale itself (sealed, legal for trade): zero/tare only. */
-const SEALED = new Set(['toledo8217', 'magellan']);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -65,17 +65,17 @@ async function pickScale(c: MqttClient, wanted: string | undefined): Promise<Dev
   if (wanted) {
     const d = list.find((x) => x.name === wanted);
     if (!d) throw new CliError(`no device ${wanted} on this lane (devices: ${list.map((x) => x.name).join(', ')})`, EXIT.dataErr);
-    if (SEALED.has(d.kind)) {
+    if (hasCapability(d.kind, 'scale')) {
       throw new CliError(
         `${d.name} (${d.kind}) is calibrated on the scale itself (sealed, legal for trade); lanectl can zero or tare it: lanectl devices ${d.name} zero|tare|clear-tare`,
         EXIT.failed,
       );
     }
-    if (d.kind !== 'nau7802') throw new CliError(`${d.name} is a ${d.kind}, not a scale`, EXIT.dataErr);
+    if (!hasCapability(d.kind, 'bagging-scale')) throw new CliError(`${d.name} is a ${d.kind}, not a scale`, EXIT.dataErr);
     return d;
   }
-  const scales = list.filter((x) => x.kind === 'nau7802');
-  if (scales.length === 0) throw new CliError('this lane has no load-cell scale to calibrate (kind nau7802)', EXIT.failed);
+  const scales = list.filter((x) => hasCapability(x.kind, 'bagging-scale'));
+  if (scales.length === 0) throw new CliError('this lane has no load-cell scale to calibrate (a bagging scale)', EXIT.failed);
   if (scales.length > 1) throw new CliError(`several scales (${scales.map((x) => x.name).join(', ')}): pass --device`, EXIT.usage);
   return scales[0]!;
 }

@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { CliError, EXIT, readRuntime, request } from '../client.js';
 import { print, withTechnician, type CliCommand, type CliContext } from '../context.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
+import { hasCapability, type Capability } from '../../../drivers/registry.js';
 import { loadConfig } from '../../core/config.js';
 import { deviceConfigs } from '../../runtime/devices.js';
 import { gramsOf, lines } from './calibrate.js';
@@ -174,61 +175,62 @@ async function weighTestMass(ctx: CliContext, c: MqttClient, d: Listed, type: 'W
   return {
     name: 'weigh',
     ok,
-    detail: `${d.name} weighed ${measured} g with ${grams} g on it: error ${error >= 0 ? '+' : ''}${Math.round(error * 100) / 100} g (${error >= 0 ? '+' : ''}${pct} %), tolerance ±${tolerance} g${ok ? '' : `: OUTSIDE TOLERANCE, calibrate ${d.name}${d.kind === 'nau7802' ? ` (lanectl calibrate scale --device ${d.name})` : ' (a trade scale: by its service, on the scale itself)'}`}`,
+    detail: `${d.name} weighed ${measured} g with ${grams} g on it: error ${error >= 0 ? '+' : ''}${Math.round(error * 100) / 100} g (${error >= 0 ? '+' : ''}${pct} %), tolerance ±${tolerance} g${ok ? '' : `: OUTSIDE TOLERANCE, calibrate ${d.name}${hasCapability(d.kind, 'bagging-scale') ? ` (lanectl calibrate scale --device ${d.name})` : ' (a trade scale: by its service, on the scale itself)'}`}`,
     result: { expectedGrams: grams, grams: measured, errorGrams: error, toleranceGrams: tolerance, ...(ev.data as object) },
   };
 }
 
+/** A scale's `read` command: refused, or answered without the scale answering, fails. */
+async function readScale(c: MqttClient, d: Listed, silent: string): Promise<Check> {
+  const read = await run(c, d.name, 'read');
+  const r = read.result as { answering?: boolean } | undefined;
+  if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: ${silent}` });
+  return read;
+}
+
+/** The checks of one device, by what its kind can do (drivers/registry.ts). */
 async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
-  switch (d.kind) {
-    case 'serial-scanner':
-    case 'hid-wedge':
-      return readScans(ctx, c, d, timeoutS);
-    case 'magellan': {
-      const read = await run(c, d.name, 'read');
-      const r = read.result as { answering?: boolean } | undefined;
-      if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer scale requests (S11/S14)` });
-      // the scanner scans even when its scale does not answer
-      const scan = await readScans(ctx, c, d, timeoutS);
-      return read.ok ? [read, ...scan, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read, ...scan];
-    }
-    case 'toledo8217': {
-      const read = await run(c, d.name, 'read');
-      const r = read.result as { answering?: boolean } | undefined;
-      if (read.ok && !r?.answering) Object.assign(read, { ok: false, detail: `${d.name}: the scale does not answer W requests` });
-      return read.ok ? [read, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read];
-    }
-    case 'nau7802': {
-      const read = await run(c, d.name, 'read');
-      const r = read.result as { up?: boolean; state?: string } | undefined;
-      if (read.ok && (!r?.up || r.state === 'notReady'))
-        Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
-      return read.ok ? [read, await weighTestMass(ctx, c, d, 'WeightHasChanged', timeoutS)] : [read];
-    }
-    case 'gpio-output': {
-      let test: Promise<Check> | undefined;
-      const ev = await nextEvent(c, d.name, ['OutputChanged'], timeoutS * 1000, () => {
-        test = run(c, d.name, 'test');
-        void test.then((r) => r.ok && process.stderr.write(`${d.name} blinks fast for 3 s: check that the lamp does\n`));
-      });
-      const drove: Check = ev
-        ? { name: 'output', ok: true, detail: `${d.name} switched to ${(ev.data as { pattern?: string }).pattern ?? '?'}`, result: ev.data }
-        : { name: 'output', ok: false, detail: `${d.name} did not report switching within ${timeoutS} s` };
-      return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
-    }
-    case 'gpio-input': {
-      const ev = await nextEvent(c, d.name, ['InputChanged'], timeoutS * 1000, () =>
-        process.stderr.write(`operate ${d.name} (switch it on or off) within ${timeoutS} s\n`),
-      );
-      return [
-        ev
-          ? { name: 'input', ok: true, detail: `${d.name} changed`, result: ev.data }
-          : { name: 'input', ok: false, detail: `${d.name} did not change within ${timeoutS} s: check wiring and the pin number` },
-      ];
-    }
-    default:
-      return [{ name: 'state', ok: d.state === 'ok', detail: `no self test for ${d.kind}; state ${d.state}` }];
+  const can = (capability: Capability): boolean => hasCapability(d.kind, capability);
+  if (can('scanner') && can('scale')) {
+    const read = await readScale(c, d, 'the scale does not answer scale requests (S11/S14)');
+    // the scanner scans even when its scale does not answer
+    const scan = await readScans(ctx, c, d, timeoutS);
+    return read.ok ? [read, ...scan, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read, ...scan];
   }
+  if (can('scanner')) return readScans(ctx, c, d, timeoutS);
+  if (can('scale')) {
+    const read = await readScale(c, d, 'the scale does not answer W requests');
+    return read.ok ? [read, await weighTestMass(ctx, c, d, 'ProduceWeighed', timeoutS)] : [read];
+  }
+  if (can('bagging-scale')) {
+    const read = await run(c, d.name, 'read');
+    const r = read.result as { up?: boolean; state?: string } | undefined;
+    if (read.ok && (!r?.up || r.state === 'notReady'))
+      Object.assign(read, { ok: false, detail: `${d.name}: the ADC is not delivering readings (state ${r?.state ?? '?'})` });
+    return read.ok ? [read, await weighTestMass(ctx, c, d, 'WeightHasChanged', timeoutS)] : [read];
+  }
+  if (can('light')) {
+    let test: Promise<Check> | undefined;
+    const ev = await nextEvent(c, d.name, ['OutputChanged'], timeoutS * 1000, () => {
+      test = run(c, d.name, 'test');
+      void test.then((r) => r.ok && process.stderr.write(`${d.name} blinks fast for 3 s: check that the lamp does\n`));
+    });
+    const drove: Check = ev
+      ? { name: 'output', ok: true, detail: `${d.name} switched to ${(ev.data as { pattern?: string }).pattern ?? '?'}`, result: ev.data }
+      : { name: 'output', ok: false, detail: `${d.name} did not report switching within ${timeoutS} s` };
+    return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
+  }
+  if (can('input')) {
+    const ev = await nextEvent(c, d.name, ['InputChanged'], timeoutS * 1000, () =>
+      process.stderr.write(`operate ${d.name} (switch it on or off) within ${timeoutS} s\n`),
+    );
+    return [
+      ev
+        ? { name: 'input', ok: true, detail: `${d.name} changed`, result: ev.data }
+        : { name: 'input', ok: false, detail: `${d.name} did not change within ${timeoutS} s: check wiring and the pin number` },
+    ];
+  }
+  return [{ name: 'state', ok: d.state === 'ok', detail: `no self test for ${d.kind}; state ${d.state}` }];
 }
 
 /**

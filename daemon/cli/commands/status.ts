@@ -50,7 +50,7 @@ export const status: CliCommand = {
       if (w) lines.push(w.enabled ? `watchdog: every ${w.everyMs} ms, ${w.pings} pings, ${w.withheld} withheld${w.withholding ? ` (now: ${w.withholding})` : ''}` : 'watchdog: off (not under systemd with WatchdogSec)');
       for (const s of health.services) {
         lines.push(
-          `service ${String(s.name).padEnd(12)} ${String(s.state).padEnd(8)} ${s.connected ? 'connected' : 'DISCONNECTED'}  backlog ${s.outboxBacklog}  dead letters ${s.deadLetters}  applied ${s.applied}`,
+          `service ${String(s.name).padEnd(12)} ${String(s.state).padEnd(8)} ${s.connected ? 'connected' : 'DISCONNECTED'}  backlog ${String(s.outboxBacklog)}  dead letters ${String(s.deadLetters)}  applied ${String(s.applied)}`,
         );
       }
       return lines.join('\n');

@@ -5,10 +5,7 @@
  * met the lane is closed to new shoppers.
  */
 import type { Config } from '../../core/config.js';
-import { deviceConfigs, devicesOfKind } from '../../runtime/devices.js';
-
-export const SCANNER_KINDS = ['serial-scanner', 'magellan', 'hid-wedge'];
-export const PRODUCE_SCALE_KINDS = ['magellan', 'toledo8217'];
+import { deviceConfigs, devicesWith } from '../../runtime/devices.js';
 
 export interface Need {
   /** As written in lane.needs. */
@@ -23,19 +20,19 @@ export interface Need {
 /** Device states in which a device does not do its job (drivers/driver.ts DeviceState). */
 export const MISSING_STATES = new Set(['disconnected', 'failed']);
 
-/** The bagging scales the weight check reads (services.weightcheck.baggingScales, else every nau7802). */
+/** The bagging scales the weight check reads (services.weightcheck.baggingScales, else every device that is one). */
 function baggingScales(config: Config): string[] {
   const wc = config.services.weightcheck as { baggingScales?: unknown; enabled?: boolean } | undefined;
   if (wc?.enabled === false) return [];
-  if (!Array.isArray(wc?.baggingScales)) return devicesOfKind(config, 'nau7802');
+  if (!Array.isArray(wc?.baggingScales)) return devicesWith(config, 'bagging-scale');
   // a scale that is not one of the lane's devices (another process publishes for it) has no DeviceStatus to watch
   const devices = deviceConfigs(config);
   return (wc.baggingScales as string[]).filter((d) => devices[d]);
 }
 
 function capability(config: Config, name: string): Need | undefined {
-  if (name === 'scanner') return { name, devices: devicesOfKind(config, ...SCANNER_KINDS), rule: 'any', label: 'scanner' };
-  if (name === 'produce-scale') return { name, devices: devicesOfKind(config, ...PRODUCE_SCALE_KINDS), rule: 'any', label: 'produce scale' };
+  if (name === 'scanner') return { name, devices: devicesWith(config, 'scanner'), rule: 'any', label: 'scanner' };
+  if (name === 'produce-scale') return { name, devices: devicesWith(config, 'scale'), rule: 'any', label: 'produce scale' };
   if (name === 'bagging-scale') return { name, devices: baggingScales(config), rule: 'all', label: 'bagging scale' };
   return undefined;
 }

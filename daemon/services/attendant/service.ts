@@ -4,7 +4,7 @@ import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
 import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
-import { deviceConfigs } from '../../runtime/devices.js';
+import { deviceCan, devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import { verifyHash } from '../../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../../events/schemas/checkout.js';
@@ -106,9 +106,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
   ui: ['Call', 'CheckPin', 'Override'],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
-    const devices = deviceConfigs(ctx.config);
-    const keySwitch = s.keySwitch ?? (devices.keyswitch?.kind === 'gpio-input' ? 'keyswitch' : undefined);
-    const lamp = devices.light?.kind === 'gpio-output' ? 'light' : Object.entries(devices).find(([, c]) => c.kind === 'gpio-output')?.[0];
+    const keySwitch = s.keySwitch ?? (deviceCan(ctx.config, 'keyswitch', 'input') ? 'keyswitch' : undefined);
+    const lamp = deviceCan(ctx.config, 'light', 'light') ? 'light' : devicesWith(ctx.config, 'light')[0];
     const lights: Partial<Record<LaneState, Record<string, string>>> =
       s.lights ?? (lamp ? Object.fromEntries(Object.entries(DEFAULT_PATTERNS).map(([st, p]) => [st, { [lamp]: p }])) : {});
     const lightTarget = s.lightTarget ?? 'devices';

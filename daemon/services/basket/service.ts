@@ -3,7 +3,7 @@ import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../r
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
-import { devicesOfKind } from '../../runtime/devices.js';
+import { devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import type { ProduceWeighedData } from '../../events/schemas/devices.js';
 import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/checkout.js';
@@ -72,7 +72,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
     const lane = ctx.config.lane.id;
     const currency = ctx.config.lane.currency;
     const digits = currencyDigits(currency);
-    const produceScales = ctx.settings.produceScales ?? devicesOfKind(ctx.config, 'magellan', 'toledo8217');
+    const produceScales = ctx.settings.produceScales ?? devicesWith(ctx.config, 'scale');
     const needsApproval = ctx.settings.removalNeedsApproval ?? true;
 
     const kv = new KvTable('basket_state');
@@ -477,7 +477,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             const quantity = args.quantity ?? 0;
             if (quantity >= l.quantity)
               throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
-            if (quantity > 0 && JSON.parse(l.item).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
+            if (quantity > 0 && (JSON.parse(l.item) as ItemAddedData).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
             const r = await requestRemoval(tx, t, l, quantity, m.id, staff(m.by));
             await publish(tx);
             return r;

@@ -16,7 +16,7 @@
  *
  * JSON is an array of such objects or `{ "products": [...] }`.
  */
-import { hasValidCheckDigit, isDigits, toGtin14 } from '../../../drivers/serial/gtin.js';
+import { hasValidCheckDigit, isDigits, toGtin14 } from '../../../drivers/barcode/gtin.js';
 import type { Product } from '../../events/schemas/checkout.js';
 import { parseCsv } from './csv.js';
 
@@ -48,7 +48,7 @@ const norm = (k: string): string =>
 function bool(v: unknown, field: string): boolean | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v === 'boolean') return v;
-  const s = String(v).trim().toLowerCase();
+  const s = text(v).trim().toLowerCase();
   if (['1', 'true', 'yes', 'y', 'x'].includes(s)) return true;
   if (['0', 'false', 'no', 'n'].includes(s)) return false;
   throw new Error(`${field} must be true/false (or 1/0, yes/no), got ${JSON.stringify(v)}`);
@@ -56,7 +56,7 @@ function bool(v: unknown, field: string): boolean | undefined {
 
 function num(v: unknown, field: string, min: number, max: number, integer = false): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  const n = typeof v === 'number' ? v : Number(text(v).trim());
   if (!Number.isFinite(n) || (typeof v === 'string' && !/^-?[0-9]+(\.[0-9]+)?$/.test(v.trim())))
     throw new Error(`${field} must be a number, got ${JSON.stringify(v)}`);
   if (integer && !Number.isInteger(n)) {
@@ -67,19 +67,25 @@ function num(v: unknown, field: string, min: number, max: number, integer = fals
   return n;
 }
 
+/** A cell as text: CSV cells are strings, JSON ones may be numbers or booleans. */
+function text(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+}
+
 /** One row to a product, or an Error saying which field is wrong and why. */
 export function productFromRow(raw: Partial<Record<Field, unknown>>): Product {
-  const gtinText = String(raw.gtin ?? '').trim();
+  const gtinText = text(raw.gtin).trim();
   if (!gtinText) throw new Error('gtin is empty');
   if (!isDigits(gtinText) || ![8, 12, 13, 14].includes(gtinText.length)) throw new Error(`gtin ${JSON.stringify(gtinText)} must be 8, 12, 13 or 14 digits`);
   if (!hasValidCheckDigit(gtinText)) throw new Error(`gtin ${gtinText}: check digit is wrong (GS1 GS §7.9.1)`);
-  const name = String(raw.name ?? '').trim();
+  const name = text(raw.name).trim();
   if (!name) throw new Error('name is empty');
   if (name.length > 120) throw new Error(`name is ${name.length} characters, at most 120`);
   const price = num(raw.price, 'price', 0, 1_000_000_000, true);
   if (price === undefined) throw new Error('price is empty');
   const unitText =
-    String(raw.unit ?? 'each')
+    text(raw.unit ?? 'each')
       .trim()
       .toLowerCase() || 'each';
   if (unitText !== 'each' && unitText !== 'kg') throw new Error(`unit must be each or kg, got ${JSON.stringify(raw.unit)}`);

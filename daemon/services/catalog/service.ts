@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
 import type { Tx } from '../../store/store.js';
-import { deviceConfigs, devicesOfKind } from '../../runtime/devices.js';
+import { deviceConfigs, devicesWith } from '../../runtime/devices.js';
 import type { BarcodeScannedData } from '../../events/schemas/devices.js';
 import type { Product, ScanResolvedData } from '../../events/schemas/checkout.js';
 import { CatalogFileError, guessFormat, normalizeGtin, parseCatalog, type ParsedCatalog } from './import.js';
@@ -81,7 +81,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
   /** Sent by the touch UI: the produce picker. */
   ui: ['Produce', 'Pick'],
   create(ctx): ServiceLogic {
-    const scanners = ctx.settings.scanners ?? devicesOfKind(ctx.config, 'serial-scanner', 'magellan', 'hid-wedge');
+    const scanners = ctx.settings.scanners ?? devicesWith(ctx.config, 'scanner');
     const demo = ctx.settings.demo ?? Object.values(deviceConfigs(ctx.config)).every((d) => d.simulate === true);
     const maxBytes = ctx.settings.maxFileBytes ?? 64 * 1024 * 1024;
 

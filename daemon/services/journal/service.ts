@@ -63,6 +63,7 @@ export async function wholeReceipt(fetch: (from: number) => Promise<ReceiptPage>
 }
 
 /** Fold a transaction's events (in the order they were recorded per source) into its receipt. */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- the data of every recorded event type, each read by its own case */
 export function buildReceipt(txn: string, events: Envelope[]): Receipt {
   const r: Receipt = { txn, status: 'open', lines: [], removed: [], total: 0, payments: [], interventions: [], overrides: [] };
   const lines = new Map<string, Receipt['lines'][number]>();
@@ -144,6 +145,7 @@ export function buildReceipt(txn: string, events: Envelope[]): Receipt {
   r.interventions = [...interventions.values()];
   return r;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return */
 
 const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDeclined', 'InterventionRequired', 'InterventionCleared', 'OverrideApplied']);
 

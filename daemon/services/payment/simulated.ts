@@ -61,7 +61,7 @@ export class SimulatedTerminal implements PaymentTerminal {
   async start(): Promise<void> {
     this.store = await Store.open(join(this.opts.stateDir, 'payment-terminal.db'), {
       log: this.opts.log,
-      ...(this.opts.onCorrupt ? { onCorrupt: this.opts.onCorrupt } : {}),
+      ...(this.opts.onCorrupt ? { onCorrupt: (e: StoreCorruptError) => this.opts.onCorrupt?.(e) } : {}),
     });
     await this.store.exec(DDL);
     await this.store.tx(async (tx) => {

@@ -2,7 +2,7 @@ import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
-import { devicesOfKind } from '../../runtime/devices.js';
+import { devicesWith } from '../../runtime/devices.js';
 import { KvTable } from '../../store/kv.js';
 import { RetroactiveProjector, inputOf, type ProjectorInput } from '../../events/retroactive.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
@@ -36,7 +36,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
   ui: [],
   create(ctx): ServiceLogic {
     const s = ctx.settings;
-    const scales = s.baggingScales ?? devicesOfKind(ctx.config, 'nau7802');
+    const scales = s.baggingScales ?? devicesWith(ctx.config, 'bagging-scale');
     const timeoutMs = s.notBaggedTimeoutMs ?? 15_000;
     const keep = s.keepTransactions ?? 50;
     const rules: WeightRules = {

@@ -6,6 +6,7 @@ import '../../../daemon/events/schemas/index.js';
 import { dataProblem } from '../../../daemon/events/schema.js';
 import { BasketView, linesPerPage, longestLine, MAX_LINES_PER_PAGE, type BasketPage, type BasketSummary } from '../../../daemon/services/basket/doc.js';
 import { ROOT } from '../../helpers/daemon.js';
+import type { Json } from '../../helpers/json.js';
 
 // The basket's documents stay within events.maxPayloadBytes by construction, and a
 // reader shows a basket only when the summary and its pages of lines agree.
@@ -48,7 +49,7 @@ const page = (k: number, rev: number, from: number, to: number, txn = 'T-0001'):
 });
 
 // The touch UI's copy (ui-static/js/basket-view.js) runs the same script.
-const readers: Array<[string, () => Promise<{ take(name: string, doc: unknown): any }>]> = [
+const readers: Array<[string, () => Promise<{ take(name: string, doc: unknown): Json }>]> = [
   ['daemon/services/basket/doc.ts', async () => new BasketView()],
   [
     'ui-static/js/basket-view.js',

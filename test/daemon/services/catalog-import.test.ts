@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseCsv, detectSeparator } from '../../../daemon/services/catalog/csv.js';
 import { parseCatalog, productFromRow, guessFormat, normalizeGtin, CatalogFileError } from '../../../daemon/services/catalog/import.js';
-import { decodeRcn, RCN_LAYOUTS } from '../../../drivers/serial/rcn.js';
+import { decodeRcn, RCN_LAYOUTS } from '../../../drivers/barcode/rcn.js';
 import demo from '../../../daemon/services/catalog/demo-catalog.json' with { type: 'json' };
 
 t.test('CSV: RFC 4180 quoting, CRLF, BOM, separator from the header', async (t) => {
@@ -94,7 +94,7 @@ t.test('files: rejected rows reported with their row numbers; unusable files ref
   t.equal(normalizeGtin('abc'), undefined);
 });
 
-t.test('the demo catalog: valid throughout, with every kind of item the issue asks for', async (t) => {
+t.test('the demo catalog: valid throughout, with every kind of item a demo lane sells', async (t) => {
   const p = parseCatalog(JSON.stringify(demo), 'json');
   t.same(p.rejected, [], 'no row rejected');
   t.ok(p.products.length >= 24 && p.products.length <= 60, `a few dozen items (${p.products.length})`);

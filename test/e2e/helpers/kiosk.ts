@@ -13,6 +13,7 @@ import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../
 import { Credentials, hashPassword } from '../../../broker/credentials.js';
 import { noDelay } from '../../../daemon/runtime/mqtt.js';
 import { BasketView } from '../../../daemon/services/basket/doc.js';
+import type { Json } from '../../helpers/json.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -72,7 +73,7 @@ export interface Basket {
 /** A technician at the lane: simulated devices in, retained documents out. */
 export class Technician {
   private client: MqttClient | undefined;
-  readonly docs = new Map<string, any>();
+  readonly docs = new Map<string, Json>();
   private n = 0;
   private readonly waiters = new Set<() => void>();
   private readonly replies = new Map<string, (r: { ok: boolean; result?: unknown; error?: string }) => void>();
@@ -113,7 +114,7 @@ export class Technician {
   private replyPrefix = '';
 
   /** `cmd/<service>/<name>` as the technician; resolves with the reply. */
-  command(service: string, name: string, args?: unknown): Promise<{ ok: boolean; result?: any; error?: string }> {
+  command(service: string, name: string, args?: unknown): Promise<{ ok: boolean; result?: Json; error?: string }> {
     const id = `t${++this.n}-${Date.now()}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to cmd/${service}/${name} within 20 s`)), 20_000);

@@ -1,11 +1,27 @@
 import { h, button } from '../dom.js';
-import { t, money } from '../texts.js';
+import { t, has, money } from '../texts.js';
 import { basketLines } from './basket-lines.js';
+import { staffReason, staffKind } from '../alerts.js';
 
 function stateChip(state, testid, name) {
   const s = String(state ?? 'unknown');
   const good = s === 'ok' || s === 'online';
-  return h('span', { class: `chip ${good ? 'chip-ok' : 'chip-bad'}`, 'data-testid': testid, 'data-name': name, 'data-state': s }, t(`state.${s}`));
+  const label = has(`state.${s}`) ? t(`state.${s}`) : t('state.unknown');
+  return h('span', { class: `chip ${good ? 'chip-ok' : 'chip-bad'}`, 'data-testid': testid, 'data-name': name, 'data-state': s }, label);
+}
+
+/** A text in the attendant's language, or as it came (marked with its language) when there is no translation. */
+function said({ text, lang }, attrs = {}) {
+  return h('p', { ...attrs, ...(lang ? { lang } : {}) }, text);
+}
+
+/** What staff call a device: its kind in their language, and the lane's name for it. */
+function deviceName(d) {
+  return [
+    has(`device.${d.kind}`) ? t(`device.${d.kind}`) : d.kind,
+    h('small', { translate: 'no' }, ` ${d.name}`),
+    d.simulated ? h('small', {}, ` (${t('device.simulated')})`) : null,
+  ];
 }
 
 /** Attendant mode: interventions (approve / reject / approve all), void, lane and device status. */
@@ -39,7 +55,7 @@ export function attendantScreen(state, actions) {
         interventions.length
           ? h(
               'ul',
-              { class: 'att-list', 'data-testid': 'interventions' },
+              { class: 'att-list', 'data-testid': 'interventions', 'data-scroll-list': true },
               interventions.map((i) =>
                 h(
                   'li',
@@ -47,9 +63,9 @@ export function attendantScreen(state, actions) {
                   h(
                     'div',
                     { class: 'att-item-text' },
-                    h('strong', {}, t(`att.kind.${i.kind}`)),
+                    h('strong', {}, staffKind(i)),
                     i.blocking ? h('span', { class: 'chip chip-bad' }, t('att.blocking')) : null,
-                    h('p', {}, i.reason),
+                    said(staffReason(i, state.docs), { 'data-testid': 'intervention-reason' }),
                   ),
                   h(
                     'div',
@@ -81,7 +97,7 @@ export function attendantScreen(state, actions) {
       ),
       h(
         'div',
-        { class: 'att-panel att-status' },
+        { class: 'att-panel att-status', role: 'region', tabindex: '0', 'aria-label': t('att.lane') },
         h('h2', {}, t('att.lane')),
         h('p', { 'data-testid': 'lane-state', 'data-state': lane.state ?? '' }, t('att.laneState', { state: t(`state.${lane.state ?? 'idle'}`) })),
         h('h2', {}, t('att.devices')),
@@ -92,9 +108,10 @@ export function attendantScreen(state, actions) {
             h(
               'li',
               {},
-              h('span', { class: 'status-name' }, d.name, h('small', {}, ` ${d.kind}${d.simulated ? ' (sim)' : ''}`)),
+              h('span', { class: 'status-name' }, deviceName(d)),
               stateChip(d.state, 'device', d.name),
-              d.detail ? h('small', { class: 'status-detail' }, d.detail) : null,
+              // the driver's own words, for the technician
+              d.detail ? h('small', { class: 'status-detail', lang: 'en' }, d.detail) : null,
             ),
           ),
         ),
@@ -104,7 +121,9 @@ export function attendantScreen(state, actions) {
           { class: 'status-list', 'data-testid': 'services' },
           Object.entries(state.services)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, s]) => h('li', {}, h('span', { class: 'status-name' }, name), stateChip(s, 'service', name))),
+            .map(([name, s]) =>
+              h('li', {}, h('span', { class: 'status-name' }, has(`service.${name}`) ? t(`service.${name}`) : name), stateChip(s, 'service', name)),
+            ),
         ),
       ),
     ),

@@ -42,7 +42,8 @@ function row(l, currency, actions, mode, disabled, how) {
     },
     h(
       'div',
-      { class: 'line-main' },
+      // a long name shows two lines, then an ellipsis; a tap shows it whole
+      { class: 'line-main', on: { click: (e) => e.currentTarget.closest('.line')?.classList.toggle('line-open') } },
       h('span', { class: 'line-name' }, l.name),
       h('span', { class: 'line-detail' }, lineDetail(l, currency)),
       pending
@@ -59,7 +60,11 @@ function row(l, currency, actions, mode, disabled, how) {
           'div',
           { class: 'line-actions' },
           mode === 'shopper' && canMore
-            ? button('+1', () => actions.addOne(l.line), { testid: 'line-more', disabled: disabled || pending, extra: { 'aria-label': t('line.more') } })
+            ? button('+1', () => actions.addOne(l.line), {
+                testid: 'line-more',
+                disabled: disabled || pending,
+                extra: { 'aria-label': `+1 ${t('line.more')}` },
+              })
             : null,
           mode === 'shopper'
             ? button(t('line.remove'), () => actions.askRemove(l.line), { testid: 'line-remove', disabled: disabled || pending })
@@ -85,6 +90,8 @@ export function basketLines(basket, { actions, mode = 'shopper', disabled = fals
     'ol',
     {
       class: 'lines',
+      // a list to scroll through: its buttons may lie below the fold
+      'data-scroll-list': true,
       'data-testid': 'basket',
       'data-rev': String(basket.rev ?? ''),
       'data-txn': basket.txn ?? '',

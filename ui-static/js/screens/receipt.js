@@ -14,11 +14,10 @@ export function receiptScreen(state, actions) {
       h('div', { class: 'receipt-check', 'aria-hidden': 'true' }, '✓'),
       h('h1', {}, t('receipt.title')),
       h('p', {}, t('receipt.body')),
-      button(t('receipt.done'), actions.finishReceipt, { kind: 'primary', big: true, testid: 'receipt-done' }),
     ),
     h(
       'div',
-      { class: 'receipt-paper', 'data-testid': 'receipt-paper' },
+      { class: 'receipt-paper', 'data-testid': 'receipt-paper', tabindex: '0', role: 'region', 'aria-label': t('receipt.txn', { txn: r.txn }) },
       h('p', { class: 'receipt-txn' }, t('receipt.txn', { txn: r.txn })),
       h(
         'ol',
@@ -35,5 +34,6 @@ export function receiptScreen(state, actions) {
       h('p', { class: 'receipt-total' }, h('span', {}, t('scan.total')), h('span', { 'data-testid': 'receipt-total' }, money(r.total, r.currency))),
       r.authCode ? h('p', { class: 'receipt-auth', 'data-testid': 'receipt-auth' }, t('receipt.card', { code: r.authCode })) : null,
     ),
+    h('div', { class: 'receipt-actions' }, button(t('receipt.done'), actions.finishReceipt, { kind: 'primary', big: true, testid: 'receipt-done' })),
   );
 }

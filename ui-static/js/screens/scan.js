@@ -3,7 +3,11 @@ import { t, money } from '../texts.js';
 import { currentAlerts, baggingHint } from '../alerts.js';
 import { basketLines } from './basket-lines.js';
 
-/** Scanning with the live basket: lines, total, pay. */
+/**
+ * Scanning with the live basket: lines, total, pay. The side column keeps its
+ * buttons in view at every size: notices scroll in their own box above them,
+ * and Pay is last, at the bottom right where the thumb is.
+ */
 export function scanScreen(state, actions) {
   const basket = state.docs.basket ?? { lines: [], total: 0, items: 0, currency: 'EUR' };
   const open = basket.status === 'open';
@@ -11,11 +15,20 @@ export function scanScreen(state, actions) {
   const notices = [];
   const alerts = currentAlerts(state.docs);
   for (const a of alerts.filter((x) => !x.blocking)) {
-    notices.push(h('div', { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind }, h('strong', {}, a.title), ' ', a.body));
+    notices.push(
+      h(
+        'div',
+        { class: `notice notice-${a.kind}`, 'data-testid': 'notice', 'data-kind': a.kind },
+        h('strong', {}, a.title),
+        ' ',
+        a.name ? h('span', { class: 'notice-item' }, `${a.name}: `) : null,
+        a.body,
+      ),
+    );
   }
   if (basket.notice?.code === 'weigh') {
     const name = basket.notice.name;
-    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : basket.notice.text));
+    notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'weigh' }, name ? t('weigh.place', { name }) : t('weigh.placeAny')));
   }
   if (basket.notice?.code === 'scan-refused')
     notices.push(h('div', { class: 'notice', 'data-testid': 'notice', 'data-kind': 'scan-refused' }, t('alert.scanRefused')));
@@ -34,9 +47,15 @@ export function scanScreen(state, actions) {
     ),
     h(
       'aside',
-      { class: 'scan-side' },
-      notices,
-      hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
+      { class: 'scan-side', 'aria-label': t('scan.side') },
+      notices.length || hint
+        ? h(
+            'div',
+            { class: 'scan-notices', 'data-testid': 'notices', role: 'region', tabindex: '0', 'aria-label': t('scan.notices') },
+            notices,
+            hint ? h('div', { class: 'hint', 'data-testid': 'bag-hint' }, hint) : null,
+          )
+        : h('div', { class: 'scan-notices' }),
       h(
         'div',
         { class: 'total-box' },
@@ -44,17 +63,19 @@ export function scanScreen(state, actions) {
         h('span', { class: 'total', 'data-testid': 'total', 'data-total': String(basket.total ?? 0) }, money(basket.total ?? 0, basket.currency)),
         h('span', { class: 'total-count', 'data-testid': 'item-count' }, count),
       ),
-      button(t('scan.pay'), actions.pay, {
-        kind: 'primary',
-        big: true,
-        testid: 'pay',
-        // doc/lane may show a blocking alert a moment before doc/basket counts it
-        disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
-      }),
-      button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
-      // one call at a time: while an attendant is on the way the notice says so
-      button(t('scan.help'), actions.callAttendant, { kind: 'ghost', testid: 'help', disabled: offline || alerts.some((a) => a.kind === 'assistance') }),
-      open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
+      h(
+        'div',
+        { class: 'scan-actions' },
+        button(t('scan.produce'), actions.openProduce, { testid: 'produce', disabled: offline }),
+        open ? button(t('scan.cancel'), actions.askCancel, { kind: 'ghost', testid: 'cancel', disabled: offline }) : null,
+        button(t('scan.pay'), actions.pay, {
+          kind: 'primary',
+          big: true,
+          testid: 'pay',
+          // doc/lane may show a blocking alert a moment before doc/basket counts it
+          disabled: offline || !open || !(basket.total > 0) || basket.blocked > 0 || alerts.some((a) => a.blocking),
+        }),
+      ),
     ),
   );
 }

@@ -44,7 +44,11 @@ export function weighScreen(state, actions) {
       'div',
       { class: 'weigh-scale' },
       h('h1', { class: 'screen-title' }, t('weigh.title')),
-      h('p', { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' }, notice ? (name ? t('weigh.place', { name }) : notice.text) : t('weigh.pick')),
+      h(
+        'p',
+        { class: 'weigh-instruction', 'data-testid': 'weigh-instruction' },
+        notice ? (name ? t('weigh.place', { name }) : t('weigh.placeAny')) : t('weigh.pick'),
+      ),
       scale
         ? h(
             'div',
@@ -68,7 +72,7 @@ export function weighScreen(state, actions) {
           h('h2', {}, t('weigh.choose')),
           h(
             'div',
-            { class: 'produce-grid', 'data-testid': 'produce-grid' },
+            { class: 'produce-grid', 'data-testid': 'produce-grid', 'data-scroll-list': true },
             products.map((p) =>
               button(
                 [h('span', { class: 'produce-name' }, p.name), h('span', { class: 'produce-price' }, `${money(p.price, basket?.currency)}/kg`)],

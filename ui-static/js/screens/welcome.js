@@ -11,6 +11,17 @@ export function welcomeScreen(state, actions) {
     h('h1', { class: 'welcome-title' }, closed ? t('welcome.closed') : t('welcome.title')),
     h('p', { class: 'welcome-body' }, closed ? t('welcome.closedBody') : t('welcome.body')),
     state.ui.lastCancelled ? h('p', { class: 'welcome-note', 'data-testid': 'cancelled-note' }, t('welcome.cancelled')) : null,
-    closed ? null : button(t('welcome.start'), actions.start, { kind: 'primary', big: true, testid: 'start', disabled: !state.online }),
+    closed
+      ? null
+      : h(
+          'div',
+          { class: 'welcome-actions' },
+          button(t('access.toggle'), actions.toggleAccess, {
+            kind: 'ghost',
+            testid: 'access',
+            extra: { 'aria-pressed': String(Boolean(state.ui.access)) },
+          }),
+          button(t('welcome.start'), actions.start, { kind: 'primary', big: true, testid: 'start', disabled: !state.online }),
+        ),
   );
 }

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { gs1CheckDigit, hasValidCheckDigit, expandUpcE } from '../../../drivers/serial/gtin.js';
-import { splitAim, describeAim } from '../../../drivers/serial/aim.js';
-import { parseElementString, aiDecimal } from '../../../drivers/serial/gs1.js';
-import { decodeRcn, fourDigitPriceCheck, fiveDigitPriceCheck, RCN_LAYOUTS, ruleProblem } from '../../../drivers/serial/rcn.js';
-import { decodeBarcode } from '../../../drivers/serial/barcode.js';
+import { gs1CheckDigit, hasValidCheckDigit, expandUpcE } from '../../../drivers/barcode/gtin.js';
+import { splitAim, describeAim } from '../../../drivers/barcode/aim.js';
+import { parseElementString, aiDecimal } from '../../../drivers/barcode/gs1.js';
+import { decodeRcn, fourDigitPriceCheck, fiveDigitPriceCheck, RCN_LAYOUTS, ruleProblem } from '../../../drivers/barcode/rcn.js';
+import { decodeBarcode } from '../../../drivers/barcode/barcode.js';
 import { barcodeOptions } from '../../../drivers/barcode-publisher.js';
 import { Framer, bytesFromConfig } from '../../../drivers/serial/framer.js';
 
@@ -69,7 +69,7 @@ t.test('price/weight verifier digits, §7.9.3 and §7.9.4', async (t) => {
 });
 
 t.test('restricted-circulation numbers by national layout', async (t) => {
-  // The fixtures are built by hand from each layout (sources cited in drivers/serial/rcn.ts):
+  // The fixtures are built by hand from each layout (sources cited in drivers/barcode/rcn.ts):
   // prefix, item, verifier K, value V, check digit C. The GS1 check digit is worked here by
   // §7.9.1 itself (weights 3 and 1 from the right, up to the next multiple of ten), not by
   // the code under test, so a fixture with a wrong check digit cannot slip in.

@@ -175,3 +175,12 @@ function zeroed(gtin13: string, rule: RcnRule): string {
   return body + String(gs1CheckDigit(body));
 }
 
+
+/** The first problem of a device's `rcnRules`, naming the rule. */
+export function rcnRulesProblem(c: { rcnRules?: RcnRule[] }): string | undefined {
+  for (const [i, r] of (c.rcnRules ?? []).entries()) {
+    const p = ruleProblem(r);
+    if (p) return `rcnRules.${i}: ${p}`;
+  }
+  return undefined;
+}
