@@ -81,4 +81,9 @@ export default defineConfig(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: browser },
   },
+  {
+    // Node scripts in plain JS (test helpers run as child processes)
+    files: ['test/**/*.mjs', 'test/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+  },
 );

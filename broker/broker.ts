@@ -16,6 +16,7 @@ import { deliverOutOfOrder } from './dedupe.js';
 import { duplexPair } from './in-process.js';
 import { guardReads, MAX_CONNECT_BYTES, HEADER_ALLOWANCE_BYTES, type PacketLimits } from './packet-guard.js';
 import { topicProblem } from './topic.js';
+import { DISCARDED_TOPIC, LANED_PREFIX, parseTopic } from './topics.js';
 import { RefusalLog } from './refusal-log.js';
 
 const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]';
@@ -38,11 +39,6 @@ export interface BrokerOptions {
   uiCommands?: Record<string, readonly string[]>;
 }
 
-/**
- * Where a refused PUBLISH goes, emptied: no role may publish there, wildcard filters never
- * match a topic that starts with `$` [MQTT-4.7.2-1], and subscribing to it is refused.
- */
-export const DISCARDED_TOPIC = '$laned/discarded';
 
 function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -252,7 +248,7 @@ export class Broker {
         };
         const id = this.identities.get(client);
         const topic = packet.topic;
-        const isReply = topic.startsWith('reply/');
+        const isReply = parseTopic(topic)?.kind === 'reply';
         // a reply goes only from a command's target to the replyTo its sender named
         if (!id || (isReply ? !this.replies.mayAnswer(topic, client.id) : !this.acl.canPublish(id, topic))) {
           this.refuse(
@@ -271,14 +267,15 @@ export class Broker {
           );
           return discard();
         }
-        if (topic.startsWith('cmd/')) {
+        const command = parseTopic(topic);
+        if (command?.kind === 'cmd') {
           const stamped = stampCommand(packet.payload as Buffer, client.id, id);
           if (typeof stamped === 'string') {
             this.refuse('command', { clientId: client.id, topic }, `refused command by ${client.id} on ${topic}: ${stamped}`);
             return done(new Error(stamped));
           }
           packet.payload = stamped.payload;
-          if (stamped.replyTo) this.replies.expect(stamped.replyTo, `laned-${topic.split('/')[1]}`);
+          if (stamped.replyTo) this.replies.expect(stamped.replyTo, `laned-${command.target}`);
         }
         done(null);
       },
@@ -293,7 +290,7 @@ export class Broker {
           return done(new Error(`topic filter ${bad}`));
         }
         const id = this.identities.get(client);
-        if (!id || !this.acl.canSubscribe(id, sub.topic) || sub.topic.startsWith('$laned/')) {
+        if (!id || !this.acl.canSubscribe(id, sub.topic) || sub.topic.startsWith(LANED_PREFIX)) {
           this.refuse(
             'acl-subscribe',
             { clientId: client.id, role: id?.role, topic: sub.topic },

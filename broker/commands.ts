@@ -1,5 +1,6 @@
 import type { Principal } from './principal.js';
 import { principalId } from './principal.js';
+import { replyPrefix } from './topics.js';
 
 /** Who a command was from, as its target reads it in `by`: the kiosk's sessions are all `ui`. */
 export function commandBy(p: Principal): string {
@@ -21,7 +22,7 @@ export function stampCommand(payload: Buffer, clientId: string, p: Principal): {
   }
   if (!cmd || typeof cmd !== 'object' || Array.isArray(cmd)) return 'a command is a JSON object';
   const { replyTo } = cmd as { replyTo?: unknown };
-  if (replyTo !== undefined && (typeof replyTo !== 'string' || !replyTo.startsWith(`reply/${clientId}/`) || /[#+]/.test(replyTo)))
+  if (replyTo !== undefined && (typeof replyTo !== 'string' || !replyTo.startsWith(replyPrefix(clientId)) || /[#+]/.test(replyTo)))
     return `replyTo ${JSON.stringify(replyTo)} is not under reply/${clientId}/ (the sender's own clientId)`;
   const stamped = Buffer.from(JSON.stringify({ ...(cmd as object), by: commandBy(p) }));
   return typeof replyTo === 'string' ? { payload: stamped, replyTo } : { payload: stamped };

@@ -214,7 +214,7 @@ export class Daemon {
     }
     for (const { def, enabledByDefault } of serviceCatalog) {
       const settings = config.services[def.name] as { enabled?: boolean } | undefined;
-      const enabled = only ? def.name === only : (settings?.enabled ?? enabledByDefault);
+      const enabled = only ? def.name === only : (settings?.enabled ?? (typeof enabledByDefault === 'function' ? enabledByDefault(config) : enabledByDefault));
       if (!enabled) continue;
       const runtime = new ServiceRuntime(def, host);
       this.services.push(runtime);

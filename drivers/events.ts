@@ -9,10 +9,14 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 const schemas = new Map<string, TSchema>();
 const checks = new Map<string, TypeCheck<TSchema>>();
 
-/** Declare the schema of one device event type (version 1: device events have not changed shape yet). */
-function deviceEvent<S extends TSchema>(type: string, v: 1, schema: S): S {
+/**
+ * Declare the schema of one device event type (version 1: device events have not changed shape yet).
+ * The type's name rides along for the compiler only (`~event`), as with the daemon's defineEvent:
+ * the daemon's event map is derived from these exports.
+ */
+function deviceEvent<const N extends string, S extends TSchema>(type: N, v: 1, schema: S): S & { readonly '~event': N } {
   schemas.set(type, schema);
-  return schema;
+  return schema as S & { readonly '~event': N };
 }
 
 /** Every device event type and the schema of its `data`. */
@@ -35,9 +39,28 @@ const Digits14 = Type.String({ pattern: '^[0-9]{14}$' });
 
 export const Symbology = Type.Union(
   [
-    'ean13', 'upca', 'upce', 'ean8', 'ean-addon', 'gs1-128', 'code128', 'gs1-databar', 'datamatrix',
-    'gs1-datamatrix', 'qr', 'gs1-qr', 'dotcode', 'gs1-dotcode', 'code39', 'code93', 'codabar', 'itf',
-    'pdf417', 'aztec', 'other', 'unknown',
+    'ean13',
+    'upca',
+    'upce',
+    'ean8',
+    'ean-addon',
+    'gs1-128',
+    'code128',
+    'gs1-databar',
+    'datamatrix',
+    'gs1-datamatrix',
+    'qr',
+    'gs1-qr',
+    'dotcode',
+    'gs1-dotcode',
+    'code39',
+    'code93',
+    'codabar',
+    'itf',
+    'pdf417',
+    'aztec',
+    'other',
+    'unknown',
   ].map((s) => Type.Literal(s)),
 );
 
@@ -122,9 +145,7 @@ export const WeightHasChanged = deviceEvent(
 );
 export type WeightHasChangedData = Static<typeof WeightHasChanged>;
 
-export const ScaleState = Type.Union(
-  ['stable', 'unstable', 'zero', 'underZero', 'overweight', 'notReady'].map((s) => Type.Literal(s)),
-);
+export const ScaleState = Type.Union(['stable', 'unstable', 'zero', 'underZero', 'overweight', 'notReady'].map((s) => Type.Literal(s)));
 
 /** UnifiedPOS-style state of a scale, published when it changes. */
 export const ScaleStatus = deviceEvent(
@@ -202,11 +223,7 @@ export const InputChanged = deviceEvent(
 export type InputChangedData = Static<typeof InputChanged>;
 
 /** A lamp output changed its pattern (off, on, blink, ...). */
-export const OutputChanged = deviceEvent(
-  'OutputChanged',
-  1,
-  Type.Object({ pattern: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
-);
+export const OutputChanged = deviceEvent('OutputChanged', 1, Type.Object({ pattern: Type.String({ maxLength: 32 }) }, { additionalProperties: false }));
 export type OutputChangedData = Static<typeof OutputChanged>;
 
 /** A device's state as technicians see it in `lanectl devices` (drivers/driver.ts DeviceStatus). */

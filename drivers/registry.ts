@@ -48,10 +48,8 @@ export function hasCapability(kind: string, capability: Capability): boolean {
   return kinds.get(kind)?.capabilities.includes(capability) ?? false;
 }
 
-export type DeviceKindName = string;
-
 /** A validated device config: defaults filled in. */
-export type DeviceConfig = { kind: DeviceKindName; simulate: boolean } & Record<string, unknown>;
+export type DeviceConfig = { kind: string; simulate: boolean } & Record<string, unknown>;
 
 /** Device names are event sources: the envelope's `source` pattern. */
 export const DEVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -59,9 +57,13 @@ export const DEVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 export function validateDeviceConfig(name: string, raw: unknown): { ok: true; config: DeviceConfig } | { ok: false; problem: string } {
   const where = `devices.${name}`;
   if (!DEVICE_NAME.test(name)) {
-    return { ok: false, problem: `${where}: the device name must be lowercase letters, digits and "-", starting with a letter, at most 32 characters (it is the source of its events)` };
+    return {
+      ok: false,
+      problem: `${where}: the device name must be lowercase letters, digits and "-", starting with a letter, at most 32 characters (it is the source of its events)`,
+    };
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: `${where}: expected a mapping with at least "kind", got ${JSON.stringify(raw)}` };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { ok: false, problem: `${where}: expected a mapping with at least "kind", got ${JSON.stringify(raw)}` };
   const k = (raw as { kind?: unknown }).kind;
   const entry = typeof k === 'string' ? kinds.get(k) : undefined;
   if (!entry) {

@@ -6,6 +6,7 @@ import { Credentials } from '../../broker/credentials.js';
 import { noDelay } from '../runtime/mqtt.js';
 import { newCommand, type CommandReply } from '../events/command.js';
 import { RUNTIME_FILE } from '../daemon.js';
+import { cmd as cmdTopic, reply as replyTopic } from '../../broker/topics.js';
 
 /** sysexits.h codes lanectl uses, so scripts over SSH can tell failures apart. */
 export const EXIT = { ok: 0, failed: 1, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, software: 70, cantCreate: 73, noPerm: 77, config: 78 } as const;
@@ -76,7 +77,7 @@ export async function connectTechnician(stateDir: string, timeoutMs = 5000): Pro
 /** Send a command and wait for its reply on reply/<clientId>/<id>. */
 export async function request(client: MqttClient, target: string, command: string, args?: unknown, timeoutMs = 10_000, by = 'technician'): Promise<unknown> {
   const cmd = newCommand(args, undefined, by);
-  const replyTo = `reply/${client.options.clientId}/${cmd.id}`;
+  const replyTo = replyTopic(client.options.clientId ?? '', cmd.id);
   cmd.replyTo = replyTo;
   const reply = await new Promise<CommandReply>((resolve, reject) => {
     const timer = setTimeout(
@@ -94,7 +95,7 @@ export async function request(client: MqttClient, target: string, command: strin
     });
     client.subscribe(replyTo, { qos: 1 }, (err) => {
       if (err) return reject(new CliError(`cannot subscribe to replies: ${err.message}`, EXIT.unavailable));
-      client.publish(`cmd/${target}/${command}`, JSON.stringify(cmd), { qos: 1 });
+      client.publish(cmdTopic(target, command), JSON.stringify(cmd), { qos: 1 });
     });
   });
   if (!reply.ok) throw new CliError(`${target} ${command}: ${reply.error ?? 'failed'}`, reply.kind === 'not-found' ? EXIT.dataErr : EXIT.failed);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -9,6 +9,7 @@ import { Roles, type Role } from '../../broker/roles.js';
 import { ConfigError } from '../../broker/settings.js';
 import { parseConfig } from '../../drivers/config.js';
 import { serviceSettings } from '../services/settings.js';
+import { UplinkConfigSchema } from '../services/uplink/settings.js';
 import { resolveKeyFiles, trustedKeys, UpdaterSettings } from '../updater/settings.js';
 
 const Loopbackish = Type.String({ minLength: 1 });
@@ -118,6 +119,8 @@ export const ConfigSchema = Type.Object(
     devices: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Object({ kind: Type.String() }, { additionalProperties: true })),
     ),
+    /** The store's broker (daemon/services/uplink.ts); absent: nothing leaves the lane. */
+    uplink: Type.Optional(UplinkConfigSchema),
     /** Service name -> its settings; `enabled: false` leaves it out. */
     services: Type.Record(
       Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
@@ -160,7 +163,7 @@ export function validateConfig(doc: unknown, origin: string, base = process.cwd(
       if (problem) throw new ConfigError(`${origin}: broker.credentials.${role}: ${problem}; make a new hash with lanectl hash-password`);
     }
     config.updater = resolveKeyFiles(config.updater, base);
-    const problems = [...serviceProblems(config.services), ...trustedKeys(config.updater, base).problems].slice(0, 5);
+    const problems = [...serviceProblems(config.services), ...trustedKeys(config.updater, base).problems, ...uplinkProblems(config.uplink)].slice(0, 5);
     if (problems.length === 0) return config;
     throw new ConfigError(`${origin}: invalid configuration\n  ${problems.join('\n  ')}`);
   }
@@ -188,6 +191,34 @@ function serviceProblems(services: Config['services']): string[] {
     if (!parsed.ok) problems.push(parsed.problem);
   }
   return problems.slice(0, 5);
+}
+
+/** The uplink's files must be there, and its secrets readable by the lane's user alone. */
+function uplinkProblems(u: Config['uplink']): string[] {
+  if (!u) return [];
+  const problems: string[] = [];
+  if (u.password !== undefined && u.passwordFile !== undefined) problems.push('uplink.password: give either password or passwordFile, not both');
+  if (u.cert !== undefined && u.key === undefined) problems.push('uplink.key: missing (uplink.cert needs its key)');
+  if (u.url.startsWith('mqtt://') && (u.ca !== undefined || u.cert !== undefined)) problems.push(`uplink.url: ${u.url} is not TLS; use mqtts:// with ca/cert`);
+  for (const key of ['passwordFile', 'ca', 'cert', 'key'] as const) {
+    const file = u[key];
+    if (file === undefined) continue;
+    try {
+      const st = statSync(file);
+      readFileSync(file);
+      if ((key === 'passwordFile' || key === 'key') && (st.mode & 0o077) !== 0) {
+        problems.push(`uplink.${key}: ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+      }
+    } catch (err) {
+      problems.push(`uplink.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  return problems;
+}
+
+/** Events each source keeps in its log: `events.outboxRetention`, more when the uplink asks for more. */
+export function logRetention(config: Config): number {
+  return Math.max(config.events.outboxRetention, config.uplink?.retentionEvents ?? 0);
 }
 
 /** Read and validate the YAML config; no path means every default (the simulated lane). */

@@ -3,6 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { dataProblem, upcast } from './schema.js';
 import type { BoardTime } from './clock.js';
+import type { DomainEvent, EventType } from './schemas/index.js';
+import { evt, parseTopic } from '../../broker/topics.js';
 
 export const EnvelopeSchema = Type.Object(
   {
@@ -30,11 +32,12 @@ const checkEnvelope = TypeCompiler.Compile(EnvelopeSchema);
 
 export const newEventId = monotonicFactory();
 
-export function eventTopic(source: string, type: string): string {
-  return `evt/${source}/${type}`;
+/** `evt/<source>/<type>` of an event type of the event map. */
+export function eventTopic(source: string, type: EventType): string {
+  return evt(source, type);
 }
 
-export type ParseResult = { ok: true; event: Envelope } | { ok: false; reason: string; id?: string };
+export type ParseResult = { ok: true; event: DomainEvent } | { ok: false; reason: string; id?: string };
 
 /**
  * Parse and validate one received payload: JSON, envelope shape, topic agreement,
@@ -56,8 +59,8 @@ export function parseEvent(topic: string, payload: Buffer | string, maxBytes: nu
     return { ok: false, id, reason: `envelope${first?.path ?? ''}: ${first?.message ?? 'invalid'}` };
   }
   const ev = raw as Envelope;
-  const expected = eventTopic(ev.source, ev.type);
-  if (topic !== expected && !topic.startsWith('replay/')) {
+  const expected = evt(ev.source, ev.type);
+  if (topic !== expected && parseTopic(topic)?.kind !== 'replay') {
     return { ok: false, id: ev.id, reason: `topic ${topic} does not match the envelope (expected ${expected})` };
   }
   const problem = dataProblem(ev.type, ev.v, ev.data);
@@ -67,5 +70,6 @@ export function parseEvent(topic: string, payload: Buffer | string, maxBytes: nu
     const p2 = dataProblem(ev.type, v, data);
     if (p2) return { ok: false, id: ev.id, reason: `after upcast to v${v}: ${p2}` };
   }
-  return { ok: true, event: { ...ev, v, data } };
+  // `data` has just been checked against the schema of its (type, v): the event map's type for it
+  return { ok: true, event: { ...ev, v, data } as DomainEvent };
 }

@@ -3,7 +3,9 @@ import type { Store, Tx } from '../store/store.js';
 import type { Logger } from '../core/log.js';
 import type { BoardClock } from './clock.js';
 import { dataProblem, latestVersion } from './schema.js';
-import { eventTopic, newEventId, type Envelope } from './envelope.js';
+import { newEventId, type Envelope } from './envelope.js';
+import type { DomainEvent } from './schemas/index.js';
+import { evt, svcHead } from '../../broker/topics.js';
 
 export const OUTBOX_DDL = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -126,8 +128,12 @@ export class Outbox {
     this.committedUpTo = seq;
   }
 
-  /** Write one event into the open transaction; published after COMMIT. */
-  async emit<D>(tx: Tx, type: string, data: D, meta: EmitMeta = {}): Promise<Envelope<D>> {
+  /**
+   * Write one event into the open transaction; published after COMMIT. `type` and
+   * `data` are checked against the registered schemas (the compiler checks them in
+   * the services: ServiceContext.emit).
+   */
+  async emit(tx: Tx, type: string, data: unknown, meta: EmitMeta = {}): Promise<DomainEvent> {
     const v = meta.v ?? latestVersion(type);
     if (v === undefined) throw new Error(`${this.opts.source}: event type ${type} has no registered schema (daemon/events/schemas)`);
     const problem = dataProblem(type, v, data);
@@ -137,7 +143,7 @@ export class Outbox {
       this.nextSeq = seq;
     });
     const id = newEventId();
-    const ev: Envelope<D> = {
+    const ev: Envelope = {
       id,
       type,
       v,
@@ -166,7 +172,8 @@ export class Outbox {
       this.unsent += 1;
       this.kick();
     });
-    return ev;
+    // its data has passed the schema of its type above
+    return ev as DomainEvent;
   }
 
   /** Start relaying through `client`; unsent rows from before a restart go first. */
@@ -233,7 +240,7 @@ export class Outbox {
         this.inflight += 1;
         // mqtt.js keeps QoS 1 publishes in its outgoing store and resends them after a
         // reconnect until PUBACK [MQTT-4.4.0-1]; a new process starts again from the table.
-        client.publish(eventTopic(this.opts.source, row.type), row.payload, { qos: 1 }, (err) => {
+        client.publish(evt(this.opts.source, row.type), row.payload, { qos: 1 }, (err) => {
           this.inflight -= 1;
           if (err) {
             this.opts.log.debug({ seq: row.seq, err: err.message }, 'publish not acknowledged; resent on next start');
@@ -304,7 +311,7 @@ export class Outbox {
       const seq = this.lastSeq() - this.unsent;
       if (!this.client || seq <= this.headSent) return;
       this.headSent = seq;
-      this.client.publish(`svc/${this.opts.source}/head`, JSON.stringify({ seq }), { qos: 1, retain: true });
+      this.client.publish(svcHead(this.opts.source), JSON.stringify({ seq }), { qos: 1, retain: true });
     }, 200);
     this.headTimer.unref();
   }

@@ -17,51 +17,60 @@ import type { Store, Tx } from '../store/store.js';
 import { TxCache } from '../store/kv.js';
 import type { BoardTime } from './clock.js';
 import type { Envelope } from './envelope.js';
+import type { DomainEvent, TypedData } from './schemas/index.js';
 import type { EmitMeta } from './outbox.js';
 
-/** One input as the projection sees it; synthetic inputs (timers) use their own source name. */
-export interface ProjectorInput<D = unknown> {
+/** Where an input comes from and when; synthetic inputs (timers) use their own source name. */
+export interface InputMeta {
   id: string;
-  type: string;
   source: string;
   seq: number;
   at: BoardTime;
-  data: D;
   txn?: string;
   corr?: string;
   cause?: string;
 }
 
-/** An output the projection wants published. `cause` is the input it follows from. */
-export interface ProjectedOutput {
-  key: string;
+/** One input as the projection sees it: `E` is the union of `{ type, data }` it takes. */
+export type ProjectorInput<E extends { type: string; data: unknown } = { type: string; data: unknown }> = InputMeta & E;
+
+/** The `{ type, data }` of an output: by default an event of the event map. */
+export interface Output {
   type: string;
   data: unknown;
-  cause?: string;
 }
+
+/** An output the projection wants published. `cause` is the input it follows from. */
+export type ProjectedOutput<O extends Output = TypedData> = O & { key: string; cause?: string };
 
 /** An output published and not retracted. */
-export interface LiveOutput extends ProjectedOutput {
-  eventId: string;
+export type LiveOutput<O extends Output = TypedData> = ProjectedOutput<O> & { eventId: string };
+
+/** The data of a compensation: the output it retracts. */
+export interface Retraction {
+  retracts: string;
+  key: string;
+  type: string;
 }
 
-export interface ApplyResult {
+export interface ApplyResult<O extends Output = TypedData> {
   /** False when the input was already recorded (a duplicate) or the partition is closed. */
   applied: boolean;
-  retracted: LiveOutput[];
+  retracted: Array<LiveOutput<O>>;
   published: Envelope[];
 }
 
-export interface RetroactiveOptions {
+export interface RetroactiveOptions<I extends ProjectorInput = ProjectorInput, O extends Output = TypedData> {
   /** Namespace of this projector's rows in the service's store. */
   name: string;
   /** Pure: the outputs of the partition's inputs, given in board order. */
-  project(inputs: ProjectorInput[], partition: string): ProjectedOutput[];
-  /** Event type of a compensation; data is `{retracts, key, type}`. */
-  retractionType: string;
-  emit(tx: Tx, type: string, data: unknown, meta: EmitMeta): Promise<Envelope>;
+  project(inputs: I[], partition: string): Array<ProjectedOutput<O>>;
+  /** Emit an output. */
+  emit(tx: Tx, out: O, meta: EmitMeta): Promise<Envelope>;
+  /** Emit the compensation of an output published before. */
+  retract(tx: Tx, data: Retraction, meta: EmitMeta): Promise<Envelope>;
   /** txn/corr of the partition's events (default: txn = partition). */
-  meta?(partition: string, inputs: ProjectorInput[]): Pick<EmitMeta, 'txn' | 'corr'>;
+  meta?(partition: string, inputs: I[]): Pick<EmitMeta, 'txn' | 'corr'>;
 }
 
 export const RETROACTIVE_DDL = `
@@ -110,39 +119,42 @@ export function canonical(v: unknown): string {
     .join(',')}}`;
 }
 
-interface PartState {
-  inputs: ProjectorInput[];
+interface PartState<I, O extends Output> {
+  inputs: I[];
   ids: Set<string>;
-  live: Map<string, LiveOutput & { n: number; canon: string }>;
+  live: Map<string, { out: LiveOutput<O>; n: number; canon: string }>;
   nextN: number;
   closed: boolean;
   exists: boolean;
 }
 
-export class RetroactiveProjector {
+/** `I`: the inputs this projector is given (its rows hold only those, so they read back as `I`). */
+export class RetroactiveProjector<I extends ProjectorInput = ProjectorInput, O extends Output = TypedData> {
   /** Partitions' state as committed, and as the transaction in progress wrote it (visible to its own reads). */
-  private readonly parts = new TxCache<string, PartState>();
+  private readonly parts = new TxCache<string, PartState<I, O>>();
 
-  constructor(private readonly opts: RetroactiveOptions) {}
+  constructor(private readonly opts: RetroactiveOptions<I, O>) {}
 
   async migrate(store: Store): Promise<void> {
     await store.exec(RETROACTIVE_DDL);
   }
 
-  private async load(tx: Tx, part: string): Promise<PartState> {
+  private async load(tx: Tx, part: string): Promise<PartState<I, O>> {
     const hit = this.parts.get(tx, part);
     if (hit) return hit;
     const { name } = this.opts;
     const rows = await tx.all<{ body: string }>('SELECT body FROM retro_inputs WHERE name = ? AND part = ? ORDER BY epoch, mono, source, seq', [name, part]);
-    const inputs = rows.map((r) => JSON.parse(r.body) as ProjectorInput);
+    const inputs = rows.map((r) => JSON.parse(r.body) as I);
     const outs = await tx.all<{ n: number; okey: string; event_id: string; type: string; data: string; cause: string | null }>(
       'SELECT n, okey, event_id, type, data, cause FROM retro_outputs WHERE name = ? AND part = ? AND live = 1 ORDER BY n',
       [name, part],
     );
-    const live = new Map<string, LiveOutput & { n: number; canon: string }>();
+    const live = new Map<string, { out: LiveOutput<O>; n: number; canon: string }>();
     for (const o of outs) {
       const data = JSON.parse(o.data) as unknown;
-      live.set(o.okey, { n: o.n, key: o.okey, eventId: o.event_id, type: o.type, data, canon: canonical(data), ...(o.cause ? { cause: o.cause } : {}) });
+      // a row this projector wrote from one of its outputs: it reads back as one
+      const out = { type: o.type, data } as O;
+      live.set(o.okey, { n: o.n, canon: canonical(data), out: { ...out, key: o.okey, eventId: o.event_id, ...(o.cause ? { cause: o.cause } : {}) } });
     }
     const max = await tx.get<{ m: number | null }>('SELECT max(n) AS m FROM retro_outputs WHERE name = ? AND part = ?', [name, part]);
     const p = await tx.get<{ closed: number }>('SELECT closed FROM retro_parts WHERE name = ? AND part = ?', [name, part]);
@@ -153,11 +165,11 @@ export class RetroactiveProjector {
    * Record one input of `part` (a duplicate id is a no-op), recompute, and emit
    * retractions then new outputs into `tx`.
    */
-  async add(tx: Tx, part: string, input: ProjectorInput): Promise<ApplyResult> {
+  async add(tx: Tx, part: string, input: I): Promise<ApplyResult<O>> {
     const state = await this.load(tx, part);
     if (state.closed || state.ids.has(input.id)) return { applied: false, retracted: [], published: [] };
     const { name } = this.opts;
-    const next: PartState = { ...state, inputs: [...state.inputs], ids: new Set(state.ids), live: new Map(state.live) };
+    const next: PartState<I, O> = { ...state, inputs: [...state.inputs], ids: new Set(state.ids), live: new Map(state.live) };
     if (!state.exists) {
       await tx.run(
         'INSERT INTO retro_parts (name, part, closed, created) VALUES (?, ?, 0, (SELECT coalesce(max(created), 0) + 1 FROM retro_parts WHERE name = ?))',
@@ -186,44 +198,39 @@ export class RetroactiveProjector {
   }
 
   /** Recompute without a new input (e.g. after the projection's settings changed). */
-  async refresh(tx: Tx, part: string): Promise<ApplyResult> {
+  async refresh(tx: Tx, part: string): Promise<ApplyResult<O>> {
     const state = await this.load(tx, part);
     if (state.closed) return { applied: false, retracted: [], published: [] };
-    const next: PartState = { ...state, inputs: [...state.inputs], live: new Map(state.live) };
+    const next: PartState<I, O> = { ...state, inputs: [...state.inputs], live: new Map(state.live) };
     const result = await this.reconcile(tx, part, next, undefined);
     this.parts.write(tx, part, next);
     return { applied: true, ...result };
   }
 
-  private async reconcile(tx: Tx, part: string, st: PartState, trigger: string | undefined): Promise<Omit<ApplyResult, 'applied'>> {
+  private async reconcile(tx: Tx, part: string, st: PartState<I, O>, trigger: string | undefined): Promise<Omit<ApplyResult<O>, 'applied'>> {
     const { name } = this.opts;
     const wanted = this.opts.project(st.inputs, part);
-    const wantedByKey = new Map<string, { out: ProjectedOutput; canon: string }>();
+    const wantedByKey = new Map<string, { out: ProjectedOutput<O>; canon: string }>();
     for (const out of wanted) {
       if (wantedByKey.has(out.key)) throw new Error(`projector ${name}: two outputs with key ${out.key} in ${part}`);
       wantedByKey.set(out.key, { out, canon: canonical(out.data) });
     }
     const meta = { txn: part, ...(this.opts.meta?.(part, st.inputs) ?? {}) };
-    const retracted: LiveOutput[] = [];
+    const retracted: Array<LiveOutput<O>> = [];
     const published: Envelope[] = [];
-    for (const live of [...st.live.values()].sort((a, b) => a.n - b.n)) {
+    for (const { out: live, n, canon } of [...st.live.values()].sort((a, b) => a.n - b.n)) {
       const w = wantedByKey.get(live.key);
-      if (w && w.out.type === live.type && w.canon === live.canon) continue;
-      const ev = await this.opts.emit(
-        tx,
-        this.opts.retractionType,
-        { retracts: live.eventId, key: live.key, type: live.type },
-        { ...meta, ...(trigger ? { cause: trigger } : {}) },
-      );
-      await tx.run('UPDATE retro_outputs SET live = 0, retracted_by = ? WHERE name = ? AND part = ? AND n = ?', [ev.id, name, part, live.n]);
+      if (w && w.out.type === live.type && w.canon === canon) continue;
+      const ev = await this.opts.retract(tx, { retracts: live.eventId, key: live.key, type: live.type }, { ...meta, ...(trigger ? { cause: trigger } : {}) });
+      await tx.run('UPDATE retro_outputs SET live = 0, retracted_by = ? WHERE name = ? AND part = ? AND n = ?', [ev.id, name, part, n]);
       st.live.delete(live.key);
-      retracted.push({ key: live.key, type: live.type, data: live.data, eventId: live.eventId, ...(live.cause ? { cause: live.cause } : {}) });
+      retracted.push(live);
       published.push(ev);
     }
     for (const out of wanted) {
       if (st.live.has(out.key)) continue;
       const cause = out.cause ?? trigger;
-      const ev = await this.opts.emit(tx, out.type, out.data, { ...meta, ...(cause ? { cause } : {}) });
+      const ev = await this.opts.emit(tx, out, { ...meta, ...(cause ? { cause } : {}) });
       const n = st.nextN++;
       const canon = wantedByKey.get(out.key)!.canon;
       await tx.run('INSERT INTO retro_outputs (name, part, n, okey, event_id, type, data, cause, live) VALUES (?,?,?,?,?,?,?,?,1)', [
@@ -236,21 +243,21 @@ export class RetroactiveProjector {
         JSON.stringify(out.data),
         cause ?? null,
       ]);
-      st.live.set(out.key, { ...out, eventId: ev.id, n, canon });
+      st.live.set(out.key, { out: { ...out, eventId: ev.id }, n, canon });
       published.push(ev);
     }
     return { retracted, published };
   }
 
   /** Inputs of a partition in board order. */
-  async inputs(tx: Tx, part: string): Promise<ProjectorInput[]> {
+  async inputs(tx: Tx, part: string): Promise<I[]> {
     return [...(await this.load(tx, part)).inputs];
   }
 
   /** Outputs published and not retracted, in publishing order. */
-  async live(tx: Tx, part: string): Promise<LiveOutput[]> {
+  async live(tx: Tx, part: string): Promise<Array<LiveOutput<O>>> {
     const st = await this.load(tx, part);
-    return [...st.live.values()].sort((a, b) => a.n - b.n).map(({ n: _n, canon: _c, ...o }) => o);
+    return [...st.live.values()].sort((a, b) => a.n - b.n).map((l) => l.out);
   }
 
   /** Stop taking inputs for a partition (transaction over); its rows stay until pruned. */
@@ -288,9 +295,12 @@ export class RetroactiveProjector {
   }
 }
 
-/** An envelope as a projector input. */
-export function inputOf(ev: Envelope): ProjectorInput {
-  return {
+/** The projector input of an event of one type, per type of a union. */
+export type InputOf<E extends DomainEvent> = E extends DomainEvent ? ProjectorInput<{ type: E['type']; data: E['data'] }> : never;
+
+/** An event as a projector input. */
+export function inputOf<E extends DomainEvent>(ev: E): InputOf<E> {
+  const input: ProjectorInput = {
     id: ev.id,
     type: ev.type,
     source: ev.source,
@@ -301,4 +311,6 @@ export function inputOf(ev: Envelope): ProjectorInput {
     ...(ev.corr !== undefined ? { corr: ev.corr } : {}),
     ...(ev.cause !== undefined ? { cause: ev.cause } : {}),
   };
+  // the same type and data as the event, per member of E
+  return input as InputOf<E>;
 }

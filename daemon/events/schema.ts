@@ -12,19 +12,40 @@ interface Registered {
 
 const registry = new Map<string, Registered>();
 const latest = new Map<string, number>();
+const schemas = new Map<string, TSchema>();
 const upcasters = new Map<string, (data: unknown) => unknown>();
 
 const key = (type: string, v: number): string => `${type}@${v}`;
 
 /**
+ * The schema of one event type's `data`, carrying the type's name for the
+ * compiler only (no such property exists at run time): daemon/events/schemas
+ * derives the event map from these. Structural, so that drivers/events.ts
+ * declares its schemas the same way without importing daemon/.
+ */
+export type EventSchema<N extends string = string, S extends TSchema = TSchema> = S & { readonly '~event': N };
+
+/** Type name -> `data` of every event schema among a module's exports (`typeof import('./x.js')`). */
+export type EventMapOf<M> = {
+  [K in keyof M as M[K] extends { readonly '~event': infer N extends string } ? N : never]: M[K] extends TSchema ? Static<M[K]> : never;
+};
+
+/**
  * Register the schema of `data` for one event type and version. Producers and
  * consumers both validate against it (the design "envelope": `v` versions `data`).
- * Call at module load of daemon/events/schemas/*.ts.
+ * Call at module load of daemon/events/schemas/*.ts; export the latest version
+ * of each type from there (the event map is made of those exports).
  */
-export function defineEvent<S extends TSchema>(type: string, v: number, schema: S): S {
+export function defineEvent<const N extends string, S extends TSchema>(type: N, v: number, schema: S): EventSchema<N, S> {
   registry.set(key(type, v), { type, v, check: TypeCompiler.Compile(schema) });
+  schemas.set(key(type, v), schema);
   if ((latest.get(type) ?? 0) < v) latest.set(type, v);
-  return schema;
+  return schema as EventSchema<N, S>;
+}
+
+/** Every registered event type with the schema of its latest version (the AsyncAPI document lists them). */
+export function latestSchemas(): Map<string, TSchema> {
+  return new Map([...latest].map(([type, v]) => [type, schemas.get(key(type, v))!]));
 }
 
 /** Teach readers to lift `data` of version `from` to `from + 1`. */

@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'node:http';
 import { HttpError, type HttpOptions } from './http.js';
 import type { Credentials } from '../../broker/credentials.js';
 import { UiHeartbeat } from './ui-heartbeat.js';
+import { fileURLToPath } from 'node:url';
+import { topicsModuleUrl } from '../../broker/topics.js';
 
 /** How long a token may open MQTT connections; the page fetches a new one for every connect. */
 export const UI_TOKEN_TTL_MS = 120_000;
@@ -91,7 +93,7 @@ export function mqttBrowserBundle(): string {
 /**
  * What the daemon's HTTP server needs for the touch UI: the session route, the page's
  * heartbeat (`/ui/beat`, read by the kiosk's watchdog at `/ui/heartbeat`) and the
- * mqtt.js bundle at /vendor/mqtt.js; the broker learns to take the tokens.
+ * mqtt.js bundle at /vendor/mqtt.js, the topics module at /js/topics.js; the broker learns to take the tokens.
  */
 export function uiHttp(credentials: Credentials, sessions = new UiSessions(), heartbeat = new UiHeartbeat()): Pick<HttpOptions, 'routes' | 'files'> {
   credentials.acceptTokens('ui', (token) => sessions.check(token));
@@ -101,6 +103,10 @@ export function uiHttp(credentials: Credentials, sessions = new UiSessions(), he
       '/ui/beat': (req) => (boardOnly(req, 'UI heartbeats'), heartbeat.beat()),
       '/ui/heartbeat': (req) => (boardOnly(req, 'UI heartbeats'), heartbeat.status()),
     },
-    files: { '/vendor/mqtt.js': { file: mqttBrowserBundle(), type: 'text/javascript; charset=utf-8' } },
+    files: {
+      '/vendor/mqtt.js': { file: mqttBrowserBundle(), type: 'text/javascript; charset=utf-8' },
+      // the topics module as the daemon runs it (compiled), not a copy: the UI and the lane cannot drift
+      '/js/topics.js': { file: fileURLToPath(topicsModuleUrl), type: 'text/javascript; charset=utf-8' },
+    },
   };
 }

@@ -56,6 +56,9 @@ export function statusLine(s: LaneSummary): string {
     `backlog ${backlog}`,
     `${dead} dead letters`,
   ];
+  // the uplink's events not yet at the store broker: shown while there are any
+  const uplink = s.services.reduce((a, x) => a + (typeof x.uplinkBacklog === 'number' ? x.uplinkBacklog : 0), 0);
+  if (uplink > 0) parts.push(`uplink backlog ${uplink}`);
   const update = s.services.map((x) => x.update).find((u): u is string => typeof u === 'string');
   // an update under way (not idle, not done) is what a technician looks at first after the lane state
   if (update && update !== 'idle' && update !== 'good') parts.push(`update ${update}`);

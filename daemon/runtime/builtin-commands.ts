@@ -5,6 +5,7 @@ import { parseEvent, type Envelope } from '../events/envelope.js';
 import type { DeadLetter, DeadLetters } from '../events/deadletter.js';
 import { CommandError } from '../events/command.js';
 import type { CommandSpec, ServiceStatus } from './service.js';
+import type { DomainEvent } from '../events/schemas/index.js';
 
 /** Commands every service answers: dead-letter handling for `lanectl dlq`, status. */
 export function builtinCommands(s: {
@@ -12,7 +13,7 @@ export function builtinCommands(s: {
   log: Logger;
   status(): ServiceStatus;
   deadLetters(): DeadLetters;
-  onEvent(ev: Envelope, tx: Tx): Promise<void>;
+  onEvent(ev: DomainEvent, tx: Tx): Promise<void>;
 }): Record<string, CommandSpec> {
   const { name, log } = s;
   return {

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { KeyedExecutor } from '../events/executor.js';
 import { argsChecker, parseCommand, CommandError, type CommandReply } from '../events/command.js';
 import type { CommandSpec } from './service.js';
+import { parseTopic } from '../../broker/topics.js';
 
 export const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY KEY, reply TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;
 
@@ -79,7 +80,8 @@ export class CommandRunner {
     try {
       answer = await this.opts.executor.run(spec.key?.(cmd.args) ?? `cmd:${service}`, () =>
         store.tx(async (tx) => {
-          const from = replyTo ? /^reply\/([^/]+)\//.exec(replyTo)?.[1] : undefined;
+          const asked = replyTo ? parseTopic(replyTo) : undefined;
+          const from = asked?.kind === 'reply' ? asked.clientId : undefined;
           const result = await spec.handle(cmd.args, tx, { id: cmd.id, ...(cmd.by ? { by: cmd.by } : {}), ...(from ? { from } : {}) });
           const ok: CommandReply = { id: cmd.id, ok: true, ...(result === undefined ? {} : { result }) };
           await tx.run('INSERT INTO command_results (id, reply, time) VALUES (?,?,?)', [cmd.id, JSON.stringify(ok), new Date().toISOString()]);

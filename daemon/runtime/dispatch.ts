@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.js';
+import { parseTopic } from '../../broker/topics.js';
 
 /** Where each kind of message a service receives goes. */
 export interface Routes {
@@ -21,28 +22,24 @@ export interface Routes {
 
 /** Routes one message by its topic (the design "Topics"). */
 export async function dispatch(r: Routes, topic: string, payload: Buffer): Promise<void> {
-  const parts = topic.split('/');
-  switch (parts[0]) {
+  const t = parseTopic(topic);
+  switch (t?.kind) {
     case 'cmd':
-      if (parts[2] === 'Replay') return r.replay(parts[1], payload);
-      if (parts[1] === r.self) return r.command(parts.slice(2).join('/'), payload);
+      if (t.name === 'Replay') return r.replay(t.target, payload);
+      if (t.target === r.self) return r.command(t.name, payload);
       return;
     case 'reply':
-      return r.reply(parts[2] ?? '', payload);
-    case 'replay':
-      if (parts[3] !== 'end') return r.event(topic, payload);
-      {
-        const firstAvailable = field(r.log, 'warn', topic, payload, 'firstAvailable', 'replay end marker is not JSON; ignored');
-        if (typeof firstAvailable === 'number') await r.replayEnded(parts[1], firstAvailable);
-      }
+      return r.reply(t.id, payload);
+    case 'replay-end': {
+      const firstAvailable = field(r.log, 'warn', topic, payload, 'firstAvailable', 'replay end marker is not JSON; ignored');
+      if (typeof firstAvailable === 'number') await r.replayEnded(t.source, firstAvailable);
       return;
-    case 'svc':
-      if (parts[2] !== 'head') return r.event(topic, payload);
-      {
-        const seq = Number(field(r.log, 'debug', topic, payload, 'seq', 'head announcement is not JSON; ignored'));
-        if (Number.isInteger(seq)) r.head(parts[1], seq);
-      }
+    }
+    case 'svc-head': {
+      const seq = Number(field(r.log, 'debug', topic, payload, 'seq', 'head announcement is not JSON; ignored'));
+      if (Number.isInteger(seq)) r.head(t.source, seq);
       return;
+    }
     default:
       return r.event(topic, payload);
   }

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import { doc, type DocName } from '../../broker/topics.js';
 
 /**
  * A service's retained `doc/<name>` documents (QoS 1). The same document again
@@ -22,8 +23,8 @@ export class DocPublisher {
   ) {}
 
   /** A document over `events.maxPayloadBytes` is not sent (the broker would refuse it): it is logged and counted. */
-  publish(name: string, doc: unknown): void {
-    const text = JSON.stringify(doc);
+  publish(name: DocName, body: unknown): void {
+    const text = JSON.stringify(body);
     if (this.sent.get(name) === text) return;
     const bytes = Buffer.byteLength(text);
     const max = this.opts.maxPayloadBytes;
@@ -36,14 +37,14 @@ export class DocPublisher {
       return;
     }
     this.sent.set(name, text);
-    this.opts.client()?.publish(`doc/${name}`, text, { qos: 1, retain: true });
+    this.opts.client()?.publish(doc(name), text, { qos: 1, retain: true });
   }
 
   /** Remove the retained `doc/<name>` (a zero-byte retained message [MQTT-3.3.1-10]). */
-  clear(name: string): void {
+  clear(name: DocName): void {
     if (this.sent.get(name) === '') return;
     this.sent.set(name, '');
-    this.opts.client()?.publish(`doc/${name}`, '', { qos: 1, retain: true });
+    this.opts.client()?.publish(doc(name), '', { qos: 1, retain: true });
   }
 
   /** A new connection: its broker session may have lost nothing, but every next document is sent. */

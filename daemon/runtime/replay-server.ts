@@ -4,6 +4,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Outbox } from '../events/outbox.js';
 import { ReplayBudget } from '../events/replay-budget.js';
 import { parseCommand } from '../events/command.js';
+import { replay, replayEnd } from '../../broker/topics.js';
 
 /**
  * Answers `cmd/<source>/Replay` from a source's log (the design "Delivery
@@ -45,19 +46,25 @@ export class ReplayServer {
     // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only
     if (by !== `service:${args.consumer}`) {
       metrics.rejected.inc({ service, reason: 'replay' });
-      log.warn({ source, by, consumer: args.consumer }, `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`);
+      log.warn(
+        { source, by, consumer: args.consumer },
+        `replay request for ${source} refused: ${by ?? 'an unknown sender'} asked on behalf of ${args.consumer}`,
+      );
       return;
     }
     if (!this.budget.take(by, source)) {
       metrics.rejected.inc({ service, reason: 'replay-rate' });
-      log.warn({ source, by, from: args.from, to: args.to }, `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`);
+      log.warn(
+        { source, by, from: args.from, to: args.to },
+        `replay request of ${by} for ${source} refused: too many requests; asked again later it is answered`,
+      );
       return;
     }
     const rows = await o.readLog(args.from, Math.min(args.to, args.from + 4999));
     const client = this.opts.client();
     if (!client) return;
-    for (const row of rows) client.publish(`replay/${source}/${args.consumer}`, row.payload, { qos: 1 });
-    client.publish(`replay/${source}/${args.consumer}/end`, JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
+    for (const row of rows) client.publish(replay(source, args.consumer), row.payload, { qos: 1 });
+    client.publish(replayEnd(source, args.consumer), JSON.stringify({ from: args.from, to: args.to, firstAvailable: await o.firstAvailable() }), {
       qos: 1,
     });
     log.info({ source, consumer: args.consumer, from: args.from, to: args.to, sent: rows.length }, 'replayed events from the log');

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { logRetention } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { Store } from '../store/store.js';
 import { Outbox } from '../events/outbox.js';
@@ -17,6 +18,8 @@ import { DocPublisher } from './docs.js';
 import { dispatch } from './dispatch.js';
 import { Requests } from './requests.js';
 import { drain } from './drain.js';
+import * as topics from '../../broker/topics.js';
+import type { DomainEvent } from '../events/schemas/index.js';
 
 export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
 export { CommandError } from '../events/command.js';
@@ -115,10 +118,10 @@ export class ServiceRuntime {
         }),
         publish: (topic, text) => this.client?.publish(topic, text, { qos: 1 }),
       });
-      const subscriptions = [`cmd/${this.name}/+`, this.requests.topic];
+      const subscriptions = [topics.cmd(this.name, topics.ANY), this.requests.topic];
       if (this.logic.sources?.length) {
-        subscriptions.push(`replay/+/${this.name}`, `replay/+/${this.name}/end`);
-        subscriptions.push(...this.logic.sources.flatMap((src) => [`evt/${src}/+`, `svc/${src}/head`]));
+        subscriptions.push(topics.replay(topics.ANY, this.name), topics.replayEnd(topics.ANY, this.name));
+        subscriptions.push(...this.logic.sources.flatMap((src) => [topics.evt(src, topics.ANY), topics.svcHead(src)]));
         this.inbox = new Inbox({
           store: this.store,
           name: this.name,
@@ -128,7 +131,7 @@ export class ServiceRuntime {
           maxAttempts: host.config.events.maxAttempts,
           maxPayloadBytes: host.config.events.maxPayloadBytes,
           gapWaitMs: host.config.events.gapWaitMs,
-          maxHeadAhead: host.config.events.outboxRetention,
+          maxHeadAhead: logRetention(host.config),
           handle: (ev, tx) => this.logic.onEvent?.(ev, tx) ?? Promise.resolve(),
           requestReplay: (source, from, to) => this.sendCommand(source, 'Replay', { from, to, consumer: this.name }),
           keyOf: this.logic.keyOf?.bind(this.logic),
@@ -136,8 +139,9 @@ export class ServiceRuntime {
         await this.inbox.init();
       }
       for (const source of this.outboxes.keys()) {
-        if (source !== this.name) subscriptions.push(`cmd/${source}/Replay`);
+        if (source !== this.name) subscriptions.push(topics.cmd(source, 'Replay'));
       }
+      if (this.logic.subscriptions) subscriptions.push(...this.logic.subscriptions);
       const role = this.def.role ?? 'service';
       this.client = connectClient({
         url: host.broker.url,
@@ -146,11 +150,14 @@ export class ServiceRuntime {
         username: role,
         password: host.broker.password(role, this.clientId),
         log: this.log,
-        stateTopic: `svc/${this.name}/state`,
+        stateTopic: topics.svcState(this.name),
         subscriptions,
         onMessage: (topic, payload) => this.dispatch(topic, payload),
         // Events go to the inbox without waiting for the one before to commit (group commit).
-        pipelined: (topic) => topic.startsWith('evt/') || (topic.startsWith('replay/') && !topic.endsWith('/end')),
+        pipelined: (topic) => {
+          const kind = topics.parseTopic(topic)?.kind;
+          return kind === 'evt' || kind === 'replay';
+        },
         onSubscribed: () => this.markSubscribed(),
       });
       this.client.on('connect', () => this.docs.forget());
@@ -212,7 +219,8 @@ export class ServiceRuntime {
   private impaired(): { state: ServiceState; detail: string } | undefined {
     if (this.state !== 'running') return undefined;
     const wf = this.store?.writeFailure;
-    if (wf) return { state: 'write-failing', detail: `${this.store.file}: ${wf.count} write${wf.count === 1 ? '' : 's'} refused since ${wf.since} (${wf.message})` };
+    if (wf)
+      return { state: 'write-failing', detail: `${this.store.file}: ${wf.count} write${wf.count === 1 ? '' : 's'} refused since ${wf.since} (${wf.message})` };
     if (this.client && !this.client.connected) return { state: 'disconnected', detail: `not connected to the broker (clientId ${this.clientId})` };
     return undefined;
   }
@@ -305,7 +313,7 @@ export class ServiceRuntime {
         source,
         clock: this.host.clock,
         log: this.log,
-        retention: this.host.config.events.outboxRetention,
+        retention: logRetention(this.host.config),
         maxPayloadBytes: this.host.config.events.maxPayloadBytes,
       });
       this.outboxes.set(source, o);
@@ -326,7 +334,7 @@ export class ServiceRuntime {
       stateDir: host.stateDir,
       store: this.store,
       onCorrupt: (e) => host.onCorrupt?.(e),
-      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta),
+      emit: (tx, type, data, meta) => this.outboxFor(this.name).emit(tx, type, data, meta) as Promise<DomainEvent<typeof type>>,
       addSource: (source) => this.addSource(source),
       emitAs: (source, tx, type, data, meta) => {
         const o = this.outboxes.get(source);
@@ -347,17 +355,19 @@ export class ServiceRuntime {
     const o = this.outboxFor(source);
     await o.init();
     if (this.client) {
-      this.client.subscribe(`cmd/${source}/Replay`, { qos: 1 });
+      this.client.subscribe(topics.cmd(source, 'Replay'), { qos: 1 });
       if (this.state === 'running') o.attach(this.client);
     }
   }
 
   private sendCommand(target: string, command: string, args?: unknown, by?: string): void {
-    this.client?.publish(`cmd/${target}/${command}`, JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
+    this.client?.publish(topics.cmd(target, command), JSON.stringify(newCommand(args, undefined, by)), { qos: 1 });
   }
 
   private dispatch(topic: string, payload: Buffer): Promise<void> {
     this.lastDispatch = Date.now();
+    // a service that reads further topics itself (no inbox) takes all but its commands, the replays asked of it and its replies
+    if (this.logic?.onMessage && !this.inbox && !topic.startsWith('cmd/') && !topic.startsWith('reply/')) return this.logic.onMessage(topic, payload);
     return dispatch(
       {
         self: this.name,

@@ -7,6 +7,10 @@ import type { Store, Tx, StoreCorruptError } from '../store/store.js';
 import type { BoardClock, Timers } from '../events/clock.js';
 import type { Envelope } from '../events/envelope.js';
 import type { EmitMeta } from '../events/outbox.js';
+import type { DomainEvent, EventMap, EventType } from '../events/schemas/index.js';
+import type { DocName } from '../../broker/topics.js';
+import type { DocMap } from '../services/docs.js';
+import type { CommandReply } from '../events/command.js';
 
 /** What the daemon (or `laned --only`) gives every hosted service. */
 export interface RuntimeHost {
@@ -45,11 +49,13 @@ export interface ServiceContext<C = Record<string, unknown>> {
   /** Report another SQLite file of this service found corrupt and moved aside (Store.open's onCorrupt): the lane runs degraded. */
   onCorrupt(err: StoreCorruptError): void;
   /** Write an event of this service into the open transaction (outbox). */
-  emit<D>(tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  /** `data` is checked against the type's schema by the compiler too (the event map). */
+  emit<T extends EventType>(tx: Tx, type: T, data: EventMap[T], meta?: EmitMeta): Promise<DomainEvent<T>>;
   /** Publish for another source too (the devices host: one source per device); call outside a transaction. */
   addSource(source: string): Promise<void>;
   /** Write an event of a source added with addSource into the open transaction. */
-  emitAs<D>(source: string, tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>>;
+  /** For events whose type is data (a driver's, from drivers/): `type` and `data` are checked against the schemas at run time. */
+  emitAs(source: string, tx: Tx, type: string, data: unknown, meta?: EmitMeta): Promise<Envelope>;
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Run work in the serial queue of `key` (a transaction), e.g. from a timer. */
   runKeyed<T>(key: string, fn: () => Promise<T>): Promise<T>;
@@ -57,9 +63,9 @@ export interface ServiceContext<C = Record<string, unknown>> {
    * Retained `doc/<name>` for readers (QoS 1). A document over `events.maxPayloadBytes`
    * is not sent (the broker would refuse it): it is logged and counted.
    */
-  publishDoc(name: string, doc: unknown): void;
+  publishDoc<N extends DocName>(name: N, doc: DocMap[N]): void;
   /** Remove the retained `doc/<name>` (a zero-byte retained message [MQTT-3.3.1-10]). */
-  clearDoc(name: string): void;
+  clearDoc(name: DocName): void;
   /** Fire a command at another service (QoS 1); `by` is journaled by the target. */
   sendCommand(target: string, command: string, args?: unknown, by?: string): void;
   /**
@@ -77,12 +83,19 @@ export interface ServiceLogic {
    */
   sources?: string[];
   migrate?(store: Store): Promise<void>;
-  onEvent?(ev: Envelope, tx: Tx): Promise<void>;
+  /** Every event of `sources`, validated: `switch (ev.type)` narrows `ev.data`. */
+  onEvent?(ev: DomainEvent, tx: Tx): Promise<void>;
   commands?: Record<string, CommandSpec>;
-  keyOf?(ev: Envelope): string;
+  keyOf?(ev: DomainEvent): string;
   start?(): Promise<void>;
   stop?(): Promise<void>;
   status?(): Record<string, unknown>;
+  /**
+   * Further topic filters this service reads (within its role's ACL), besides its
+   * commands; their messages go to onMessage, the PUBACK after it resolves.
+   */
+  subscriptions?: string[];
+  onMessage?(topic: string, payload: Buffer): Promise<void>;
 }
 
 export interface ServiceDefinition<C = Record<string, unknown>> {

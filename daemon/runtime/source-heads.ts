@@ -1,4 +1,5 @@
 import mqtt from 'mqtt';
+import { svcHead } from '../../broker/topics.js';
 
 /**
  * The newest acknowledged `seq` of each source, from the retained
@@ -34,7 +35,7 @@ export async function retainedHeads(url: string, password: (clientId: string) =>
       });
       client.once('connect', () =>
         client.subscribe(
-          sources.map((s) => `svc/${s}/head`),
+          sources.map(svcHead),
           { qos: 1 },
         ),
       );

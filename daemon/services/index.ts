@@ -8,9 +8,11 @@ import { attendant } from './attendant/service.js';
 import { payment } from './payment/service.js';
 import { journal } from './journal/service.js';
 import { updater } from './updater/service.js';
+import { uplink } from './uplink/service.js';
+import type { Config } from '../core/config.js';
 
 /** Every service laned can host, and whether it runs when config says nothing. */
-export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByDefault: boolean }> = [
+export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByDefault: boolean | ((config: Config) => boolean) }> = [
   { def: probe, enabledByDefault: false },
   { def: probeSink, enabledByDefault: false },
   { def: catalog, enabledByDefault: true },
@@ -20,4 +22,6 @@ export const serviceCatalog: Array<{ def: ServiceDefinition<unknown>; enabledByD
   { def: payment, enabledByDefault: true },
   { def: journal, enabledByDefault: true },
   { def: updater, enabledByDefault: true },
+  // no uplink.url, no uplink
+  { def: uplink, enabledByDefault: (config) => config.uplink !== undefined },
 ];

@@ -38,6 +38,8 @@ export interface StagerOptions {
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Default: this machine's (ownCompatible()). */
   compatible?: string;
+  /** The version bundles are compared with; default: the one in the slot `current` points to. */
+  runningVersion?: () => string;
   now?: () => Date;
 }
 
@@ -114,10 +116,12 @@ function damaged(got: string, want: string): UpdateRefused {
   return new UpdateRefused('payload-hash', `the payload's sha256 is ${got}, the signed manifest says ${want}: the bundle was changed or damaged`);
 }
 
-function refusalOf(err: unknown, where: string): UpdateRefused {
+function refusalOf(err: unknown, where: string, slots: string): UpdateRefused {
   if (err instanceof UpdateRefused) return err;
   const e = err as NodeJS.ErrnoException & { tarCode?: string };
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new UpdateRefused('no-space', `no space left in ${where} to unpack the payload: free some, then send the bundle again`, { cause: err });
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    return new UpdateRefused('no-space', `no space left in ${slots} to unpack the payload (what was unpacked is removed): free some, then send the bundle again`, { cause: err });
+  }
   if (e.tarCode === 'TAR_BAD_ARCHIVE' || /truncated|unexpected end/i.test(e.message ?? '')) {
     return new UpdateRefused('truncated', `the bundle is truncated or not a tar (${e.message})`, { cause: err });
   }
@@ -188,7 +192,7 @@ export class Stager {
       this.o.log.info({ file, slot, version: staged.version }, `bundle ${staged.version} staged in slot ${slot}`);
       return staged;
     } catch (err) {
-      const refusal = refusalOf(err, file);
+      const refusal = refusalOf(err, file, slotsDir(this.o.root));
       this.o.log.warn({ file, code: refusal.code, reason: refusal.message }, `bundle ${file} refused: ${refusal.message}`);
       this.o.keeper.update((s) => {
         const { progress: _progress, ...kept } = s;
@@ -296,7 +300,7 @@ export class Stager {
               keys: this.o.keys,
               revokedKeys: this.o.revokedKeys,
               compatible: this.o.compatible ?? ownCompatible(),
-              runningVersion: runningVersion(this.o.root),
+              runningVersion: this.o.runningVersion?.() ?? runningVersion(this.o.root),
               now: this.o.now?.() ?? new Date(),
             });
             onChecked(checked);

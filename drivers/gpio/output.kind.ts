@@ -11,7 +11,9 @@ export const gpioOutput = defineKind({
   events: ['OutputChanged'],
   actions: [],
   check: (c) =>
-    BUILTIN_PATTERNS[c.initial] || c.patterns?.[c.initial] ? undefined : `initial: "${c.initial}" is not a pattern (built in: ${Object.keys(BUILTIN_PATTERNS).join(', ')})`,
+    BUILTIN_PATTERNS[c.initial] || c.patterns?.[c.initial]
+      ? undefined
+      : `initial: "${c.initial}" is not a pattern (built in: ${Object.keys(BUILTIN_PATTERNS).join(', ')})`,
   load: async () => {
     const { GpioOutput } = await import('./output.js');
     return {

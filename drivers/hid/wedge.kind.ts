@@ -16,7 +16,10 @@ export const hidWedge = defineKind({
     return {
       create: (ctx, env) => new HidWedgeScanner(ctx, env),
       twin: async (c, b) => {
-        const twin = new HidTwin(c.path ?? `/dev/input/by-id/sim-${b.name}-event-kbd`, c.recordSize ?? (process.arch === 'arm64' || process.arch === 'x64' ? 24 : 16));
+        const twin = new HidTwin(
+          c.path ?? `/dev/input/by-id/sim-${b.name}-event-kbd`,
+          c.recordSize ?? (process.arch === 'arm64' || process.arch === 'x64' ? 24 : 16),
+        );
         return {
           twin: { scan: (code) => twin.scan(code), unplug: () => twin.unplug(), replug: () => twin.replug() },
           env: simEnv({ timers: b.timers, stateDir: b.stateDir, hid: twin.env }),

@@ -16,7 +16,14 @@ export const nau7802 = defineKind({
       create: (ctx, env) => new Nau7802Scale(ctx, env),
       twin: async (c, b) => {
         const cpg = Number(c.nominalCountsPerGram ?? 100);
-        const { bus, chip } = fakeNau7802Bus({ timers: b.timers, countsPerGram: cpg, zeroCounts: 250_000, uncalibratedOffset: 3_000, noiseCounts: 2, seed: b.seed });
+        const { bus, chip } = fakeNau7802Bus({
+          timers: b.timers,
+          countsPerGram: cpg,
+          zeroCounts: 250_000,
+          uncalibratedOffset: 3_000,
+          noiseCounts: 2,
+          seed: b.seed,
+        });
         return {
           twin: { weight: (grams) => chip.setLoad(grams), unplug: () => bus.unplug(), replug: () => bus.replug() },
           env: simEnv({ timers: b.timers, stateDir: b.stateDir, i2c: { open: async () => bus } }),

@@ -4,6 +4,7 @@
  * injected serialport binding (the real one, or the mock one in simulation),
  * and reopens it after an unplug. the design "Devices".
  */
+import { createRequire } from 'node:module';
 import type { SerialPortStream } from '@serialport/stream';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../log.js';
@@ -65,12 +66,13 @@ const FIRST_RETRY_MS = 500;
 let serialStream: typeof import('@serialport/stream') | undefined;
 
 /**
- * Load @serialport/stream. The serial kinds do it when their driver is loaded (a
- * process without a serial device never loads the serial stack); a link that
- * opens before that loads it itself.
+ * @serialport/stream, loaded (synchronously: it is CommonJS) when the first serial
+ * port is opened, not when a driver module is imported: a process without a
+ * serial device never loads the serial stack.
  */
-export async function loadSerialStack(): Promise<void> {
-  serialStream ??= await import('@serialport/stream');
+function serialStack(): typeof import('@serialport/stream') {
+  serialStream ??= createRequire(import.meta.url)('@serialport/stream') as typeof import('@serialport/stream');
+  return serialStream;
 }
 
 export class SerialLink {
@@ -151,11 +153,7 @@ export class SerialLink {
       this.schedule(this.cfg.presencePollMs);
       return;
     }
-    if (!serialStream) {
-      await loadSerialStack();
-      if (!this.running) return;
-    }
-    const port = new serialStream!.SerialPortStream({
+    const port = new (serialStack().SerialPortStream)({
       binding: this.env.binding,
       path,
       baudRate: this.cfg.baudRate,

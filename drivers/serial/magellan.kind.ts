@@ -1,7 +1,7 @@
 import { defineKind } from '../kind.js';
 import { simEnv } from '../sim/env.js';
 import { MagellanSchema } from './magellan.js';
-import { loadSerialStack, serialPortProblem } from './link.js';
+import { serialPortProblem } from './link.js';
 import { rcnRulesProblem } from '../barcode/rcn.js';
 
 export const magellan = defineKind({
@@ -14,7 +14,6 @@ export const magellan = defineKind({
   check: (c) => serialPortProblem(c, c.simulate) ?? rcnRulesProblem(c),
   load: async () => {
     const { MagellanScannerScale } = await import('./magellan.js');
-    await loadSerialStack();
     const { MagellanTwin } = await import('../sim/magellan-twin.js');
     return {
       create: (ctx, env) => new MagellanScannerScale(ctx, env),

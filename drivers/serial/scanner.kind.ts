@@ -1,7 +1,7 @@
 import { defineKind } from '../kind.js';
 import { simEnv } from '../sim/env.js';
 import { SerialScannerSchema } from './scanner.js';
-import { loadSerialStack, serialPortProblem } from './link.js';
+import { serialPortProblem } from './link.js';
 import { rcnRulesProblem } from '../barcode/rcn.js';
 
 export const serialScanner = defineKind({
@@ -14,7 +14,6 @@ export const serialScanner = defineKind({
   check: (c) => serialPortProblem(c, c.simulate) ?? rcnRulesProblem(c),
   load: async () => {
     const { SerialScanner } = await import('./scanner.js');
-    await loadSerialStack();
     const { ScannerTwin } = await import('../sim/scanner-twin.js');
     return {
       create: (ctx, env) => new SerialScanner(ctx, env),

@@ -1,7 +1,7 @@
 import { defineKind } from '../kind.js';
 import { simEnv } from '../sim/env.js';
 import { Toledo8217Schema } from './toledo8217.js';
-import { loadSerialStack, serialPortProblem } from './link.js';
+import { serialPortProblem } from './link.js';
 
 export const toledo8217 = defineKind({
   schema: Toledo8217Schema,
@@ -13,7 +13,6 @@ export const toledo8217 = defineKind({
   check: (c) => serialPortProblem(c, c.simulate),
   load: async () => {
     const { Toledo8217Scale } = await import('./toledo8217.js');
-    await loadSerialStack();
     const { ToledoTwin } = await import('../sim/toledo-twin.js');
     return {
       create: (ctx, env) => new Toledo8217Scale(ctx, env),

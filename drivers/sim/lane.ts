@@ -2,20 +2,20 @@
  * The simulated lane: one object the daemon creates, through which every
  * `simulate: true` device gets its twin (the fake lowest layer of its bus)
  * and through which demos, tests, `lanectl sim ...` and `cmd/sim/*` drive
- * them. Each action feeds only that lowest layer: bytes into the mock serial
- * port in the device's own framing, grams into the fake NAU7802, key events
- * into the fake evdev node, levels into the fake sysfs value files, so the
- * real driver code runs.
+ * them. Each device kind builds its own twin (drivers/kind.ts); each action
+ * feeds only that lowest layer: bytes into the mock serial port in the
+ * device's own framing, grams into the fake NAU7802, key events into the fake
+ * evdev node, levels into the fake sysfs value files, so the real driver code runs.
  */
 import { silentLogger, type Logger } from '../log.js';
 import type { DriverEnv } from '../env.js';
 import type { KindModule, SimAction, Twin } from '../kind.js';
-
-type KindTwin = KindModule<unknown>['twin'];
 import { deviceKind, deviceKinds, type DeviceConfig } from '../registry.js';
 import { realTimers, type Timers } from '../timers.js';
 import { BOARDS, FakeSysfs } from './fake-sysfs.js';
 import { SimSerialBus } from './serial.js';
+
+type KindTwin = KindModule<unknown>['twin'];
 
 export type { SimAction } from '../kind.js';
 
@@ -92,8 +92,10 @@ export class SimLane {
     // listed in the order of the config, whichever twin is ready first
     this.twins.set(name, { kind: config.kind, twin: {} });
     let built: Awaited<ReturnType<KindTwin>>;
-      try {
-        built = await (await kind.load()).twin(config, {
+    try {
+      built = await (
+        await kind.load()
+      ).twin(config, {
         name,
         stateDir,
         timers: this.timers,
@@ -124,7 +126,9 @@ export class SimLane {
       throw Object.assign(new Error(`sim: no simulated device "${device}"${names.length ? ` (simulated: ${names.join(', ')})` : ''}`), { notFound: true });
     }
     if (!this.can(t.kind, action)) {
-      const fit = this.devices().filter((d) => d.actions.includes(action)).map((d) => d.name);
+      const fit = this.devices()
+        .filter((d) => d.actions.includes(action))
+        .map((d) => d.name);
       throw new Error(`sim: "${device}" is a ${t.kind}; ${action} works on ${kindsFor(action).join(', ')}${fit.length ? ` (here: ${fit.join(', ')})` : ''}`);
     }
     return t;

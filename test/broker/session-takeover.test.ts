@@ -39,7 +39,7 @@ function online(lane: InProcessLane, clientId: string): boolean {
 }
 
 async function emit(lane: InProcessLane, tech: MqttClient, count: number, id: string): Promise<number> {
-  const before = (await lane.daemon.services.find((s) => s.name === 'probe')!.status()).lastSeq;
+  const before = lane.daemon.services.find((s) => s.name === 'probe')!.status().lastSeq;
   await tech.publishAsync('cmd/probe/Emit', JSON.stringify({ id, args: { count } }), { qos: 1 });
   await until(() => lane.daemon.services.find((s) => s.name === 'probe')!.status().lastSeq >= before + count, 10_000, `${count} probe ticks`);
   return before;

@@ -112,7 +112,7 @@ function run(t: Test, name: string, fn: (b: Buffer) => Outcome, blank?: (b: Buff
       seen.readings += o.readings;
       seen.rejections += o.rejections;
     } catch (err) {
-      failure = `input ${input.toString('hex')}: ${(err as Error).stack ?? err}`;
+      failure = `input ${input.toString('hex')}: ${(err as Error).stack ?? String(err)}`;
     }
   }
   t.equal(failure, undefined, `${name}: no exception escapes, and no input vanishes`);

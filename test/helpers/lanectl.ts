@@ -43,11 +43,19 @@ export function lanectlInteractive(
   const outWaiters: Array<{ re: RegExp; resolve: () => void }> = [];
   proc.stdout!.on('data', (b: Buffer) => {
     out += b.toString();
-    for (const w of [...outWaiters]) if (w.re.test(out)) outWaiters.splice(outWaiters.indexOf(w), 1) && w.resolve();
+    for (const w of [...outWaiters]) {
+      if (!w.re.test(out)) continue;
+      outWaiters.splice(outWaiters.indexOf(w), 1);
+      w.resolve();
+    }
   });
   proc.stderr!.on('data', (b: Buffer) => {
     err += b.toString();
-    for (const w of [...waiters]) if (w.re.test(err)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+    for (const w of [...waiters]) {
+      if (!w.re.test(err)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   });
   const done = new Promise<CliResult>((resolve) => proc.on('exit', (code) => resolve({ code: code ?? -1, out, err })));
   return {

@@ -25,6 +25,7 @@ import { newCommand, type CommandReply } from '../../daemon/events/command.js';
 import { dataProblem, latestVersion } from '../../daemon/events/schema.js';
 import '../../daemon/events/schemas/index.js';
 import { tempDir } from './daemon.js';
+import type { DomainEvent } from '../../daemon/events/schemas/index.js';
 
 interface PendingTimer {
   due: bigint;
@@ -198,11 +199,11 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     return o;
   };
   await outboxFor(name);
-  const captured = async <D>(o: Outbox | undefined, source: string, tx: Tx, type: string, data: D, meta?: EmitMeta): Promise<Envelope<D>> => {
+  const captured = async (o: Outbox | undefined, source: string, tx: Tx, type: string, data: unknown, meta?: EmitMeta): Promise<DomainEvent> => {
     if (!o) throw new Error(`${name}: ${source} is not a source of this runtime; call addSource first`);
     const ev = await o.emit(tx, type, data, meta);
     tx.afterCommit(() => {
-      emitted.push(ev as Envelope);
+      emitted.push(ev);
       for (const w of emitWaiters.splice(0)) w();
     });
     return ev;
@@ -219,7 +220,7 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     stateDir,
     store,
     onCorrupt: (e) => corrupt.push(e),
-    emit: (tx, type, data, meta) => captured(outboxes.get(name), name, tx, type, data, meta),
+    emit: (tx, type, data, meta) => captured(outboxes.get(name), name, tx, type, data, meta) as Promise<DomainEvent<typeof type>>,
     addSource: async (source) => {
       await outboxFor(source);
     },
@@ -306,7 +307,8 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
       const seq = (seqs.get(source) ?? 0) + 1;
       seqs.set(source, seq);
       const id = meta.id ?? newEventId();
-      const ev: Envelope = {
+      // data checked against its schema above: an event of the event map
+      const ev = {
         id,
         type,
         v,
@@ -318,7 +320,7 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
         corr: meta.corr ?? id,
         ...(meta.cause !== undefined ? { cause: meta.cause } : {}),
         data,
-      };
+      } as DomainEvent;
       const key = logic.keyOf?.(ev) ?? ev.txn ?? `source:${source}`;
       await executor.run(key, () => store.tx((tx) => logic.onEvent?.(ev, tx) ?? Promise.resolve()));
       return ev;

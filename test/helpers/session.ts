@@ -15,6 +15,7 @@ import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 import { BasketView } from '../../daemon/services/basket/doc.js';
+import { docProblem } from '../../daemon/services/docs.js';
 import { wholeReceipt, type ReceiptPage } from '../../daemon/services/journal/service.js';
 import type { Json } from './json.js';
 
@@ -95,7 +96,7 @@ export interface SessionOptions {
   attach?: {
     brokerUrl: string;
     stateDir: string;
-    password(role: 'technician' | 'ui' | 'service'): string;
+    password: (role: 'technician' | 'ui' | 'service') => string;
     /** ISO time the daemon was started. */ since: string;
   };
 }
@@ -202,6 +203,9 @@ export class LaneSession {
     }
     if (topic.startsWith('doc/')) {
       const name = topic.slice(4);
+      // every document published during a session matches its schema (checked again at close)
+      const problem = body === undefined ? undefined : docProblem(name, body);
+      if (problem) this.docProblems.push(problem);
       // doc/basket with its pages of lines: `docs.get('basket')` is the whole basket
       if (BasketView.covers(name)) {
         const basket = this.basketView.take(name, body);
@@ -462,10 +466,15 @@ export class LaneSession {
     return normalize(await wholeReceipt(async (from) => (await this.ok('journal', 'Show', { txn, from }, { as: 'technician' })) as ReceiptPage), this.types);
   }
 
+  /** Documents seen that do not match their schema (daemon/services/docs.ts). */
+  readonly docProblems: string[] = [];
+
+  /** Stops the lane; throws when a document published during the session broke its schema. */
   async close(): Promise<void> {
     this.tech.end(true);
     this.ui.end(true);
     this.reader.end(true);
     await this.lane?.stop();
+    if (this.docProblems.length) throw new Error(`documents that do not match their schema:\n${[...new Set(this.docProblems)].join('\n')}`);
   }
 }

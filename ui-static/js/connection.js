@@ -12,6 +12,7 @@
 // Kept apart, each connection only sees packets that stay in order.
 
 import mqtt from '/vendor/mqtt.js';
+import { cmd, doc, parseTopic, replyPrefix, svcState, ANY } from '/js/topics.js';
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 3000];
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -87,7 +88,7 @@ export class LaneLink extends EventTarget {
     const cmd = mqtt.connect(url, options(cmdId));
     this.docs = docs;
     this.cmd = cmd;
-    this.replyPrefix = `reply/${cmdId}/`;
+    this.replyPrefix = replyPrefix(cmdId);
     let lost = false;
     const lose = (why) => {
       if (lost || gen !== this.generation) return;
@@ -115,7 +116,7 @@ export class LaneLink extends EventTarget {
         );
       });
     try {
-      await Promise.all([subscribed(cmd, [`${this.replyPrefix}#`]), subscribed(docs, ['doc/#', 'svc/+/state'])]);
+      await Promise.all([subscribed(cmd, [`${this.replyPrefix}#`]), subscribed(docs, [doc('#'), svcState(ANY)])]);
     } catch (err) {
       return lose(err.message);
     }
@@ -149,9 +150,9 @@ export class LaneLink extends EventTarget {
   }
 
   onDoc(topic, payload) {
-    const parts = topic.split('/');
+    const t = parseTopic(topic);
     // an empty retained message removes a document [MQTT-3.3.1-10] (a page of basket lines no longer used)
-    if (parts[0] === 'doc' && payload.length === 0) return this.emit('doc', { name: parts.slice(1).join('/'), doc: null });
+    if (t?.kind === 'doc' && payload.length === 0) return this.emit('doc', { name: t.name, doc: null });
     let body;
     try {
       body = JSON.parse(new TextDecoder().decode(payload));
@@ -159,8 +160,8 @@ export class LaneLink extends EventTarget {
       console.warn(`laned UI: ${topic} is not JSON; ignored`);
       return;
     }
-    if (parts[0] === 'doc') this.emit('doc', { name: parts.slice(1).join('/'), doc: body });
-    else if (parts[0] === 'svc' && parts[2] === 'state') this.emit('svc', { name: parts[1], state: body });
+    if (t?.kind === 'doc') this.emit('doc', { name: t.name, doc: body });
+    else if (t?.kind === 'svc-state') this.emit('svc', { name: t.name, state: body });
   }
 
   onReply(topic, payload) {
@@ -192,7 +193,7 @@ export class LaneLink extends EventTarget {
         reject(new CommandFailed('timeout', `no answer from ${service} within ${COMMAND_TIMEOUT_MS / 1000} s`));
       }, COMMAND_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
-      c.publish(`cmd/${service}/${name}`, JSON.stringify(body), { qos: 1 }, (err) => {
+      c.publish(cmd(service, name), JSON.stringify(body), { qos: 1 }, (err) => {
         if (!err) return;
         clearTimeout(timer);
         this.pending.delete(id);

@@ -2,6 +2,7 @@ import { CliError, EXIT, connectTechnician } from '../client.js';
 import type { CliCommand } from '../context.js';
 import type { Envelope } from '../../events/envelope.js';
 import { EventLogs } from './trace.js';
+import { ANY, evt } from '../../../broker/topics.js';
 
 /**
  * `lanectl events tail`: follow the lane's events. With `--count N` the last N
@@ -32,7 +33,7 @@ export const events: CliCommand = {
       ctx.out(ctx.json ? JSON.stringify(ev) : `${ev.time}  ${ev.source}#${ev.seq}  ${ev.type}${ev.txn ? `  txn ${ev.txn}` : ''}  ${JSON.stringify(ev.data)}`);
 
     const client = await connectTechnician(ctx.stateDir);
-    const topic = `evt/${filter.source ?? '+'}/${filter.type ?? '+'}`;
+    const topic = evt(filter.source ?? ANY, filter.type ?? ANY);
     // Subscribed before the logs are read: an event published meanwhile is held and shown once after the history.
     const shown = new Set<string>();
     let held: Envelope[] | undefined = [];

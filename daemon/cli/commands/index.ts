@@ -13,6 +13,7 @@ import { catalog } from './catalog.js';
 import { journal } from './journal.js';
 import { trace } from './trace.js';
 import { update } from './update.js';
+import { uplink } from './uplink.js';
 
 /** Every lanectl subcommand by name; add new ones here. */
 export const commands: Record<string, CliCommand> = {
@@ -30,4 +31,5 @@ export const commands: Record<string, CliCommand> = {
   journal,
   trace,
   update,
+  uplink,
 };

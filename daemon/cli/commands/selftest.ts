@@ -6,6 +6,9 @@ import { hasCapability, type Capability } from '../../../drivers/registry.js';
 import { loadConfig } from '../../core/config.js';
 import { deviceConfigs } from '../../runtime/devices.js';
 import { gramsOf, lines } from './calibrate.js';
+import { parseEvent } from '../../events/envelope.js';
+import { isOfType, type DomainEvent, type EventType } from '../../events/schemas/index.js';
+import { evt } from '../../../broker/topics.js';
 
 type Listed = DeviceStatus & { commands: Array<{ name: string }> };
 
@@ -17,26 +20,23 @@ export interface Check {
 }
 
 /** Subscribe to events of one device and resolve with the first of `types` (or undefined after the timeout). */
-async function nextEvent(
+async function nextEvent<T extends EventType>(
   c: MqttClient,
   device: string,
-  types: string[],
+  types: T[],
   timeoutMs: number,
   prompt: () => void,
-): Promise<{ type: string; data: unknown } | undefined> {
-  const topics = types.map((t) => `evt/${device}/${t}`);
+): Promise<DomainEvent<T> | undefined> {
+  const topics = types.map((t) => evt(device, t));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
     const onMessage = (topic: string, payload: Buffer): void => {
       if (!topics.includes(topic)) return;
-      try {
-        const ev = JSON.parse(payload.toString('utf8')) as { type: string; data: unknown };
-        done({ type: ev.type, data: ev.data });
-      } catch {
-        // not an envelope: keep waiting
-      }
+      const parsed = parseEvent(topic, payload, Number.MAX_SAFE_INTEGER);
+      // not a valid event: keep waiting
+      if (parsed.ok && isOfType(parsed.event, types)) done(parsed.event);
     };
-    const done = (v: { type: string; data: unknown } | undefined): void => {
+    const done = (v: DomainEvent<T> | undefined): void => {
       clearTimeout(timer);
       c.removeListener('message', onMessage);
       c.unsubscribe(topics);
@@ -72,7 +72,7 @@ async function eventsUntil(
   prompt: () => void,
   each: (type: string, data: unknown) => void,
 ): Promise<void> {
-  const topics = types.map((t) => `evt/${device}/${t}`);
+  const topics = types.map((t) => evt(device, t));
   await new Promise<void>((resolve, reject) => {
     const onMessage = (topic: string, payload: Buffer): void => {
       if (!topics.includes(topic)) return;
@@ -168,7 +168,7 @@ async function weighTestMass(ctx: CliContext, c: MqttClient, d: Listed, type: 'W
     process.stderr.write(`put the ${grams} g test mass on the empty ${d.name} within ${timeoutS} s\n`),
   );
   if (!ev) return { name: 'weigh', ok: false, detail: `no stable weight from ${d.name} within ${timeoutS} s: check the platter moves freely and the wiring` };
-  const measured = (ev.data as { grams: number }).grams;
+  const { grams: measured, ...reading } = ev.data;
   const error = measured - grams;
   const ok = Math.abs(error) <= tolerance;
   const pct = ((error / grams) * 100).toFixed(2);
@@ -176,7 +176,7 @@ async function weighTestMass(ctx: CliContext, c: MqttClient, d: Listed, type: 'W
     name: 'weigh',
     ok,
     detail: `${d.name} weighed ${measured} g with ${grams} g on it: error ${error >= 0 ? '+' : ''}${Math.round(error * 100) / 100} g (${error >= 0 ? '+' : ''}${pct} %), tolerance ±${tolerance} g${ok ? '' : `: OUTSIDE TOLERANCE, calibrate ${d.name}${hasCapability(d.kind, 'bagging-scale') ? ` (lanectl calibrate scale --device ${d.name})` : ' (a trade scale: by its service, on the scale itself)'}`}`,
-    result: { expectedGrams: grams, grams: measured, errorGrams: error, toleranceGrams: tolerance, ...(ev.data as object) },
+    result: { expectedGrams: grams, grams: measured, errorGrams: error, toleranceGrams: tolerance, ...reading },
   };
 }
 
@@ -216,7 +216,7 @@ async function checksFor(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: nu
       void test.then((r) => r.ok && process.stderr.write(`${d.name} blinks fast for 3 s: check that the lamp does\n`));
     });
     const drove: Check = ev
-      ? { name: 'output', ok: true, detail: `${d.name} switched to ${(ev.data as { pattern?: string }).pattern ?? '?'}`, result: ev.data }
+      ? { name: 'output', ok: true, detail: `${d.name} switched to ${ev.data.pattern}`, result: ev.data }
       : { name: 'output', ok: false, detail: `${d.name} did not report switching within ${timeoutS} s` };
     return [test ? await test : { name: 'test', ok: false, detail: 'not sent' }, drove];
   }

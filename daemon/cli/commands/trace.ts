@@ -137,7 +137,7 @@ export async function collectTrace(logs: EventLogs, key: string): Promise<{ even
 }
 
 /** One line about an event: what happened, in the words of its data; amounts in `currency` unless the event names its own. */
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- the data of every event type, each read by its own case */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- the data of every event type, each read by its own case */
 export function summary(e: Envelope, currency?: string): string {
   const d = (e.data ?? {}) as Record<string, any>;
   const cur: string | undefined = typeof d.currency === 'string' ? d.currency : currency;
@@ -186,7 +186,7 @@ export function summary(e: Envelope, currency?: string): string {
       return JSON.stringify(d).slice(0, 100);
   }
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return */
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
 
 /** The causal tree as text lines: children under the event that caused them, in board order. */
 export function renderTree(events: Envelope[], focus?: string): string[] {

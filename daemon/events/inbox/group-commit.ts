@@ -1,12 +1,12 @@
 import type { Store, Tx } from '../../store/store.js';
 import type { Logger } from '../../core/log.js';
-import type { Envelope } from '../envelope.js';
+import type { DomainEvent } from '../schemas/index.js';
 import { KeyedExecutor } from '../executor.js';
 import type { LogRestart } from './restarts.js';
 
 /** The event a unit of work applies. */
 export interface Applied {
-  ev: Envelope;
+  ev: DomainEvent;
   fromPending: boolean;
   restart?: LogRestart;
 }

@@ -1,12 +1,14 @@
 import type { Store, Tx } from '../../store/store.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
-import { parseEvent, type Envelope } from '../envelope.js';
+import { parseEvent } from '../envelope.js';
 import type { DeadLetters } from '../deadletter.js';
 import { openTables, writePosition, SeenPruner } from './tables.js';
 import { SourceLogs, type LogRestart } from './restarts.js';
 import { GapWatcher } from './gaps.js';
 import { GroupCommitQueue, type Applied, type Work } from './group-commit.js';
+import { parseTopic } from '../../../broker/topics.js';
+import type { DomainEvent } from '../schemas/index.js';
 
 export { INBOX_DDL } from './tables.js';
 
@@ -23,7 +25,7 @@ export interface InboxOptions {
   /** Events committed together at most (group commit). */
   maxBatch?: number;
   /** Apply one event inside the inbox transaction; throw to retry. */
-  handle(ev: Envelope, tx: Tx): Promise<void>;
+  handle(ev: DomainEvent, tx: Tx): Promise<void>;
   /**
    * A head this far ahead of the position is not believed (no log keeps more to replay):
    * it would have the consumer ask for replays forever. Default: 50,000.
@@ -32,12 +34,12 @@ export interface InboxOptions {
   /** Ask `source` to publish its log from..to on replay/<source>/<name>. */
   requestReplay(source: string, from: number, to: number): void;
   /** Serialization key; default: the transaction, else the source. */
-  keyOf?(ev: Envelope): string;
+  keyOf?(ev: DomainEvent): string;
 }
 
 /** An event held until the events before it have arrived (mirrors inbox_pending). */
 interface Held {
-  ev: Envelope;
+  ev: DomainEvent;
   topic: string;
   payload: string;
 }
@@ -128,7 +130,8 @@ export class Inbox {
     const ev = parsed.event;
     const source = ev.source;
     this.gaps.heard(source);
-    if (topic.startsWith('replay/') && topic.split('/')[1] !== source) {
+    const t = parseTopic(topic);
+    if (t?.kind === 'replay' && t.source !== source) {
       const reason = `replayed event of source ${source} on ${topic}`;
       log.warn({ topic, eventId: ev.id }, reason);
       return this.deadLetter(topic, payload, reason, ev.id);
@@ -208,7 +211,7 @@ export class Inbox {
   }
 
   /** A new log of a known source: events held from the old log are void, the position moves to just before this event. */
-  private newLog(source: string, ev: Envelope): LogRestart | undefined {
+  private newLog(source: string, ev: DomainEvent): LogRestart | undefined {
     const upTo = this.upTo(source);
     const restart = this.logs.begin(source, ev, upTo);
     if (!restart || upTo === undefined) return undefined;
@@ -236,7 +239,7 @@ export class Inbox {
     return this.accepted.get(source) ?? this.positions.get(source);
   }
 
-  private key(ev: Envelope): string {
+  private key(ev: DomainEvent): string {
     return this.opts.keyOf?.(ev) ?? ev.txn ?? `source:${ev.source}`;
   }
 
@@ -281,7 +284,7 @@ export class Inbox {
   }
 
   /** Queue the next event of its source for apply. */
-  private accept(ev: Envelope, topic: string, payload: string, fromPending: boolean, restart?: LogRestart): Promise<void> {
+  private accept(ev: DomainEvent, topic: string, payload: string, fromPending: boolean, restart?: LogRestart): Promise<void> {
     this.accepted.set(ev.source, ev.seq);
     const work = this.commits.enqueue(this.key(ev), ev.source, (tx) => this.applyIn(tx, ev, fromPending, restart), {
       what: `${ev.type} ${ev.id}`,
@@ -317,7 +320,7 @@ export class Inbox {
   }
 
   /** Record one event as seen and its source's position; true when it was not seen before. */
-  private async markOne(tx: Tx, ev: Envelope, restart?: LogRestart): Promise<boolean> {
+  private async markOne(tx: Tx, ev: DomainEvent, restart?: LogRestart): Promise<boolean> {
     if (restart) await this.restartLog(tx, ev.source, restart);
     const r = await tx.run('INSERT OR IGNORE INTO inbox_seen (id, source, seq) VALUES (?,?,?)', [ev.id, ev.source, ev.seq]);
     await this.logs.save(tx, ev);
@@ -339,12 +342,12 @@ export class Inbox {
     }
   }
 
-  private async unpend(tx: Tx, ev: Envelope): Promise<void> {
+  private async unpend(tx: Tx, ev: DomainEvent): Promise<void> {
     await tx.run('DELETE FROM inbox_pending WHERE source = ? AND seq = ?', [ev.source, ev.seq]);
   }
 
   /** Apply one event in `tx`; throws when its handler does (the transaction rolls back). */
-  private async applyIn(tx: Tx, ev: Envelope, fromPending: boolean, restart?: LogRestart): Promise<void> {
+  private async applyIn(tx: Tx, ev: DomainEvent, fromPending: boolean, restart?: LogRestart): Promise<void> {
     await this.handleIn(tx, { ev, fromPending }, await this.markOne(tx, ev, restart));
   }
 

@@ -406,11 +406,12 @@ export const ReceiptRecorded = defineEvent(
 );
 
 /** The basket's transaction lifecycle events: what weightcheck and the journal follow of a basket. */
-export const BASKET_LIFECYCLE: readonly string[] = [
+export const BASKET_LIFECYCLE = [
   'TransactionStarted',
   'ItemAddedToBasket',
   'QuantityChanged',
   'ItemRemovedFromBasket',
   'TransactionCompleted',
   'TransactionCancelled',
-];
+] as const;
+export type BasketLifecycleType = (typeof BASKET_LIFECYCLE)[number];

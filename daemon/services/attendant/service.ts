@@ -8,6 +8,7 @@ import { deviceCan, devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
 import { verifyHash } from '../../../broker/credentials.js';
 import { ALARM_VERDICTS, type InterventionKindName } from '../../events/schemas/checkout.js';
+import type { DomainEvent, TypedData } from '../../events/schemas/index.js';
 import { laneNeeds, unmet, type DeviceSeen } from './needs.js';
 import type { AttendantSettings } from './settings.js';
 import { LeaseArgs, leaseLeftMs, newLease, type Lease } from '../../updater/lease.js';
@@ -81,18 +82,20 @@ function duration(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}` : `${s} s`;
 }
 
-function alarmReason(type: string, d: Record<string, unknown>): string {
-  switch (type) {
+function alarmReason(ev: TypedData<(typeof ALARM_VERDICTS)[number]>): string {
+  switch (ev.type) {
     case 'ItemNotBagged':
-      return `Item ${String(d.line)} was not put in the bagging area`;
+      return `Item ${ev.data.line} was not put in the bagging area`;
     case 'UnexpectedItemInBaggingArea':
-      return `Unexpected item in the bagging area (+${String(d.excessG)} g)`;
+      return `Unexpected item in the bagging area (+${ev.data.excessG} g)`;
     case 'ItemRemovedFromBaggingArea':
-      return `Item taken from the bagging area (-${String(d.missingG)} g)`;
+      return `Item taken from the bagging area (-${ev.data.missingG} g)`;
     default:
-      return `Bagging area weighs ${String(d.actualG)} g, expected ${String(d.expectedG)} g`;
+      return `Bagging area weighs ${ev.data.actualG} g, expected ${ev.data.expectedG} g`;
   }
 }
+
+const isAlarm = (ev: DomainEvent): ev is DomainEvent<(typeof ALARM_VERDICTS)[number]> => (ALARM_VERDICTS as readonly string[]).includes(ev.type);
 
 /**
  * attendant: turns verdicts, age-restricted items, removals, unknown items and
@@ -305,10 +308,9 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       }
     };
 
-    const onBasket = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const onBasket = async (tx: Tx, ev: DomainEvent): Promise<void> => {
       const t = await known(tx, ev);
       if (!t) return;
-      const d = ev.data as Record<string, unknown>;
       if (ev.type === 'TransactionStarted') {
         await kv.set(tx, 'current', t.txn);
         return;
@@ -321,57 +323,60 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         return;
       }
       if (t.closed) return;
-      if (ev.type === 'ItemAddedToBasket' && typeof d.ageRestricted === 'number') {
-        if (t.age_verified >= d.ageRestricted) return;
+      if (ev.type === 'ItemAddedToBasket' && typeof ev.data.ageRestricted === 'number') {
+        const d = ev.data;
+        if (t.age_verified >= ev.data.ageRestricted) return;
         await raise(tx, ev, {
           kind: 'age-check',
-          reason: `Age check: ${String(d.name)} needs a buyer aged ${d.ageRestricted}+`,
+          reason: `Age check: ${d.name} needs a buyer aged ${ev.data.ageRestricted}+`,
           blocking: true,
-          line: d.line as string,
-          age: d.ageRestricted,
+          line: d.line,
+          age: ev.data.ageRestricted,
         });
       } else if (ev.type === 'UnknownItemScanned') {
-        await raise(tx, ev, { kind: 'unknown-item', reason: `Unknown item ${String(d.gtin ?? d.code)}: ${String(d.reason)}`, blocking: false });
+        const d = ev.data;
+        await raise(tx, ev, { kind: 'unknown-item', reason: `Unknown item ${d.gtin ?? d.code}: ${d.reason}`, blocking: false });
       } else if (ev.type === 'ItemRemovalRequested') {
-        const q = d.quantity as number;
+        const d = ev.data;
+        const q = d.quantity;
         await raise(tx, ev, {
           kind: 'removal',
-          reason: q === 0 ? `Remove ${String(d.name)} (line ${String(d.line)})` : `Lower ${String(d.name)} (line ${String(d.line)}) to ${q}`,
+          reason: q === 0 ? `Remove ${d.name} (line ${d.line})` : `Lower ${d.name} (line ${d.line}) to ${q}`,
           blocking: true,
-          line: d.line as string,
+          line: d.line,
         });
       }
     };
 
-    const onVerdict = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const onVerdict = async (tx: Tx, ev: DomainEvent): Promise<void> => {
       const t = await known(tx, ev);
       if (!t) return;
-      const d = ev.data as { key?: string; clears?: string[]; retracts?: string };
       if (ev.type === 'VerdictRetracted') {
-        for (const row of await openRows(tx, 'AND ref = ?', [d.retracts])) await clear(tx, row, 'retracted', ev.id);
+        for (const row of await openRows(tx, 'AND ref = ?', [ev.data.retracts])) await clear(tx, row, 'retracted', ev.id);
         return;
       }
-      for (const key of d.clears ?? []) {
+      if (ev.type !== 'WeightVerified' && !isAlarm(ev)) return;
+      for (const key of ev.data.clears) {
         for (const row of await openRows(tx, "AND kind = 'weight' AND txn = ? AND okey = ?", [t.txn, key])) await clear(tx, row, 'resolved', ev.id);
       }
-      if ((ALARM_VERDICTS as readonly string[]).includes(ev.type) && !t.closed) {
-        await raise(tx, ev, { kind: 'weight', reason: alarmReason(ev.type, ev.data as Record<string, unknown>), blocking: true, key: d.key! });
+      if (isAlarm(ev) && !t.closed) {
+        await raise(tx, ev, { kind: 'weight', reason: alarmReason(ev), blocking: true, key: ev.data.key });
       }
     };
 
-    const onPayment = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const onPayment = async (tx: Tx, ev: DomainEvent): Promise<void> => {
       const t = await known(tx, ev);
       if (!t) return;
       if (ev.type === 'PaymentDeclined' && !t.closed) {
-        const d = ev.data as { reason: string; detail?: string };
+        const d = ev.data;
         await raise(tx, ev, { kind: 'payment-declined', reason: `Payment ${d.reason}${d.detail ? `: ${d.detail}` : ''}`, blocking: false });
       } else if (ev.type === 'PaymentAuthorized') {
         for (const row of await openRows(tx, "AND kind = 'payment-declined' AND txn = ?", [t.txn])) await clear(tx, row, 'resolved', ev.id);
       }
     };
 
-    const onKey = async (tx: Tx, ev: Envelope): Promise<void> => {
-      const on = (ev.data as { on: boolean }).on;
+    const onKey = async (tx: Tx, ev: DomainEvent<'InputChanged'>): Promise<void> => {
+      const { on } = ev.data;
       if (((await kv.get<boolean>(tx, 'mode')) ?? false) === on) return;
       await kv.set(tx, 'mode', on);
       const current = await kv.get<string>(tx, 'current');
@@ -379,8 +384,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
     };
 
     /** Whether the lane's needs are met after a device reported; interventions and LaneClosed/LaneReopened follow. */
-    const onDevice = async (tx: Tx, ev: Envelope): Promise<boolean> => {
-      const d = ev.data as { name?: string; state: string; detail?: string };
+    const onDevice = async (tx: Tx, ev: DomainEvent<'DeviceStatus'>): Promise<boolean> => {
+      const d = ev.data;
       // a device reconnecting passes through starting: keep what it was until it says
       if (d.state === 'starting' || !neededDevices.includes(ev.source)) return false;
       const seen = (await kv.get<Record<string, DeviceSeen>>(tx, 'devices')) ?? {};

@@ -7,6 +7,7 @@
  * at their longest.
  */
 import type { ItemAddedData } from '../../events/schemas/checkout.js';
+import type { DocName } from '../../../broker/topics.js';
 
 export type BasketStatus = 'idle' | 'open' | 'paying' | 'completed' | 'cancelled';
 
@@ -57,9 +58,9 @@ export interface BasketPage {
 /** The summary with every line, as a reader puts it together. */
 export type Basket = BasketSummary & { lines: BasketLine[] };
 
-export const SUMMARY_DOC = 'basket';
-const PAGE_PREFIX = 'basket/lines/';
-export const pageDoc = (page: number): string => `${PAGE_PREFIX}${page}`;
+export const SUMMARY_DOC = 'basket' satisfies DocName;
+const PAGE_PREFIX = 'basket/lines/' as const;
+export const pageDoc = (page: number): DocName => `${PAGE_PREFIX}${page}`;
 
 /** Lines per page at most: a scan sends one page again, so pages stay short. */
 export const MAX_LINES_PER_PAGE = 25;

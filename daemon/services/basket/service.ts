@@ -5,7 +5,7 @@ import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
 import { devicesWith } from '../../runtime/devices.js';
 import { KvTable, TxCache } from '../../store/kv.js';
-import type { ProduceWeighedData } from '../../events/schemas/devices.js';
+import type { DomainEvent } from '../../events/schemas/index.js';
 import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/checkout.js';
 import { currencyDigits, priceScan, type LineDraft } from './pricing.js';
 import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './doc.js';
@@ -269,8 +269,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
       return l;
     };
 
-    const onScan = async (tx: Tx, ev: Envelope): Promise<void> => {
-      const d = ev.data as ScanResolvedData;
+    const onScan = async (tx: Tx, ev: DomainEvent<'ScanResolved'>): Promise<void> => {
+      const d = ev.data;
       let t = await current(tx);
       // an update's idle lease closes the lane to new shoppers, not to the one already shopping
       const updating = !t && leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0 ? UPDATING_TEXT : undefined;
@@ -313,8 +313,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
       await setNotice(tx, t, undefined);
     };
 
-    const onProduce = async (tx: Tx, ev: Envelope): Promise<void> => {
-      const { grams } = ev.data as ProduceWeighedData;
+    const onProduce = async (tx: Tx, ev: DomainEvent<'ProduceWeighed'>): Promise<void> => {
+      const { grams } = ev.data;
       if (!(grams > 0)) {
         await kv.set(tx, 'produce', undefined);
         return;
@@ -334,8 +334,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
       await kv.set(tx, 'produce', { grams, id: ev.id, used: false });
     };
 
-    const onPayment = async (tx: Tx, ev: Envelope): Promise<void> => {
-      const d = ev.data as { payment: string; amount: number; reason?: string };
+    const onPayment = async (tx: Tx, ev: DomainEvent<'PaymentAuthorized' | 'PaymentDeclined'>): Promise<void> => {
+      const d = ev.data;
       const t = await current(tx);
       if (!t || t.payment !== d.payment || t.status !== 'paying') {
         ctx.log.warn({ payment: d.payment, type: ev.type }, `${ev.type} for payment ${d.payment} that is not the one in progress; ignored`);
@@ -354,20 +354,20 @@ export const basket: ServiceDefinition<BasketSettings> = {
         await close(tx, t, 'completed');
       } else {
         await tx.run("UPDATE basket_txns SET status = 'open', payment = NULL WHERE txn = ?", [t.txn]);
-        await setNotice(tx, t, { code: 'declined', text: `Payment ${d.reason ?? 'declined'}: try again or ask an attendant` });
+        await setNotice(tx, t, { code: 'declined', text: `Payment ${ev.data.reason}: try again or ask an attendant` });
       }
     };
 
-    const onAttendant = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const onAttendant = async (tx: Tx, ev: DomainEvent<'InterventionRequired' | 'InterventionCleared' | 'OverrideApplied'>): Promise<void> => {
       const t = await current(tx);
       if (!t || ev.txn !== t.txn) return;
-      const d = ev.data as { intervention: string; blocking?: boolean; kind: string; action?: 'approve' | 'reject'; line?: string; by?: string };
-      if (ev.type === 'InterventionRequired' && d.blocking) {
-        await tx.run('INSERT OR IGNORE INTO basket_blocks (txn, intervention) VALUES (?, ?)', [t.txn, d.intervention]);
+      if (ev.type === 'InterventionRequired' && ev.data.blocking) {
+        await tx.run('INSERT OR IGNORE INTO basket_blocks (txn, intervention) VALUES (?, ?)', [t.txn, ev.data.intervention]);
       } else if (ev.type === 'InterventionCleared') {
-        await tx.run('DELETE FROM basket_blocks WHERE txn = ? AND intervention = ?', [t.txn, d.intervention]);
-      } else if (ev.type === 'OverrideApplied' && d.line) {
-        const l = await lineOf(tx, t.txn, d.line);
+        await tx.run('DELETE FROM basket_blocks WHERE txn = ? AND intervention = ?', [t.txn, ev.data.intervention]);
+      } else if (ev.type === 'OverrideApplied' && ev.data.line) {
+        const d = ev.data;
+        const l = await lineOf(tx, t.txn, ev.data.line);
         if (!l || l.removed || t.status !== 'open') return;
         if (d.kind === 'removal' && l.pending_qty !== null) {
           if (d.action === 'approve') await applyRemoval(tx, t, l, l.pending_qty, 'approved', ev.id, d.by);
@@ -420,7 +420,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             break;
           case 'ScaleStatus':
             // An emptied platter reports zero, not a weight: what was weighed is gone.
-            if (!produceScales.includes(ev.source) || !['zero', 'underZero'].includes((ev.data as { state: string }).state)) return;
+            if (!produceScales.includes(ev.source) || !['zero', 'underZero'].includes(ev.data.state)) return;
             await kv.set(tx, 'produce', undefined);
             break;
           case 'PaymentAuthorized':
@@ -434,7 +434,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             break;
           case 'LaneClosed':
             // no new transaction, no new line while a device the lane needs is missing
-            await kv.set(tx, 'closed', (ev.data as { missing: Array<{ fault: string }> }).missing.map((m) => m.fault).join('; ') || 'a device is missing');
+            await kv.set(tx, 'closed', ev.data.missing.map((m) => m.fault).join('; ') || 'a device is missing');
             return;
           case 'LaneReopened':
             await kv.set(tx, 'closed', undefined);

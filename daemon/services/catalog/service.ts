@@ -177,7 +177,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
       },
       async onEvent(ev, tx) {
         if (ev.type !== 'BarcodeScanned') return;
-        const resolved = await resolve(tx, ev.data as BarcodeScannedData);
+        const resolved = await resolve(tx, ev.data);
         await ctx.emit(tx, 'ScanResolved', { scan: ev.id, device: ev.source, ...resolved }, { corr: ev.corr ?? ev.id, cause: ev.id });
       },
       commands: {

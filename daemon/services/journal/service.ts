@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
 import type { Tx } from '../../store/store.js';
-import type { Envelope } from '../../events/envelope.js';
+import type { DomainEvent } from '../../events/schemas/index.js';
 import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
 import type { JournalSettings } from './settings.js';
 
@@ -63,67 +63,65 @@ export async function wholeReceipt(fetch: (from: number) => Promise<ReceiptPage>
 }
 
 /** Fold a transaction's events (in the order they were recorded per source) into its receipt. */
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- the data of every recorded event type, each read by its own case */
-export function buildReceipt(txn: string, events: Envelope[]): Receipt {
+export function buildReceipt(txn: string, events: DomainEvent[]): Receipt {
   const r: Receipt = { txn, status: 'open', lines: [], removed: [], total: 0, payments: [], interventions: [], overrides: [] };
   const lines = new Map<string, Receipt['lines'][number]>();
   const interventions = new Map<string, Receipt['interventions'][number]>();
   for (const ev of events) {
-    const d = ev.data as Record<string, any>;
     switch (ev.type) {
       case 'TransactionStarted':
         r.started = ev.time;
-        r.lane = d.lane;
-        r.currency = d.currency;
+        r.lane = ev.data.lane;
+        r.currency = ev.data.currency;
         break;
       case 'ItemAddedToBasket':
-        lines.set(d.line, {
-          line: d.line,
-          gtin: d.gtin,
-          name: d.name,
-          unit: d.unit,
-          quantity: d.quantity,
-          unitPrice: d.unitPrice,
-          price: d.price,
-          ...(d.grams !== undefined ? { grams: d.grams } : {}),
-          ...(d.label ? { label: d.label } : {}),
+        lines.set(ev.data.line, {
+          line: ev.data.line,
+          gtin: ev.data.gtin,
+          name: ev.data.name,
+          unit: ev.data.unit,
+          quantity: ev.data.quantity,
+          unitPrice: ev.data.unitPrice,
+          price: ev.data.price,
+          ...(ev.data.grams !== undefined ? { grams: ev.data.grams } : {}),
+          ...(ev.data.label ? { label: ev.data.label } : {}),
         });
         break;
       case 'QuantityChanged': {
-        const l = lines.get(d.line);
-        if (l) Object.assign(l, { quantity: d.quantity, price: d.price });
+        const l = lines.get(ev.data.line);
+        if (l) Object.assign(l, { quantity: ev.data.quantity, price: ev.data.price });
         break;
       }
       case 'ItemRemovedFromBasket': {
-        const l = lines.get(d.line);
+        const l = lines.get(ev.data.line);
         if (l) {
-          lines.delete(d.line);
-          r.removed.push({ line: d.line, name: l.name, reason: d.reason, ...(d.by ? { by: d.by } : {}) });
+          lines.delete(ev.data.line);
+          r.removed.push({ line: ev.data.line, name: l.name, reason: ev.data.reason, ...(ev.data.by ? { by: ev.data.by } : {}) });
         }
         break;
       }
       case 'PaymentAuthorized':
-        r.payments.push({ payment: d.payment, amount: d.amount, outcome: 'authorized', authCode: d.authCode, method: d.method });
+        r.payments.push({ payment: ev.data.payment, amount: ev.data.amount, outcome: 'authorized', authCode: ev.data.authCode, method: ev.data.method });
         break;
       case 'PaymentDeclined':
-        r.payments.push({ payment: d.payment, amount: d.amount, outcome: 'declined', reason: d.reason });
+        r.payments.push({ payment: ev.data.payment, amount: ev.data.amount, outcome: 'declined', reason: ev.data.reason });
         break;
       case 'InterventionRequired':
-        interventions.set(d.intervention, { intervention: d.intervention, kind: d.kind, reason: d.reason, raised: ev.time });
+        interventions.set(ev.data.intervention, { intervention: ev.data.intervention, kind: ev.data.kind, reason: ev.data.reason, raised: ev.time });
         break;
       case 'InterventionCleared': {
-        const i = interventions.get(d.intervention);
-        if (i) Object.assign(i, { cleared: ev.time, resolution: d.resolution, ...(d.by ? { by: d.by } : {}) });
+        const i = interventions.get(ev.data.intervention);
+        if (i) Object.assign(i, { cleared: ev.time, resolution: ev.data.resolution, ...(ev.data.by ? { by: ev.data.by } : {}) });
         break;
       }
       case 'OverrideApplied':
         r.overrides.push({
-          intervention: d.intervention,
-          kind: d.kind,
-          action: d.action,
-          by: d.by,
-          method: d.method,
-          ...(d.reason ? { reason: d.reason } : {}),
+          intervention: ev.data.intervention,
+          kind: ev.data.kind,
+          action: ev.data.action,
+          by: ev.data.by,
+          method: ev.data.method,
+          ...(ev.data.reason ? { reason: ev.data.reason } : {}),
           time: ev.time,
         });
         break;
@@ -134,7 +132,7 @@ export function buildReceipt(txn: string, events: Envelope[]): Receipt {
       case 'TransactionCancelled':
         r.status = 'cancelled';
         r.closed = ev.time;
-        r.cancelReason = d.reason;
+        r.cancelReason = ev.data.reason;
         break;
       default:
         break;
@@ -145,7 +143,7 @@ export function buildReceipt(txn: string, events: Envelope[]): Receipt {
   r.interventions = [...interventions.values()];
   return r;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return */
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 
 const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDeclined', 'InterventionRequired', 'InterventionCleared', 'OverrideApplied']);
 
@@ -162,10 +160,11 @@ export const journal: ServiceDefinition<JournalSettings> = {
   create(ctx): ServiceLogic {
     const keep = ctx.settings.keepReceipts ?? 10_000;
 
-    const eventsOf = async (tx: Tx, txn: string): Promise<Envelope[]> =>
-      (await tx.all<{ body: string }>('SELECT body FROM journal_events WHERE txn = ? ORDER BY n', [txn])).map((r) => JSON.parse(r.body) as Envelope);
+    // the events this service recorded as they arrived (validated then)
+    const eventsOf = async (tx: Tx, txn: string): Promise<DomainEvent[]> =>
+      (await tx.all<{ body: string }>('SELECT body FROM journal_events WHERE txn = ? ORDER BY n', [txn])).map((r) => JSON.parse(r.body) as DomainEvent);
 
-    const record = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const record = async (tx: Tx, ev: DomainEvent): Promise<void> => {
       if (!ev.txn) return;
       await tx.run(
         'INSERT OR IGNORE INTO journal_events (txn, id, source, type, body, n) VALUES (?,?,?,?,?, (SELECT coalesce(max(n), 0) + 1 FROM journal_events))',
@@ -200,10 +199,10 @@ export const journal: ServiceDefinition<JournalSettings> = {
       }
     };
 
-    const overrideEntry = async (tx: Tx, ev: Envelope): Promise<void> => {
+    const overrideEntry = async (tx: Tx, ev: DomainEvent<'OverrideApplied' | 'OverrideRefused' | 'AttendantModeChanged'>): Promise<void> => {
       await tx.run(
         'INSERT OR IGNORE INTO journal_overrides (id, n, txn, time, entry) VALUES (?, (SELECT coalesce(max(n), 0) + 1 FROM journal_overrides), ?, ?, ?)',
-        [ev.id, ev.txn ?? null, ev.time, JSON.stringify({ type: ev.type, txn: ev.txn ?? null, time: ev.time, ...(ev.data as object) })],
+        [ev.id, ev.txn ?? null, ev.time, JSON.stringify({ type: ev.type, txn: ev.txn ?? null, time: ev.time, ...ev.data })],
       );
     };
 

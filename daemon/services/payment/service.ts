@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
-import type { Envelope } from '../../events/envelope.js';
+import type { DomainEvent } from '../../events/schemas/index.js';
 import type { Timers } from '../../events/clock.js';
 import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
 import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './simulated.js';
@@ -151,8 +151,8 @@ export const payment: ServiceDefinition<PaymentSettings> = {
       drives.add(p);
     };
 
-    const onRequested = async (ev: Envelope, tx: import('../../store/store.js').Tx): Promise<void> => {
-      const d = ev.data as { payment: string; amount: number; currency: string };
+    const onRequested = async (ev: DomainEvent<'PaymentRequested'>, tx: import('../../store/store.js').Tx): Promise<void> => {
+      const d = ev.data;
       if (!ev.txn) return;
       const now = new Date().toISOString();
       const r = await tx.run(

@@ -19,7 +19,7 @@ export const probeSink: ServiceDefinition<ProbeSinkSettings> = {
       },
       async onEvent(ev, tx) {
         if (ev.type !== 'ProbeTick') return;
-        const { n } = ev.data as { n: number };
+        const { n } = ev.data;
         // A tick that always fails: how a technician (and the tests) see the dead-letter path work.
         if (refused.has(n)) throw new Error(`probe-sink is set to refuse tick ${n} (failTicks)`);
         // CLOCK_MONOTONIC is system-wide on Linux: emit-to-apply latency across processes of one boot

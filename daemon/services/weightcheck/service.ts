@@ -1,19 +1,21 @@
 import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
 import type { Tx } from '../../store/store.js';
-import type { Envelope } from '../../events/envelope.js';
+import type { DomainEvent } from '../../events/schemas/index.js';
 import { compareBoardTime, type BoardTime, type Timer } from '../../events/clock.js';
 import { devicesWith } from '../../runtime/devices.js';
 import { KvTable } from '../../store/kv.js';
-import { RetroactiveProjector, inputOf, type ProjectorInput } from '../../events/retroactive.js';
-import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
-import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type WeightRules } from './verdicts.js';
+import { RetroactiveProjector, inputOf } from '../../events/retroactive.js';
+import { BASKET_LIFECYCLE, type BasketLifecycleType } from '../../events/schemas/checkout.js';
+import { DEADLINE, DEFAULT_RULES, weightVerdicts, type DeadlineData, type VerdictInput, type WeightRules } from './verdicts.js';
+import type { DocMap } from '../docs.js';
 import type { WeightcheckSettings } from './settings.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS wc_weights (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, mono TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS wc_weights_at ON wc_weights (epoch, mono);`;
 
-const BASKET_INPUTS = new Set([...BASKET_LIFECYCLE]);
+const BASKET_INPUTS: ReadonlySet<string> = new Set(BASKET_LIFECYCLE);
+const isBasketInput = (ev: DomainEvent): ev is DomainEvent<BasketLifecycleType> => BASKET_INPUTS.has(ev.type);
 /** Recent weights kept for a transaction whose start arrives after them; trimmed every so many. */
 const KEEP_WEIGHTS = 200;
 const TRIM_WEIGHTS_EVERY = 50;
@@ -47,11 +49,11 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
     const timers = new Map<string, Set<Timer>>();
     let stopping = false;
 
-    const projector = new RetroactiveProjector({
+    const projector = new RetroactiveProjector<VerdictInput>({
       name: 'verdicts',
       project: (inputs) => weightVerdicts(inputs, rules).outputs,
-      retractionType: 'VerdictRetracted',
-      emit: (tx, type, data, meta) => ctx.emit(tx, type, data, meta),
+      emit: (tx, out, meta) => ctx.emit(tx, out.type, out.data, meta),
+      retract: (tx, data, meta) => ctx.emit(tx, 'VerdictRetracted', data, meta),
       meta: (part, inputs) => {
         const corr = inputs.find((i) => i.source === 'basket' && i.txn === part)?.corr;
         return { txn: part, ...(corr ? { corr } : {}) };
@@ -64,7 +66,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
 
     /** doc/bagging: what the UI shows ("please bag your item") and tests wait on. */
     const publish = async (tx: Tx, txn: string | undefined): Promise<void> => {
-      let doc: Record<string, unknown> = { txn: null, state: 'idle' };
+      let doc: DocMap['bagging'] = { txn: null, state: 'idle' };
       if (txn) {
         const inputs = await projector.inputs(tx, txn);
         const { state } = weightVerdicts(inputs, rules);
@@ -80,7 +82,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       timers.delete(txn);
     };
 
-    const schedule = (txn: string, ev: Pick<ProjectorInput, 'id' | 'at'>, data: DeadlineData): void => {
+    const schedule = (txn: string, ev: Pick<VerdictInput, 'id' | 'at'>, data: DeadlineData): void => {
       if (stopping) return;
       const at = later(ev.at, timeoutMs);
       const now = ctx.clock.now();
@@ -89,7 +91,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       timers.set(txn, set);
       const timer = ctx.timers.setTimeout(() => {
         set.delete(timer);
-        const input: ProjectorInput = { id: `deadline:${data.ref}`, type: DEADLINE, source: 'weightcheck', seq: 0, at, data, txn };
+        const input: VerdictInput = { id: `deadline:${data.ref}`, type: DEADLINE, source: 'weightcheck', seq: 0, at, data, txn };
         ctx
           .runKeyed('lane', () =>
             ctx.tx(async (tx) => {
@@ -103,22 +105,21 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
     };
 
     /** The deadline a basket input starts, if any. */
-    const deadlineOf = (ev: ProjectorInput, inputs: ProjectorInput[]): DeadlineData | undefined => {
-      const d = ev.data as { line?: string; quantity?: number; from?: number };
-      if (!d.line) return undefined;
-      const added = inputs.find((i) => i.type === 'ItemAddedToBasket' && (i.data as ItemAddedData).line === d.line);
-      if (!added || !(added.data as ItemAddedData).bagging) return undefined;
-      if (ev.type === 'ItemAddedToBasket') return { line: d.line, ref: ev.id, mode: 'bag' };
-      if (ev.type === 'QuantityChanged') return { line: d.line, ref: ev.id, mode: (d.quantity ?? 0) > (d.from ?? 0) ? 'bag' : 'unbag' };
-      if (ev.type === 'ItemRemovedFromBasket') return { line: d.line, ref: ev.id, mode: 'unbag' };
-      return undefined;
+    const deadlineOf = (ev: VerdictInput, inputs: VerdictInput[]): DeadlineData | undefined => {
+      if (ev.type !== 'ItemAddedToBasket' && ev.type !== 'QuantityChanged' && ev.type !== 'ItemRemovedFromBasket') return undefined;
+      const { line } = ev.data;
+      const added = inputs.find((i) => i.type === 'ItemAddedToBasket' && i.data.line === line);
+      if (added?.type !== 'ItemAddedToBasket' || !added.data.bagging) return undefined;
+      if (ev.type === 'ItemAddedToBasket') return { line, ref: ev.id, mode: 'bag' };
+      if (ev.type === 'QuantityChanged') return { line, ref: ev.id, mode: ev.data.quantity > ev.data.from ? 'bag' : 'unbag' };
+      return { line, ref: ev.id, mode: 'unbag' };
     };
 
-    const addTo = async (tx: Tx, txn: string, input: ProjectorInput): Promise<boolean> => (await projector.add(tx, txn, input)).applied;
+    const addTo = async (tx: Tx, txn: string, input: VerdictInput): Promise<boolean> => (await projector.add(tx, txn, input)).applied;
 
-    const onBasket = async (tx: Tx, ev: Envelope): Promise<string | undefined> => {
+    const onBasket = async (tx: Tx, ev: DomainEvent): Promise<string | undefined> => {
       const txn = ev.txn;
-      if (!txn || !BASKET_INPUTS.has(ev.type)) return undefined;
+      if (!txn || !isBasketInput(ev)) return undefined;
       const input = inputOf(ev);
       if (ev.type === 'TransactionStarted') {
         await kv.set(tx, 'current', { txn, at: ev.at });
@@ -129,7 +130,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
         }
         // Weights that arrived before the transaction was known.
         const early = await tx.all<{ body: string }>('SELECT body FROM wc_weights ORDER BY epoch, mono');
-        for (const w of early.map((r) => JSON.parse(r.body) as ProjectorInput)) {
+        for (const w of early.map((r) => JSON.parse(r.body) as VerdictInput)) {
           if (compareBoardTime(w.at, ev.at) >= 0) await addTo(tx, txn, w);
         }
         return txn;
@@ -149,8 +150,8 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
     };
 
     /** A bagging scale's DeviceStatus: the current transaction's verdicts stop (or resume) with it. */
-    const onScaleStatus = async (tx: Tx, ev: Envelope): Promise<string | undefined> => {
-      const state = (ev.data as { state: string }).state;
+    const onScaleStatus = async (tx: Tx, ev: DomainEvent<'DeviceStatus'>): Promise<string | undefined> => {
+      const { state } = ev.data;
       if (state === 'starting') return undefined;
       const down = new Set((await kv.get<string[]>(tx, 'down')) ?? []);
       const was = down.has(ev.source);
@@ -164,7 +165,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
       return cur.txn;
     };
 
-    const onWeight = async (tx: Tx, ev: Envelope): Promise<string | undefined> => {
+    const onWeight = async (tx: Tx, ev: DomainEvent<'WeightHasChanged'>): Promise<string | undefined> => {
       const input = inputOf(ev);
       await tx.run('INSERT OR IGNORE INTO wc_weights (id, epoch, mono, body) VALUES (?,?,?,?)', [
         ev.id,
@@ -194,7 +195,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
         await ctx.tx(async (tx) => {
           for (const txn of await projector.openParts(tx)) {
             const inputs = await projector.inputs(tx, txn);
-            const done = new Set(inputs.filter((i) => i.type === DEADLINE).map((i) => (i.data as DeadlineData).ref));
+            const done = new Set(inputs.flatMap((i) => (i.type === DEADLINE ? [i.data.ref] : [])));
             for (const i of inputs) {
               const d = deadlineOf(i, inputs);
               if (d && !done.has(d.ref)) tx.afterCommit(() => schedule(txn, i, d));
@@ -212,7 +213,7 @@ export const weightcheck: ServiceDefinition<WeightcheckSettings> = {
         let txn: string | undefined;
         if (ev.source === 'basket') txn = await onBasket(tx, ev);
         else if (ev.source === 'attendant') {
-          if (ev.type !== 'OverrideApplied' || !ev.txn || (ev.data as { kind?: string }).kind !== 'weight') return;
+          if (ev.type !== 'OverrideApplied' || !ev.txn || ev.data.kind !== 'weight') return;
           txn = ev.txn;
           await addTo(tx, txn, inputOf(ev));
         } else if (ev.type === 'WeightHasChanged') txn = await onWeight(tx, ev);

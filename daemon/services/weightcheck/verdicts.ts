@@ -10,7 +10,9 @@
  * with a late input yields the same keys for what did not change.
  */
 import type { ProjectedOutput, ProjectorInput } from '../../events/retroactive.js';
-import type { ItemAddedData } from '../../events/schemas/checkout.js';
+import type { BasketLifecycleType } from '../../events/schemas/checkout.js';
+import type { DeviceStatusData } from '../../events/schemas/devices.js';
+import type { TypedData } from '../../events/schemas/index.js';
 
 export interface WeightRules {
   /** Scale noise: tolerance of any comparison, grams. */
@@ -31,6 +33,17 @@ export interface DeadlineData {
 }
 
 export const DEADLINE = 'BaggingDeadline';
+
+/**
+ * Every input of a transaction's verdicts: the basket's lifecycle, weights, weight
+ * overrides, a bagging scale's state (or only its state, when a scale was already
+ * missing at the start) and the deadlines.
+ */
+export type VerdictInput = ProjectorInput<
+  | TypedData<BasketLifecycleType | 'WeightHasChanged' | 'OverrideApplied'>
+  | { type: 'DeviceStatus'; data: Pick<DeviceStatusData, 'state'> }
+  | { type: typeof DEADLINE; data: DeadlineData }
+>;
 
 export interface BaggingState {
   actualG: number;
@@ -59,7 +72,7 @@ interface Line {
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DEFAULT_RULES): { outputs: ProjectedOutput[]; state: BaggingState } {
+export function weightVerdicts(inputs: VerdictInput[], rules: WeightRules = DEFAULT_RULES): { outputs: ProjectedOutput[]; state: BaggingState } {
   const outputs: ProjectedOutput[] = [];
   const lines = new Map<string, Line>();
   /** Open alarms: key -> type. At most one weight alarm (the newest describes the area). */
@@ -117,7 +130,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
     return cleared;
   };
 
-  const verified = (key: string, cause: string, bagged: Line[], clears: string[], extra: Record<string, unknown> = {}): void => {
+  const verified = (key: string, cause: string, bagged: Line[], clears: string[], extra: { override?: boolean } = {}): void => {
     outputs.push({
       key,
       type: 'WeightVerified',
@@ -143,24 +156,20 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
     const clears = weightAlarm ? [weightAlarm] : [];
     if (weightAlarm) alarms.delete(weightAlarm);
     const base = { key, actualG: r1(actual), expectedG: r1(expectedTotal()), clears };
-    let type: string;
-    let data: Record<string, unknown>;
+    let alarm: ProjectedOutput;
     if (actual > ref + pos + tolAll) {
-      type = 'UnexpectedItemInBaggingArea';
-      data = { ...base, excessG: r1(actual - (ref + pos)) };
+      alarm = { key, cause, type: 'UnexpectedItemInBaggingArea', data: { ...base, excessG: r1(actual - (ref + pos)) } };
     } else if (actual < ref + neg - tolAll) {
-      type = 'ItemRemovedFromBaggingArea';
-      data = { ...base, missingG: r1(ref + neg - actual) };
+      alarm = { key, cause, type: 'ItemRemovedFromBaggingArea', data: { ...base, missingG: r1(ref + neg - actual) } };
     } else {
-      type = 'WeightMismatch';
-      data = { ...base, lines: o.map((l) => l.line) };
+      alarm = { key, cause, type: 'WeightMismatch', data: { ...base, lines: o.map((l) => l.line) } };
     }
     weightAlarm = key;
-    alarms.set(key, type);
-    outputs.push({ key, type, cause, data });
+    alarms.set(key, alarm.type);
+    outputs.push(alarm);
   };
 
-  const afterBasketChange = (i: ProjectorInput): void => {
+  const afterBasketChange = (i: VerdictInput): void => {
     if (gone.size) return;
     if (baseline !== undefined && weightAlarm) {
       explain(`b:${i.id}`, i.id, false);
@@ -188,7 +197,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         ended = true;
         break;
       case 'ItemAddedToBasket': {
-        const d = i.data as ItemAddedData;
+        const d = i.data;
         if (lines.has(d.line)) break;
         const b = d.bagging;
         lines.set(d.line, {
@@ -205,7 +214,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         break;
       }
       case 'QuantityChanged': {
-        const d = i.data as { line: string; quantity: number };
+        const d = i.data;
         const l = lines.get(d.line);
         if (!l || l.skip) break;
         l.expected = l.unitG * d.quantity;
@@ -213,14 +222,14 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         break;
       }
       case 'ItemRemovedFromBasket': {
-        const l = lines.get((i.data as { line: string }).line);
+        const l = lines.get(i.data.line);
         if (!l) break;
         l.expected = 0;
         afterBasketChange(i);
         break;
       }
       case 'DeviceStatus': {
-        const st = (i.data as { state: string }).state;
+        const st = i.data.state;
         if (SCALE_GONE.has(st)) gone.add(i.source);
         else if (st !== 'starting' && gone.delete(i.source) && gone.size === 0) {
           // Back: what was added meanwhile was bagged under the attendant's eyes (the lane
@@ -236,7 +245,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
       }
       case 'WeightHasChanged': {
         if (gone.size) break;
-        const d = i.data as { grams: number; delta: number };
+        const d = i.data;
         if (reanchor) {
           baseline = d.grams - d.delta - ref;
           reanchor = false;
@@ -247,7 +256,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         break;
       }
       case DEADLINE: {
-        const d = i.data as DeadlineData;
+        const d = i.data;
         const l = lines.get(d.line);
         if (!l || gone.size) break;
         const o = outstanding(l);
@@ -276,7 +285,7 @@ export function weightVerdicts(inputs: ProjectorInput[], rules: WeightRules = DE
         break;
       }
       case 'OverrideApplied': {
-        const d = i.data as { kind: string; key?: string; action: string };
+        const d = i.data;
         if (d.kind !== 'weight' || d.action !== 'approve' || !d.key || !alarms.has(d.key)) break;
         const type = alarms.get(d.key);
         let clears: string[];

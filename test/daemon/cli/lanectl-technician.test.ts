@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar';
 import { startDaemon, tempDir, writeConfig, sleep, query } from '../../helpers/daemon.js';
+import { until } from '../../helpers/lane.js';
 import { lanectl, lanectlInteractive, technician, type CliResult } from '../../helpers/lanectl.js';
 import { request } from '../../../daemon/cli/client.js';
 import { verifyHash } from '../../../broker/credentials.js';
@@ -22,8 +23,15 @@ t.test('lanectl for the technician, against a running lane', async (t) => {
   const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
   // the simulated scanner scans three codes 3-7 s after start and leaves them unbagged:
-  // an open transaction with blocking alarms
-  await sleep(7500);
+  // an open transaction whose items wait to be bagged
+  const count = async (db: string, sql: string) => (await query<{ c: number }>(join(stateDir, db), sql).catch(() => [{ c: 0 }]))[0].c;
+  await until(
+    async () =>
+      (await count('devices.db', "SELECT count(*) AS c FROM outbox WHERE source = 'scanner' AND type = 'BarcodeScanned'")) >= 3 &&
+      (await count('basket.db', 'SELECT count(*) AS c FROM basket_lines')) >= 3,
+    30_000,
+    'the scripted scans in the basket',
+  );
 
   t.test('calibrate', async (t) => {
     // the selftests' scans left a transaction open: calibrating now would move the

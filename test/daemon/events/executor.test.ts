@@ -6,12 +6,10 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 t.test('same key runs one at a time in order; other keys overlap', async (t) => {
   const ex = new KeyedExecutor();
   const log: string[] = [];
-  let running = 0;
   let maxSameKey = 0;
   const runningByKey = new Map<string, number>();
   const job = (key: string, n: number) =>
     ex.run(key, async () => {
-      running += 1;
       runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
       maxSameKey = Math.max(maxSameKey, runningByKey.get(key)!);
       log.push(`${key}${n}+`);
@@ -19,7 +17,6 @@ t.test('same key runs one at a time in order; other keys overlap', async (t) => 
       await tick();
       log.push(`${key}${n}-`);
       runningByKey.set(key, runningByKey.get(key)! - 1);
-      running -= 1;
     });
   await Promise.all([job('a', 1), job('b', 1), job('a', 2), job('b', 2), job('a', 3)]);
   t.equal(maxSameKey, 1, 'never two jobs of one key at once');

@@ -6,7 +6,7 @@ import { Outbox } from '../../../daemon/events/outbox.js';
 import { KeyedExecutor } from '../../../daemon/events/executor.js';
 import { defineEvent } from '../../../daemon/events/schema.js';
 import { newEventId } from '../../../daemon/events/envelope.js';
-import { RetroactiveProjector, compareInputs, type ProjectorInput, type ProjectedOutput } from '../../../daemon/events/retroactive.js';
+import { RetroactiveProjector, compareInputs, type Output, type ProjectorInput, type ProjectedOutput } from '../../../daemon/events/retroactive.js';
 import { createLogger } from '../../../daemon/core/log.js';
 import { tempDir, prng } from '../../helpers/daemon.js';
 
@@ -19,8 +19,8 @@ defineEvent('TestOverdrawn', 1, Type.Object({ balance: Type.Integer() }));
 defineEvent('TestRecovered', 1, Type.Object({ balance: Type.Integer() }));
 defineEvent('TestRetracted', 1, Type.Object({ retracts: Type.String(), key: Type.String(), type: Type.String() }));
 
-function balances(inputs: ProjectorInput[]): ProjectedOutput[] {
-  const out: ProjectedOutput[] = [];
+function balances(inputs: ProjectorInput[]): Array<ProjectedOutput<Output>> {
+  const out: Array<ProjectedOutput<Output>> = [];
   let balance = 0;
   for (const i of inputs) {
     const before = balance;
@@ -40,11 +40,11 @@ async function setup(dir = tempDir()) {
   await store.exec('PRAGMA synchronous=OFF');
   const outbox = new Outbox({ store, source: 'proj', clock, log, retention: 1_000_000 });
   await outbox.init();
-  const proj = new RetroactiveProjector({
+  const proj = new RetroactiveProjector<ProjectorInput, Output>({
     name: 'bal',
     project: balances,
-    retractionType: 'TestRetracted',
-    emit: (tx, type, data, meta) => outbox.emit(tx, type, data, meta),
+    emit: (tx, out, meta) => outbox.emit(tx, out.type, out.data, meta),
+    retract: (tx, data, meta) => outbox.emit(tx, 'TestRetracted', data, meta),
   });
   await proj.migrate(store);
   return { dir, store, outbox, proj };
@@ -240,7 +240,7 @@ for (const seed of seeds) {
 
     for (const txn of ['A', 'B'] as const) {
       // Live outputs are in publishing order (a re-published one moves to the end): compare by key.
-      const byKey = (os: ProjectedOutput[]) => os.map((o) => ({ key: o.key, type: o.type, data: o.data })).sort((x, y) => (x.key < y.key ? -1 : 1));
+      const byKey = (os: Array<ProjectedOutput<Output>>) => os.map((o) => ({ key: o.key, type: o.type, data: o.data })).sort((x, y) => (x.key < y.key ? -1 : 1));
       const view = async (s: Awaited<ReturnType<typeof setup>>) => byKey(await s.store.tx((tx) => s.proj.live(tx, txn)));
       const expected = byKey(balances([...events[txn]].sort(compareInputs)));
       const a = await view(seq);

@@ -54,7 +54,7 @@ const readers: Array<[string, () => Promise<{ take(name: string, doc: unknown): 
   [
     'ui-static/js/basket-view.js',
     async () => {
-      const { BasketView: UiView } = (await import(pathToFileURL(join(ROOT, 'ui-static/js/basket-view.js')).href)) as { BasketView: new () => any };
+      const { BasketView: UiView } = (await import(pathToFileURL(join(ROOT, 'ui-static/js/basket-view.js')).href)) as { BasketView: new () => Json };
       return new UiView();
     },
   ],

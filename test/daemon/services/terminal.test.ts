@@ -4,6 +4,7 @@ import { SimulatedTerminal } from '../../../daemon/services/payment/simulated.js
 import { PaymentAborted } from '../../../daemon/services/payment/terminal.js';
 import { silentLogger } from '../../../daemon/core/log.js';
 import { query, tempDir } from '../../helpers/daemon.js';
+import { until } from '../../helpers/lane.js';
 
 // The PaymentTerminal contract on the simulated terminal: one idempotency key is
 // charged at most once, whatever is asked again, restarted, aborted or cancelled.
@@ -39,7 +40,8 @@ t.test('a pending key survives a restart of the terminal and finishes once', asy
   await first.start();
   const ac = new AbortController();
   const pending = first.authorize(req('k'), ac.signal);
-  setTimeout(() => ac.abort(), 50);
+  await until(async () => (await first.ledger()).some((r) => r.key === 'k' && r.state === 'pending'), 5000, 'k pending at the terminal');
+  ac.abort();
   await t.rejects(pending, PaymentAborted, 'aborted by the caller: still pending at the terminal');
   await first.stop();
   const again = new SimulatedTerminal({ stateDir: dir, log: silentLogger(), delayMs: 10 });
@@ -56,7 +58,7 @@ t.test('timeout never answers; cancel ends it without a charge; cancel after app
   t.teardown(() => term.stop());
   await term.queue(['timeout', 'cancel']);
   const hanging = term.authorize(req('t1'), never());
-  await new Promise((r) => setTimeout(r, 50));
+  await until(async () => (await term.ledger()).some((r) => r.key === 't1' && r.state === 'pending'), 5000, 't1 pending at the terminal');
   t.same(await term.cancel('t1'), { outcome: 'cancelled' });
   t.same(await hanging, { outcome: 'cancelled' }, 'the waiting request ends cancelled');
   t.same(await term.authorize(req('t2'), never()), { outcome: 'cancelled' }, 'the shopper cancelled at the terminal');

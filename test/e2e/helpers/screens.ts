@@ -7,10 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../helpers/daemon.js';
-import { Credentials } from '../../../broker/credentials.js';
 import { gs1CheckDigit } from '../../../drivers/barcode/gtin.js';
 import { PIN, type Kiosk, type Technician } from './kiosk.js';
 
@@ -55,7 +53,7 @@ export class LaneDriver {
   /** Grams on the bagging scale, as the shopper put them there. */
   bagged = 0;
   private unplugged = new Set<string>();
-  private laneDocPublished = false;
+  private leased = false;
 
   constructor(readonly k: Kiosk) {}
 
@@ -143,26 +141,16 @@ export class LaneDriver {
   }
 
   /**
-   * doc/lane with `updating: true`, published as the updater service would (a
-   * service principal may publish documents). The attendant service's next
-   * doc/lane replaces it; reset() puts the attendant's back.
+   * The updater's idle lease, asked as the updater asks it (cmd/attendant and
+   * cmd/basket UpdateLease): doc/lane says `updating` while it is held.
    */
-  async publishUpdating(): Promise<void> {
-    const lane = this.tech.docs.get('lane') as Record<string, unknown>;
-    await this.publishLaneDoc({ ...lane, updating: true });
-    this.laneDocPublished = true;
-    await this.tech.until(() => this.tech.docs.get('lane')?.updating === true, 'doc/lane updating');
-  }
-
-  private async publishLaneDoc(doc: unknown): Promise<void> {
-    const clientId = 'laned-updater';
-    const password = Credentials.passwordOf(Credentials.readGenerated(this.k.stateDir), 'service', clientId);
-    const c = await mqtt.connectAsync(this.k.daemon.brokerUrl, { clientId, username: 'service', password, reconnectPeriod: 0, clean: true });
-    try {
-      await c.publishAsync('doc/lane', JSON.stringify(doc), { qos: 1, retain: true });
-    } finally {
-      await c.endAsync();
+  async leaseForUpdate(): Promise<void> {
+    this.leased = true;
+    for (const service of ['basket', 'attendant']) {
+      const r = await this.tech.command(service, 'UpdateLease', { seconds: 600 });
+      if (!r.ok) throw new Error(`${service} UpdateLease refused: ${r.error}`);
     }
+    await this.tech.until(() => this.tech.docs.get('lane')?.updating === true, 'doc/lane updating');
   }
 
   /** Back to the welcome screen: no transaction, no alert, every device plugged, an empty bagging area, the page reloaded. */
@@ -171,10 +159,12 @@ export class LaneDriver {
     if (tech.docs.get('lane')?.attendantMode) await this.sim('Input', { device: 'keyswitch', on: false });
     for (const d of this.unplugged) await this.sim('Replug', { device: d });
     this.unplugged.clear();
-    if (this.laneDocPublished) {
-      const { updating: _, ...lane } = tech.docs.get('lane') as Record<string, unknown>;
-      await this.publishLaneDoc(lane);
-      this.laneDocPublished = false;
+    if (this.leased) {
+      for (const service of ['basket', 'attendant']) {
+        const r = await tech.command(service, 'UpdateRelease', {});
+        if (!r.ok) throw new Error(`${service} UpdateRelease refused: ${r.error}`);
+      }
+      this.leased = false;
     }
     if (tech.basket?.status === 'paying') {
       const r = await tech.command('payment', 'Cancel', {});
@@ -223,7 +213,7 @@ export const SCREENS: ScreenDef[] = [
   {
     name: 'updating',
     async reach(l) {
-      await l.publishUpdating();
+      await l.leaseForUpdate();
       await l.screen('updating');
     },
   },

@@ -1,0 +1,151 @@
+/**
+ * store IT's commands over the store broker: a catalog update as a claim check
+ * (downloaded, hash-checked, imported in one swap), refused with the old catalog
+ * intact for a wrong sha256, a cut-short download and an oversized file; an update
+ * offer refused while the lane runs no updater; a repeated id answered again, not
+ * applied again; a malformed command answered with what is wrong.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import t from 'tap';
+import type { MqttClient } from 'mqtt';
+import { request } from '../../../../daemon/cli/client.js';
+import { query } from '../../../helpers/daemon.js';
+import { ean13 } from '../../../helpers/lanectl.js';
+import { until } from '../../../helpers/lane.js';
+import { storeBroker } from '../../../helpers/store-broker.js';
+import { startLaneFor } from './fixture.js';
+
+const PEN = '04006381333931';
+const COLA = '05449000000996';
+
+function catalogFile(penPrice: number, colaPrice: number, filler: number): string {
+  const products = [
+    { gtin: PEN.slice(1), name: 'Highlighter pen, yellow', price: penPrice, weight_g: 12 },
+    { gtin: COLA.slice(1), name: 'Cola, 0.33 l can', price: colaPrice, weight_g: 350 },
+  ];
+  for (let i = 0; i < filler; i++) products.push({ gtin: ean13(`40000${String(i).padStart(7, '0')}`), name: `Filler ${i}`, price: 100 + i, weight_g: 100 });
+  return JSON.stringify({ products });
+}
+
+t.test('store IT commands', async (t) => {
+  const good = catalogFile(555, 777, 3000);
+  const big = catalogFile(1, 1, 6000);
+  const files: Record<string, string> = { '/good.json': good, '/big.json': big };
+  const http: Server = createServer((req, res) => {
+    if (req.url === '/cut.json') {
+      // promises the whole file, sends half of it and hangs up
+      res.writeHead(200, { 'content-length': String(good.length) });
+      res.write(good.slice(0, good.length / 2));
+      setImmediate(() => res.destroy());
+      return;
+    }
+    const body = files[req.url ?? ''];
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': String(Buffer.byteLength(body)) }).end(body);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => http.close());
+  const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+  const b = await storeBroker('store-6', ['lane-3']);
+  await b.start();
+  t.teardown(() => b.stop());
+  const lane = await startLaneFor(b, 'lane-3', { probe: false, uplink: { maxCatalogBytes: Buffer.byteLength(good) + 1000 }, services: { updater: { enabled: false } } });
+  t.teardown(() => lane.kill('SIGKILL'));
+  const prefix = 'store/store-6/lane/lane-3';
+  const it: MqttClient = await b.connect('store-it-console');
+  t.teardown(() => it.end(true));
+  const replies = new Map<string, Record<string, unknown>[]>();
+  it.on('message', (topic, payload) => {
+    const id = topic.split('/').pop()!;
+    replies.set(id, [...(replies.get(id) ?? []), JSON.parse(payload.toString('utf8')) as Record<string, unknown>]);
+  });
+  await it.subscribeAsync(`${prefix}/reply/+`, { qos: 1 });
+  await until(async () => ((await lane.status()) as { uplink: { connected: boolean } }).uplink.connected, 30_000, 'the uplink connected');
+  const send = async (name: string, cmd: unknown, n = 1): Promise<Record<string, unknown>> => {
+    const id = (cmd as { id: string }).id;
+    await it.publishAsync(`${prefix}/cmd/${name}`, JSON.stringify(cmd), { qos: 1 });
+    await until(() => (replies.get(id)?.length ?? 0) >= n, 60_000, `the reply to ${name} ${id}`);
+    return replies.get(id)![n - 1];
+  };
+  const price = async (gtin: string): Promise<number> => ((await request(lane.tech, 'catalog', 'Show', { gtin })) as { price: number }).price;
+
+  t.equal(await price(PEN), 129, 'the demo catalog’s price to begin with');
+  const claim = { url: `${base}/good.json`, sha256: sha(good), size: Buffer.byteLength(good), version: '2026-12-03.1' };
+
+  const wrongHash = await send('Catalog', { id: 'c-hash', by: 'it-alice', args: { ...claim, sha256: sha('something else') } });
+  t.equal(wrongHash.ok, false);
+  t.match(wrongHash.error, /refused \(hash\).*catalog is unchanged/, `wrong sha256: ${String(wrongHash.error)}`);
+  const cut = await send('Catalog', { id: 'c-cut', by: 'it-alice', args: { ...claim, url: `${base}/cut.json` } });
+  t.equal(cut.ok, false);
+  t.match(cut.error, /refused.*catalog is unchanged/, `cut short: ${String(cut.error)}`);
+  const tooBig = await send('Catalog', { id: 'c-big', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: Buffer.byteLength(big), version: 'big' } });
+  t.match(tooBig.error, /over uplink\.maxCatalogBytes/, `claimed too big: ${String(tooBig.error)}`);
+  const lies = await send('Catalog', { id: 'c-lies', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: 5000, version: 'lies' } });
+  t.equal(lies.ok, false);
+  t.match(lies.error, /refused \(too-large\)/, `a server sending more than claimed: ${String(lies.error)}`);
+  t.equal(await price(PEN), 129, 'after the refusals the old catalog is intact');
+
+  // the good one, with scans going on while it imports
+  const scans: Array<Promise<unknown>> = [];
+  let importing = true;
+  const scanning = (async () => {
+    while (importing) {
+      for (const code of [PEN.slice(1), COLA.slice(1)]) scans.push(request(lane.tech, 'sim', 'Scan', { code }).catch(() => undefined));
+      await new Promise((r) => setImmediate(r));
+      await scans[scans.length - 1];
+    }
+  })();
+  const applied = await send('Catalog', { id: 'c-good', by: 'it-alice', args: claim });
+  importing = false;
+  await scanning;
+  t.equal(applied.ok, true, `applied: ${JSON.stringify(applied)}`);
+  t.equal(await price(PEN), 555, 'the new price');
+  t.equal(await price(COLA), 777);
+  await until(
+    async () => (await query<{ c: number }>(join(lane.stateDir, 'catalog.db'), "SELECT count(*) AS c FROM outbox WHERE type = 'ScanResolved'"))[0].c >= scans.length + 3,
+    30_000,
+    'every scan resolved',
+  );
+  const resolved = await query<{ payload: string }>(join(lane.stateDir, 'catalog.db'), "SELECT payload FROM outbox WHERE type = 'ScanResolved' ORDER BY seq");
+  const prices = resolved.map((r) => (JSON.parse(r.payload) as { data: { product?: { gtin: string; price: number } } }).data.product).filter((p) => p && (p.gtin === PEN || p.gtin === COLA));
+  const isNew = prices.map((p) => p!.price === 555 || p!.price === 777);
+  const firstNew = isNew.indexOf(true);
+  t.ok(firstNew >= 0, 'scans after the import see the new prices');
+  t.notOk(isNew.slice(firstNew).includes(false), `no old price after the first new one (${prices.length} scans resolved, ${firstNew} with old prices)`);
+
+  const importsNow = async (): Promise<number> =>
+    (await query<{ c: number }>(join(lane.stateDir, 'catalog.db'), "SELECT count(*) AS c FROM outbox WHERE type = 'CatalogImported'"))[0].c;
+  const before = await importsNow();
+  const again = await send('Catalog', { id: 'c-good', by: 'it-alice', args: claim }, 2);
+  t.same(again, applied, 'the same id gets the same answer');
+  t.equal(await importsNow(), before, 'and is not imported twice');
+
+  const offer = await send('Offer', { id: 'o-1', by: 'it-bob', args: { url: `${base}/bundle`, sha256: sha('b'), size: 10, version: '9.9.9' } });
+  t.equal(offer.ok, false);
+  t.match(offer.error, /runs no updater service/, `offer refused: ${String(offer.error)}`);
+
+  const bad = await send('Catalog', { id: 'c-bad', by: 'it-alice', args: { url: 'ftp://x', sha256: 'nope' } });
+  t.equal(bad.ok, false);
+  t.match(bad.error, /^args\//, `schema-checked: ${String(bad.error)}`);
+  const unknown = await send('Reboot', { id: 'r-1', by: 'it-mallory' });
+  t.match(unknown.error, /unknown command Reboot/);
+
+  const journaled = await query<{ payload: string }>(join(lane.stateDir, 'uplink.db'), "SELECT payload FROM outbox WHERE type = 'StoreCommandApplied' ORDER BY seq");
+  const entries = journaled.map((r) => (JSON.parse(r.payload) as { data: { id: string; by: string; ok: boolean } }).data);
+  t.same(
+    entries.map((e) => [e.id, e.by, e.ok]),
+    [
+      ['c-hash', 'store:it-alice', false],
+      ['c-cut', 'store:it-alice', false],
+      ['c-big', 'store:it-alice', false],
+      ['c-lies', 'store:it-alice', false],
+      ['c-good', 'store:it-alice', true],
+      ['o-1', 'store:it-bob', false],
+    ],
+    'each applied or refused command is journaled with who sent it',
+  );
+});
