@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, type CommandSpec, type ServiceContext } from '../runtime/runtime.js';
 import { PACKAGE_VERSION } from '../core/version.js';
-import { activeSlot, defaultUpdaterRoot, otherSlot, slotPath, type Slot } from './layout.js';
+import { activeSlot, otherSlot, slotPath, type Slot } from './layout.js';
 import { UPDATER_STATES, type UpdaterState, type UpdaterStateKeeper } from './state-file.js';
 import { beginTrial, commitTrial, readState, slotVersion, writeState } from './switch.js';
 import { inWindow, parseWindow } from './window.js';

@@ -19,7 +19,7 @@ export async function rolledBackWithinTries(t: Test, c: { flaw: Flaw; why: RegEx
   t.teardown(() => sup.stop());
   const state = () => readUpdaterState(stateFilePath(lane.root)).state;
   await sup.waitFor(() => state().state === 'rolled-back', 400_000, 'the rollback');
-  await sup.waitFor(() => sup.running()?.slot === 'a' && sup.running()?.readyAt !== undefined, 60_000, 'slot a ready again');
+  await sup.waitFor(() => sup.running()?.slot === 'a' && sup.running()?.readyAt !== undefined, 300_000, 'slot a ready again');
 
   const onB = sup.starts.filter((s) => s.slot === 'b');
   t.equal(onB.length, 3, `3 starts of the new version (updater.tries), then back: ${sup.starts.map((s) => s.slot).join(' ')}`);

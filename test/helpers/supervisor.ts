@@ -22,6 +22,8 @@ export interface Start {
   /** CLOCK_MONOTONIC ns (process.hrtime.bigint()). */
   spawnedAt: bigint;
   readyAt?: bigint;
+  /** STOPPING=1: no longer serving. */
+  stoppingAt?: bigint;
   result?: string;
   exit?: string;
   lines: string[];
@@ -45,7 +47,7 @@ export interface SuperviseOptions {
   stateDir: string;
   config: string;
   env?: Record<string, string>;
-  /** TimeoutStartSec= in ms (the unit's 120 s is too long for a test). */
+  /** TimeoutStartSec= in ms; default: the unit's. */
   startTimeoutMs?: number;
   /** RestartSec= in ms (the unit's 2 s, shortened for a test). */
   restartMs?: number;
@@ -75,6 +77,7 @@ export async function supervise(o: SuperviseOptions): Promise<Supervisor> {
       .map((kv) => kv.split('=', 2) as [string, string]),
   );
   const prevent = settings(unit, 'RestartPreventExitStatus').flatMap((v) => v.split(/\s+/)).map(Number);
+  const startTimeoutMs = Number(settings(unit, 'TimeoutStartSec')[0] ?? 90) * 1000;
   const burst = Number(settings(unit, 'StartLimitBurst')[0] ?? 5);
   const intervalMs = Number(settings(unit, 'StartLimitIntervalSec')[0] ?? 10) * 1000;
   if (settings(unit, 'Restart')[0] !== 'on-failure') throw new Error('systemd/laned.service: the supervisor knows Restart=on-failure only');
@@ -162,21 +165,22 @@ export async function supervise(o: SuperviseOptions): Promise<Supervisor> {
     p.stderr!.on('data', onData);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
     let timedOut = false;
-    const readyWatch = setInterval(() => {
-      const m = notify.messages.slice(seen).find((x) => x.fields.READY === '1');
-      if (m && start.readyAt === undefined) start.readyAt = m.t;
-    }, 10);
+    const watch = (): void => {
+      const mine = notify.messages.slice(seen);
+      start.readyAt ??= mine.find((x) => x.fields.READY === '1')?.t;
+      start.stoppingAt ??= mine.find((x) => x.fields.STOPPING === '1')?.t;
+    };
+    const readyWatch = setInterval(watch, 10);
     const timeout = setTimeout(() => {
       if (start.readyAt !== undefined) return;
       timedOut = true;
       p.kill('SIGTERM');
       setTimeout(() => p.kill('SIGKILL'), 2000).unref();
-    }, o.startTimeoutMs ?? 20_000);
+    }, o.startTimeoutMs ?? startTimeoutMs);
     const { code, signal } = await exited;
     clearInterval(readyWatch);
     clearTimeout(timeout);
-    const m = notify.messages.slice(seen).find((x) => x.fields.READY === '1');
-    if (m && start.readyAt === undefined) start.readyAt = m.t;
+    watch();
     const result = timedOut ? 'timeout' : signal ? 'signal' : code === 0 ? 'success' : 'exit-code';
     start.result = result;
     start.exit = signal ?? String(code);

@@ -1,7 +1,7 @@
 import t from 'tap';
 
 // several starts of laned under a loaded machine: more than the default 300 s per file
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 import { rolledBackWithinTries } from '../helpers/rollback-case.js';
 
 // A new version that fails this way, under a supervisor that runs the unit's own
