@@ -1,6 +1,5 @@
 import { userInfo } from 'node:os';
 import type { MqttClient } from 'mqtt';
-import { doc } from '../../broker/topics.js';
 
 /** What the attendant service keeps retained on doc/lane (what the attendant's screen shows). */
 export interface LaneDoc {

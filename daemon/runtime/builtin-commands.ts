@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../core/log.js';
 import type { Tx } from '../store/store.js';
-import { parseEvent, type Envelope } from '../events/envelope.js';
+import { parseEvent } from '../events/envelope.js';
 import type { DeadLetter, DeadLetters } from '../events/deadletter.js';
 import { CommandError } from '../events/command.js';
 import type { CommandSpec, ServiceStatus } from './service.js';

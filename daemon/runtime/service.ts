@@ -10,7 +10,6 @@ import type { EmitMeta } from '../events/outbox.js';
 import type { DomainEvent, EventMap, EventType } from '../events/schemas/index.js';
 import type { DocName } from '../../broker/topics.js';
 import type { DocMap } from '../services/docs.js';
-import type { CommandReply } from '../events/command.js';
 
 /** What the daemon (or `laned --only`) gives every hosted service. */
 export interface RuntimeHost {

@@ -7,7 +7,6 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { DocName } from '../../broker/topics.js';
 import { InterventionKind, ItemAddedToBasket, MissingNeed } from '../events/schemas/checkout.js';
 import { DeviceStatusEvent } from '../events/schemas/devices.js';
 import type { BasketPage, BasketSummary } from './basket/doc.js';
@@ -144,7 +143,7 @@ export function docSchemaKey(name: string): string | undefined {
 }
 
 /** First problem of a document against its schema, or undefined when it is valid. */
-export function docProblem(name: DocName | string, body: unknown): string | undefined {
+export function docProblem(name: string, body: unknown): string | undefined {
   const key = docSchemaKey(name);
   if (!key) return `doc/${name} has no schema (daemon/services/docs.ts)`;
   let check = checks.get(key);

@@ -43,7 +43,7 @@ export function loadSigningKey(pem: string, where: string): KeyObject {
   try {
     key = createPrivateKey(pem);
   } catch (err) {
-    throw new Error(`${where}: not a PEM private key (${(err as Error).message})`);
+    throw new Error(`${where}: not a PEM private key (${(err as Error).message})`, { cause: err });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${where}: a ${key.asymmetricKeyType} key; bundles are signed with Ed25519 (lanectl update keygen)`);
   return key;

@@ -149,7 +149,7 @@ export function checkManifest(bytes: Buffer, signature: Buffer, c: ManifestCheck
     const known = c.keys.map((k) => k.id).join(', ') || 'none';
     throw new UpdateRefused('unknown-key', `signed with key ${JSON.stringify(keyId)}, which this lane does not trust (updater.keys: ${known})`);
   }
-  let ok = false;
+  let ok: boolean;
   try {
     ok = signature.length === 64 && verify(null, bytes, key.key, signature);
   } catch {

@@ -269,9 +269,9 @@ export class Stager {
         if (failed) return;
         failed = true;
         source.destroy();
-        if (!payload) return reject(err);
+        if (!payload) return reject(err instanceof Error ? err : new Error(String(err)));
         payload.abort();
-        void payload.done.then(() => reject(err));
+        void payload.done.then(() => reject(err instanceof Error ? err : new Error(String(err))));
       };
       const collect = (entry: ReadEntry, max: number, done: (b: Buffer) => void): void => {
         const chunks: Buffer[] = [];

@@ -72,7 +72,7 @@ t.test('the bundle tool refuses what it cannot sign with', async (t) => {
   t.equal(noKey.code, 1);
   t.match(noKey.err, /--key KEY\.key is required/);
   const rsa = join(dir, 'rsa.key');
-  await new Promise<void>((resolve, reject) => execFile('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) => execFile('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], (e) => (e ? reject(new Error(e.message)) : resolve())));
   const wrong = await bundleTool(['--key', rsa, '--payload', 'x.tar.gz']);
   t.equal(wrong.code, 1);
   t.match(wrong.err, /rsa\.key: a rsa key; bundles are signed with Ed25519/);

@@ -143,7 +143,6 @@ export function buildReceipt(txn: string, events: DomainEvent[]): Receipt {
   r.interventions = [...interventions.values()];
   return r;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 
 const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDeclined', 'InterventionRequired', 'InterventionCleared', 'OverrideApplied']);
 

@@ -24,6 +24,7 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
     const root = settings.root ?? defaultUpdaterRoot(ctx.stateDir);
     const log = ctx.log;
     // every change: one journal line per transition, doc/updater, /metrics (the switcher, daemon/updater/switcher.ts)
+    // eslint-disable-next-line prefer-const -- the keeper calls the switcher, which is made with the keeper
     let switcher: Switcher | undefined;
     const keeper = new UpdaterStateKeeper(stateFilePath(root), (s) => switcher?.changed(s));
     switcher = createSwitcher(ctx, keeper, root);
