@@ -39,7 +39,6 @@ export interface BrokerOptions {
   uiCommands?: Record<string, readonly string[]>;
 }
 
-
 function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -216,9 +215,9 @@ export class Broker {
               return done(authError(`identifier rejected: ${client.id} is another principal's session`, 2), false);
             }
             // the owner holds in memory at once; a store that cannot write (a full disk) must not lock clients out
-            await this.persistence?.bindOwner(client.id, me).catch((err: Error) =>
-              this.log.warn({ clientId: client.id, err: err.message }, `session owner of ${client.id} not stored: ${err.message}`),
-            );
+            await this.persistence
+              ?.bindOwner(client.id, me)
+              .catch((err: Error) => this.log.warn({ clientId: client.id, err: err.message }, `session owner of ${client.id} not stored: ${err.message}`));
             await this.recheckSession(client.id, p);
             this.identities.set(client, p);
             this.touch(client.id);

@@ -480,8 +480,7 @@ export class Daemon {
       log: this.log.child({ component: 'systemd' }),
       metrics: this.metrics,
       everyMs: every,
-      probes: () =>
-        this.services.filter((s) => s.running).map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
+      probes: () => this.services.filter((s) => s.running).map((s) => ({ name: `service ${s.name}`, answers: (ms: number) => s.answers(ms) })),
     });
     this.watchdog.start();
   }

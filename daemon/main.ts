@@ -48,7 +48,13 @@ async function main(): Promise<number> {
   const configFile = args.config ?? process.env.LANED_CONFIG;
   let daemon: Daemon;
   try {
-    daemon = new Daemon({ config, stateDir: resolveStateDir(args['state-dir']), log, ...(args.only ? { only: args.only } : {}), ...(configFile ? { configFile: resolve(configFile) } : {}) });
+    daemon = new Daemon({
+      config,
+      stateDir: resolveStateDir(args['state-dir']),
+      log,
+      ...(args.only ? { only: args.only } : {}),
+      ...(configFile ? { configFile: resolve(configFile) } : {}),
+    });
   } catch (err) {
     if (!(err instanceof StateDirError)) throw err;
     // one line, no stack: a restart cannot mend the mount or its owner
@@ -69,7 +75,10 @@ async function main(): Promise<number> {
   };
   // A bug in one part must not crash-loop the lane: log it loudly and keep serving.
   process.on('unhandledRejection', (reason) => {
-    log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, `unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
+    log.error(
+      { err: reason instanceof Error ? reason.stack : String(reason) },
+      `unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

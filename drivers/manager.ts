@@ -141,7 +141,9 @@ export class DeviceManager {
     if (!config) return;
     const log = this.o.log.child({ component: `drivers/${config.kind}`, device: slot.name });
     try {
-      const env = config.simulate ? await this.o.sim.attach(slot.name, config, this.o.stateDir) : (this.o.realEnv ?? ((n: string) => this.defaultRealEnv(n)))(slot.name);
+      const env = config.simulate
+        ? await this.o.sim.attach(slot.name, config, this.o.stateDir)
+        : (this.o.realEnv ?? ((n: string) => this.defaultRealEnv(n)))(slot.name);
       // validated: the kind is registered; its driver is imported now
       const kind = await deviceKind(config.kind)!.load();
       const emit = this.o.emitFor(slot.name);

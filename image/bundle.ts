@@ -63,7 +63,9 @@ const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 let payloadFile = values.payload ? resolve(values.payload) : undefined;
 if (!payloadFile) {
   process.stderr.write(`bundle: building the ${arch} payload (image/payload.sh)\n`);
-  const dest = execFileSync('bash', [join(ROOT, 'image', 'payload.sh'), '--arch', arch, '--out', join(out, 'payload')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const dest = execFileSync('bash', [join(ROOT, 'image', 'payload.sh'), '--arch', arch, '--out', join(out, 'payload')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
     .toString()
     .trim()
     .split('\n')
@@ -84,5 +86,7 @@ const manifest = await writeBundle({
   expires: new Date(created.getTime() + days * 86_400_000),
   allowDowngrade: values['allow-downgrade'],
 });
-process.stderr.write(`bundle: ${file}: ${manifest.compatible} ${manifest.version}, payload ${manifest.payload.size} bytes, signed by ${keyId}, expires ${manifest.expires}\n`);
+process.stderr.write(
+  `bundle: ${file}: ${manifest.compatible} ${manifest.version}, payload ${manifest.payload.size} bytes, signed by ${keyId}, expires ${manifest.expires}\n`,
+);
 process.stdout.write(`${file}\n`);

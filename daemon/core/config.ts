@@ -153,7 +153,9 @@ function describe(value: unknown): string {
 export function validateConfig(doc: unknown, origin: string, base = process.cwd()): Config {
   const raw = doc ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${origin}: the top level must be a mapping of keys (lane, broker, http, events, health, updater, devices, services), got ${describe(raw)}`);
+    throw new ConfigError(
+      `${origin}: the top level must be a mapping of keys (lane, broker, http, events, health, updater, devices, services), got ${describe(raw)}`,
+    );
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   if (Value.Check(ConfigSchema, withDefaults)) {

@@ -135,7 +135,11 @@ export class Metrics {
       labelNames: ['state'],
       registers: [r],
     });
-    this.stateDiskFree = new Gauge({ name: 'laned_state_disk_free_bytes', help: "Free bytes on the state directory's filesystem (last health check)", registers: [r] });
+    this.stateDiskFree = new Gauge({
+      name: 'laned_state_disk_free_bytes',
+      help: "Free bytes on the state directory's filesystem (last health check)",
+      registers: [r],
+    });
     this.scansLost = new Counter({
       name: 'laned_scans_lost_total',
       help: 'Scans that could not be stored (the shopper is asked to scan again)',

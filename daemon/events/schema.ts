@@ -65,9 +65,7 @@ export function isKnownType(type: string): boolean {
 export function dataProblem(type: string, v: number, data: unknown): string | undefined {
   const reg = registry.get(key(type, v));
   if (!reg) {
-    return latest.has(type)
-      ? `unknown version ${v} of event type ${type} (known up to ${latest.get(type)})`
-      : `unknown event type ${type}`;
+    return latest.has(type) ? `unknown version ${v} of event type ${type} (known up to ${latest.get(type)})` : `unknown event type ${type}`;
   }
   if (reg.check.Check(data)) return undefined;
   const first = reg.check.Errors(data).First();

@@ -93,7 +93,8 @@ export class Watchdog {
       if (reason) {
         this.st.withheld += 1;
         this.o.metrics.watchdogWithheld.inc({ reason: reason.startsWith('event loop') ? 'lag' : 'service' });
-        if (this.st.withholding === undefined) this.o.log.error({ reason }, `watchdog ping withheld: ${reason}; systemd restarts laned if this lasts WatchdogSec`);
+        if (this.st.withholding === undefined)
+          this.o.log.error({ reason }, `watchdog ping withheld: ${reason}; systemd restarts laned if this lasts WatchdogSec`);
         this.st.withholding = reason;
         return;
       }

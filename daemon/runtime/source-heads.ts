@@ -33,12 +33,7 @@ export async function retainedHeads(url: string, password: (clientId: string) =>
           resolve();
         }
       });
-      client.once('connect', () =>
-        client.subscribe(
-          sources.map(svcHead),
-          { qos: 1 },
-        ),
-      );
+      client.once('connect', () => client.subscribe(sources.map(svcHead), { qos: 1 }));
     });
   } finally {
     client.end(true);

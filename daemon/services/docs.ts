@@ -96,7 +96,10 @@ export const BaggingDoc = Type.Object({
 });
 
 /** `doc/updater`: the updater's state, the running and staged versions and its history (its fields are the updater's own). */
-export const UpdaterDoc = Type.Object({ state: Type.String(), running: Type.Object({ version: Type.String() }, { additionalProperties: true }) }, { additionalProperties: true });
+export const UpdaterDoc = Type.Object(
+  { state: Type.String(), running: Type.Object({ version: Type.String() }, { additionalProperties: true }) },
+  { additionalProperties: true },
+);
 
 /** `doc/uplink`: whether the store broker gets the lane's events, and what waits to be sent. */
 export const UplinkDoc = Type.Object(

@@ -66,7 +66,11 @@ function main(): number {
     } else {
       const s = readState(root);
       if (s.trial) {
-        const next = rollBack(root, stateDir, `laned failed and systemd gave up on version ${s.trial.version} (slot ${s.trial.slot})${s.reason ? `: ${s.reason}` : ''}`);
+        const next = rollBack(
+          root,
+          stateDir,
+          `laned failed and systemd gave up on version ${s.trial.version} (slot ${s.trial.slot})${s.reason ? `: ${s.reason}` : ''}`,
+        );
         process.stdout.write(`laned-boot: rolled back to slot ${next.active}: ${next.reason}\n`);
       } else {
         process.stdout.write('laned-boot: laned failed outside a trial: nothing to roll back\n');

@@ -155,19 +155,30 @@ export function checkManifest(bytes: Buffer, signature: Buffer, c: ManifestCheck
   } catch {
     ok = false;
   }
-  if (!ok) throw new UpdateRefused('bad-signature', `the signature of ${MANIFEST_ENTRY} does not verify with key ${JSON.stringify(keyId)}: the bundle was changed or signed with another key`);
+  if (!ok)
+    throw new UpdateRefused(
+      'bad-signature',
+      `the signature of ${MANIFEST_ENTRY} does not verify with key ${JSON.stringify(keyId)}: the bundle was changed or signed with another key`,
+    );
   const parsed = parseConfig(ManifestSchema, doc, 'manifest');
   if (!parsed.ok) throw new UpdateRefused('bad-manifest', `${MANIFEST_ENTRY}: ${parsed.problem}`);
   const m = parsed.config;
   const expires = Date.parse(m.expires);
   if (!Number.isFinite(expires)) throw new UpdateRefused('bad-manifest', `${MANIFEST_ENTRY}: expires ${JSON.stringify(m.expires)} is not a date`);
-  if (c.now.getTime() > expires) throw new UpdateRefused('expired', `bundle ${m.version} expired at ${m.expires} (now ${c.now.toISOString()}): ask store IT for a fresh one`);
+  if (c.now.getTime() > expires)
+    throw new UpdateRefused('expired', `bundle ${m.version} expired at ${m.expires} (now ${c.now.toISOString()}): ask store IT for a fresh one`);
   if (m.compatible !== c.compatible) throw new UpdateRefused('incompatible', `bundle ${m.version} is for ${m.compatible}; this lane is ${c.compatible}`);
   if (compareVersions(m.version, c.runningVersion) <= 0 && !m.allow_downgrade) {
-    throw new UpdateRefused('not-newer', `bundle ${m.version} is not newer than the running ${c.runningVersion} (a step back needs allow_downgrade in the manifest)`);
+    throw new UpdateRefused(
+      'not-newer',
+      `bundle ${m.version} is not newer than the running ${c.runningVersion} (a step back needs allow_downgrade in the manifest)`,
+    );
   }
   if (compareVersions(c.runningVersion, m.min_version) < 0) {
-    throw new UpdateRefused('below-min-version', `bundle ${m.version} needs at least ${m.min_version} running; this lane runs ${c.runningVersion}: install the versions between first`);
+    throw new UpdateRefused(
+      'below-min-version',
+      `bundle ${m.version} needs at least ${m.min_version} running; this lane runs ${c.runningVersion}: install the versions between first`,
+    );
   }
   return { manifest: m, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

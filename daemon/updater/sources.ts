@@ -78,7 +78,9 @@ export class UpdateSources {
     await mkdir(this.inbox, { recursive: true, mode: 0o770 });
     // inotify on the folder; each event only triggers a scan (names are not trusted)
     this.watcher = watch(this.inbox, () => this.scan());
-    this.watcher.on('error', (err) => this.o.log.warn({ err: err.message, inbox: this.inbox }, 'update inbox watch failed; bundles dropped there wait for the next start'));
+    this.watcher.on('error', (err) =>
+      this.o.log.warn({ err: err.message, inbox: this.inbox }, 'update inbox watch failed; bundles dropped there wait for the next start'),
+    );
     this.scan();
   }
 
@@ -104,7 +106,8 @@ export class UpdateSources {
     const staged = this.o.keeper.get().staged;
     if (offer.size > this.o.maxBytes) return { accepted: false, reason: `${offer.size} bytes is over the limit of ${this.o.maxBytes} (updater.maxBundleMB)` };
     if (compareVersions(offer.version, running) === 0) return { accepted: false, reason: `version ${offer.version} is already running` };
-    if (staged?.version === offer.version && this.o.keeper.get().state !== 'failed') return { accepted: false, reason: `version ${offer.version} is already staged` };
+    if (staged?.version === offer.version && this.o.keeper.get().state !== 'failed')
+      return { accepted: false, reason: `version ${offer.version} is already staged` };
     if (this.offerRun) return { accepted: false, reason: 'another offer is being downloaded' };
     const abort = new AbortController();
     this.offerAbort = abort;

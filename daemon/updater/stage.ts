@@ -25,7 +25,18 @@ import type { TrustedKey } from './settings.js';
 import type { UpdaterStateKeeper } from './state-file.js';
 
 /** The steps `LANED_TEST_KILL_AT=stage:<step>` can stop the process at. */
-export const STAGE_STEPS = ['verifying', 'verified', 'unpack-started', 'unpack-midway', 'unpacked', 'synced', 'old-aside', 'swapped', 'old-removed', 'staged'] as const;
+export const STAGE_STEPS = [
+  'verifying',
+  'verified',
+  'unpack-started',
+  'unpack-midway',
+  'unpacked',
+  'synced',
+  'old-aside',
+  'swapped',
+  'old-removed',
+  'staged',
+] as const;
 export type StageStep = (typeof STAGE_STEPS)[number];
 
 export interface StagerOptions {
@@ -120,7 +131,11 @@ function refusalOf(err: unknown, where: string, slots: string): UpdateRefused {
   if (err instanceof UpdateRefused) return err;
   const e = err as NodeJS.ErrnoException & { tarCode?: string };
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
-    return new UpdateRefused('no-space', `no space left in ${slots} to unpack the payload (what was unpacked is removed): free some, then send the bundle again`, { cause: err });
+    return new UpdateRefused(
+      'no-space',
+      `no space left in ${slots} to unpack the payload (what was unpacked is removed): free some, then send the bundle again`,
+      { cause: err },
+    );
   }
   if (e.tarCode === 'TAR_BAD_ARCHIVE' || /truncated|unexpected end/i.test(e.message ?? '')) {
     return new UpdateRefused('truncated', `the bundle is truncated or not a tar (${e.message})`, { cause: err });
@@ -176,7 +191,10 @@ export class Stager {
     if (this.busy) throw new UpdateRefused('busy', 'another bundle is being staged: try again when it is done');
     if (BUSY_STATES.has(before.state)) throw new UpdateRefused('busy', `the updater is ${before.state}: a new bundle is taken once it is done`);
     if (before.good && before.good === slot && active !== before.good) {
-      throw new UpdateRefused('busy', `slot ${slot} holds the last good version and the running slot ${active ?? '?'} is not yet confirmed: a new bundle is taken once it is`);
+      throw new UpdateRefused(
+        'busy',
+        `slot ${slot} holds the last good version and the running slot ${active ?? '?'} is not yet confirmed: a new bundle is taken once it is`,
+      );
     }
     this.busy = true;
     try {
@@ -228,7 +246,8 @@ export class Stager {
       });
       if (!checked) throw new UpdateRefused('truncated', `no ${PAYLOAD_ENTRY} in the bundle`);
       const { manifest } = checked;
-      if (hashed.bytes < manifest.payload.size) throw new UpdateRefused('truncated', `the payload ends after ${hashed.bytes} of ${manifest.payload.size} bytes: the bundle is truncated`);
+      if (hashed.bytes < manifest.payload.size)
+        throw new UpdateRefused('truncated', `the payload ends after ${hashed.bytes} of ${manifest.payload.size} bytes: the bundle is truncated`);
       if (hashed.sha256 !== manifest.payload.sha256) throw damaged(hashed.sha256, manifest.payload.sha256);
       step('unpacked');
       // syncfs(2) of the slot's file system: the unpacked files are on disk before the swap
@@ -290,7 +309,12 @@ export class Stager {
           const expected = [MANIFEST_ENTRY, SIGNATURE_ENTRY, PAYLOAD_ENTRY][index++];
           if (entry.path !== expected || entry.type !== 'File') {
             entry.resume();
-            return fail(new UpdateRefused('bad-bundle', `entry ${index} is ${entry.type} ${JSON.stringify(entry.path)}; a bundle holds ${MANIFEST_ENTRY}, ${SIGNATURE_ENTRY} and ${PAYLOAD_ENTRY}, in that order`));
+            return fail(
+              new UpdateRefused(
+                'bad-bundle',
+                `entry ${index} is ${entry.type} ${JSON.stringify(entry.path)}; a bundle holds ${MANIFEST_ENTRY}, ${SIGNATURE_ENTRY} and ${PAYLOAD_ENTRY}, in that order`,
+              ),
+            );
           }
           if (expected === MANIFEST_ENTRY) return collect(entry, MAX_MANIFEST, (b) => (manifestBytes = b));
           if (expected === SIGNATURE_ENTRY) return collect(entry, 1024, (b) => (signature = b));
@@ -323,7 +347,9 @@ export class Stager {
       parser.on('end', () => {
         if (failed) return;
         if (!payload) {
-          return fail(new UpdateRefused('truncated', `the bundle ends after ${index} of its 3 entries (${MANIFEST_ENTRY}, ${SIGNATURE_ENTRY}, ${PAYLOAD_ENTRY})`));
+          return fail(
+            new UpdateRefused('truncated', `the bundle ends after ${index} of its 3 entries (${MANIFEST_ENTRY}, ${SIGNATURE_ENTRY}, ${PAYLOAD_ENTRY})`),
+          );
         }
         const p = payload;
         void p.done.then(async (r) => {

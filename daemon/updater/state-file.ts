@@ -15,7 +15,18 @@ const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Version = Type.String({ minLength: 1, maxLength: 64 });
 const Iso = Type.String({ minLength: 1, maxLength: 40 });
 
-export const UPDATER_STATES = ['idle', 'downloading', 'verifying', 'staged', 'waiting-for-idle', 'switching', 'trial', 'good', 'rolled-back', 'failed'] as const;
+export const UPDATER_STATES = [
+  'idle',
+  'downloading',
+  'verifying',
+  'staged',
+  'waiting-for-idle',
+  'switching',
+  'trial',
+  'good',
+  'rolled-back',
+  'failed',
+] as const;
 export type UpdaterStateName = (typeof UPDATER_STATES)[number];
 
 export const UpdaterStateSchema = Type.Object(
@@ -32,9 +43,7 @@ export const UpdaterStateSchema = Type.Object(
     /** A verified bundle unpacked into the inactive slot, waiting for the switch. */
     staged: Type.Optional(Type.Object({ slot: SlotT, version: Version, manifestSha256: Sha256 }, { additionalProperties: false })),
     /** The slot on trial after a switch: starts used so far, when the trial began. */
-    trial: Type.Optional(
-      Type.Object({ slot: SlotT, version: Version, tries: Type.Integer({ minimum: 0 }), startedAt: Iso }, { additionalProperties: false }),
-    ),
+    trial: Type.Optional(Type.Object({ slot: SlotT, version: Version, tries: Type.Integer({ minimum: 0 }), startedAt: Iso }, { additionalProperties: false })),
     history: Type.Array(
       Type.Object(
         {

@@ -10,7 +10,20 @@
  * which also repairs the links from it: outside a trial `current` is always the
  * last good slot; during one, the slot on trial.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { syncDir } from '../core/durable-file.js';
 import { killPoint } from '../core/test-hooks.js';
@@ -188,7 +201,10 @@ export function rollBack(root: string, stateDir: string, reason: string): Update
     staged: undefined,
     active: good,
     good,
-    history: [...s.history, entry({ ...(s.trial ? { from: s.trial.slot } : {}), to: good, version: slotVersion(root, good), outcome: 'rolled-back', reason: why })],
+    history: [
+      ...s.history,
+      entry({ ...(s.trial ? { from: s.trial.slot } : {}), to: good, version: slotVersion(root, good), outcome: 'rolled-back', reason: why }),
+    ],
   };
   writeState(root, next);
   killPoint('rollback:state');

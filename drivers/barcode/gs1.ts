@@ -100,7 +100,30 @@ for (let p = 91; p <= 99; p++) def(String(p), varX(90));
  * §7.8.5 "Element strings with predefined length": these need no FNC1 after
  * them; every other element string is followed by FNC1 unless it is last.
  */
-const PREDEFINED = new Set(['00', '01', '02', '03', '04', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20', '31', '32', '33', '34', '35', '36', '41']);
+const PREDEFINED = new Set([
+  '00',
+  '01',
+  '02',
+  '03',
+  '04',
+  '11',
+  '12',
+  '13',
+  '14',
+  '15',
+  '16',
+  '17',
+  '18',
+  '19',
+  '20',
+  '31',
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '41',
+]);
 
 /** GS1 AI encodable character set 82, §7.11 Figure 7.11-1. */
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$/;

@@ -84,10 +84,7 @@ export const RCN_LAYOUTS = {
   // 4-digit price); 20-29 = 5-digit item, 5-digit price, no verifier
   generic: {
     name: 'generic',
-    rules: [
-      ...rules(['02'], 'PPIIIIIKVVVVC', 'price', 2),
-      ...rules(['20', '21', '22', '23', '24', '25', '26', '27', '28', '29'], 'PPIIIIIVVVVVC', 'price', 2),
-    ],
+    rules: [...rules(['02'], 'PPIIIIIKVVVVC', 'price', 2), ...rules(['20', '21', '22', '23', '24', '25', '26', '27', '28', '29'], 'PPIIIIIVVVVVC', 'price', 2)],
   },
 } satisfies Record<string, RcnLayout>;
 
@@ -174,7 +171,6 @@ function zeroed(gtin13: string, rule: RcnRule): string {
   }
   return body + String(gs1CheckDigit(body));
 }
-
 
 /** The first problem of a device's `rcnRules`, naming the rule. */
 export function rcnRulesProblem(c: { rcnRules?: RcnRule[] }): string | undefined {

@@ -35,9 +35,7 @@ export async function listChips(sysfsRoot: string): Promise<GpioChip[]> {
   const chips: GpioChip[] = [];
   for (const chip of names) {
     try {
-      const [label, base, ngpio] = await Promise.all(
-        ['label', 'base', 'ngpio'].map((f) => readFile(join(sysfsRoot, chip, f), 'utf8').then((s) => s.trim())),
-      );
+      const [label, base, ngpio] = await Promise.all(['label', 'base', 'ngpio'].map((f) => readFile(join(sysfsRoot, chip, f), 'utf8').then((s) => s.trim())));
       chips.push({ chip, label, base: Number(base), ngpio: Number(ngpio) });
     } catch {
       // a chip without readable attributes is not one we can use

@@ -27,8 +27,13 @@ export type LoadResult = { kind: 'ok'; cal: CalibrationFile } | { kind: 'missing
 function valid(x: unknown): x is CalibrationFile {
   const c = x as CalibrationFile;
   return (
-    !!c && c.version === 1 && typeof c.zeroCounts === 'number' && Number.isFinite(c.zeroCounts) &&
-    typeof c.countsPerGram === 'number' && Number.isFinite(c.countsPerGram) && c.countsPerGram !== 0
+    !!c &&
+    c.version === 1 &&
+    typeof c.zeroCounts === 'number' &&
+    Number.isFinite(c.zeroCounts) &&
+    typeof c.countsPerGram === 'number' &&
+    Number.isFinite(c.countsPerGram) &&
+    c.countsPerGram !== 0
   );
 }
 

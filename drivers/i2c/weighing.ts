@@ -130,7 +130,10 @@ export class Weighing {
     if (!this.stable) return { ok: false, reason: 'scale not stable' };
     const shift = this.zeroShiftG + this.grossG;
     if (Math.abs(shift) > this.cfg.autoZeroLimitG) {
-      return { ok: false, reason: `zeroing by ${Math.round(this.grossG)} g exceeds the zero-setting range of ±${this.cfg.autoZeroLimitG} g; calibrate zero instead` };
+      return {
+        ok: false,
+        reason: `zeroing by ${Math.round(this.grossG)} g exceeds the zero-setting range of ±${this.cfg.autoZeroLimitG} g; calibrate zero instead`,
+      };
     }
     this.shiftZero(this.grossG);
     return { ok: true };

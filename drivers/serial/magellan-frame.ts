@@ -57,7 +57,8 @@ export function parseMagellanFrame(body: string, labelIds: [string, MagellanSymb
     const s = rest[0];
     const digits = rest.slice(1);
     if (s === '4') {
-      if (!isDigits(digits) || (digits.length !== 4 && digits.length !== 5)) return { kind: 'reject', reason: `S144 weight must be 4 or 5 digits, got "${digits}"` };
+      if (!isDigits(digits) || (digits.length !== 4 && digits.length !== 5))
+        return { kind: 'reject', reason: `S144 weight must be 4 or 5 digits, got "${digits}"` };
       return { kind: 'weight', status: 4, digits };
     }
     if (s === '0' || s === '1' || s === '2' || s === '3' || s === '5') {

@@ -72,7 +72,8 @@ export class MagellanScannerScale implements Driver, Commandable {
         const cmd = Buffer.concat([Buffer.from(c.weightCommand.slice(1)), bytesFromConfig(c.terminator)]);
         return this.link?.write(Buffer.concat([bytesFromConfig(c.prefix), cmd])) ?? false;
       },
-      notAnswering: (missed) => `scale not answering ${this.ctx.config.weightCommand} on ${this.link?.describe()} (${missed} polls); the scanner side keeps working`,
+      notAnswering: (missed) =>
+        `scale not answering ${this.ctx.config.weightCommand} on ${this.link?.describe()} (${missed} polls); the scanner side keeps working`,
     });
   }
 
@@ -137,7 +138,8 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   async command(name: string): Promise<unknown> {
-    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: this.barcodes.counters() };
+    if (name === 'read')
+      return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: this.barcodes.counters() };
     throw new CommandError(`${this.name}: unknown command "${name}"; known: read`);
   }
 }

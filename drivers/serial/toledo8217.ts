@@ -118,7 +118,11 @@ export class Toledo8217Scale implements Driver, Commandable {
     const f = ev.kind === 'frame' ? parseToledoFrame(ev.bytes) : { kind: 'reject' as const, reason: ev.reason };
     if (f.kind === 'reject') {
       const s = this.limiter.take(this.env.timers.now());
-      if (s !== undefined) this.ctx.log.warn({ device: this.name, raw: printableRaw(ev.bytes), reason: f.reason, suppressed: s }, `scale frame rejected on ${this.name}: ${f.reason}`);
+      if (s !== undefined)
+        this.ctx.log.warn(
+          { device: this.name, raw: printableRaw(ev.bytes), reason: f.reason, suppressed: s },
+          `scale frame rejected on ${this.name}: ${f.reason}`,
+        );
       return;
     }
     if (f.kind === 'status') {
@@ -167,8 +171,14 @@ export class Toledo8217Scale implements Driver, Commandable {
 
   async command(name: string): Promise<unknown> {
     const letter = { zero: 'Z', tare: 'T', 'clear-tare': 'C' }[name];
-    if (name === 'read') return { state: this.scale.state, grams: this.scale.lastGrams ?? null, status: this.lastStatus ?? null, answering: this.scale.answering };
-    if (!letter) throw new CommandError(`${this.name}: unknown command "${name}"; known: ${this.commands().map((c) => c.name).join(', ')}`);
+    if (name === 'read')
+      return { state: this.scale.state, grams: this.scale.lastGrams ?? null, status: this.lastStatus ?? null, answering: this.scale.answering };
+    if (!letter)
+      throw new CommandError(
+        `${this.name}: unknown command "${name}"; known: ${this.commands()
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
     if (this.pendingCommand || this.queued) throw new CommandError(`${this.name}: another command is waiting for the scale`);
     if (!this.link?.isOpen) throw new CommandError(`${this.name}: not connected (${this.keeper.get().detail ?? this.keeper.state})`);
     const status = await new Promise<ToledoStatus>((resolve, reject) => {

@@ -42,15 +42,18 @@ export class ScannerTwin {
         this.step = 0;
       }
       const entry = script[this.step];
-      this.timer = this.timers.setTimeout(() => {
-        this.step++;
-        try {
-          this.scan(entry.code);
-        } catch (err) {
-          this.log.debug({ err, code: entry.code }, 'scripted scan not sent (port closed)');
-        }
-        next();
-      }, Math.max(entry.after_ms, this.config.loop && script.every((s) => s.after_ms === 0) ? 1000 : 0));
+      this.timer = this.timers.setTimeout(
+        () => {
+          this.step++;
+          try {
+            this.scan(entry.code);
+          } catch (err) {
+            this.log.debug({ err, code: entry.code }, 'scripted scan not sent (port closed)');
+          }
+          next();
+        },
+        Math.max(entry.after_ms, this.config.loop && script.every((s) => s.after_ms === 0) ? 1000 : 0),
+      );
     };
     next();
   }

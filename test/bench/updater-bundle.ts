@@ -17,7 +17,6 @@ import { bundleName } from '../../daemon/updater/manifest.js';
 import { keyPair, slotsRoot, stager } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/daemon.js';
 
-
 function payload(): string {
   if (process.env.PAYLOAD) return process.env.PAYLOAD;
   const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -45,8 +44,14 @@ async function main(): Promise<void> {
     from = process.hrtime.bigint();
     const staged = await s.stage(out);
     const took = ms(from);
-    const files = Number(execFileSync('find', [join(root, 'slots', staged.slot), '-type', 'f']).toString().split('\n').length - 1);
-    console.log(`verify + unpack, run ${run}: ${took.toFixed(0)} ms (${((size / 1048576) / (took / 1000)).toFixed(1)} MiB/s of bundle, ${files} files into slot ${staged.slot})`);
+    const files = Number(
+      execFileSync('find', [join(root, 'slots', staged.slot), '-type', 'f'])
+        .toString()
+        .split('\n').length - 1,
+    );
+    console.log(
+      `verify + unpack, run ${run}: ${took.toFixed(0)} ms (${(size / 1048576 / (took / 1000)).toFixed(1)} MiB/s of bundle, ${files} files into slot ${staged.slot})`,
+    );
     rmSync(root, { recursive: true, force: true });
   }
   rmSync(out, { force: true });

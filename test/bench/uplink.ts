@@ -19,7 +19,8 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
-const fmt = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
+const fmt = (xs: number[]): string =>
+  `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
 
 /** One scan through the simulated scanner until doc/basket shows it (its `rev` moves). */
 async function scanOnce(tech: MqttClient, rev: { now: number; waiters: Array<() => void> }, code: string): Promise<number> {
@@ -82,7 +83,9 @@ async function main(): Promise<void> {
   while (arrived.n - before < BACKLOG) busy.push(await scanOnce(tech, rev, codes[i++ % 2]));
   const secs = (performance.now() - t0) / 1000;
 
-  console.log(`uplink catch-up: ${BACKLOG} events in ${secs.toFixed(2)} s = ${Math.round(BACKLOG / secs)} events/s to Mosquitto (TLS, QoS 1, store IT subscribed)`);
+  console.log(
+    `uplink catch-up: ${BACKLOG} events in ${secs.toFixed(2)} s = ${Math.round(BACKLOG / secs)} events/s to Mosquitto (TLS, QoS 1, store IT subscribed)`,
+  );
   console.log(`scan -> doc/basket, uplink idle:        ${fmt(idle)}   (target p99 < 15 ms)`);
   console.log(`scan -> doc/basket, while catching up:  ${fmt(busy)}   (target p99 < 15 ms)`);
   tech.end(true);

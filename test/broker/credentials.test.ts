@@ -42,7 +42,11 @@ t.test('failed checks are rate-limited per source and in all; good clients are n
   t.equal(await tech('right', '10.0.0.2'), 'ok', 'another source is checked');
   t.equal(await tech('right', '10.0.0.1'), 'ok', 'and a password once checked is known without scrypt, from anywhere');
   t.equal(creds.hashChecks, hashed + 1, 'one scrypt for both');
-  t.equal(await verdictOf(creds, 'service', creds.password('service', 'laned-basket'), '10.0.0.1', 'laned-basket'), 'ok', 'generated passwords cost nothing and are never rate-limited');
+  t.equal(
+    await verdictOf(creds, 'service', creds.password('service', 'laned-basket'), '10.0.0.1', 'laned-basket'),
+    'ok',
+    'generated passwords cost nothing and are never rate-limited',
+  );
   t.equal(await verdictOf(creds, 'nobody', 'x', '10.0.0.3'), 'unknown-user', 'an unknown user is refused before any hashing');
   t.equal(await verdictOf(creds, 'ui', 'x', '10.0.0.3'), 'bad-password', 'so is a role without a configured hash');
   t.equal(creds.hashChecks, hashed + 1);

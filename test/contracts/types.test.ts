@@ -31,7 +31,6 @@ export async function contracts(ctx: ServiceContext, tx: Tx): Promise<void> {
   eventTopic('basket', 'ItemAddedToBasket');
   // @ts-expect-error an unknown topic builder argument: no such event type
   eventTopic('basket', 'ItemAdded');
-
 }
 
 /** A handler receives the union of events, narrowed by `type`. */

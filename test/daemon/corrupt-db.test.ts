@@ -12,7 +12,9 @@ import { Store, isCorruption } from '../../daemon/store/store.js';
 const config = { services: { 'probe-sink': { enabled: true, sources: ['scanner'] } } };
 
 async function position(stateDir: string): Promise<number> {
-  const rows = await query<{ last_seq: number }>(join(stateDir, 'probe-sink.db'), "SELECT last_seq FROM inbox_position WHERE source = 'scanner'").catch(() => []);
+  const rows = await query<{ last_seq: number }>(join(stateDir, 'probe-sink.db'), "SELECT last_seq FROM inbox_position WHERE source = 'scanner'").catch(
+    () => [],
+  );
   return rows[0]?.last_seq ?? 0;
 }
 
@@ -39,7 +41,8 @@ t.test('a service database damaged before start: degraded, running, says where t
 
   // a lane that has worked: the sink has applied scanner events up to some seq
   const first = await startDaemon({ configFile: cfg, stateDir });
-  for (const code of ['4006381333931', '5449000000996', '4000000010007']) t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
+  for (const code of ['4006381333931', '5449000000996', '4000000010007'])
+    t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
   await until(async () => (await position(stateDir)) >= 3, 'the sink to apply 3 scanner events');
   t.equal(await first.kill('SIGTERM'), 0);
   const before = await position(stateDir);
@@ -53,13 +56,21 @@ t.test('a service database damaged before start: degraded, running, says where t
   t.teardown(() => d.kill('SIGKILL'));
 
   const ready = await notify.waitFor((m) => m.fields.READY === '1');
-  t.match(ready.fields.STATUS, /^degraded \(database devices\.db corrupt, moved aside\): 9\/9 devices ok/, `STATUS= tells systemctl status: ${ready.fields.STATUS}`);
+  t.match(
+    ready.fields.STATUS,
+    /^degraded \(database devices\.db corrupt, moved aside\): 9\/9 devices ok/,
+    `STATUS= tells systemctl status: ${ready.fields.STATUS}`,
+  );
 
   const res = await fetch(`${d.httpUrl}/healthz`);
   const health = (await res.json()) as { status: string; reasons: string[] };
   t.equal(res.status, 200, '/healthz answers 200: degraded is still serving');
   t.equal(health.status, 'degraded');
-  t.match(health.reasons.join('\n'), /devices\.db failed its integrity check \(.*(malformed|corrupt|not a database).*\); moved aside to .*devices\.db\.corrupt-\S+ and started empty; keep that file for support \(lanectl diag\)/, 'the reason names the file, where it went and what to do');
+  t.match(
+    health.reasons.join('\n'),
+    /devices\.db failed its integrity check \(.*(malformed|corrupt|not a database).*\); moved aside to .*devices\.db\.corrupt-\S+ and started empty; keep that file for support \(lanectl diag\)/,
+    'the reason names the file, where it went and what to do',
+  );
   const moved = readdirSync(stateDir).filter((f) => /^devices\.db\.corrupt-/.test(f));
   t.equal(moved.length, 1, `the damaged file is kept: ${moved.join(', ')}`);
 
@@ -107,7 +118,11 @@ t.test('a broker.db that is not a database: degraded without stored sessions, no
   t.teardown(() => d.kill('SIGKILL'));
   const health = (await (await fetch(`${d.httpUrl}/healthz`)).json()) as { status: string; reasons: string[] };
   t.equal(health.status, 'degraded');
-  t.match(health.reasons.join('\n'), /broker\.db is corrupt .*moved aside to .*broker\.db\.corrupt-\S+ and started without stored sessions/, health.reasons.join('\n'));
+  t.match(
+    health.reasons.join('\n'),
+    /broker\.db is corrupt .*moved aside to .*broker\.db\.corrupt-\S+ and started without stored sessions/,
+    health.reasons.join('\n'),
+  );
   t.ok(existsSync(join(stateDir, 'broker.db')), 'a new broker.db was created');
   const st = await lanectl(stateDir, ['devices', '--json']);
   t.equal(st.code, 0, 'the broker works: lanectl reaches the devices');
@@ -128,7 +143,10 @@ t.test('only corruption moves a file aside: a database that cannot be opened is 
   const s = await Store.open(junk, { onCorrupt: () => reported++ });
   await s.close();
   t.equal(reported, 1, 'a file that is not a database is reported');
-  t.ok(readdirSync(dir).some((f) => f.startsWith('junk.db.corrupt-')), 'and moved aside');
+  t.ok(
+    readdirSync(dir).some((f) => f.startsWith('junk.db.corrupt-')),
+    'and moved aside',
+  );
 
   t.ok(isCorruption(Object.assign(new Error('SQLITE_CORRUPT: database disk image is malformed'), { code: 'SQLITE_CORRUPT' })));
   t.ok(isCorruption(new Error('wrapper', { cause: Object.assign(new Error('x'), { code: 'SQLITE_NOTADB' }) })), 'through a cause chain (broker persistence)');

@@ -38,14 +38,20 @@ t.test(`SIGKILL at random moments loses and duplicates nothing (seed ${seed})`, 
   await sleep(500);
   t.equal(await d.kill('SIGTERM'), 0, 'graceful stop exits 0');
 
-  const produced = await query<{ seq: number; type: string; payload: string }>(join(stateDir, 'probe.db'), "SELECT seq, type, payload FROM outbox WHERE source = 'probe' ORDER BY seq");
+  const produced = await query<{ seq: number; type: string; payload: string }>(
+    join(stateDir, 'probe.db'),
+    "SELECT seq, type, payload FROM outbox WHERE source = 'probe' ORDER BY seq",
+  );
   t.equal(produced.length, TOTAL, 'producer log holds every event');
   t.same(
     produced.map((r) => r.seq),
     Array.from({ length: TOTAL }, (_, i) => i + 1),
     'producer seq is gapless from 1',
   );
-  t.ok(produced.every((r) => (JSON.parse(r.payload) as { data: { n: number } }).data.n === r.seq), 'tick n equals seq');
+  t.ok(
+    produced.every((r) => (JSON.parse(r.payload) as { data: { n: number } }).data.n === r.seq),
+    'tick n equals seq',
+  );
   const applied = await query<{ n: number; applied: number }>(join(stateDir, 'probe-sink.db'), 'SELECT n, applied FROM probe_tally ORDER BY n');
   t.same(
     applied.map((r) => r.n),

@@ -8,7 +8,12 @@ import { Credentials } from '../../broker/credentials.js';
 // missed, while the broker stays up and across a daemon restart.
 
 async function emit(d: RunningDaemon, stateDir: string, count: number, id: string): Promise<void> {
-  const c = mqtt.connect(d.brokerUrl, { clientId: `test-${id}`, username: 'technician', password: Credentials.readGenerated(stateDir).technician, reconnectPeriod: 0 });
+  const c = mqtt.connect(d.brokerUrl, {
+    clientId: `test-${id}`,
+    username: 'technician',
+    password: Credentials.readGenerated(stateDir).technician,
+    reconnectPeriod: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => c.publish('cmd/probe/Emit', JSON.stringify({ id, args: { count } }), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
     c.once('error', reject);
@@ -18,7 +23,12 @@ async function emit(d: RunningDaemon, stateDir: string, count: number, id: strin
 
 const tallyOf = (stateDir: string) => async (): Promise<{ ticks: number; applied: number }> => {
   try {
-    return (await query<{ ticks: number; applied: number }>(join(stateDir, 'probe-sink.db'), 'SELECT count(*) AS ticks, coalesce(sum(applied), 0) AS applied FROM probe_tally'))[0];
+    return (
+      await query<{ ticks: number; applied: number }>(
+        join(stateDir, 'probe-sink.db'),
+        'SELECT count(*) AS ticks, coalesce(sum(applied), 0) AS applied FROM probe_tally',
+      )
+    )[0];
   } catch {
     return { ticks: 0, applied: 0 };
   }

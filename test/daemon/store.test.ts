@@ -101,11 +101,17 @@ t.test('a write the storage refuses (SQLITE_FULL) is kept as writeFailure until 
   const pages = (await store.get<{ page_count: number }>('PRAGMA page_count'))!.page_count;
   // a file that may not grow: what a full disk does to SQLite (https://sqlite.org/pragma.html#pragma_max_page_count)
   await store.exec(`PRAGMA max_page_count = ${pages + 2}`);
-  await t.rejects(store.tx((tx) => tx.run('INSERT INTO blob (b) VALUES (zeroblob(65536))')), { code: 'SQLITE_FULL' });
+  await t.rejects(
+    store.tx((tx) => tx.run('INSERT INTO blob (b) VALUES (zeroblob(65536))')),
+    { code: 'SQLITE_FULL' },
+  );
   t.match(store.writeFailure, { code: 'SQLITE_FULL', count: 1 }, 'the refusal is kept');
   await t.rejects(store.run('INSERT INTO blob (b) VALUES (zeroblob(65536))'), { code: 'SQLITE_FULL' });
   t.match(store.writeFailure, { code: 'SQLITE_FULL', count: 2 }, 'and counted');
-  await t.rejects(store.tx((tx) => tx.run('INSERT INTO blob (n) VALUES (1), (1)')), /UNIQUE constraint failed/);
+  await t.rejects(
+    store.tx((tx) => tx.run('INSERT INTO blob (n) VALUES (1), (1)')),
+    /UNIQUE constraint failed/,
+  );
   t.match(store.writeFailure, { count: 2 }, 'a constraint error is not the storage');
   await store.exec('PRAGMA max_page_count = 1000000');
   await store.tx((tx) => tx.run('INSERT INTO blob (b) VALUES (zeroblob(65536))'));

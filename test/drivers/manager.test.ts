@@ -46,19 +46,40 @@ t.test('the default simulated lane: every device kind runs on its twin', async (
   await L.clock.advance(1500);
   const states = Object.fromEntries(L.m.status().map((s) => [s.name, s.state]));
   t.same(states, {
-    scanner: 'ok', scanscale: 'ok', bagscale: 'ok', light: 'ok', keyswitch: 'ok', bagpresence: 'ok', door: 'ok', wedge: 'ok', 'produce-scale': 'ok',
+    scanner: 'ok',
+    scanscale: 'ok',
+    bagscale: 'ok',
+    light: 'ok',
+    keyswitch: 'ok',
+    bagpresence: 'ok',
+    door: 'ok',
+    wedge: 'ok',
+    'produce-scale': 'ok',
   });
   t.ok(L.m.status().every((s) => s.simulated));
   t.same(
-    L.sim.devices().map((d) => `${d.name}:${d.actions.join('+')}`).sort(),
+    L.sim
+      .devices()
+      .map((d) => `${d.name}:${d.actions.join('+')}`)
+      .sort(),
     [
-      'bagpresence:input', 'bagscale:weight+unplug+replug', 'door:input', 'keyswitch:input', 'light:',
-      'produce-scale:produce+unplug+replug', 'scanner:scan+unplug+replug', 'scanscale:scan+produce+unplug+replug', 'wedge:scan+unplug+replug',
+      'bagpresence:input',
+      'bagscale:weight+unplug+replug',
+      'door:input',
+      'keyswitch:input',
+      'light:',
+      'produce-scale:produce+unplug+replug',
+      'scanner:scan+unplug+replug',
+      'scanscale:scan+produce+unplug+replug',
+      'wedge:scan+unplug+replug',
     ],
   );
   // the scanner's script scans by itself
   await L.clock.advance(8000);
-  t.same(L.of('scanner', 'BarcodeScanned').map((e) => e.data.gtin), ['04006381333931', '05449000000996', '02812347012503']);
+  t.same(
+    L.of('scanner', 'BarcodeScanned').map((e) => e.data.gtin),
+    ['04006381333931', '05449000000996', '02812347012503'],
+  );
   t.match(L.of('scanner', 'BarcodeScanned')[2].data.rcn, { layout: 'de', grams: 1250 });
   // inputs start in their idle state
   t.same(
@@ -74,14 +95,29 @@ t.test('the default simulated lane: every device kind runs on its twin', async (
   L.sim.input('keyswitch', true);
   await L.m.command('light', 'set', { pattern: 'blink' });
   await L.clock.advance(3000);
-  t.same(L.of('scanscale', 'BarcodeScanned').map((e) => e.data.gtin), ['01101234567891']);
-  t.same(L.of('wedge', 'BarcodeScanned').map((e) => e.data.raw), ['ABC-123']);
-  t.same(L.of('scanscale', 'ProduceWeighed').map((e) => e.data.grams), [640]);
-  t.same(L.of('produce-scale', 'ProduceWeighed').map((e) => e.data.grams), [1250]);
+  t.same(
+    L.of('scanscale', 'BarcodeScanned').map((e) => e.data.gtin),
+    ['01101234567891'],
+  );
+  t.same(
+    L.of('wedge', 'BarcodeScanned').map((e) => e.data.raw),
+    ['ABC-123'],
+  );
+  t.same(
+    L.of('scanscale', 'ProduceWeighed').map((e) => e.data.grams),
+    [640],
+  );
+  t.same(
+    L.of('produce-scale', 'ProduceWeighed').map((e) => e.data.grams),
+    [1250],
+  );
   const w = L.of('bagscale', 'WeightHasChanged');
   t.equal(w.length, 1);
   t.ok(Math.abs(Number(w[0].data.grams) - 350) <= 2);
-  t.same(L.of('keyswitch', 'InputChanged').map((e) => e.data.on), [false, true]);
+  t.same(
+    L.of('keyswitch', 'InputChanged').map((e) => e.data.on),
+    [false, true],
+  );
   const lit: boolean[] = [];
   for (let i = 0; i < 4; i++) {
     lit.push(L.sim.output('light').lit);

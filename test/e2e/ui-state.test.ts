@@ -46,7 +46,11 @@ t.test('screenOf: the screen follows the documents and the shopper', async (t) =
   );
   t.equal(s({ basket: basket() }, { weighPick: true }), 'weigh', 'produce picker');
   t.equal(s({ basket: basket({ status: 'idle', txn: null }) }, { started: true, weighPick: true }), 'weigh', 'produce picker before the first scan');
-  t.equal(s({ basket: basket({ status: 'idle', txn: null }), lane: { updating: true, closed: true } }), 'updating', 'the lane is being updated (closed for it)');
+  t.equal(
+    s({ basket: basket({ status: 'idle', txn: null }), lane: { updating: true, closed: true } }),
+    'updating',
+    'the lane is being updated (closed for it)',
+  );
   t.equal(s({ basket: basket(), lane: { updating: true } }), 'scan', 'updating: the shopper mid-transaction finishes');
   t.equal(s({ basket: basket({ status: 'paying', payment: 'T-0001-P1' }) }), 'pay');
   t.equal(

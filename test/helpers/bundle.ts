@@ -56,7 +56,14 @@ export function rawTarball(entries: RawEntry[]): string {
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
     const h = Buffer.alloc(512);
-    new Header({ path: e.path, type: e.type, size: body.length, mode: e.type === 'Directory' ? 0o755 : 0o644, mtime: new Date(0), linkpath: e.linkpath }).encode(h);
+    new Header({
+      path: e.path,
+      type: e.type,
+      size: body.length,
+      mode: e.type === 'Directory' ? 0o755 : 0o644,
+      mtime: new Date(0),
+      linkpath: e.linkpath,
+    }).encode(h);
     blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
@@ -108,7 +115,11 @@ export function treeHash(dir: string): string {
   return h.digest('hex');
 }
 
-export function stager(root: string, keys: KeyPair[], extra: { revokedKeys?: string[]; now?: () => Date; maxBytes?: number } = {}): { stager: Stager; keeper: UpdaterStateKeeper } {
+export function stager(
+  root: string,
+  keys: KeyPair[],
+  extra: { revokedKeys?: string[]; now?: () => Date; maxBytes?: number } = {},
+): { stager: Stager; keeper: UpdaterStateKeeper } {
   const keeper = new UpdaterStateKeeper(join(root, 'updater.json'));
   const s = new Stager({
     root,

@@ -90,7 +90,10 @@ export async function listenNotify(dir: string): Promise<NotifyListener> {
       const hit = messages.find(pred);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got:\n${messages.map((m) => m.raw.replace(/\n/g, ' | ')).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${what} within ${timeoutMs} ms; got:\n${messages.map((m) => m.raw.replace(/\n/g, ' | ')).join('\n')}`)),
+          timeoutMs,
+        );
         waiters.push({
           pred,
           resolve: (m) => {

@@ -23,7 +23,10 @@ export async function rolledBackWithinTries(t: Test, c: { flaw: Flaw; why: RegEx
 
   const onB = sup.starts.filter((s) => s.slot === 'b');
   t.equal(onB.length, 3, `3 starts of the new version (updater.tries), then back: ${sup.starts.map((s) => s.slot).join(' ')}`);
-  t.ok(onB.every((s) => s.exit !== undefined), 'none of them still runs');
+  t.ok(
+    onB.every((s) => s.exit !== undefined),
+    'none of them still runs',
+  );
   t.equal(readlinkSync(join(lane.root, 'current')), 'slots/a', 'current -> slots/a');
   t.equal(sup.running()?.slot, 'a', 'the lane runs slot a');
   const s = state();

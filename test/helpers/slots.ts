@@ -78,6 +78,8 @@ export function stageByCopy(lane: TestLane, slot: Slot, version: string, flaw?: 
   const dir = makeSlot(lane.root, slot, version, flaw);
   const file = stateFilePath(lane.root);
   const s = readUpdaterState(file).state;
-  const manifestSha256 = createHash('sha256').update(readFileSync(join(dir, 'package.json'))).digest('hex');
+  const manifestSha256 = createHash('sha256')
+    .update(readFileSync(join(dir, 'package.json')))
+    .digest('hex');
   writeUpdaterState(file, { ...s, state: 'staged', reason: undefined, staged: { slot, version, manifestSha256 } });
 }

@@ -42,4 +42,6 @@ try {
 } catch (err) {
   result = err instanceof UpdateRefused ? { refused: err.code, message: err.message } : { error: String(err) };
 }
-process.stdout.write(`${JSON.stringify({ before, after: treeHash(join(root, 'slots')), slots: readdirSync(join(root, 'slots')).sort(), state: keeper.get(), result })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ before, after: treeHash(join(root, 'slots')), slots: readdirSync(join(root, 'slots')).sort(), state: keeper.get(), result })}\n`,
+);

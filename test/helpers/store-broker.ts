@@ -30,12 +30,57 @@ function openssl(dir: string, args: string[]): void {
 /** CA, a server certificate for 127.0.0.1/localhost, a client certificate, and a second, unrelated CA. */
 export function makePki(dir: string): Pki {
   for (const ca of ['ca', 'other-ca']) {
-    openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=test ${ca}`, '-keyout', `${ca}.key`, '-out', `${ca}.crt`]);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=test ${ca}`,
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.crt`,
+    ]);
   }
   const sign = (name: string, subj: string, ext: string): void => {
-    openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', subj, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      subj,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ]);
     writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ]);
     chmodSync(join(dir, `${name}.key`), 0o600);
   };
   sign('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');

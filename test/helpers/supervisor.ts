@@ -76,7 +76,9 @@ export async function supervise(o: SuperviseOptions): Promise<Supervisor> {
       .flatMap((v) => v.split(/\s+/))
       .map((kv) => kv.split('=', 2) as [string, string]),
   );
-  const prevent = settings(unit, 'RestartPreventExitStatus').flatMap((v) => v.split(/\s+/)).map(Number);
+  const prevent = settings(unit, 'RestartPreventExitStatus')
+    .flatMap((v) => v.split(/\s+/))
+    .map(Number);
   const startTimeoutMs = Number(settings(unit, 'TimeoutStartSec')[0] ?? 90) * 1000;
   const burst = Number(settings(unit, 'StartLimitBurst')[0] ?? 5);
   const intervalMs = Number(settings(unit, 'StartLimitIntervalSec')[0] ?? 10) * 1000;

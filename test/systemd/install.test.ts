@@ -14,7 +14,11 @@ const SCRIPT = join(ROOT, 'image/install.sh');
 function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) =>
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 8 << 20 }, (err, out, errOut) =>
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, out: String(out), err: String(errOut) }),
+      resolve({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0,
+        out: String(out),
+        err: String(errOut),
+      }),
     ),
   );
 }
@@ -29,7 +33,10 @@ function fakeRoot(): string {
   return root;
 }
 
-const line = (file: string, name: string): string | undefined => readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+const line = (file: string, name: string): string | undefined =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
 
 t.test('shellcheck is clean', async (t) => {
   const r = await run('shellcheck', ['--shell=bash', '--severity=style', SCRIPT]);
@@ -40,7 +47,18 @@ t.test('shellcheck is clean', async (t) => {
 t.test('--help documents it, an unknown option is refused', async (t) => {
   const h = await run('bash', [SCRIPT, '--help']);
   t.equal(h.code, 0);
-  for (const s of ['groups dialout, i2c, gpio, input', 'system user', '/opt/laned', '/usr/local/bin/laned', 'laned.service', '70-laned.rules', 'modules-load.d', '--root DIR', '--modules MODE']) t.match(h.out, s);
+  for (const s of [
+    'groups dialout, i2c, gpio, input',
+    'system user',
+    '/opt/laned',
+    '/usr/local/bin/laned',
+    'laned.service',
+    '70-laned.rules',
+    'modules-load.d',
+    '--root DIR',
+    '--modules MODE',
+  ])
+    t.match(h.out, s);
   const bad = await run('bash', [SCRIPT, '--frob']);
   t.equal(bad.code, 1);
   t.match(bad.err, /unknown option --frob/);
@@ -98,7 +116,11 @@ t.test('an install into a temporary root', async (t) => {
   const verify = await run('systemd-analyze', ['verify', '--man=no', unit]);
   t.equal(`${verify.code} ${verify.out}${verify.err}`.trim(), '0', 'systemd-analyze verify: clean on the installed unit');
   t.equal(readFileSync(join(root, 'etc/udev/rules.d/70-laned.rules'), 'utf8'), readFileSync(join(ROOT, 'systemd/udev/70-laned.rules'), 'utf8'), 'udev rules');
-  t.equal(readFileSync(join(root, 'etc/modules-load.d/laned.conf'), 'utf8'), readFileSync(join(ROOT, 'systemd/modules-load.d/laned.conf'), 'utf8'), 'modules-load.d');
+  t.equal(
+    readFileSync(join(root, 'etc/modules-load.d/laned.conf'), 'utf8'),
+    readFileSync(join(ROOT, 'systemd/modules-load.d/laned.conf'), 'utf8'),
+    'modules-load.d',
+  );
   const lanedGid = Number(line(join(root, 'etc/group'), 'laned')?.split(':')[2]);
   const confDir = statSync(join(root, 'etc/laned'));
   t.equal(confDir.mode & 0o777, 0o750, '/etc/laned 0750');
@@ -113,7 +135,13 @@ t.test('an install into a temporary root', async (t) => {
   t.equal(again.code, 0, again.err);
   t.match(again.out, /kept .*laned\.yaml/);
   t.equal(readFileSync(join(root, 'etc/laned/laned.yaml'), 'utf8'), '# edited by the technician\n', 'an edited config is never overwritten');
-  t.equal(readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').filter((l) => l.startsWith('laned:')).length, 1, 'one laned user');
+  t.equal(
+    readFileSync(join(root, 'etc/passwd'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('laned:')).length,
+    1,
+    'one laned user',
+  );
   t.notOk(existsSync(join(pkg, 'stale-file')), 'the package folder is replaced as a whole');
   t.notOk(existsSync(`${pkg}.new`) || existsSync(`${pkg}.old`), 'no staging folders left');
   t.equal(readlinkSync(join(root, 'opt/laned/current')), 'slots/a', 'the slot current points to is the one refilled');

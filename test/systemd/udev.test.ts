@@ -7,8 +7,45 @@ import { ROOT } from '../helpers/daemon.js';
 // has no `udevadm verify`, added in 254), and against what laned needs: stable
 // names by USB vendor/product id, groups the unit grants.
 
-const MATCH_KEYS = new Set(['ACTION', 'DEVPATH', 'KERNEL', 'KERNELS', 'SUBSYSTEM', 'SUBSYSTEMS', 'DRIVER', 'DRIVERS', 'ATTR', 'ATTRS', 'SYSCTL', 'ENV', 'CONST', 'TAG', 'TAGS', 'TEST', 'PROGRAM', 'RESULT', 'NAME', 'SYMLINK']);
-const ASSIGN_KEYS = new Set(['NAME', 'SYMLINK', 'OWNER', 'GROUP', 'MODE', 'SECLABEL', 'ATTR', 'SYSCTL', 'ENV', 'TAG', 'RUN', 'LABEL', 'GOTO', 'IMPORT', 'OPTIONS']);
+const MATCH_KEYS = new Set([
+  'ACTION',
+  'DEVPATH',
+  'KERNEL',
+  'KERNELS',
+  'SUBSYSTEM',
+  'SUBSYSTEMS',
+  'DRIVER',
+  'DRIVERS',
+  'ATTR',
+  'ATTRS',
+  'SYSCTL',
+  'ENV',
+  'CONST',
+  'TAG',
+  'TAGS',
+  'TEST',
+  'PROGRAM',
+  'RESULT',
+  'NAME',
+  'SYMLINK',
+]);
+const ASSIGN_KEYS = new Set([
+  'NAME',
+  'SYMLINK',
+  'OWNER',
+  'GROUP',
+  'MODE',
+  'SECLABEL',
+  'ATTR',
+  'SYSCTL',
+  'ENV',
+  'TAG',
+  'RUN',
+  'LABEL',
+  'GOTO',
+  'IMPORT',
+  'OPTIONS',
+]);
 const WITH_ATTR = new Set(['ATTR', 'ATTRS', 'SYSCTL', 'ENV', 'CONST', 'TEST', 'SECLABEL', 'RUN', 'IMPORT']);
 
 interface Term {
@@ -44,7 +81,10 @@ const rules = text
   .split('\n')
   .map((l, i) => ({ line: i + 1, text: l }))
   .filter((l) => l.text.trim() && !l.text.trim().startsWith('#'));
-const unitGroups = /^SupplementaryGroups=(.*)$/m.exec(readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8'))![1]!.trim().split(/\s+/);
+const unitGroups = /^SupplementaryGroups=(.*)$/m
+  .exec(readFileSync(join(ROOT, 'systemd/laned.service'), 'utf8'))![1]!
+  .trim()
+  .split(/\s+/);
 
 t.test('every rule is udev(7) syntax', async (t) => {
   t.ok(rules.length >= 5, `${rules.length} rules`);
@@ -53,7 +93,8 @@ t.test('every rule is udev(7) syntax', async (t) => {
   const terms = parsed.flatMap((r) => (Array.isArray(r.terms) ? r.terms : []));
   const labels = terms.filter((x) => x.key === 'LABEL').map((x) => x.value);
   for (const g of terms.filter((x) => x.key === 'GOTO')) t.ok(labels.includes(g.value), `GOTO ${g.value} has its LABEL`);
-  for (const a of terms.filter((x) => x.attr === 'idVendor' || x.attr === 'idProduct')) t.match(a.value, /^[0-9a-f]{4}$/, `${a.attr} ${a.value}: 4 lowercase hex digits, as sysfs prints them`);
+  for (const a of terms.filter((x) => x.attr === 'idVendor' || x.attr === 'idProduct'))
+    t.match(a.value, /^[0-9a-f]{4}$/, `${a.attr} ${a.value}: 4 lowercase hex digits, as sysfs prints them`);
   for (const g of terms.filter((x) => x.key === 'GROUP')) t.ok(unitGroups.includes(g.value), `GROUP ${g.value} is one of laned.service's SupplementaryGroups`);
 });
 
@@ -70,10 +111,22 @@ t.test('stable names by USB vendor and product id', async (t) => {
   for (const name of ['laned/scanner', 'laned/scale']) {
     const rule = rules.map((r) => parseRule(r.text)).find((x): x is Term[] => Array.isArray(x) && x.some((y) => y.key === 'SYMLINK' && y.value === name));
     t.ok(rule, `a rule names /dev/${name}`);
-    t.ok(rule?.some((x) => x.key === 'SUBSYSTEM' && x.op === '==' && x.value === 'tty'), 'on a tty');
-    t.ok(rule?.some((x) => x.key === 'ATTRS' && x.attr === 'idVendor' && x.op === '=='), 'by vendor id');
-    t.ok(rule?.some((x) => x.key === 'ATTRS' && x.attr === 'idProduct' && x.op === '=='), 'and product id');
-    t.ok(rule?.some((x) => x.key === 'GROUP' && x.value === 'dialout'), 'readable by group dialout');
+    t.ok(
+      rule?.some((x) => x.key === 'SUBSYSTEM' && x.op === '==' && x.value === 'tty'),
+      'on a tty',
+    );
+    t.ok(
+      rule?.some((x) => x.key === 'ATTRS' && x.attr === 'idVendor' && x.op === '=='),
+      'by vendor id',
+    );
+    t.ok(
+      rule?.some((x) => x.key === 'ATTRS' && x.attr === 'idProduct' && x.op === '=='),
+      'and product id',
+    );
+    t.ok(
+      rule?.some((x) => x.key === 'GROUP' && x.value === 'dialout'),
+      'readable by group dialout',
+    );
   }
   t.match(text, /KERNEL=="i2c-\[0-9\]\*", GROUP="i2c"/, '/dev/i2c-* to group i2c');
   t.match(text, /KERNEL=="gpiochip\*", GROUP="gpio"/, 'gpiochips to group gpio');

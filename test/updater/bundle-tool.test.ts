@@ -18,8 +18,11 @@ import { lanectl } from '../helpers/lanectl.js';
 
 function bundleTool(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, ['--import', 'tsx', join(PACKAGE_ROOT, 'image', 'bundle.ts'), ...args], { cwd: PACKAGE_ROOT, timeout: 60_000 }, (err, out, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(PACKAGE_ROOT, 'image', 'bundle.ts'), ...args],
+      { cwd: PACKAGE_ROOT, timeout: 60_000 },
+      (err, out, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: stderr }),
     ),
   );
 }
@@ -72,7 +75,11 @@ t.test('the bundle tool refuses what it cannot sign with', async (t) => {
   t.equal(noKey.code, 1);
   t.match(noKey.err, /--key KEY\.key is required/);
   const rsa = join(dir, 'rsa.key');
-  await new Promise<void>((resolve, reject) => execFile('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], (e) => (e ? reject(new Error(e.message)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    execFile('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], (e) =>
+      e ? reject(new Error(e.message)) : resolve(),
+    ),
+  );
   const wrong = await bundleTool(['--key', rsa, '--payload', 'x.tar.gz']);
   t.equal(wrong.code, 1);
   t.match(wrong.err, /rsa\.key: a rsa key; bundles are signed with Ed25519/);

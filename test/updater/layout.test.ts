@@ -73,7 +73,12 @@ t.test('state file: round trip, missing, torn, invalid', async (t) => {
 
 t.test('history is bounded', async (t) => {
   const file = join(tempDir(), 'updater.json');
-  const history = Array.from({ length: 80 }, (_, i) => ({ at: `2026-12-03T10:00:${String(i % 60).padStart(2, '0')}.000Z`, to: 'b' as const, version: `0.${i}.0`, outcome: 'good' }));
+  const history = Array.from({ length: 80 }, (_, i) => ({
+    at: `2026-12-03T10:00:${String(i % 60).padStart(2, '0')}.000Z`,
+    to: 'b' as const,
+    version: `0.${i}.0`,
+    outcome: 'good',
+  }));
   writeUpdaterState(file, { state: 'good', history });
   const read = readUpdaterState(file).state.history;
   t.equal(read.length, 50);

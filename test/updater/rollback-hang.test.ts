@@ -6,4 +6,6 @@ import { rolledBackWithinTries } from '../helpers/rollback-case.js';
 
 // A new version that fails this way, under a supervisor that runs the unit's own
 // commands as systemd does: rolled back by the boot check outside laned.
-t.test('a version that never says READY is rolled back within 3 tries (the start timeout)', (t) => rolledBackWithinTries(t, { flaw: 'hang', why: /timeout/, startTimeoutMs: 60_000 }));
+t.test('a version that never says READY is rolled back within 3 tries (the start timeout)', (t) =>
+  rolledBackWithinTries(t, { flaw: 'hang', why: /timeout/, startTimeoutMs: 60_000 }),
+);

@@ -6,4 +6,6 @@ import { rolledBackWithinTries } from '../helpers/rollback-case.js';
 
 // A new version that fails this way, under a supervisor that runs the unit's own
 // commands as systemd does: rolled back by the boot check outside laned.
-t.test('a version that turns unhealthy during its trial is rolled back within 3 tries', (t) => rolledBackWithinTries(t, { flaw: 'unhealthy', why: /unhealthy (during the trial|at READY): lane failed, service basket/ }));
+t.test('a version that turns unhealthy during its trial is rolled back within 3 tries', (t) =>
+  rolledBackWithinTries(t, { flaw: 'unhealthy', why: /unhealthy (during the trial|at READY): lane failed, service basket/ }),
+);

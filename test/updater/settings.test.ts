@@ -9,12 +9,26 @@ import { startDaemon, tempDir } from '../helpers/daemon.js';
 // config error naming updater.keys[i] (laned exits 78).
 
 const pub = (type: 'ed25519' | 'x25519' = 'ed25519'): string =>
-  generateKeyPairSync(type as 'ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  generateKeyPairSync(type as 'ed25519')
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
 
 t.test('trusted keys inline and in a file', async (t) => {
   const dir = tempDir();
   writeFileSync(join(dir, 'k2.pub'), pub());
-  const c = validateConfig({ updater: { keys: [{ id: 'k1', publicKey: pub() }, { id: 'k2', file: 'k2.pub' }], revokedKeys: ['k0'] } }, 'config x.yaml', dir);
+  const c = validateConfig(
+    {
+      updater: {
+        keys: [
+          { id: 'k1', publicKey: pub() },
+          { id: 'k2', file: 'k2.pub' },
+        ],
+        revokedKeys: ['k0'],
+      },
+    },
+    'config x.yaml',
+    dir,
+  );
   t.equal(c.updater.keys.length, 2);
   t.same(c.updater.revokedKeys, ['k0']);
   t.equal(c.updater.maxBundleMB, 512, 'default');
@@ -27,7 +41,13 @@ t.test('bad keys are config errors naming the key', async (t) => {
     [[{ id: 'k1', publicKey: 'hello' }], /updater\.keys\[0\] \(k1\): not a PEM public key/],
     [[{ id: 'k1', publicKey: pub('x25519') }], /updater\.keys\[0\] \(k1\): a x25519 key/],
     [[{ id: 'k1', file: 'missing.pub' }], /updater\.keys\[0\] \(k1\)\.file: cannot read .*missing\.pub \(ENOENT\)/],
-    [[{ id: 'k1', publicKey: pub() }, { id: 'k1', publicKey: pub() }], /updater\.keys\[1\] \(k1\): id listed twice/],
+    [
+      [
+        { id: 'k1', publicKey: pub() },
+        { id: 'k1', publicKey: pub() },
+      ],
+      /updater\.keys\[1\] \(k1\): id listed twice/,
+    ],
     [[{ id: 'bad id', publicKey: pub() }], /updater\.keys\/0\/id|updater\.keys\.0\.id/],
   ];
   for (const [keys, message] of cases) {

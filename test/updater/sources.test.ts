@@ -61,7 +61,11 @@ t.test('apply, inbox and offer on a running lane', async (t) => {
   t.match(done, [/laned-0\.3\.0-x64\.bundle$/], 'moved to updates/done');
 
   writeFileSync(join(inbox, 'garbage.bundle'), randomBytes(3000));
-  await until(() => existsSync(join(state, 'updates', 'refused')) && readdirSync(join(state, 'updates', 'refused')).length === 2, 30_000, 'the garbage refused');
+  await until(
+    () => existsSync(join(state, 'updates', 'refused')) && readdirSync(join(state, 'updates', 'refused')).length === 2,
+    30_000,
+    'the garbage refused',
+  );
   const refusedFiles = readdirSync(join(state, 'updates', 'refused')).sort();
   t.match(refusedFiles, [/garbage\.bundle$/, /garbage\.bundle\.reason$/]);
   t.match(readFileSync(join(state, 'updates', 'refused', refusedFiles[1]!), 'utf8'), /not a valid tar|truncated|bad-bundle|manifest/i, 'the reason beside it');

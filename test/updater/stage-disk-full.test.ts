@@ -22,13 +22,34 @@ t.test('ENOSPC while unpacking: refused, partial slot removed, running slot inta
   const r = await new Promise<{ err: Error | null; out: string; stderr: string }>((resolve) =>
     execFile(
       'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', root, process.execPath, '--import', 'tsx', join(PACKAGE_ROOT, 'test/helpers/stage-child.ts'), root, file],
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        SCRIPT,
+        'sh',
+        root,
+        process.execPath,
+        '--import',
+        'tsx',
+        join(PACKAGE_ROOT, 'test/helpers/stage-child.ts'),
+        root,
+        file,
+      ],
       { cwd: PACKAGE_ROOT, timeout: 60_000, env: { ...process.env, STAGE_SETUP: '1', STAGE_KEY_ID: key.id, STAGE_KEY_PEM: key.publicPem } },
       (err, out, stderr) => resolve({ err, out, stderr }),
     ),
   );
   t.equal(r.err, null, `the child ran: ${r.stderr}`);
-  const report = JSON.parse(r.out) as { before: string; after: string; slots: string[]; state: { state: string; reason?: string }; result: { refused?: string; message?: string } };
+  const report = JSON.parse(r.out) as {
+    before: string;
+    after: string;
+    slots: string[];
+    state: { state: string; reason?: string };
+    result: { refused?: string; message?: string };
+  };
   t.equal(report.result.refused, 'no-space', report.result.message ?? JSON.stringify(report.result));
   t.match(report.result.message, /no space left/);
   t.equal(report.after, report.before, 'the slots are as they were');

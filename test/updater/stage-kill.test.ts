@@ -20,7 +20,11 @@ function child(root: string, file: string, step: string): Promise<{ signal: Node
     execFile(
       process.execPath,
       ['--import', 'tsx', join(PACKAGE_ROOT, 'test/helpers/stage-child.ts'), root, file],
-      { cwd: PACKAGE_ROOT, timeout: 60_000, env: { ...process.env, LANED_TEST_HOOKS: '1', LANED_TEST_KILL_AT: `stage:${step}`, STAGE_KEY_ID: key.id, STAGE_KEY_PEM: key.publicPem } },
+      {
+        cwd: PACKAGE_ROOT,
+        timeout: 60_000,
+        env: { ...process.env, LANED_TEST_HOOKS: '1', LANED_TEST_KILL_AT: `stage:${step}`, STAGE_KEY_ID: key.id, STAGE_KEY_PEM: key.publicPem },
+      },
       (err, out, stderr) => resolve({ signal: (err as { signal?: NodeJS.Signals } | null)?.signal ?? null, out, err: stderr }),
     );
   });

@@ -69,7 +69,12 @@ const cases: Case[] = [
     message: /signature of manifest\.json does not verify with key "store-2026"/,
     make: async () => flipByte(await good(), (b) => b.indexOf('"version": "0.2.0"') + 13),
   },
-  { name: 'a signature by an unknown key', code: 'unknown-key', message: /key "stranger", which this lane does not trust \(updater\.keys: store-2026, store-2027\)/, make: () => good({ key: other }) },
+  {
+    name: 'a signature by an unknown key',
+    code: 'unknown-key',
+    message: /key "stranger", which this lane does not trust \(updater\.keys: store-2026, store-2027\)/,
+    make: () => good({ key: other }),
+  },
   { name: 'a revoked key', code: 'revoked-key', message: /key "store-2026", which is revoked/, make: () => good(), revoked: ['store-2026'] },
   {
     name: 'an expired bundle',
@@ -78,14 +83,24 @@ const cases: Case[] = [
     make: () => good({ created: new Date('2026-01-01T00:00:00Z'), expires: new Date('2026-01-31T00:00:00Z') }),
     now: new Date('2026-02-01T00:00:00Z'),
   },
-  { name: 'the wrong compatible', code: 'incompatible', message: /for laned\/rpi-arm64; this lane is laned\/x64/, make: () => good({ compatible: 'laned/rpi-arm64' }) },
+  {
+    name: 'the wrong compatible',
+    code: 'incompatible',
+    message: /for laned\/rpi-arm64; this lane is laned\/x64/,
+    make: () => good({ compatible: 'laned/rpi-arm64' }),
+  },
   {
     name: 'a lower version without allow_downgrade',
     code: 'not-newer',
     message: /bundle 0\.0\.5 is not newer than the running 0\.1\.0/,
     make: async () => bundle({ key: store, version: '0.0.5', payloadFile: await payloadTarball('0.0.5') }),
   },
-  { name: 'below min_version', code: 'below-min-version', message: /needs at least 0\.1\.5 running; this lane runs 0\.1\.0/, make: () => good({ minVersion: '0.1.5' }) },
+  {
+    name: 'below min_version',
+    code: 'below-min-version',
+    message: /needs at least 0\.1\.5 running; this lane runs 0\.1\.0/,
+    make: () => good({ minVersion: '0.1.5' }),
+  },
   {
     name: 'a truncated bundle',
     code: 'truncated',
@@ -111,7 +126,13 @@ const cases: Case[] = [
     name: 'a payload entry with ../',
     code: 'unsafe-entry',
     message: /outside its slot: laned-0\.2\.0\/\.\.\/\.\.\/escaped: a path with \.\./,
-    make: () => good({ payloadFile: rawTarball([{ path: 'laned-0.2.0/package.json', type: 'File', body: '{}' }, { path: 'laned-0.2.0/../../escaped', type: 'File', body: 'x' }]) }),
+    make: () =>
+      good({
+        payloadFile: rawTarball([
+          { path: 'laned-0.2.0/package.json', type: 'File', body: '{}' },
+          { path: 'laned-0.2.0/../../escaped', type: 'File', body: 'x' },
+        ]),
+      }),
   },
   {
     name: 'a payload entry with an absolute path',
@@ -170,7 +191,11 @@ for (const c of cases) {
     const state = keeper.get();
     t.equal(state.state, 'failed');
     t.match(state.reason, c.message, 'the state names the reason');
-    t.same({ active: state.active, good: state.good, history: state.history, staged: state.staged }, { active: 'a', good: 'a', history: [{ at: '2026-12-01T00:00:00.000Z', to: 'a', version: '0.1.0', outcome: 'good' }], staged: undefined }, 'the rest of the state is as it was');
+    t.same(
+      { active: state.active, good: state.good, history: state.history, staged: state.staged },
+      { active: 'a', good: 'a', history: [{ at: '2026-12-01T00:00:00.000Z', to: 'a', version: '0.1.0', outcome: 'good' }], staged: undefined },
+      'the rest of the state is as it was',
+    );
   });
 }
 

@@ -19,7 +19,11 @@ const BOOT = join(ROOT, 'dist/daemon/updater/boot.js');
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve) =>
     execFile(args[0]!, args.slice(1), { env: { ...process.env, ...env }, timeout: 120_000 }, (err, out, errOut) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, signal: (err as { signal?: string } | null)?.signal ?? null, out: `${out}${errOut}` }),
+      resolve({
+        code: err ? ((err as { code?: number }).code ?? null) : 0,
+        signal: (err as { signal?: string } | null)?.signal ?? null,
+        out: `${out}${errOut}`,
+      }),
     ),
   );
 }
@@ -38,7 +42,10 @@ function lane(): Lane {
   const dir = tempDir('laned-kill-');
   const root = join(dir, 'opt');
   const stateDir = join(dir, 'state');
-  for (const [slot, version] of [['a', '0.1.0'], ['b', '0.1.1']] as const) {
+  for (const [slot, version] of [
+    ['a', '0.1.0'],
+    ['b', '0.1.1'],
+  ] as const) {
     mkdirSync(join(root, 'slots', slot, 'dist/daemon'), { recursive: true });
     writeFileSync(join(root, 'slots', slot, 'package.json'), JSON.stringify({ version }));
     writeFileSync(join(root, 'slots', slot, 'dist/daemon/main.js'), `// laned ${version}\n`);
@@ -46,8 +53,14 @@ function lane(): Lane {
   switchCurrent(root, 'a');
   linkGood(root, 'a');
   mkdirSync(stateDir);
-  writeFileSync(join(stateDir, 'basket.db'), 'the old version\'s database');
-  writeUpdaterState(stateFilePath(root), { state: 'switching', good: 'a', active: 'a', staged: { slot: 'b', version: '0.1.1', manifestSha256: 'a'.repeat(64) }, history: [] });
+  writeFileSync(join(stateDir, 'basket.db'), "the old version's database");
+  writeUpdaterState(stateFilePath(root), {
+    state: 'switching',
+    good: 'a',
+    active: 'a',
+    staged: { slot: 'b', version: '0.1.1', manifestSha256: 'a'.repeat(64) },
+    history: [],
+  });
   return { root, stateDir };
 }
 

@@ -31,7 +31,9 @@ export function redact(value: unknown, key = ''): unknown {
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; out: string; err: string }> {
   return new Promise((done) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => done({ ok: !err, out: String(stdout), err: err ? `${err.message}\n${String(stderr)}` : String(stderr) }));
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      done({ ok: !err, out: String(stdout), err: err ? `${err.message}\n${String(stderr)}` : String(stderr) }),
+    );
   });
 }
 
@@ -120,7 +122,7 @@ export const diag: CliCommand = {
       files.push(file);
     };
     try {
-      let rt: RuntimeInfo & { configFile?: string; version?: string; startedAt?: string } | undefined;
+      let rt: (RuntimeInfo & { configFile?: string; version?: string; startedAt?: string }) | undefined;
       try {
         rt = readRuntime(ctx.stateDir);
         put('runtime.json', redact(rt));
@@ -209,7 +211,8 @@ export const diag: CliCommand = {
       }
       const checks: Array<Record<string, unknown>> = [];
       for (const f of entries) {
-        if (/\.db(\.corrupt-[^.]+)?$/.test(f) && !/-(wal|shm)$/.test(f)) checks.push({ ...(await integrity(join(ctx.stateDir, f))), quarantined: f.includes('.corrupt-') });
+        if (/\.db(\.corrupt-[^.]+)?$/.test(f) && !/-(wal|shm)$/.test(f))
+          checks.push({ ...(await integrity(join(ctx.stateDir, f))), quarantined: f.includes('.corrupt-') });
       }
       put('sqlite-integrity.json', checks);
       put(
@@ -255,7 +258,10 @@ export const diag: CliCommand = {
         await tarCreate({ gzip: true, file: out, cwd: work, portable: true }, [name]);
         chmodSync(out, 0o600);
       } catch (err) {
-        throw new CliError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --out to a writable place)`, EXIT.cantCreate);
+        throw new CliError(
+          `cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --out to a writable place)`,
+          EXIT.cantCreate,
+        );
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -269,7 +275,9 @@ function scrubKnownSecrets(stateDir: string, dir: string, files: string[]): void
   let secrets: string[] = [];
   try {
     const creds = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as Record<string, unknown>;
-    secrets = Object.values(creds).flatMap((v) => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).filter((x): x is string => typeof x === 'string') : []));
+    secrets = Object.values(creds).flatMap((v) =>
+      typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).filter((x): x is string => typeof x === 'string') : [],
+    );
   } catch {
     // not readable: the redaction by key and form still applies
   }

@@ -32,7 +32,9 @@ export const journal: CliCommand = {
     const limit = ctx.flags.count ? Number(ctx.flags.count) : 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--count must be 1..1000', EXIT.usage);
     if (arg === 'overrides') {
-      const rows = (await withTechnician(ctx, (c) => request(c, 'journal', 'Overrides', { limit }))) as Array<Record<string, string | number | boolean | null | undefined>>;
+      const rows = (await withTechnician(ctx, (c) => request(c, 'journal', 'Overrides', { limit }))) as Array<
+        Record<string, string | number | boolean | null | undefined>
+      >;
       print(ctx, rows, () =>
         rows.length
           ? rows

@@ -47,7 +47,12 @@ export const status: CliCommand = {
       const u = health.unsafeShutdowns;
       if (u) lines.push(`unsafe shutdowns: ${u.count}${u.thisStart ? ` (this start followed one; that run began ${u.lastStartedAt ?? '?'})` : ''}`);
       const w = health.watchdog;
-      if (w) lines.push(w.enabled ? `watchdog: every ${w.everyMs} ms, ${w.pings} pings, ${w.withheld} withheld${w.withholding ? ` (now: ${w.withholding})` : ''}` : 'watchdog: off (not under systemd with WatchdogSec)');
+      if (w)
+        lines.push(
+          w.enabled
+            ? `watchdog: every ${w.everyMs} ms, ${w.pings} pings, ${w.withheld} withheld${w.withholding ? ` (now: ${w.withholding})` : ''}`
+            : 'watchdog: off (not under systemd with WatchdogSec)',
+        );
       for (const s of health.services) {
         lines.push(
           `service ${String(s.name).padEnd(12)} ${String(s.state).padEnd(8)} ${s.connected ? 'connected' : 'DISCONNECTED'}  backlog ${String(s.outboxBacklog)}  dead letters ${String(s.deadLetters)}  applied ${String(s.applied)}`,

@@ -14,7 +14,7 @@ interface UplinkView extends LinkStatus {
 /** `lanectl uplink status`: the store broker, why it is not connected, and each source's offset against its head. */
 export const uplink: CliCommand = {
   usage: 'status',
-  help: "the store uplink: connection, last error, per-source offsets, backlog, rate",
+  help: 'the store uplink: connection, last error, per-source offsets, backlog, rate',
   async run(ctx) {
     const [verb] = ctx.args;
     if (verb !== 'status' && verb !== undefined) throw new CliError(`uplink ${verb}: use uplink status`, EXIT.usage);
@@ -26,7 +26,8 @@ export const uplink: CliCommand = {
     } catch (err) {
       throw new CliError(`laned (pid ${rt.pid}) does not answer on ${rt.http}: ${(err as Error).message}`, EXIT.unavailable);
     }
-    if (!running) throw new CliError('no uplink on this lane: set uplink.url (and its credentials) in the config to send events to the store broker', EXIT.failed);
+    if (!running)
+      throw new CliError('no uplink on this lane: set uplink.url (and its credentials) in the config to send events to the store broker', EXIT.failed);
     const s = (await withTechnician(ctx, (c) => request(c, 'uplink', 'Status'))) as { state: string; detail?: string; uplink: UplinkView };
     const u = s.uplink;
     print(ctx, u, () => {

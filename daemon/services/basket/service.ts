@@ -466,7 +466,9 @@ export const basket: ServiceDefinition<BasketSettings> = {
             if (t) throw new CommandError(`transaction ${t.txn} is open (${t.status}): the lane is not idle`);
             const lease = newLease(ctx.clock, args.seconds);
             await kv.set(tx, 'updateLease', lease);
-            tx.afterCommit(() => ctx.log.info({ by: m.by, until: lease.untilIso }, `idle lease for an update granted to ${m.by ?? 'an unknown sender'} until ${lease.untilIso}`));
+            tx.afterCommit(() =>
+              ctx.log.info({ by: m.by, until: lease.untilIso }, `idle lease for an update granted to ${m.by ?? 'an unknown sender'} until ${lease.untilIso}`),
+            );
             return { until: lease.untilIso };
           },
         },
@@ -489,7 +491,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
             const quantity = args.quantity ?? 0;
             if (quantity >= l.quantity)
               throw new CommandError(`line ${l.line} has quantity ${l.quantity}; RemoveItem lowers it (use ChangeQuantity to raise it)`);
-            if (quantity > 0 && (JSON.parse(l.item) as ItemAddedData).unit === 'kg') throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
+            if (quantity > 0 && (JSON.parse(l.item) as ItemAddedData).unit === 'kg')
+              throw new CommandError(`line ${l.line} is sold by weight: remove it whole`);
             const r = await requestRemoval(tx, t, l, quantity, m.id, staff(m.by));
             await publish(tx);
             return r;

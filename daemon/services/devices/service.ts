@@ -47,7 +47,10 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
                 if (type === 'BarcodeScanned') {
                   lostScans = { count: lostScans.count + 1, last: { device: name, time: new Date().toISOString(), reason: (err as Error).message } };
                   ctx.metrics.scansLost.inc({ device: name });
-                  ctx.log.error({ device: name, err: (err as Error).message, lost: lostScans.count }, `a scan on ${name} could not be stored; the shopper is asked to scan again`);
+                  ctx.log.error(
+                    { device: name, err: (err as Error).message, lost: lostScans.count },
+                    `a scan on ${name} could not be stored; the shopper is asked to scan again`,
+                  );
                   publishDevices();
                 }
                 throw err;

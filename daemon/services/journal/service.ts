@@ -52,7 +52,7 @@ function receiptPage(r: Receipt, from: number, max: number): ReceiptPage {
 export async function wholeReceipt(fetch: (from: number) => Promise<ReceiptPage>): Promise<Receipt> {
   const first = await fetch(0);
   const { page, ...receipt } = first;
-  for (let from = Math.max(first.lines.length, first.removed.length); from < Math.max(page.lineCount, page.removedCount); ) {
+  for (let from = Math.max(first.lines.length, first.removed.length); from < Math.max(page.lineCount, page.removedCount);) {
     const next = await fetch(from);
     if (next.lines.length === 0 && next.removed.length === 0) break;
     receipt.lines.push(...next.lines);

@@ -55,7 +55,13 @@ export const payment: ServiceDefinition<PaymentSettings> = {
   create(ctx): ServiceLogic {
     const timeoutMs = ctx.settings.timeoutMs ?? 60_000;
     const retryMs = ctx.settings.retryMs ?? 2000;
-    const terminal = createTerminal(ctx.settings.terminal, ctx.stateDir, ctx.log.child({ component: 'services/payment/terminal' }), (e) => ctx.onCorrupt(e), ctx.timers);
+    const terminal = createTerminal(
+      ctx.settings.terminal,
+      ctx.stateDir,
+      ctx.log.child({ component: 'services/payment/terminal' }),
+      (e) => ctx.onCorrupt(e),
+      ctx.timers,
+    );
     const inflight = new Map<string, { ac: AbortController; why?: 'timeout' | 'cancelled' | 'stop' }>();
     const drives = new Set<Promise<void>>();
     /** Cancelled before its run reached the terminal. */

@@ -40,7 +40,11 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
       keeper,
       log,
       maxBytes,
-      onStaged: (staged, origin) => log.info({ slot: staged.slot, version: staged.version, origin: origin.kind }, `update ${staged.version} staged in slot ${staged.slot}; it waits there for the switch`),
+      onStaged: (staged, origin) =>
+        log.info(
+          { slot: staged.slot, version: staged.version, origin: origin.kind },
+          `update ${staged.version} staged in slot ${staged.slot}; it waits there for the switch`,
+        ),
       onRefused: (code) => ctx.metrics.rejected.inc({ service: 'updater', reason: code }),
     });
     return {

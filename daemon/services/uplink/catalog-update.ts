@@ -28,9 +28,19 @@ export async function applyCatalog(ctx: ServiceContext, config: UplinkConfig, cl
   const format = /\.csv(\?|$)/i.test(new URL(claim.url).pathname) ? 'csv' : 'json';
   const dest = join(dir, `catalog-${claim.sha256}.${format}`);
   try {
-    await download({ url: claim.url, dest, sha256: claim.sha256, size: claim.size, maxBytes: config.maxCatalogBytes, retries: 3, backoffMs: 500, backoffMaxMs: 5000 });
+    await download({
+      url: claim.url,
+      dest,
+      sha256: claim.sha256,
+      size: claim.size,
+      maxBytes: config.maxCatalogBytes,
+      retries: 3,
+      backoffMs: 500,
+      backoffMaxMs: 5000,
+    });
   } catch (err) {
-    if (err instanceof DownloadError) throw new Refused(`catalog ${claim.version} from ${claim.url} refused (${err.reason}): ${err.message}; the catalog is unchanged`);
+    if (err instanceof DownloadError)
+      throw new Refused(`catalog ${claim.version} from ${claim.url} refused (${err.reason}): ${err.message}; the catalog is unchanged`);
     throw err;
   }
   try {

@@ -55,10 +55,7 @@ export const LaneStateDoc = Type.Object(
 );
 export type LaneStateDoc = Static<typeof LaneStateDoc>;
 
-export const LaneDevicesDoc = Type.Object(
-  { devices: Type.Array(Type.Unknown()), time: Iso },
-  { additionalProperties: false },
-);
+export const LaneDevicesDoc = Type.Object({ devices: Type.Array(Type.Unknown()), time: Iso }, { additionalProperties: false });
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Url = Type.String({ pattern: '^https?://', maxLength: 2048 });
@@ -117,7 +114,7 @@ export const storeChannels: ChannelSource = () => {
   return {
     'store.evt': {
       address: storeTopics.event(prefix, '{source}', '{type}'),
-      description: "A lane event on the store broker (QoS 1), in seq order per source; a redelivery carries the same id, so the store drops what it has seen.",
+      description: 'A lane event on the store broker (QoS 1), in seq order per source; a redelivery carries the same id, so the store drops what it has seen.',
       payload: LaneEvent,
       action: 'send',
     },

@@ -76,7 +76,10 @@ export class Inbound {
     if (!checkCommand.Check(raw)) {
       const first = checkCommand.Errors(raw).First();
       this.count(name || 'unknown', 'invalid');
-      ctx.log.warn({ topic, path: first?.path, problem: first?.message }, `store command on ${topic} refused: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`);
+      ctx.log.warn(
+        { topic, path: first?.path, problem: first?.message },
+        `store command on ${topic} refused: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`,
+      );
       const id = (raw as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(id)) {
         this.answer(id, name, false, undefined, `command${first?.path ?? ''}: ${first?.message ?? 'invalid'} (needs {id, by, args})`);
@@ -136,7 +139,14 @@ export class Inbound {
   }
 
   private answer(id: string, command: string, ok: boolean, result: unknown, error: string | undefined): StoreReply {
-    const reply: StoreReply = { id, command, ok, ...(result !== undefined ? { result } : {}), ...(error !== undefined ? { error } : {}), time: new Date().toISOString() };
+    const reply: StoreReply = {
+      id,
+      command,
+      ok,
+      ...(result !== undefined ? { result } : {}),
+      ...(error !== undefined ? { error } : {}),
+      time: new Date().toISOString(),
+    };
     this.o.reply(id, reply);
     return reply;
   }

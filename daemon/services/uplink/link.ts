@@ -120,7 +120,10 @@ export class StoreLink {
       if (!connack.sessionPresent && this.o.subscriptions.length) {
         client.subscribe(this.o.subscriptions, { qos: 1 }, (err, granted) => {
           const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-          if (err || refused.length) this.fail(new Error(`the store broker refused the subscription to ${refused.join(', ') || err?.message}: store IT's commands do not reach this lane`));
+          if (err || refused.length)
+            this.fail(
+              new Error(`the store broker refused the subscription to ${refused.join(', ') || err?.message}: store IT's commands do not reach this lane`),
+            );
         });
       }
       this.o.onConnect();
@@ -135,7 +138,10 @@ export class StoreLink {
       client.options.reconnectPeriod = next;
       this.st.nextRetryMs = next;
       if (!this.down) {
-        this.o.log.warn({ url: c.url, reason: this.st.lastError }, `store broker ${c.url} not reachable${this.st.lastError ? `: ${this.st.lastError}` : ''}; events wait in the lane's logs, retrying with backoff`);
+        this.o.log.warn(
+          { url: c.url, reason: this.st.lastError },
+          `store broker ${c.url} not reachable${this.st.lastError ? `: ${this.st.lastError}` : ''}; events wait in the lane's logs, retrying with backoff`,
+        );
         this.down = true;
       }
       if (was) this.o.onClose();

@@ -170,7 +170,10 @@ export class Replicator {
         const count = to - from + 1;
         s.lost += count;
         this.o.metrics?.lost(source, count);
-        this.o.log.error({ source, from, to, count }, `events ${from}..${to} of ${source} left its log before the uplink sent them: ${count} lost to the store (UplinkGap)`);
+        this.o.log.error(
+          { source, from, to, count },
+          `events ${from}..${to} of ${source} left its log before the uplink sent them: ${count} lost to the store (UplinkGap)`,
+        );
         await this.o.store.tx((tx) => this.o.gap(tx, { source, ...(s.log ? { log: s.log } : {}), from, to, count }));
       }
       s.spans.push({ from, to, done: true });
@@ -264,7 +267,10 @@ export class Replicator {
       this.o.store
         .tx(async (tx) => {
           for (const r of rows) {
-            await tx.run('INSERT INTO uplink_offsets (source, log, seq, time) VALUES (?,?,?,?) ON CONFLICT(source) DO UPDATE SET log = excluded.log, seq = excluded.seq, time = excluded.time', r);
+            await tx.run(
+              'INSERT INTO uplink_offsets (source, log, seq, time) VALUES (?,?,?,?) ON CONFLICT(source) DO UPDATE SET log = excluded.log, seq = excluded.seq, time = excluded.time',
+              r,
+            );
           }
         })
         .catch((err: Error) => {

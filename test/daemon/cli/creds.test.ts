@@ -10,7 +10,11 @@ t.test('lanectl creds: driver and service passwords are per client', async (t) =
   t.equal(r.code, 0);
   t.equal(r.out.trim(), creds.password('service', 'laned-basket'), 'the password of laned-basket');
   t.not(r.out.trim(), creds.password('service', 'laned-probe'), 'not the one of another service');
-  t.equal(await creds.verify('service', r.out.trim(), 'laned-basket').then((v) => (typeof v === 'string' ? v : v.role)), 'service', 'the broker takes it for laned-basket');
+  t.equal(
+    await creds.verify('service', r.out.trim(), 'laned-basket').then((v) => (typeof v === 'string' ? v : v.role)),
+    'service',
+    'the broker takes it for laned-basket',
+  );
   t.equal(await creds.verify('service', r.out.trim(), 'laned-payment'), 'bad-password', 'and for no other clientId');
   const bare = await lanectl(stateDir, ['creds', 'driver']);
   t.equal(bare.code, 64, 'a driver password needs its client: EX_USAGE');

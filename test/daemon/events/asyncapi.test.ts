@@ -39,7 +39,10 @@ t.test('the generator takes a list of channel sources: one more is one more entr
   const doc = asyncApiDocument([...CHANNEL_SOURCES, extra]) as { channels: Record<string, { address: string }> };
   t.equal(doc.channels.storeState.address, 'store/{storeId}/lane/{laneId}/state');
   const { diagnostics } = await new Parser().parse(JSON.stringify(doc));
-  t.same(diagnostics.filter(isError).map((d) => d.message), []);
+  t.same(
+    diagnostics.filter(isError).map((d) => d.message),
+    [],
+  );
 });
 
 t.test('every topic the ACL allows has a channel', async (t) => {

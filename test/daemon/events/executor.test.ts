@@ -28,6 +28,9 @@ t.test('same key runs one at a time in order; other keys overlap', async (t) => 
 
 t.test('a failing job does not stop its key', async (t) => {
   const ex = new KeyedExecutor();
-  await t.rejects(ex.run('k', async () => Promise.reject(new Error('boom'))), /boom/);
+  await t.rejects(
+    ex.run('k', async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   t.equal(await ex.run('k', async () => 42), 42);
 });

@@ -240,7 +240,8 @@ for (const seed of seeds) {
 
     for (const txn of ['A', 'B'] as const) {
       // Live outputs are in publishing order (a re-published one moves to the end): compare by key.
-      const byKey = (os: Array<ProjectedOutput<Output>>) => os.map((o) => ({ key: o.key, type: o.type, data: o.data })).sort((x, y) => (x.key < y.key ? -1 : 1));
+      const byKey = (os: Array<ProjectedOutput<Output>>) =>
+        os.map((o) => ({ key: o.key, type: o.type, data: o.data })).sort((x, y) => (x.key < y.key ? -1 : 1));
       const view = async (s: Awaited<ReturnType<typeof setup>>) => byKey(await s.store.tx((tx) => s.proj.live(tx, txn)));
       const expected = byKey(balances([...events[txn]].sort(compareInputs)));
       const a = await view(seq);

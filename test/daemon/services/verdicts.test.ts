@@ -15,7 +15,8 @@ let mono = 1_000_000n;
 let seq = 0;
 const at = () => ({ epoch: 1, mono: (mono += 1_000_000n).toString() });
 // inputs written by hand here, as the fold takes them (partial data where the fold reads no more)
-const ev = (type: string, source: string, data: unknown): VerdictInput => ({ id: newEventId(), type, source, seq: ++seq, at: at(), data, txn: 'T' }) as VerdictInput;
+const ev = (type: string, source: string, data: unknown): VerdictInput =>
+  ({ id: newEventId(), type, source, seq: ++seq, at: at(), data, txn: 'T' }) as VerdictInput;
 const add = (line: string, g?: number, quantity = 1) => ev('ItemAddedToBasket', 'basket', { line, quantity, ...(g ? { bagging: { unitG: g } } : {}) });
 let grams = 0;
 const weigh = (to: number) => {
@@ -222,7 +223,17 @@ for (const seedValue of process.env.LANED_TEST_SEED ? [Number(process.env.LANED_
       },
       retract: async (_tx, data, meta) => {
         emitted.push({ type: 'VerdictRetracted', txn: meta.txn });
-        return { id: `E${++n}`, type: 'VerdictRetracted', v: 1, source: 'weightcheck', seq: n, at: { epoch: 1, mono: String(n) }, time: '', data, txn: meta.txn };
+        return {
+          id: `E${++n}`,
+          type: 'VerdictRetracted',
+          v: 1,
+          source: 'weightcheck',
+          seq: n,
+          at: { epoch: 1, mono: String(n) },
+          time: '',
+          data,
+          txn: meta.txn,
+        };
       },
     });
     await proj.migrate(store);

@@ -61,11 +61,14 @@ t.test('an input publishes its state at start and each debounced change, active-
   fs.setLevel(534, 1);
   await clock.advance(100);
   await driver.stop();
-  t.same(rec.of('InputChanged').map((e) => e.data), [
-    { on: false, level: 1 },
-    { on: true, level: 0 },
-    { on: false, level: 1 },
-  ]);
+  t.same(
+    rec.of('InputChanged').map((e) => e.data),
+    [
+      { on: false, level: 1 },
+      { on: true, level: 0 },
+      { on: false, level: 1 },
+    ],
+  );
   t.same(rec.problems, []);
   t.notOk(fs.isExported(534), 'unexported at stop');
 });
@@ -113,7 +116,10 @@ t.test('a lamp runs its patterns on the value file', async (t) => {
   await t.rejects(driver.set('disco'), /unknown pattern "disco"; known: off, on, blink, fast-blink, flash, fault, candle/);
   await driver.stop();
   t.notOk(fs.isExported(pin));
-  t.same(rec.of('OutputChanged').map((e) => e.data.pattern), ['off', 'on', 'blink', 'candle']);
+  t.same(
+    rec.of('OutputChanged').map((e) => e.data.pattern),
+    ['off', 'on', 'blink', 'candle'],
+  );
 });
 
 t.test('an active-low lamp is lit by a low pin', async (t) => {

@@ -28,7 +28,13 @@ t.test('US layout with shift, Ctrl+] as GS, Enter ends a code', async (t) => {
   const k = new KeyDecoder({ terminator: 'enter', maxLength: 64 });
   t.same(k.push(typeCode('Code-39 /A+b')), [{ kind: 'text', text: 'Code-39 /A+b' }]);
   t.same(k.push(typeCode(']C1010950110153000310AB\u001d21X')), [{ kind: 'text', text: ']C1010950110153000310AB\u001d21X' }]);
-  t.match(k.push([{ type: 1, code: 200, value: 1 }, { type: 1, code: 28, value: 1 }]), [{ kind: 'reject', reason: /key code 200/ }]);
+  t.match(
+    k.push([
+      { type: 1, code: 200, value: 1 },
+      { type: 1, code: 28, value: 1 },
+    ]),
+    [{ kind: 'reject', reason: /key code 200/ }],
+  );
   t.same(k.push([{ type: 1, code: 30, value: 2 }]), [], 'autorepeat types nothing');
 });
 
@@ -56,10 +62,13 @@ t.test('typed codes become BarcodeScanned, records split across reads', async (t
   await clock.advance(10);
   await driver.stop();
   t.same(rec.problems, []);
-  t.match(rec.of('BarcodeScanned').map((e) => e.data), [
-    { symbology: 'ean13', gtin: '04006381333931' },
-    { symbology: 'gs1-128', ais: { '01': '09501101530003', '10': 'AB-123', '21': 'XYZ' } },
-  ]);
+  t.match(
+    rec.of('BarcodeScanned').map((e) => e.data),
+    [
+      { symbology: 'ean13', gtin: '04006381333931' },
+      { symbology: 'gs1-128', ais: { '01': '09501101530003', '10': 'AB-123', '21': 'XYZ' } },
+    ],
+  );
   t.match(rec.of('BarcodeRejected')[0]?.data.reason, /check digit/);
 });
 
@@ -79,7 +88,13 @@ t.test('unplugged mid-code: the partial code is rejected, the scanner found agai
   twin.scan('9501101530003');
   await clock.advance(10);
   await driver.stop();
-  t.same(rec.of('BarcodeScanned').map((e) => e.data.raw), ['9501101530003']);
-  t.match(rec.of('BarcodeRejected').map((e) => e.data.reason), [/partial code/]);
+  t.same(
+    rec.of('BarcodeScanned').map((e) => e.data.raw),
+    ['9501101530003'],
+  );
+  t.match(
+    rec.of('BarcodeRejected').map((e) => e.data.reason),
+    [/partial code/],
+  );
   t.same(rec.states(), ['starting', 'ok', 'disconnected', 'ok', 'stopped']);
 });

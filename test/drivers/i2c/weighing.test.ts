@@ -52,10 +52,16 @@ function run(cfg: WeighingConfig, countsPerGram: number, noise: number, steps: S
 for (const rate of [80, 320]) {
   t.test(`350 g placed with bounce, then removed, at ${rate} samples/s (noise ±2 counts)`, async (t) => {
     const cfg = { ...base, rate };
-    const { changes, settled } = run(cfg, 20, 2, [
-      { at: 1000, to: 350 },
-      { at: 4000, to: 0 },
-    ], 7000);
+    const { changes, settled } = run(
+      cfg,
+      20,
+      2,
+      [
+        { at: 1000, to: 350 },
+        { at: 4000, to: 0 },
+      ],
+      7000,
+    );
     t.equal(changes.length, 2, 'exactly one event for placing and one for removing');
     t.ok(Math.abs(changes[0].grams - 350) <= cfg.division && Math.abs(changes[0].delta - 350) <= cfg.division, `placed: ${JSON.stringify(changes[0])}`);
     t.ok(Math.abs(changes[1].delta + 350) <= cfg.division && changes[1].grams === 0, `removed: ${JSON.stringify(changes[1])}`);
@@ -68,10 +74,17 @@ for (const rate of [80, 320]) {
 
 t.test('harsher noise (±0.5 d) and a coarser division still give one event each way', async (t) => {
   const cfg = { ...base, division: 5, thresholdG: 10 };
-  const { changes, settled } = run(cfg, 1, 2, [
-    { at: 500, to: 350 },
-    { at: 3000, to: 0 },
-  ], 6000, 11);
+  const { changes, settled } = run(
+    cfg,
+    1,
+    2,
+    [
+      { at: 500, to: 350 },
+      { at: 3000, to: 0 },
+    ],
+    6000,
+    11,
+  );
   t.equal(changes.length, 2);
   t.ok(Math.abs(changes[0].grams - 350) <= 5, `placed ${changes[0].grams}`);
   t.ok(Math.abs(changes[1].delta + 350) <= 5, `removed ${changes[1].delta}`);

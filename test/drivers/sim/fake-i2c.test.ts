@@ -3,7 +3,7 @@ import { fakeNau7802Bus } from '../../../drivers/sim/fake-i2c.js';
 import { CTRL2, NAU7802_ADDRESS, PU, REG, signExtend24 } from '../../../drivers/i2c/nau7802-regs.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
 
-t.test('24-bit two\'s complement of ADCO_B2..B0 (datasheet register 0x12-0x14)', async (t) => {
+t.test("24-bit two's complement of ADCO_B2..B0 (datasheet register 0x12-0x14)", async (t) => {
   t.equal(signExtend24(0x7f, 0xff, 0xff), 8_388_607);
   t.equal(signExtend24(0x80, 0x00, 0x00), -8_388_608);
   t.equal(signExtend24(0xff, 0xff, 0xff), -1);

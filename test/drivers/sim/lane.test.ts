@@ -10,7 +10,21 @@ t.test('the scripted scanner sends its codes in its own framing, looping when as
   const clock = new VirtualClock();
   const bus = new SimSerialBus();
   const port = bus.addPort('/dev/x');
-  const twin = new ScannerTwin(bus, '/dev/x', { prefix: 'STX', suffix: 'CRLF', loop: true, script: [{ after_ms: 100, code: 'A{GS}B' }, { after_ms: 50, code: '\\x41' }] }, clock, silentLogger());
+  const twin = new ScannerTwin(
+    bus,
+    '/dev/x',
+    {
+      prefix: 'STX',
+      suffix: 'CRLF',
+      loop: true,
+      script: [
+        { after_ms: 100, code: 'A{GS}B' },
+        { after_ms: 50, code: '\\x41' },
+      ],
+    },
+    clock,
+    silentLogger(),
+  );
   const got: string[] = [];
   const open = await bus.binding.open({ path: '/dev/x', baudRate: 9600 });
   twin.startScript();

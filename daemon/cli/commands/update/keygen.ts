@@ -10,11 +10,13 @@ export const keygen: CliCommand = {
   help: 'make an Ed25519 key pair for signing bundles: ID.key (private, 0600) and ID.pub',
   async run(ctx) {
     const [id] = ctx.args;
-    if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new CliError('update keygen ID: give the key id (letters, digits, . _ -), e.g. store-2026', EXIT.usage);
+    if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id))
+      throw new CliError('update keygen ID: give the key id (letters, digits, . _ -), e.g. store-2026', EXIT.usage);
     const dir = resolve(typeof ctx.flags.out === 'string' ? ctx.flags.out : '.');
     const priv = join(dir, `${id}.key`);
     const pub = join(dir, `${id}.pub`);
-    for (const f of [priv, pub]) if (existsSync(f) && !ctx.flags.force) throw new CliError(`${f} exists: keep it, or pass --force to replace it`, EXIT.cantCreate);
+    for (const f of [priv, pub])
+      if (existsSync(f) && !ctx.flags.force) throw new CliError(`${f} exists: keep it, or pass --force to replace it`, EXIT.cantCreate);
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     try {

@@ -23,7 +23,8 @@ async function updaterDoc(ctx: CliContext): Promise<{ doc: UpdaterDoc; from: str
   }
   const root = typeof ctx.flags.root === 'string' ? ctx.flags.root : '/opt/laned';
   const file = stateFilePath(root);
-  if (!existsSync(file)) throw new CliError(`laned is not running and there is no ${file}: pass --root with the updater's root (updater.root)`, EXIT.unavailable);
+  if (!existsSync(file))
+    throw new CliError(`laned is not running and there is no ${file}: pass --root with the updater's root (updater.root)`, EXIT.unavailable);
   const read = readUpdaterState(file);
   return { doc: read.state, from: read.problem ?? file };
 }
@@ -34,7 +35,10 @@ function human(d: UpdaterDoc, from: string): string {
   if (d.running) lines.push(`running: version ${d.running.version}${d.running.slot ? ` from slot ${d.running.slot}` : ''}`);
   lines.push(`slots: active ${d.active ?? '?'}, good ${d.good ?? '?'}`);
   if (d.staged) lines.push(`staged: version ${d.staged.version} in slot ${d.staged.slot}`);
-  if (d.trial) lines.push(`trial: version ${d.trial.version} in slot ${d.trial.slot}, start ${d.trial.tries}${d.trial.of ? ` of ${d.trial.of}` : ''}, since ${d.trial.startedAt}`);
+  if (d.trial)
+    lines.push(
+      `trial: version ${d.trial.version} in slot ${d.trial.slot}, start ${d.trial.tries}${d.trial.of ? ` of ${d.trial.of}` : ''}, since ${d.trial.startedAt}`,
+    );
   if (d.rollbackTo) lines.push(`rollback asked: to version ${d.rollbackTo.version} in slot ${d.rollbackTo.slot}`);
   if (d.window) lines.push(`maintenance window: ${d.window}`);
   const last = d.history.at(-1);

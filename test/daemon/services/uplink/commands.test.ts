@@ -53,7 +53,11 @@ t.test('store IT commands', async (t) => {
   const b = await storeBroker('store-6', ['lane-3']);
   await b.start();
   t.teardown(() => b.stop());
-  const lane = await startLaneFor(b, 'lane-3', { probe: false, uplink: { maxCatalogBytes: Buffer.byteLength(good) + 1000 }, services: { updater: { enabled: false } } });
+  const lane = await startLaneFor(b, 'lane-3', {
+    probe: false,
+    uplink: { maxCatalogBytes: Buffer.byteLength(good) + 1000 },
+    services: { updater: { enabled: false } },
+  });
   t.teardown(() => lane.kill('SIGKILL'));
   const prefix = 'store/store-6/lane/lane-3';
   const it: MqttClient = await b.connect('store-it-console');
@@ -82,7 +86,11 @@ t.test('store IT commands', async (t) => {
   const cut = await send('Catalog', { id: 'c-cut', by: 'it-alice', args: { ...claim, url: `${base}/cut.json` } });
   t.equal(cut.ok, false);
   t.match(cut.error, /refused.*catalog is unchanged/, `cut short: ${String(cut.error)}`);
-  const tooBig = await send('Catalog', { id: 'c-big', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: Buffer.byteLength(big), version: 'big' } });
+  const tooBig = await send('Catalog', {
+    id: 'c-big',
+    by: 'it-alice',
+    args: { url: `${base}/big.json`, sha256: sha(big), size: Buffer.byteLength(big), version: 'big' },
+  });
   t.match(tooBig.error, /over uplink\.maxCatalogBytes/, `claimed too big: ${String(tooBig.error)}`);
   const lies = await send('Catalog', { id: 'c-lies', by: 'it-alice', args: { url: `${base}/big.json`, sha256: sha(big), size: 5000, version: 'lies' } });
   t.equal(lies.ok, false);
@@ -106,12 +114,15 @@ t.test('store IT commands', async (t) => {
   t.equal(await price(PEN), 555, 'the new price');
   t.equal(await price(COLA), 777);
   await until(
-    async () => (await query<{ c: number }>(join(lane.stateDir, 'catalog.db'), "SELECT count(*) AS c FROM outbox WHERE type = 'ScanResolved'"))[0].c >= scans.length + 3,
+    async () =>
+      (await query<{ c: number }>(join(lane.stateDir, 'catalog.db'), "SELECT count(*) AS c FROM outbox WHERE type = 'ScanResolved'"))[0].c >= scans.length + 3,
     30_000,
     'every scan resolved',
   );
   const resolved = await query<{ payload: string }>(join(lane.stateDir, 'catalog.db'), "SELECT payload FROM outbox WHERE type = 'ScanResolved' ORDER BY seq");
-  const prices = resolved.map((r) => (JSON.parse(r.payload) as { data: { product?: { gtin: string; price: number } } }).data.product).filter((p) => p && (p.gtin === PEN || p.gtin === COLA));
+  const prices = resolved
+    .map((r) => (JSON.parse(r.payload) as { data: { product?: { gtin: string; price: number } } }).data.product)
+    .filter((p) => p && (p.gtin === PEN || p.gtin === COLA));
   const isNew = prices.map((p) => p!.price === 555 || p!.price === 777);
   const firstNew = isNew.indexOf(true);
   t.ok(firstNew >= 0, 'scans after the import see the new prices');
@@ -134,7 +145,10 @@ t.test('store IT commands', async (t) => {
   const unknown = await send('Reboot', { id: 'r-1', by: 'it-mallory' });
   t.match(unknown.error, /unknown command Reboot/);
 
-  const journaled = await query<{ payload: string }>(join(lane.stateDir, 'uplink.db'), "SELECT payload FROM outbox WHERE type = 'StoreCommandApplied' ORDER BY seq");
+  const journaled = await query<{ payload: string }>(
+    join(lane.stateDir, 'uplink.db'),
+    "SELECT payload FROM outbox WHERE type = 'StoreCommandApplied' ORDER BY seq",
+  );
   const entries = journaled.map((r) => (JSON.parse(r.payload) as { data: { id: string; by: string; ok: boolean } }).data);
   t.same(
     entries.map((e) => [e.id, e.by, e.ok]),

@@ -29,11 +29,16 @@ t.test('bad values name the key', async (t) => {
   const configFile = writeConfig(dir, { uplink: { url: 'mqtts://store:8883', alarmAtPct: 0 } });
   const d = await startDaemon({ configFile, stateDir: dir, waitReady: false });
   t.equal(await d.exited, 78, 'laned exits 78');
-  t.ok(d.lines.some((l) => l.includes('uplink.alarmAtPct')), 'naming the key');
+  t.ok(
+    d.lines.some((l) => l.includes('uplink.alarmAtPct')),
+    'naming the key',
+  );
 });
 
 t.test('secrets redacted by lanectl diag', async (t) => {
-  const r = redact({ uplink: { url: 'mqtts://store:8883', username: 'lane-1', password: 'hunter2', passwordFile: '/etc/laned/uplink.pw', key: '/etc/laned/uplink.key' } }) as {
+  const r = redact({
+    uplink: { url: 'mqtts://store:8883', username: 'lane-1', password: 'hunter2', passwordFile: '/etc/laned/uplink.pw', key: '/etc/laned/uplink.key' },
+  }) as {
     uplink: Record<string, string>;
   };
   t.equal(r.uplink.password, '[redacted]');

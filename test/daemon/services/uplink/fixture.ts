@@ -18,7 +18,17 @@ export interface Lane {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startLaneFor(b: StoreBroker, id: string, extra: { uplink?: Record<string, unknown>; events?: Record<string, unknown>; env?: Record<string, string>; probe?: boolean; services?: Record<string, unknown> } = {}): Promise<Lane> {
+export async function startLaneFor(
+  b: StoreBroker,
+  id: string,
+  extra: {
+    uplink?: Record<string, unknown>;
+    events?: Record<string, unknown>;
+    env?: Record<string, string>;
+    probe?: boolean;
+    services?: Record<string, unknown>;
+  } = {},
+): Promise<Lane> {
   const stateDir = tempDir(`uplink-${id}-`);
   const configFile = writeConfig(stateDir, {
     lane: { id, storeId: b.storeId },
@@ -62,7 +72,15 @@ export interface Received {
 }
 
 /** store IT's durable subscriber: every lane event, in arrival order, across broker restarts. */
-export async function recorder(b: StoreBroker, clientId = 'store-recorder'): Promise<{ client: MqttClient; events: Received[]; retained: Map<string, Record<string, unknown>>; states: Array<{ topic: string; doc: Record<string, unknown> }> }> {
+export async function recorder(
+  b: StoreBroker,
+  clientId = 'store-recorder',
+): Promise<{
+  client: MqttClient;
+  events: Received[];
+  retained: Map<string, Record<string, unknown>>;
+  states: Array<{ topic: string; doc: Record<string, unknown> }>;
+}> {
   const events: Received[] = [];
   const retained = new Map<string, Record<string, unknown>>();
   const states: Array<{ topic: string; doc: Record<string, unknown> }> = [];
@@ -71,7 +89,14 @@ export async function recorder(b: StoreBroker, clientId = 'store-recorder'): Pro
     if (!payload.length) return;
     const doc = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
     if (topic.includes('/evt/')) {
-      events.push({ topic, id: doc.id as string, type: doc.type as string, source: doc.source as string, seq: doc.seq as number, data: doc.data as Record<string, unknown> });
+      events.push({
+        topic,
+        id: doc.id as string,
+        type: doc.type as string,
+        source: doc.source as string,
+        seq: doc.seq as number,
+        data: doc.data as Record<string, unknown>,
+      });
     } else {
       retained.set(topic, doc);
       if (topic.endsWith('/state')) states.push({ topic, doc });
@@ -85,7 +110,12 @@ export async function recorder(b: StoreBroker, clientId = 'store-recorder'): Pro
  * Per lane and source: whether the first arrival of each seq came in order, how many
  * arrivals repeated a seq (and whether with the same id), and which seqs never came.
  */
-export function audit(events: Received[], prefix: string, source: string, upTo: number): { outOfOrder: number; duplicates: number; sameIdDuplicates: number; missing: number[] } {
+export function audit(
+  events: Received[],
+  prefix: string,
+  source: string,
+  upTo: number,
+): { outOfOrder: number; duplicates: number; sameIdDuplicates: number; missing: number[] } {
   const firstId = new Map<number, string>();
   let last = 0;
   let outOfOrder = 0;

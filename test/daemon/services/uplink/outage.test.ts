@@ -69,7 +69,11 @@ t.test('outages of the store broker lose nothing', async (t) => {
     const top = Math.max(...all.map((e) => e.seq));
     const first = Math.min(...all.map((e) => e.seq));
     const s = audit(store.events, prefix, source, top);
-    t.same(s.missing.filter((x) => x >= first), [], `${source}: no seq missing from ${first} to ${top}`);
+    t.same(
+      s.missing.filter((x) => x >= first),
+      [],
+      `${source}: no seq missing from ${first} to ${top}`,
+    );
     t.equal(s.outOfOrder, 0, `${source}: in order`);
     t.equal(s.duplicates, s.sameIdDuplicates, `${source}: repeats carry the same id`);
   }

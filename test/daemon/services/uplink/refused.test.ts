@@ -21,7 +21,11 @@ t.test('refused by the store broker, the lane sells on', async (t) => {
   const cases: Array<{ name: string; uplink: Record<string, unknown>; why: RegExp }> = [
     { name: 'wrong password', uplink: uplinkConfig(b, 'lane-1', { passwordFile: wrongPw }), why: /refused (the username or password|this lane)/ },
     { name: 'wrong CA', uplink: uplinkConfig(b, 'lane-1', { ca: b.pki.otherCa }), why: /certificate is refused: .*uplink\.ca/ },
-    { name: 'nothing listening', uplink: uplinkConfig(b, 'lane-1', { url: `mqtts://127.0.0.1:${await freePort()}` }), why: /nothing listens at mqtts:\/\/127\.0\.0\.1:\d+ \(connection refused\)/ },
+    {
+      name: 'nothing listening',
+      uplink: uplinkConfig(b, 'lane-1', { url: `mqtts://127.0.0.1:${await freePort()}` }),
+      why: /nothing listens at mqtts:\/\/127\.0\.0\.1:\d+ \(connection refused\)/,
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, async (t) => {
@@ -50,7 +54,10 @@ t.test('refused by the store broker, the lane sells on', async (t) => {
       t.match(human.out, /last error: /);
       const logged = d.lines.filter((l) => l.includes('"component":"services/uplink"') && l.includes('"level":50') && c.why.test(l));
       t.equal(logged.length, 1, `one error line for the reason, not one per retry (${view?.attempts} attempts)`);
-      t.notOk(d.lines.some((l) => l.includes('store-4-lane-1-secret') || l.includes('not-the-password')), 'no password in the log');
+      t.notOk(
+        d.lines.some((l) => l.includes('store-4-lane-1-secret') || l.includes('not-the-password')),
+        'no password in the log',
+      );
       // selling goes on: the simulated scanner's three scripted scans and one more end up in the basket
       t.equal((await lanectl(stateDir, ['sim', 'scan', '5449000000996'])).code, 0);
       await until(

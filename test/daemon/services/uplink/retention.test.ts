@@ -22,7 +22,8 @@ t.test('a loss is announced before and reported after', async (t) => {
   const probeDb = join(lane.stateDir, 'probe.db');
   const probeSeqs = (): Set<number> => new Set(store.events.filter((e) => e.source === 'probe').map((e) => e.seq));
   type Src = { source: string; head: number; offset: number; alarmed: boolean };
-  const probeView = async (): Promise<Src | undefined> => ((await lane.status()) as { uplink: { sources: Src[] } }).uplink.sources.find((s) => s.source === 'probe');
+  const probeView = async (): Promise<Src | undefined> =>
+    ((await lane.status()) as { uplink: { sources: Src[] } }).uplink.sources.find((s) => s.source === 'probe');
   const oldest = async (): Promise<number> => (await query<{ m: number }>(probeDb, 'SELECT min(seq) AS m FROM outbox'))[0].m;
 
   await lane.emit(100);
@@ -34,7 +35,10 @@ t.test('a loss is announced before and reported after', async (t) => {
   const atAlarm = await probeView();
   t.equal(atAlarm?.offset, 100, 'the uplink’s offset where the store stopped');
   t.ok((await oldest()) <= 101, 'when the alarm fires the log still holds every unsent event');
-  t.ok(lane.d.lines.some((l) => /"level":50.*not yet at the store, \d+% of its log of 300/.test(l)), 'the alarm is logged');
+  t.ok(
+    lane.d.lines.some((l) => /"level":50.*not yet at the store, \d+% of its log of 300/.test(l)),
+    'the alarm is logged',
+  );
 
   // more than the log keeps: the oldest unsent events leave it
   await lane.emit(1200);

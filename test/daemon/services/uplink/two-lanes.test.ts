@@ -51,11 +51,27 @@ t.test('two lanes, one store broker', async (t) => {
     store.events.filter((e) => e.topic.startsWith(pb) && e.source === 'probe').every((e) => e.topic === `${pb}/evt/probe/ProbeTick`),
     'ticks under lane-b’s prefix and evt/<source>/<Type>',
   );
-  await until(() => store.events.filter((e) => e.topic === `${pa}/evt/basket/TransactionCancelled`).length === 2, 20_000, 'lane-a’s cancelled transactions at the store');
-  t.ok(store.events.some((e) => e.topic === `${pa}/evt/basket/ItemAddedToBasket`), 'lane-a’s item at the store');
-  t.ok(store.events.some((e) => e.topic === `${pa}/evt/scanner/BarcodeScanned`), 'lane-a’s scan at the store');
-  t.notOk(store.events.some((e) => e.topic.startsWith(pa) && e.source === 'probe'), 'no ticks under lane-a: lane-b’s are lane-b’s only');
-  t.notOk(store.events.some((e) => e.type === 'WeightHasChanged'), 'high-rate weight readings are not forwarded by default');
+  await until(
+    () => store.events.filter((e) => e.topic === `${pa}/evt/basket/TransactionCancelled`).length === 2,
+    20_000,
+    'lane-a’s cancelled transactions at the store',
+  );
+  t.ok(
+    store.events.some((e) => e.topic === `${pa}/evt/basket/ItemAddedToBasket`),
+    'lane-a’s item at the store',
+  );
+  t.ok(
+    store.events.some((e) => e.topic === `${pa}/evt/scanner/BarcodeScanned`),
+    'lane-a’s scan at the store',
+  );
+  t.notOk(
+    store.events.some((e) => e.topic.startsWith(pa) && e.source === 'probe'),
+    'no ticks under lane-a: lane-b’s are lane-b’s only',
+  );
+  t.notOk(
+    store.events.some((e) => e.type === 'WeightHasChanged'),
+    'high-rate weight readings are not forwarded by default',
+  );
 
   // SIGKILL: no goodbye from the lane; the store broker publishes its will.
   await until(() => store.retained.get(`${pb}/state`)?.state === 'online', 20_000, 'lane-b online');
