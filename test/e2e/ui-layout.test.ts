@@ -13,7 +13,8 @@ import { LAYOUT_PROBLEMS, AXE_VIOLATIONS, englishPatterns } from './helpers/layo
 // off, every control is at least 48x48 px and reachable, axe-core finds nothing,
 // and no English text is left on a German screen. Screenshots of the whole matrix
 // go to a temporary folder (its path is printed); the pay, declined, thank-you and
-// staff screens at 1024x600 in German to test/e2e/screenshots/layout/.
+// staff screens at 1024x600 in German also to test/e2e/screenshots/layout/, where
+// docs/screens/ took its copies from.
 
 export const SIZES = [
   { width: 1024, height: 600 },
