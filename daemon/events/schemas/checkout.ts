@@ -294,8 +294,8 @@ export const MissingNeed = Type.Object(
 /** Store IT closed the lane (the uplink's Close): who, and why if they said. */
 export const StoreClosure = Type.Object(
   {
-    /** The sender as the uplink names it, e.g. `store:it-alice`. */
-    by: Type.String({ minLength: 1, maxLength: 64 }),
+    /** The sender as the uplink names it, e.g. `store:it-alice` (store IT's 64 characters and the prefix). */
+    by: Type.String({ minLength: 1, maxLength: 80 }),
     reason: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },
@@ -320,14 +320,14 @@ defineUpcaster('LaneReopened', 1, (data) => data);
 export const LaneReopened = defineEvent(
   'LaneReopened',
   2,
-  Type.Object({ by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }),
+  Type.Object({ by: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })) }, { additionalProperties: false }),
 );
 
 /** Store IT's message for the staff (the uplink's Message), shown on the attendant screen. */
 export const StoreMessageReceived = defineEvent(
   'StoreMessageReceived',
   1,
-  Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }), by: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+  Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }), by: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false }),
 );
 
 /** The shopper (or anyone at the screen) called for an attendant. */

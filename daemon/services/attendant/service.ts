@@ -73,7 +73,8 @@ interface StoreMessage {
 /** Store messages doc/lane keeps, newest first. */
 const STORE_MESSAGES = 5;
 
-const byArg = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }));
+/** Store IT's sender as the uplink names it: `store:` and up to 64 characters. */
+const byArg = Type.Optional(Type.String({ minLength: 1, maxLength: 80 }));
 
 const DEFAULT_PATTERNS: Record<LaneState, string> = {
   idle: 'on',

@@ -257,6 +257,9 @@ t.test("store IT's messages go to doc/lane, newest first and bounded, each journ
     ['message 7', 'message 6', 'message 5', 'message 4', 'message 3'],
   );
   t.match(shown[0], { by: 'store:it-alice', time: /^\d{4}-/ });
+  const longest = `store:${'x'.repeat(64)}`;
+  t.match(await h.ok('StoreMessage', { text: 'from the longest sender name', by: longest }, IT), { shown: true });
+  t.equal(h.doc<Lane>('lane')?.storeMessages?.[0]?.by, longest);
   t.match(await h.command('StoreMessage', { text: '' }, IT), { ok: false });
   t.match(await h.command('StoreClose', { reason: 'x'.repeat(201) }, IT), { ok: false });
 });
