@@ -295,7 +295,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const doc = {
         state,
         attendantMode: mode,
-        /** A device the lane needs is missing: no new shopper; one mid-transaction waits for staff. */
+        /** No new shopper: a device the lane needs is missing (one mid-transaction waits for staff), store IT closed it, or an update. */
         closed: closed || updating || Boolean(store),
         ...(closed ? { missing } : {}),
         /** Store IT closed it: no new shopper; one mid-transaction finishes. */
@@ -444,17 +444,14 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
      * not open a lane store IT closed, nor store IT's Open one a device keeps closed.
      * (An update's idle lease closes it too, only while idle, and is the basket's own.)
      */
-    const closures = async (tx: Tx, cause: string | undefined, was: boolean, openedBy?: string): Promise<'closed' | 'open'> => {
+    const closures = async (tx: Tx, cause: string | undefined, was: boolean, openedBy?: string): Promise<void> => {
       const missing = (await kv.get<Array<{ need: string; devices: string[]; fault: string }>>(tx, 'missing')) ?? [];
       const store = await kv.get<StoreClosed>(tx, 'store');
       const current = await kv.get<string>(tx, 'current');
       const meta = await metaFor(tx, current ?? null, cause);
       if (missing.length || store) {
         await ctx.emit(tx, 'LaneClosed', { missing, ...(store ? { store: { by: store.by, ...(store.reason ? { reason: store.reason } : {}) } } : {}) }, meta);
-        return 'closed';
-      }
-      if (was) await ctx.emit(tx, 'LaneReopened', openedBy ? { by: openedBy } : {}, meta);
-      return 'open';
+      } else if (was) await ctx.emit(tx, 'LaneReopened', openedBy ? { by: openedBy } : {}, meta);
     };
     /** Whether a device or store IT keeps the lane closed now (what the last LaneClosed/LaneReopened said). */
     const closedNow = async (tx: Tx): Promise<boolean> =>
