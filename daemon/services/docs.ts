@@ -52,6 +52,10 @@ export const LaneDoc = Type.Object({
   attendantMode: Type.Union([Type.Literal('pin'), Type.Literal('key'), Type.Null(), Type.Boolean()]),
   closed: Type.Boolean(),
   missing: Type.Optional(Type.Array(MissingNeed)),
+  /** Store IT closed the lane (uplink Close): who, why, since when. */
+  storeClosed: Type.Optional(Type.Object({ by: Type.String(), reason: Type.Optional(Type.String()), since: Time })),
+  /** Store IT's messages for the staff (uplink Message), newest first, the last few. */
+  storeMessages: Type.Optional(Type.Array(Type.Object({ text: Type.String(), by: Type.String(), time: Time }), { maxItems: 5 })),
   txn: Type.Union([Type.String(), Type.Null()]),
   light: Type.Record(Type.String(), Type.String()),
   interventions: Type.Array(

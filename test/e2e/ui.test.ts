@@ -250,6 +250,15 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     t.match(await testid(page, 'att-method').textContent(), /Key switch/, 'staff mode from doc/lane, no PIN');
     t.equal(await testid(page, 'att-exit').count(), 0, 'left by turning the key back');
     await k.shoot('18-attendant-key-switch');
+    // store IT's message and closure (as the uplink forwards them) on the staff screen
+    t.ok((await tech.command('attendant', 'StoreMessage', { text: 'Please restock the bags', by: 'store:it-carol' })).ok);
+    t.ok((await tech.command('attendant', 'StoreClose', { reason: 'inventory count', by: 'store:it-carol' })).ok);
+    await testid(page, 'store-closed').waitFor();
+    t.match(await testid(page, 'store-closed').textContent(), /Closed to new shoppers by the store \(store:it-carol\)inventory count/);
+    t.match(await testid(page, 'store-messages').textContent(), /Please restock the bags.*store:it-carol/);
+    await k.shoot('18b-attendant-store-message');
+    t.ok((await tech.command('attendant', 'StoreOpen', { by: 'store:it-carol' })).ok);
+    await testid(page, 'store-closed').waitFor({ state: 'detached' });
     await testid(page, 'void').tap();
     await testid(page, 'confirm-dialog').waitFor();
     await k.shoot('19-void-confirm');

@@ -127,6 +127,9 @@ export const TEXTS = {
     'att.laneState': 'State: {state}',
     'att.devices': 'Devices',
     'att.services': 'Services',
+    'att.storeClosed': 'Closed to new shoppers by the store ({by})',
+    'att.storeMessages': 'From the store',
+    'att.storeMessageFrom': '{by}, {time}',
     'att.kind.weight': 'Weight',
     'att.kind.age-check': 'Age check',
     'att.kind.unknown-item': 'Unknown item',
@@ -141,7 +144,7 @@ export const TEXTS = {
     'state.assist': 'needs assistance',
     'state.intervention': 'intervention',
     'state.attendant': 'staff mode',
-    'state.closed': 'closed (device missing)',
+    'state.closed': 'closed',
     'state.ok': 'ok',
     'state.online': 'online',
     'state.offline': 'offline',
@@ -368,6 +371,9 @@ export const TEXTS = {
     'att.laneState': 'Zustand: {state}',
     'att.devices': 'Geräte',
     'att.services': 'Dienste',
+    'att.storeClosed': 'Vom Markt für neue Kunden geschlossen ({by})',
+    'att.storeMessages': 'Vom Markt',
+    'att.storeMessageFrom': '{by}, {time}',
     'att.kind.weight': 'Gewicht',
     'att.kind.age-check': 'Alterskontrolle',
     'att.kind.unknown-item': 'Unbekannter Artikel',
@@ -382,7 +388,7 @@ export const TEXTS = {
     'state.assist': 'Hilfe nötig',
     'state.intervention': 'Eingriff',
     'state.attendant': 'Personalmodus',
-    'state.closed': 'geschlossen (Gerät fehlt)',
+    'state.closed': 'geschlossen',
     'state.ok': 'in Ordnung',
     'state.online': 'online',
     'state.offline': 'offline',
@@ -532,6 +538,11 @@ export function money(minor, currency) {
   const c = currency || 'EUR';
   const fmt = formatter(`money:${current}:${c}`, () => new Intl.NumberFormat(LOCALES[current], { style: 'currency', currency: c }));
   return fmt.format(minor / 10 ** fmt.resolvedOptions().maximumFractionDigits);
+}
+
+/** The time of day of an ISO time, in the current language ("14:05"). */
+export function timeOfDay(iso) {
+  return formatter(`time:${current}`, () => new Intl.DateTimeFormat(LOCALES[current], { hour: '2-digit', minute: '2-digit' })).format(new Date(iso));
 }
 
 export function kilograms(grams) {

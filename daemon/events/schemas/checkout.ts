@@ -3,7 +3,7 @@
  * weightcheck, attendant, payment, journal. Money is in integer minor units of
  * the lane's currency; weights in grams.
  */
-import { Type, defineEvent, type Static } from '../schema.js';
+import { Type, defineEvent, defineUpcaster, type Static } from '../schema.js';
 import { RcnData } from './devices.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -291,11 +291,44 @@ export const MissingNeed = Type.Object(
   { additionalProperties: false },
 );
 
-/** A device the lane needs is gone: new shoppers are sent to another lane until it is back. */
-export const LaneClosed = defineEvent('LaneClosed', 1, Type.Object({ missing: Type.Array(MissingNeed, { maxItems: 16 }) }, { additionalProperties: false }));
+/** Store IT closed the lane (the uplink's Close): who, and why if they said. */
+export const StoreClosure = Type.Object(
+  {
+    /** The sender as the uplink names it, e.g. `store:it-alice` (store IT's 64 characters and the prefix). */
+    by: Type.String({ minLength: 1, maxLength: 80 }),
+    reason: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
 
-/** Every device the lane needs is back. */
-export const LaneReopened = defineEvent('LaneReopened', 1, Type.Object({}, { additionalProperties: false }));
+defineEvent('LaneClosed', 1, Type.Object({ missing: Type.Array(MissingNeed, { maxItems: 16 }) }, { additionalProperties: false }));
+defineUpcaster('LaneClosed', 1, (data) => data);
+/**
+ * The lane is closed to new shoppers, with every cause that keeps it closed now: the
+ * devices it needs that are missing, and store IT's closure. Emitted again when the
+ * causes change; a transaction already open finishes unless a device is missing.
+ */
+export const LaneClosed = defineEvent(
+  'LaneClosed',
+  2,
+  Type.Object({ missing: Type.Array(MissingNeed, { maxItems: 16 }), store: Type.Optional(StoreClosure) }, { additionalProperties: false }),
+);
+
+defineEvent('LaneReopened', 1, Type.Object({}, { additionalProperties: false }));
+defineUpcaster('LaneReopened', 1, (data) => data);
+/** No cause keeps the lane closed any more; `by`: who opened it when that was store IT. */
+export const LaneReopened = defineEvent(
+  'LaneReopened',
+  2,
+  Type.Object({ by: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })) }, { additionalProperties: false }),
+);
+
+/** Store IT's message for the staff (the uplink's Message), shown on the attendant screen. */
+export const StoreMessageReceived = defineEvent(
+  'StoreMessageReceived',
+  1,
+  Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }), by: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false }),
+);
 
 /** The shopper (or anyone at the screen) called for an attendant. */
 export const AssistanceRequested = defineEvent(

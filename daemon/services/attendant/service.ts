@@ -57,6 +57,25 @@ interface PinState {
   lockouts?: number;
 }
 
+/** Store IT's closure (uplink Close), kept until its Open. */
+interface StoreClosed {
+  by: string;
+  reason?: string;
+  since: string;
+}
+
+interface StoreMessage {
+  text: string;
+  by: string;
+  time: string;
+}
+
+/** Store messages doc/lane keeps, newest first. */
+const STORE_MESSAGES = 5;
+
+/** Store IT's sender as the uplink names it: `store:` and up to 64 characters. */
+const byArg = Type.Optional(Type.String({ minLength: 1, maxLength: 80 }));
+
 const DEFAULT_PATTERNS: Record<LaneState, string> = {
   idle: 'on',
   shopping: 'on',
@@ -252,11 +271,13 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const current = await kv.get<string>(tx, 'current');
       const missing = await kv.get<Array<{ need: string; devices: string[]; fault: string }>>(tx, 'missing');
       const closed = Boolean(missing?.length);
+      const store = await kv.get<StoreClosed>(tx, 'store');
+      const messages = await kv.get<StoreMessage[]>(tx, 'storeMessages');
       const lease = await kv.get<Lease>(tx, 'updateLease');
       const updating = leaseLeftMs(ctx.clock, lease) > 0;
       const state: LaneState = mode
         ? 'attendant'
-        : closed || updating
+        : closed || updating || (store && !current)
           ? 'closed'
           : open.some((i) => i.blocking)
             ? 'intervention'
@@ -274,9 +295,12 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       const doc = {
         state,
         attendantMode: mode,
-        /** A device the lane needs is missing: no new shopper; one mid-transaction waits for staff. */
-        closed: closed || updating,
+        /** No new shopper: a device the lane needs is missing (one mid-transaction waits for staff), store IT closed it, or an update. */
+        closed: closed || updating || Boolean(store),
         ...(closed ? { missing } : {}),
+        /** Store IT closed it: no new shopper; one mid-transaction finishes. */
+        ...(store ? { storeClosed: store } : {}),
+        ...(messages?.length ? { storeMessages: messages } : {}),
         /** An update holds the idle lease: "this lane is being updated, please use another". */
         ...(updating ? { updating: true, updatingUntil: lease!.untilIso } : {}),
         txn: current ?? null,
@@ -408,13 +432,36 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
       }
       const missing = down.map((m) => ({ need: m.need.name, devices: m.need.devices, fault: m.fault }));
       const before = (await kv.get<unknown[]>(tx, 'missing')) ?? [];
+      const was = await closedNow(tx);
       await kv.set(tx, 'missing', missing.length ? missing : undefined);
-      const current = await kv.get<string>(tx, 'current');
-      const meta = await metaFor(tx, current ?? null, ev.id);
-      if (missing.length && JSON.stringify(before) !== JSON.stringify(missing)) await ctx.emit(tx, 'LaneClosed', { missing }, meta);
-      else if (!missing.length && before.length) await ctx.emit(tx, 'LaneReopened', {}, meta);
+      if (JSON.stringify(before) !== JSON.stringify(missing)) await closures(tx, ev.id, was);
       return true;
     };
+
+    /**
+     * The causes that keep the lane closed changed: LaneClosed with all of them, or
+     * LaneReopened when none is left. Closures are independent: a device back does
+     * not open a lane store IT closed, nor store IT's Open one a device keeps closed.
+     * (An update's idle lease closes it too, only while idle, and is the basket's own.)
+     */
+    const closures = async (tx: Tx, cause: string | undefined, was: boolean, openedBy?: string): Promise<void> => {
+      const missing = (await kv.get<Array<{ need: string; devices: string[]; fault: string }>>(tx, 'missing')) ?? [];
+      const store = await kv.get<StoreClosed>(tx, 'store');
+      const current = await kv.get<string>(tx, 'current');
+      const meta = await metaFor(tx, current ?? null, cause);
+      if (missing.length || store) {
+        await ctx.emit(tx, 'LaneClosed', { missing, ...(store ? { store: { by: store.by, ...(store.reason ? { reason: store.reason } : {}) } } : {}) }, meta);
+      } else if (was) await ctx.emit(tx, 'LaneReopened', openedBy ? { by: openedBy } : {}, meta);
+    };
+    /** Whether a device or store IT keeps the lane closed now (what the last LaneClosed/LaneReopened said). */
+    const closedNow = async (tx: Tx): Promise<boolean> =>
+      Boolean((await kv.get<unknown[]>(tx, 'missing'))?.length) || (await kv.get<StoreClosed>(tx, 'store')) !== undefined;
+
+    /** Why the lane stays closed after store IT's Open, for the reply. */
+    const stillClosed = async (tx: Tx): Promise<string[]> => [
+      ...((await kv.get<Array<{ fault: string }>>(tx, 'missing')) ?? []).map((m) => `a device is missing (${m.fault})`),
+      ...(leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0 ? ['an update holds it'] : []),
+    ];
 
     const pinsOf = async (tx: Tx): Promise<Record<string, PinState>> => (await kv.get<Record<string, PinState>>(tx, 'pins')) ?? {};
 
@@ -692,6 +739,63 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             await refresh(tx);
             if (held) tx.afterCommit(() => ctx.log.info({ by: m.by }, `lane opened again: the update's lease given back by ${m.by ?? 'an unknown sender'}`));
             return { released: held };
+          },
+        },
+        /**
+         * Store IT's Close (through the uplink, which passes who sent it): no new shopper;
+         * a transaction already open finishes. Closing again names the new sender and reason.
+         */
+        StoreClose: {
+          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })), by: byArg }, { additionalProperties: false }),
+          key: () => 'lane',
+          async handle(args: { reason?: string; by?: string }, tx, m) {
+            const by = args.by ?? m.by ?? 'store';
+            const was = await closedNow(tx);
+            const before = await kv.get<StoreClosed>(tx, 'store');
+            const store: StoreClosed = { by, ...(args.reason ? { reason: args.reason } : {}), since: before?.since ?? new Date().toISOString() };
+            const changed = before?.by !== store.by || before?.reason !== store.reason;
+            if (changed) {
+              await kv.set(tx, 'store', store);
+              await closures(tx, undefined, was);
+            }
+            await refresh(tx);
+            const txn = await kv.get<string>(tx, 'current');
+            if (changed)
+              tx.afterCommit(() =>
+                ctx.log.warn({ by, reason: args.reason, txn }, `lane closed to new shoppers by ${by}${args.reason ? `: ${args.reason}` : ''}`),
+              );
+            return { closed: true, already: Boolean(before), ...(txn ? { finishing: txn } : {}) };
+          },
+        },
+        /** Store IT's Open: takes back its own closure; a missing device or an update keeps the lane closed. */
+        StoreOpen: {
+          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })), by: byArg }, { additionalProperties: false }),
+          key: () => 'lane',
+          async handle(args: { reason?: string; by?: string }, tx, m) {
+            const by = args.by ?? m.by ?? 'store';
+            const held = (await kv.get<StoreClosed>(tx, 'store')) !== undefined;
+            if (held) {
+              const was = await closedNow(tx);
+              await kv.set(tx, 'store', undefined);
+              await closures(tx, undefined, was, by);
+              await refresh(tx);
+              tx.afterCommit(() => ctx.log.info({ by, reason: args.reason }, `store closure taken back by ${by}`));
+            }
+            const still = await stillClosed(tx);
+            return { open: still.length === 0, wasClosedByStore: held, ...(still.length ? { stillClosed: still } : {}) };
+          },
+        },
+        /** Store IT's message for the staff: on the attendant screen (doc/lane, the last few) and journaled. */
+        StoreMessage: {
+          args: Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }), by: byArg }, { additionalProperties: false }),
+          key: () => 'lane',
+          async handle(args: { text: string; by?: string }, tx, m) {
+            const by = args.by ?? m.by ?? 'store';
+            const ev = await ctx.emit(tx, 'StoreMessageReceived', { text: args.text, by });
+            const messages = [{ text: args.text, by, time: ev.time }, ...((await kv.get<StoreMessage[]>(tx, 'storeMessages')) ?? [])];
+            await kv.set(tx, 'storeMessages', messages.slice(0, STORE_MESSAGES));
+            await refresh(tx);
+            return { shown: true };
           },
         },
         List: {

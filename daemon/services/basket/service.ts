@@ -284,7 +284,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
       let t = await current(tx);
       // an update's idle lease closes the lane to new shoppers, not to the one already shopping
       const updating = !t && leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0 ? UPDATING_TEXT : undefined;
-      const closed = (await kv.get<string>(tx, 'closed')) ?? updating;
+      const byStore = t ? undefined : await kv.get<string>(tx, 'storeClosed');
+      const closed = (await kv.get<string>(tx, 'closed')) ?? byStore ?? updating;
       if (closed || t?.status === 'paying') {
         const refusal = closed
           ? { reason: 'lane-closed' as const, detail: `the lane is closed: ${closed}` }
@@ -444,12 +445,17 @@ export const basket: ServiceDefinition<BasketSettings> = {
           case 'OverrideApplied':
             await onAttendant(tx, ev);
             break;
-          case 'LaneClosed':
-            // no new transaction, no new line while a device the lane needs is missing
-            await kv.set(tx, 'closed', ev.data.missing.map((m) => m.fault).join('; ') || 'a device is missing');
+          case 'LaneClosed': {
+            // no new transaction, no new line while a device the lane needs is missing;
+            // closed by store IT: no new transaction, the one open finishes
+            const { missing, store } = ev.data;
+            await kv.set(tx, 'closed', missing.length ? missing.map((m) => m.fault).join('; ') : undefined);
+            await kv.set(tx, 'storeClosed', store ? `closed by ${store.by}${store.reason ? `: ${store.reason}` : ''}` : undefined);
             return;
+          }
           case 'LaneReopened':
             await kv.set(tx, 'closed', undefined);
+            await kv.set(tx, 'storeClosed', undefined);
             return;
           default:
             return;
@@ -522,8 +528,10 @@ export const basket: ServiceDefinition<BasketSettings> = {
         DeclareBag: {
           key: lane1,
           async handle(_args: unknown, tx, m) {
-            if (await kv.get<string>(tx, 'closed')) throw new CommandError('the lane is closed');
-            const t = (await current(tx)) ?? (await start(tx, { id: m.id }));
+            const running = await current(tx);
+            if ((await kv.get<string>(tx, 'closed')) ?? (running ? undefined : await kv.get<string>(tx, 'storeClosed')))
+              throw new CommandError('the lane is closed');
+            const t = running ?? (await start(tx, { id: m.id }));
             if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; a bag cannot be declared now`);
             const was = await kv.get<{ txn: string; n: number }>(tx, 'bags');
             const n = was?.txn === t.txn ? was.n + 1 : 1;

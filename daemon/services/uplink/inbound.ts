@@ -172,7 +172,7 @@ export class Inbound {
         if (!this.services.get('attendant')) throw new Refused('the attendant service is not running on this lane');
         const target = { Open: 'StoreOpen', Close: 'StoreClose', Message: 'StoreMessage' }[command];
         try {
-          return await ctx.request('attendant', target, args, 10_000);
+          return await ctx.request('attendant', target, { ...(args as object), by }, 10_000);
         } catch (err) {
           throw new Refused(`the attendant refused ${command}: ${(err as Error).message}`);
         }

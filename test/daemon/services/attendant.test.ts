@@ -22,7 +22,10 @@ interface Lane {
   txn: string | null;
   interventions: Array<{ id: string; kind: string; blocking: boolean; line?: string; key?: string }>;
   pinLockedUntil?: string;
+  updating?: boolean;
   missing?: Array<{ need: string }>;
+  storeClosed?: { by: string; reason?: string; since: string };
+  storeMessages?: Array<{ text: string; by: string; time: string }>;
 }
 
 const lane = async (t: Test, settings: Record<string, unknown> = {}) => {
@@ -187,4 +190,76 @@ t.test('a needed device missing closes the lane; its intervention clears only wh
   t.equal(h.events('LaneReopened').length, 1);
   t.match(h.events('InterventionCleared')[0]?.data, { kind: 'device', resolution: 'resolved' });
   t.match(h.doc<Lane>('lane'), { closed: false, interventions: [] });
+});
+
+const IT = { by: 'uplink' };
+/** Every scanner of the harness's lane at once: the scanner need met or not. */
+const scannerStatus = async (h: ServiceHarness, state: string) => {
+  for (const d of ['scanner', 'scanscale', 'wedge'])
+    await h.event(d, 'DeviceStatus', { name: d, kind: 'x', state, simulated: true, since: new Date().toISOString() });
+};
+
+t.test('store IT closes the lane to new shoppers; the one shopping finishes; Open reopens it', async (t) => {
+  const h = await lane(t);
+  await started(h);
+  t.match(await h.ok('StoreClose', { reason: 'inventory count', by: 'store:it-alice' }, IT), { closed: true, already: false, finishing: TXN });
+  t.match(h.events('LaneClosed')[0]?.data, { missing: [], store: { by: 'store:it-alice', reason: 'inventory count' } }, 'the store and who, as the cause');
+  t.match(h.doc<Lane>('lane'), { closed: true, state: 'shopping', storeClosed: { by: 'store:it-alice', reason: 'inventory count' } }, 'the shopper goes on');
+  await h.event('basket', 'TransactionCompleted', { total: 99, currency: 'EUR', items: 1, payment: 'T-0001-P1' }, { txn: TXN });
+  t.match(h.doc<Lane>('lane'), { closed: true, state: 'closed' }, 'idle, the lane shows closed');
+  t.equal(light(h), 'fault');
+
+  t.match(await h.ok('StoreClose', { reason: 'inventory count', by: 'store:it-alice' }, IT), { already: true });
+  t.equal(h.events('LaneClosed').length, 1, 'closing again for the same reason changes nothing');
+
+  t.match(await h.ok('StoreOpen', { by: 'store:it-bob' }, IT), { open: true, wasClosedByStore: true });
+  t.match(h.events('LaneReopened')[0]?.data, { by: 'store:it-bob' });
+  t.match(h.doc<Lane>('lane'), { closed: false, state: 'idle' });
+  t.notOk(h.doc<Lane>('lane')?.storeClosed);
+  t.equal(light(h), 'on');
+  t.match(await h.ok('StoreOpen', {}, IT), { open: true, wasClosedByStore: false });
+  t.equal(h.events('LaneReopened').length, 1, 'opening an open lane emits nothing');
+});
+
+t.test('closures are independent: the lane opens only when neither a device nor store IT keeps it closed', async (t) => {
+  const h = await lane(t);
+  await scannerStatus(h, 'disconnected');
+  await h.ok('StoreClose', { by: 'store:it-alice' }, IT);
+  t.match(h.events('LaneClosed').at(-1)?.data, { missing: [{ need: 'scanner' }], store: { by: 'store:it-alice' } }, 'both causes named');
+  t.match(await h.ok('StoreOpen', { by: 'store:it-alice' }, IT), { open: false, stillClosed: [/a device is missing/] });
+  t.equal(h.events('LaneReopened').length, 0, 'the scanner still keeps it closed');
+  t.notOk(h.events('LaneClosed').at(-1)?.data.store, 'LaneClosed again without the store');
+  t.match(h.doc<Lane>('lane'), { closed: true });
+
+  await h.ok('StoreClose', { by: 'store:it-alice' }, IT);
+  await scannerStatus(h, 'ok');
+  t.equal(h.events('LaneReopened').length, 0, 'the scanner back does not open a lane store IT closed');
+  t.match(h.doc<Lane>('lane'), { closed: true, storeClosed: { by: 'store:it-alice' } });
+  t.notOk(h.doc<Lane>('lane')?.missing);
+
+  await h.ok('UpdateLease', { seconds: 60 }, { by: 'updater' });
+  t.match(await h.ok('StoreOpen', { by: 'store:it-alice' }, IT), { open: false, stillClosed: ['an update holds it'] });
+  t.equal(h.events('LaneReopened').length, 1, 'no device, no store closure left (the lease is the basket’s own)');
+  t.match(h.doc<Lane>('lane'), { closed: true, updating: true });
+  t.notOk(h.doc<Lane>('lane')?.storeClosed);
+  await h.ok('UpdateRelease', {}, { by: 'updater' });
+  t.match(h.doc<Lane>('lane'), { closed: false, state: 'idle' });
+});
+
+t.test("store IT's messages go to doc/lane, newest first and bounded, each journaled with who sent it", async (t) => {
+  const h = await lane(t);
+  for (let i = 1; i <= 7; i++) await h.ok('StoreMessage', { text: `message ${i}`, by: 'store:it-alice' }, IT);
+  t.match(h.events('StoreMessageReceived')[0]?.data, { text: 'message 1', by: 'store:it-alice' });
+  t.equal(h.events('StoreMessageReceived').length, 7);
+  const shown = h.doc<Lane>('lane')?.storeMessages ?? [];
+  t.same(
+    shown.map((m) => m.text),
+    ['message 7', 'message 6', 'message 5', 'message 4', 'message 3'],
+  );
+  t.match(shown[0], { by: 'store:it-alice', time: /^\d{4}-/ });
+  const longest = `store:${'x'.repeat(64)}`;
+  t.match(await h.ok('StoreMessage', { text: 'from the longest sender name', by: longest }, IT), { shown: true });
+  t.equal(h.doc<Lane>('lane')?.storeMessages?.[0]?.by, longest);
+  t.match(await h.command('StoreMessage', { text: '' }, IT), { ok: false });
+  t.match(await h.command('StoreClose', { reason: 'x'.repeat(201) }, IT), { ok: false });
 });

@@ -201,6 +201,23 @@ t.test('a closed lane refuses scans and starts no transaction; reopened it sells
   t.equal(h.events('TransactionStarted').length, 1);
 });
 
+t.test('closed by store IT: the shopper mid-basket goes on, a new one is refused; reopened it sells again', async (t) => {
+  const h = await start(t);
+  await scan(h, COLA);
+  await h.event('attendant', 'LaneClosed', { missing: [], store: { by: 'store:it-alice', reason: 'inventory count' } });
+  await scan(h, PEN);
+  t.equal(h.events('ItemAddedToBasket').length, 2, 'the open transaction takes more items');
+  t.equal(h.events('ScanRefused').length, 0);
+  await h.ok('Cancel');
+  await scan(h, COLA);
+  t.match(h.events('ScanRefused')[0]?.data, { reason: 'lane-closed', detail: /closed by store:it-alice: inventory count/ });
+  t.match(await h.command('DeclareBag'), { ok: false, error: /the lane is closed/ });
+  t.equal(h.events('TransactionStarted').length, 1, 'no new transaction');
+  await h.event('attendant', 'LaneReopened', { by: 'store:it-alice' });
+  await scan(h, COLA);
+  t.equal(h.events('TransactionStarted').length, 2);
+});
+
 t.test('cancel closes the transaction with its total; the next scan starts the next one', async (t) => {
   const h = await start(t);
   await scan(h, COLA);

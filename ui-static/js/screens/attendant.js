@@ -1,5 +1,5 @@
 import { h, button } from '../dom.js';
-import { t, has, money } from '../texts.js';
+import { t, has, money, timeOfDay } from '../texts.js';
 import { basketLines } from './basket-lines.js';
 import { staffReason, staffKind } from '../alerts.js';
 
@@ -105,6 +105,26 @@ export function attendantScreen(state, actions) {
         { class: 'att-panel att-status', role: 'region', tabindex: '0', 'aria-label': t('att.lane') },
         h('h2', {}, t('att.lane')),
         h('p', { 'data-testid': 'lane-state', 'data-state': lane.state ?? '' }, t('att.laneState', { state: t(`state.${lane.state ?? 'idle'}`) })),
+        lane.storeClosed
+          ? h(
+              'p',
+              { class: 'store-note', 'data-testid': 'store-closed' },
+              t('att.storeClosed', { by: lane.storeClosed.by }),
+              lane.storeClosed.reason ? h('small', { class: 'status-detail' }, lane.storeClosed.reason) : null,
+            )
+          : null,
+        lane.storeMessages?.length
+          ? [
+              h('h2', {}, t('att.storeMessages')),
+              h(
+                'ul',
+                { class: 'status-list store-messages', 'data-testid': 'store-messages' },
+                lane.storeMessages.map((m) =>
+                  h('li', {}, h('span', { class: 'status-name' }, m.text), h('small', {}, t('att.storeMessageFrom', { by: m.by, time: timeOfDay(m.time) }))),
+                ),
+              ),
+            ]
+          : null,
         h('h2', {}, t('att.devices')),
         h(
           'ul',

@@ -2,8 +2,9 @@
  * store IT's commands over the store broker: a catalog update as a claim check
  * (downloaded, hash-checked, imported in one swap), refused with the old catalog
  * intact for a wrong sha256, a cut-short download and an oversized file; an update
- * offer refused while the lane runs no updater; a repeated id answered again, not
- * applied again; a malformed command answered with what is wrong.
+ * offer refused while the lane runs no updater; the lane closed to a new shopper
+ * and opened again, a message on the staff screen; a repeated id answered again,
+ * not applied again; a malformed command answered with what is wrong.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
 import { request } from '../../../../daemon/cli/client.js';
+import { retainedDoc } from '../../../../daemon/cli/lane-doc.js';
 import { query } from '../../../helpers/daemon.js';
 import { ean13 } from '../../../helpers/lanectl.js';
 import { until } from '../../../helpers/lane.js';
@@ -139,6 +141,31 @@ t.test('store IT commands', async (t) => {
   t.equal(offer.ok, false);
   t.match(offer.error, /runs no updater service/, `offer refused: ${String(offer.error)}`);
 
+  // Close: a new shopper's scan is refused; Open: selling again; Message: on the staff screen (doc/lane)
+  const basketEvents = async (type: string): Promise<number> =>
+    (await query<{ c: number }>(join(lane.stateDir, 'basket.db'), 'SELECT count(*) AS c FROM outbox WHERE type = ?', [type]))[0].c;
+  await request(lane.tech, 'basket', 'Cancel', {}).catch(() => undefined);
+  const closed = await send('Close', { id: 'l-close', by: 'it-carol', args: { reason: 'inventory count' } });
+  t.equal(closed.ok, true, `closed: ${JSON.stringify(closed)}`);
+  const refusedBefore = await basketEvents('ScanRefused');
+  await request(lane.tech, 'sim', 'Scan', { code: PEN.slice(1) });
+  await until(async () => (await basketEvents('ScanRefused')) > refusedBefore, 30_000, 'the scan refused');
+  const refusal = await query<{ payload: string }>(
+    join(lane.stateDir, 'basket.db'),
+    "SELECT payload FROM outbox WHERE type = 'ScanRefused' ORDER BY seq DESC LIMIT 1",
+  );
+  t.match(JSON.parse(refusal[0].payload), { data: { reason: 'lane-closed', detail: /store:it-carol: inventory count/ } }, 'a new shopper is refused');
+  const opened = await send('Open', { id: 'l-open', by: 'it-carol', args: {} });
+  t.match(opened, { ok: true, result: { open: true } });
+  const startedBefore = await basketEvents('TransactionStarted');
+  await request(lane.tech, 'sim', 'Scan', { code: PEN.slice(1) });
+  await until(async () => (await basketEvents('TransactionStarted')) > startedBefore, 30_000, 'selling again');
+  const message = await send('Message', { id: 'l-msg', by: 'it-carol', args: { text: 'Please restock the bags' } });
+  t.equal(message.ok, true);
+  let shown: { storeMessages?: Array<{ text: string; by: string }> } | undefined;
+  for (let i = 0; i < 50 && !shown?.storeMessages; i++) shown = await retainedDoc(lane.tech, 'lane', 2000);
+  t.match(shown?.storeMessages, [{ text: 'Please restock the bags', by: 'store:it-carol' }], 'the message in doc/lane');
+
   const bad = await send('Catalog', { id: 'c-bad', by: 'it-alice', args: { url: 'ftp://x', sha256: 'nope' } });
   t.equal(bad.ok, false);
   t.match(bad.error, /^args\//, `schema-checked: ${String(bad.error)}`);
@@ -159,6 +186,9 @@ t.test('store IT commands', async (t) => {
       ['c-lies', 'store:it-alice', false],
       ['c-good', 'store:it-alice', true],
       ['o-1', 'store:it-bob', false],
+      ['l-close', 'store:it-carol', true],
+      ['l-open', 'store:it-carol', true],
+      ['l-msg', 'store:it-carol', true],
     ],
     'each applied or refused command is journaled with who sent it',
   );
