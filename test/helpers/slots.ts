@@ -14,7 +14,8 @@ import { linkGood } from '../../daemon/updater/switch.js';
  */
 export type Flaw = 'crash' | 'hang' | 'unhealthy';
 
-const FLAWS: Record<Flaw, (main: string) => string> = {
+/** The `dist/daemon/main.js` of a version with a flaw, made from this build's `main`. */
+export const FLAWS: Record<Flaw, (main: string) => string> = {
   crash: () => "#!/usr/bin/env node\nprocess.stderr.write('laned (test version): crashing at start\\n');\nprocess.exit(1);\n",
   hang: () => "#!/usr/bin/env node\nprocess.stderr.write('laned (test version): never ready\\n');\nsetInterval(() => undefined, 60_000);\n",
   unhealthy: (main) => {
