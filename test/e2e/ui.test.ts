@@ -250,6 +250,14 @@ t.test('touch UI end to end: shop, alert, remove with approval, weigh, pay, rece
     t.match(await testid(page, 'att-method').textContent(), /Key switch/, 'staff mode from doc/lane, no PIN');
     t.equal(await testid(page, 'att-exit').count(), 0, 'left by turning the key back');
     await k.shoot('18-attendant-key-switch');
+    // the version running and the updater's state (doc/updater); no store link without uplink.url
+    await testid(page, 'updater').waitFor();
+    t.match(
+      await testid(page, 'updater').textContent(),
+      /^Software \d+\.\d+\.\d+: (no update|up to date)/,
+      'the staff screen shows the software and its update state',
+    );
+    t.equal(await testid(page, 'uplink').count(), 0, 'no store link line on a lane without an uplink');
     // store IT's message and closure (as the uplink forwards them) on the staff screen
     t.ok((await tech.command('attendant', 'StoreMessage', { text: 'Please restock the bags', by: 'store:it-carol' })).ok);
     t.ok((await tech.command('attendant', 'StoreClose', { reason: 'inventory count', by: 'store:it-carol' })).ok);

@@ -25,6 +25,29 @@ function deviceName(d) {
 }
 
 /** Attendant mode: interventions (approve / reject / approve all), void, lane and device status. */
+/** doc/updater on one line: the version running and what the updater is doing, with its reason in its own words. */
+function softwareLine(u) {
+  if (!u) return null;
+  const progress = u.state === 'downloading' && u.progress?.total ? ` ${Math.floor((100 * u.progress.bytes) / u.progress.total)} %` : '';
+  return h(
+    'p',
+    { class: 'store-note', 'data-testid': 'updater', 'data-state': u.state },
+    t('att.software', { version: u.running?.version ?? '?', state: t(`update.${u.state}`) + progress }),
+    u.reason ? h('small', { class: 'status-detail', lang: 'en' }, u.reason) : null,
+  );
+}
+
+/** doc/uplink on one line: whether the store gets the lane's events, and how many wait. */
+function storeLinkLine(l) {
+  if (!l) return null;
+  return h(
+    'p',
+    { class: 'store-note', 'data-testid': 'uplink', 'data-connected': String(l.connected) },
+    t(l.connected ? 'att.storeLinkUp' : 'att.storeLinkDown', { backlog: l.backlog }),
+    !l.connected && l.lastError ? h('small', { class: 'status-detail', lang: 'en' }, l.lastError) : null,
+  );
+}
+
 export function attendantScreen(state, actions) {
   const lane = state.docs.lane ?? { interventions: [] };
   const basket = state.docs.basket;
@@ -125,6 +148,8 @@ export function attendantScreen(state, actions) {
               ),
             ]
           : null,
+        softwareLine(state.docs.updater),
+        storeLinkLine(state.docs.uplink),
         h('h2', {}, t('att.devices')),
         h(
           'ul',
