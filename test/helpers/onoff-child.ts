@@ -14,6 +14,11 @@ import { Recorder } from '../../drivers/sim/record.js';
 const ROOT = '/sys/class/gpio';
 const file = (line: number, name: string): string => readFileSync(join(ROOT, `gpio${line}`, name), 'utf8').trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Whether gpio<line> is still exported once the fake sysfs has taken in the unexport (it answers asynchronously), or after 5 s. */
+async function stillExported(line: number): Promise<boolean> {
+  for (let waited = 0; waited < 5000 && existsSync(join(ROOT, `gpio${line}`)); waited += 20) await sleep(20);
+  return existsSync(join(ROOT, `gpio${line}`));
+}
 
 async function lamp(bcm: number, line: number, activeLow: boolean) {
   const parsed = parseConfig(GpioOutputSchema, { kind: 'gpio-output', bcm, activeLow }, 'devices.light');
@@ -39,8 +44,7 @@ async function lamp(bcm: number, line: number, activeLow: boolean) {
   }
   r.blink = [...seen].sort();
   await driver.stop();
-  await sleep(100);
-  r.exportedAfterStop = existsSync(join(ROOT, `gpio${line}`));
+  r.exportedAfterStop = await stillExported(line);
   return r;
 }
 
@@ -52,8 +56,7 @@ async function input(line: number) {
   writeFileSync(join(ROOT, `gpio${line}`, 'value'), '0\n');
   r.low = await l.read();
   l.close();
-  await sleep(100);
-  r.exportedAfterClose = existsSync(join(ROOT, `gpio${line}`));
+  r.exportedAfterClose = await stillExported(line);
   return r;
 }
 
