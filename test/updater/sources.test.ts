@@ -23,7 +23,10 @@ t.test('apply, inbox and offer on a running lane', async (t) => {
   const state = join(dir, 'state');
   const root = slotsRoot();
   writeFileSync(join(dir, 'store-2026.pub'), key.publicPem);
-  const config = writeConfig(dir, { updater: { root, keys: [{ id: key.id, file: 'store-2026.pub' }] } });
+  // a maintenance window twelve hours away: what is staged here stays staged, never switched to mid-test
+  const h = String((new Date().getHours() + 12) % 24).padStart(2, '0');
+  const window = `${h}:00-${h}:01`;
+  const config = writeConfig(dir, { updater: { root, window, keys: [{ id: key.id, file: 'store-2026.pub' }] } });
   const d = await startDaemon({ configFile: config, stateDir: state });
   t.teardown(() => d.kill());
   const stateOf = () => readUpdaterState(join(root, 'updater.json')).state;
@@ -34,7 +37,7 @@ t.test('apply, inbox and offer on a running lane', async (t) => {
   t.equal(applied.code, 0, applied.err);
   t.match(applied.out, /0\.2\.0 staged in slot b/);
   t.equal(JSON.parse(readFileSync(join(root, 'slots', 'b', 'package.json'), 'utf8')).version, '0.2.0');
-  t.equal(readlinkSync(join(root, 'current')), 'slots/a', 'not switched: that waits for an idle lane');
+  t.equal(readlinkSync(join(root, 'current')), 'slots/a', 'not switched: that waits for the maintenance window');
   t.equal(stateOf().state, 'staged');
 
   const stranger = keyPair('stranger');
@@ -94,7 +97,7 @@ t.test('apply, inbox and offer on a running lane', async (t) => {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/laned-0.4.0-x64.bundle`;
   const client = await connectTechnician(state);
   t.teardown(() => client.end(true));
-  const offer = { url, sha256: await sha256File(v4), size: body.length, version: '0.4.0', window: 'any' };
+  const offer = { url, sha256: await sha256File(v4), size: body.length, version: '0.4.0', window };
   t.same(await request(client, 'updater', 'Offer', offer), { accepted: true });
   await until(() => stateOf().staged?.version === '0.4.0' && stateOf().state === 'staged', 60_000, 'the offered bundle staged');
   t.same(ranges, [undefined, 'bytes=100000-'], 'the second request resumed from the byte the lane had');
