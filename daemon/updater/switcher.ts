@@ -155,7 +155,9 @@ export function createSwitcher(ctx: ServiceContext, keeper: UpdaterStateKeeper, 
       return;
     }
     if (!healthy) {
-      const reason = `start ${t.tries} of ${u.tries}: unhealthy ${healthySince === undefined ? 'at READY' : 'during the trial'}: lane ${h.status}${failed ? `, service ${failed.name} failed${failed.detail ? ` (${failed.detail})` : ''}` : ''}`;
+      // the service to blame: a failed one, else the first not running (disconnected, stalled, …)
+      const down = failed ?? h.services.find((s) => s.state !== 'running');
+      const reason = `start ${t.tries} of ${u.tries}: unhealthy ${healthySince === undefined ? 'at READY' : 'during the trial'}: lane ${h.status}${down ? `, service ${down.name} ${down.state}${down.detail ? ` (${down.detail})` : ''}` : ''}`;
       transition({ ...state, reason });
       stopping = true;
       await laneHost!.handover(() => undefined, 1);
