@@ -140,7 +140,7 @@ for mod in "${NATIVE[@]}"; do
   find "$dir/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$dir/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
   if [ "$CACHE" != off ] && mkdir -p "$CACHE/addons" 2>/dev/null; then
-    tmp=$(mktemp -d "$CACHE/addons/.new.XXXXXX") && cp -a "$dir/build/Release" "$tmp/" && { mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"; }
+    tmp=$(mktemp -d -p "$CACHE/addons") && cp -a "$dir/build/Release" "$tmp/" && { mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"; }
   fi
 done
 bad=$(find "$stage" -name '*.node' -type f -exec file {} + | grep -v "ELF 64-bit LSB .*$ELF" || true)
