@@ -72,6 +72,7 @@ t.test('every screen at 1024x600, 1280x800, 1920x1080 and 1080x1920, in English 
         if ((await k.page.locator('html').getAttribute('lang')) !== lang) {
           await lane.testid('language').tap();
           await k.page.waitForFunction((l) => document.documentElement.lang === l, lang);
+          if (s.again) await s.again(lane);
         }
         const english = lang === 'en' ? [] : englishPatterns(TEXTS, lang);
         for (const size of SIZES) {

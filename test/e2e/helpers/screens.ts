@@ -199,6 +199,18 @@ export interface ScreenDef {
   name: string;
   /** From the reset lane to this screen; resolves once it shows. */
   reach(lane: LaneDriver): Promise<void>;
+  /** A screen that a touch dismisses (the language button is one): shown again after the language is switched. */
+  again?(lane: LaneDriver): Promise<void>;
+}
+
+/** The idle warning now, staying for an hour: the pause the kiosk would wait for is skipped, not the warning itself. */
+async function idleWarning(l: LaneDriver): Promise<void> {
+  await l.page.evaluate(() => {
+    const idle = (globalThis as unknown as { laned: { idle: { warnSeconds: number; tick(): void } } }).laned.idle;
+    idle.warnSeconds = 3600;
+    idle.tick();
+  });
+  await l.testid('idle-warning').waitFor();
 }
 
 export const SCREENS: ScreenDef[] = [
@@ -216,6 +228,15 @@ export const SCREENS: ScreenDef[] = [
       await l.leaseForUpdate();
       await l.screen('updating');
     },
+  },
+  {
+    name: 'idle-warning',
+    async reach(l) {
+      await l.tap('start');
+      await l.testid('basket-empty').waitFor();
+      await idleWarning(l);
+    },
+    again: idleWarning,
   },
   {
     name: 'scan-empty',
