@@ -31,7 +31,7 @@ function softwareLine(u) {
   const progress = u.state === 'downloading' && u.progress?.total ? ` ${Math.floor((100 * u.progress.bytes) / u.progress.total)} %` : '';
   return h(
     'p',
-    { class: 'store-note', 'data-testid': 'updater', 'data-state': u.state },
+    { class: u.state === 'rolled-back' || u.state === 'failed' ? 'store-note' : 'status-plain', 'data-testid': 'updater', 'data-state': u.state },
     t('att.software', { version: u.running?.version ?? '?', state: t(`update.${u.state}`) + progress }),
     u.reason ? h('small', { class: 'status-detail', lang: 'en' }, u.reason) : null,
   );
@@ -42,7 +42,7 @@ function storeLinkLine(l) {
   if (!l) return null;
   return h(
     'p',
-    { class: 'store-note', 'data-testid': 'uplink', 'data-connected': String(l.connected) },
+    { class: l.connected ? 'status-plain' : 'store-note', 'data-testid': 'uplink', 'data-connected': String(l.connected) },
     t(l.connected ? 'att.storeLinkUp' : 'att.storeLinkDown', { backlog: l.backlog }),
     !l.connected && l.lastError ? h('small', { class: 'status-detail', lang: 'en' }, l.lastError) : null,
   );
