@@ -6,6 +6,7 @@ import { ROOT, tempDir } from './daemon.js';
 import { slotPath, stateFilePath, switchCurrent, type Slot } from '../../daemon/updater/layout.js';
 import { readUpdaterState, writeUpdaterState } from '../../daemon/updater/state-file.js';
 import { linkGood } from '../../daemon/updater/switch.js';
+import { defaultSimulatedDevices } from '../../drivers/registry.js';
 
 /**
  * How a test version of laned misbehaves: `crash` exits 1 at start, `hang` never
@@ -66,7 +67,13 @@ export function installedLane(updater: Record<string, unknown> = {}): TestLane {
   switchCurrent(root, 'a');
   linkGood(root, 'a');
   const config = join(dir, 'laned.yaml');
-  writeFileSync(config, stringify({ broker: { port: 0 }, http: { port: 0 }, updater: { root, tries: 3, trialSeconds: 2, leaseSeconds: 30, ...updater } }));
+  // the simulated lane without the scanner's demo scans: a test's shopper is the test's own, and an idle lane stays idle
+  const { script: _demo, ...scanner } = defaultSimulatedDevices().scanner!;
+  const devices = { ...defaultSimulatedDevices(), scanner };
+  writeFileSync(
+    config,
+    stringify({ broker: { port: 0 }, http: { port: 0 }, devices, updater: { root, tries: 3, trialSeconds: 2, leaseSeconds: 30, ...updater } }),
+  );
   return { root, stateDir, config };
 }
 
