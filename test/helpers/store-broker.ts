@@ -1,3 +1,5 @@
+import { freePort } from './daemon.js';
+export { freePort };
 /**
  * A store's own broker for the uplink tests: a real Mosquitto (Debian's package)
  * on a free loopback port, TLS with a CA, server and client certificates made
@@ -6,7 +8,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { tempDir } from './daemon.js';
@@ -86,17 +87,6 @@ export function makePki(dir: string): Pki {
   sign('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   sign('client', '/CN=lane-client', 'extendedKeyUsage=clientAuth\n');
   return { dir, ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface StoreBroker {

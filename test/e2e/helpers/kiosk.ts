@@ -1,3 +1,4 @@
+import { freePort } from '../../helpers/daemon.js';
 /**
  * The touch UI under test: the real daemon as a child process (dist/), Debian's
  * chromium driven by playwright-core with touch enabled, and a technician MQTT
@@ -6,7 +7,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDaemon, tempDir, writeConfig, ROOT, type RunningDaemon } from '../../helpers/daemon.js';
@@ -41,17 +41,6 @@ export const DEVICES = {
   light: { kind: 'gpio-output', simulate: true, bcm: 17, initial: 'on' },
   keyswitch: { kind: 'gpio-input', simulate: true, bcm: 22, activeLow: true },
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Basket {
   rev: number;
