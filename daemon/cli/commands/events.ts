@@ -60,6 +60,7 @@ export const events: CliCommand = {
           shown.add(ev.id);
           show(ev);
         }
+        if (!ctx.json) for (const u of logs.unreadable) ctx.out(`skipped ${u}`);
       } finally {
         logs.close();
       }
