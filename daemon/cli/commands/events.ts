@@ -62,7 +62,7 @@ export const events: CliCommand = {
         }
         if (!ctx.json) for (const u of logs.unreadable) ctx.out(`skipped ${u}`);
       } finally {
-        logs.close();
+        await logs.close();
       }
     }
     for (const ev of held.splice(0)) {

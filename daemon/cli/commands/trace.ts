@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
+import { Database } from '../../../broker/persistence/database.js';
 import { CliError, EXIT } from '../client.js';
 import { print, type CliCommand } from '../context.js';
 import { parseEvent } from '../../events/envelope.js';
@@ -16,22 +16,12 @@ import { money } from '../money.js';
  * directory, so it works while laned is down too.
  */
 
-function openReadOnly(file: string): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(db)));
-  });
-}
-
-function all<T>(db: sqlite3.Database, sql: string, params: unknown[]): Promise<T[]> {
-  return new Promise((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
-}
-
 /** Every outbox log of the state directory (one per service; devices.db holds one per device). */
 export class EventLogs {
   /** Rows that are not a valid event of a known type (file, event id, what is wrong), skipped. */
   readonly unreadable: string[] = [];
 
-  private constructor(private readonly dbs: Array<{ file: string; db: sqlite3.Database }>) {}
+  private constructor(private readonly dbs: Database[]) {}
 
   static async open(stateDir: string): Promise<EventLogs> {
     let files: string[];
@@ -40,21 +30,21 @@ export class EventLogs {
     } catch {
       throw new CliError(`no state directory ${stateDir}; pass --state-dir`, EXIT.noInput);
     }
-    const dbs: Array<{ file: string; db: sqlite3.Database }> = [];
+    const dbs: Database[] = [];
     for (const f of files) {
-      const db = await openReadOnly(join(stateDir, f)).catch(() => undefined);
+      const db = await Database.open(join(stateDir, f), { readOnly: true }).catch(() => undefined);
       if (!db) continue;
-      const has = await all<{ n: number }>(db, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'", []).catch(() => [{ n: 0 }]);
-      if (has[0].n) dbs.push({ file: join(stateDir, f), db });
-      else db.close();
+      const has = await db.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").catch(() => undefined);
+      if (has?.n) dbs.push(db);
+      else await db.close().catch(() => undefined);
     }
     return new EventLogs(dbs);
   }
 
   private async query(where: string, params: unknown[]): Promise<DomainEvent[]> {
     const out: DomainEvent[] = [];
-    for (const { file, db } of this.dbs) {
-      for (const r of await all<{ payload: string }>(db, `SELECT payload FROM outbox WHERE ${where}`, params)) this.read(file, r.payload, out);
+    for (const db of this.dbs) {
+      for (const r of await db.all<{ payload: string }>(`SELECT payload FROM outbox WHERE ${where}`, params)) this.read(db.file, r.payload, out);
     }
     return out;
   }
@@ -91,24 +81,23 @@ export class EventLogs {
       params.push(filter[key]);
     }
     const out: DomainEvent[] = [];
-    for (const { file, db } of this.dbs) {
+    for (const db of this.dbs) {
       // per source: its newest n by seq (a database can hold several sources' logs)
-      const sources = await all<{ source: string }>(db, 'SELECT DISTINCT source FROM outbox', []);
+      const sources = await db.all<{ source: string }>('SELECT DISTINCT source FROM outbox');
       for (const { source } of sources) {
         if (filter.source !== undefined && source !== filter.source) continue;
-        const rows = await all<{ payload: string }>(
-          db,
+        const rows = await db.all<{ payload: string }>(
           `SELECT payload FROM outbox WHERE source = ?${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
           [source, ...params, n],
         );
-        for (const r of rows) this.read(file, r.payload, out);
+        for (const r of rows) this.read(db.file, r.payload, out);
       }
     }
     return out.sort((a, b) => compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq)).slice(-n);
   }
 
-  close(): void {
-    for (const { db } of this.dbs) db.close();
+  async close(): Promise<void> {
+    await Promise.all(this.dbs.map((db) => db.close().catch(() => undefined)));
   }
 }
 
@@ -259,7 +248,7 @@ export const trace: CliCommand = {
         ].join('\n'),
       );
     } finally {
-      logs.close();
+      await logs.close();
     }
   },
 };
