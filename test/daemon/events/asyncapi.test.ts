@@ -115,4 +115,41 @@ t.test('every topic the ACL allows has a channel', async (t) => {
     t.ok(covered(topic), `${topic} has a channel`);
   }
   t.notOk(covered('evt/basket/NoSuchEvent'), 'an unknown event type has no channel');
+
+  // each topic filter the ACL gives anyone lets through topics the document lists
+  // (the technician's `#` and `$SYS/#` are the whole broker by design)
+  const filters = Object.values(doc.channels).map((c) => c.address.replace(/\{[^}]+\}/g, '+'));
+  const overlap = (a: string, b: string): boolean => {
+    const x = a.split('/');
+    const y = b.split('/');
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+      if (x[i] === '#' || y[i] === '#') return true;
+      if (x[i] === undefined || y[i] === undefined) return false;
+      if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+    }
+    return true;
+  };
+  for (const p of who) {
+    const { publish, subscribe } = acl.rules(p);
+    for (const rule of [...publish, ...subscribe].filter((r) => !(p.role === 'technician' && (r === '#' || r === '$SYS/#')))) {
+      t.ok(
+        filters.some((f) => overlap(rule, f)),
+        `${p.role} ${rule}: a rule of the ACL the document covers`,
+      );
+    }
+  }
+  // the UI sends exactly its screens' commands: each one is a command channel of its own
+  for (const topic of acl.rules({ role: 'ui', clientId: 'ui-0123456789ab' }).publish) {
+    t.ok(
+      Object.values(doc.channels).some((c) => c.address === topic),
+      `${topic}: a command the UI may send has its own channel`,
+    );
+  }
+  // every command a service answers may be sent by a technician, and has a channel
+  for (const [service, commands] of Object.entries(SERVICE_COMMANDS)) {
+    for (const name of Object.keys(commands)) {
+      const topic = `cmd/${service}/${name}`;
+      t.ok(acl.canPublish(who[3], topic) && covered(topic), `${topic}: allowed and listed`);
+    }
+  }
 });

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { catalog } from '../../../daemon/services/catalog/service.js';
 import { serviceHarness } from '../../helpers/service-harness.js';
+import { serviceCatalog } from '../../../daemon/services/index.js';
+import { SERVICE_COMMANDS } from '../../../daemon/services/commands.js';
 
 // A command is checked against its contract (daemon/services/<name>/commands.ts) where
 // it arrives: a bad one is refused with the field named, counted and logged, and the
@@ -27,4 +29,12 @@ t.test('a command whose args break the contract is refused naming the field, cou
   t.match(unknown.error, /catalog has no command Serch \(known: .*Search/);
   t.equal(await rejected(h, 'command'), 1, 'an unknown command is counted too');
   t.match(await h.ok('Search', { search: 'apple' }), { products: [] }, 'the next good command is answered');
+});
+
+t.test("each service's `ui` commands (what the broker lets the touch UI send it) are commands of the service", async (t) => {
+  const declared = serviceCatalog.filter(({ def }) => def.ui?.length);
+  t.ok(declared.length >= 4, 'the services the screens talk to');
+  for (const { def } of serviceCatalog) {
+    for (const name of def.ui ?? []) t.ok(Object.hasOwn(SERVICE_COMMANDS[def.name] ?? {}, name), `${def.name}/${name} is a command of ${def.name}`);
+  }
 });
