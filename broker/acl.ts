@@ -1,4 +1,5 @@
 import type { Principal } from './principal.js';
+import { ALL, ANY, cmd, doc, every, evt, replay, replayEnd, replyPrefix, svcHead, svcState } from './topics.js';
 
 export { serviceName } from './principal.js';
 
@@ -6,7 +7,10 @@ export { serviceName } from './principal.js';
 export const DEVICES_HOST = 'devices';
 
 /** A replay request makes its source republish up to 5,000 events: only the lane's services ask. */
-const REPLAY_COMMAND = 'cmd/+/Replay';
+const REPLAY_COMMAND = cmd(ANY, 'Replay');
+
+/** The broker's statistics topics [MQTT-4.7.2-1]: for technicians only. */
+const SYS_TOPICS = `$SYS/${ALL}`;
 
 export interface AclOptions {
   /** Device names: their events, heads and replays belong to the driver DEVICES_HOST. */
@@ -49,34 +53,34 @@ function ownSources(p: Principal, devices: ReadonlySet<string>): string[] {
 
 /** Replies (`reply/…`) are not here: the broker lets only a command's target answer on its replyTo. */
 function publishRules(p: Principal, o: { devices: ReadonlySet<string>; ui: string[] }): string[] {
-  const sources = ownSources(p, o.devices).flatMap((s) => [`evt/${s}/+`, `replay/${s}/+`, `replay/${s}/+/end`, `svc/${s}/head`]);
+  const sources = ownSources(p, o.devices).flatMap((s) => [evt(s, ANY), replay(s, ANY), replayEnd(s, ANY), svcHead(s)]);
   switch (p.role) {
     case 'driver':
-      return p.name ? [...sources, `svc/${p.name}/state`, ...(p.name === DEVICES_HOST ? ['doc/devices'] : [])] : [];
+      return p.name ? [...sources, svcState(p.name), ...(p.name === DEVICES_HOST ? [doc('devices')] : [])] : [];
     case 'service':
-      return p.name ? [...sources, `svc/${p.name}/state`, 'doc/#', 'cmd/#'] : [];
+      return p.name ? [...sources, svcState(p.name), doc(ALL), every('cmd')] : [];
     case 'ui':
       return o.ui;
     case 'technician':
-      return ['cmd/#'];
+      return [every('cmd')];
     case 'uplink':
-      return ['cmd/#', 'svc/uplink/state'];
+      return [every('cmd'), svcState('uplink')];
   }
 }
 
 function subscribeRules(p: Principal, devices: ReadonlySet<string>): string[] {
-  const replies = `reply/${p.clientId}/#`;
+  const replies = `${replyPrefix(p.clientId)}${ALL}`;
   switch (p.role) {
     case 'driver':
-      return p.name ? [`cmd/${p.name}/+`, ...ownSources(p, devices).map((s) => `cmd/${s}/Replay`), replies] : [];
+      return p.name ? [cmd(p.name, ANY), ...ownSources(p, devices).map((s) => cmd(s, 'Replay')), replies] : [];
     case 'service':
-      return p.name ? ['evt/#', `cmd/${p.name}/+`, `replay/+/${p.name}`, `replay/+/${p.name}/end`, 'doc/#', 'svc/#', replies] : [];
+      return p.name ? [every('evt'), cmd(p.name, ANY), replay(ANY, p.name), replayEnd(ANY, p.name), doc(ALL), every('svc'), replies] : [];
     case 'ui':
-      return ['doc/#', 'svc/+/state', replies];
+      return [doc(ALL), svcState(ANY), replies];
     case 'technician':
-      return ['#', '$SYS/#'];
+      return [ALL, SYS_TOPICS];
     case 'uplink':
-      return ['evt/#', 'doc/#', 'svc/#', replies];
+      return [every('evt'), doc(ALL), every('svc'), replies];
   }
 }
 
@@ -92,7 +96,12 @@ export class Acl {
 
   constructor(o: AclOptions) {
     this.devices = new Set(o.devices);
-    this.ui = Object.entries(o.uiCommands).flatMap(([service, commands]) => commands.map((c) => `cmd/${service}/${c}`));
+    this.ui = Object.entries(o.uiCommands).flatMap(([service, commands]) => commands.map((c) => cmd(service, c)));
+  }
+
+  /** The topic filters `p` may publish to and subscribe to (the AsyncAPI document lists every topic they let through). */
+  rules(p: Principal): { publish: string[]; subscribe: string[] } {
+    return { publish: publishRules(p, { devices: this.devices, ui: this.ui }), subscribe: subscribeRules(p, this.devices) };
   }
 
   canPublish(p: Principal, topic: string): boolean {

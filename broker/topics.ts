@@ -16,6 +16,14 @@ export type DocName = (typeof DOC_NAMES)[number] | `basket/lines/${number}`;
 /** The single-level wildcard [MQTT-4.7.1-3], for filters built with the builders below. */
 export const ANY = '+';
 
+/** The multi-level wildcard [MQTT-4.7.1-2], for filters built with the builders below. */
+export const ALL = '#';
+
+/** Every topic of one kind: `evt/#`, `cmd/#`, `doc/#` or `svc/#`. */
+export function every(kind: 'evt' | 'cmd' | 'doc' | 'svc'): string {
+  return `${kind}/${ALL}`;
+}
+
 /** The broker's own topics; nobody may subscribe to them. */
 export const LANED_PREFIX = '$laned/';
 

@@ -6,41 +6,36 @@
  * committed file and the code differ. Another part of the lane adds its
  * topics with one more entry in CHANNEL_SOURCES.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type TSchema, type TUnion } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import * as topics from '../../broker/topics.js';
 import { EnvelopeSchema } from './envelope.js';
-import { CommandSchema } from './command.js';
+import { CommandReplySchema, CommandSchema, type CommandContract } from './command.js';
 import { latestSchemas } from './schema.js';
 import { DOC_SCHEMAS } from '../services/docs.js';
 import { storeChannels } from '../services/uplink/contract.js';
+import { BUILTIN_COMMANDS, SERVICE_COMMANDS } from '../services/commands.js';
+import { ReplayArgs } from '../runtime/replay-server.js';
 import './schemas/index.js';
 
 /** One channel: its address (with `{parameters}`), what travels on it and who sends it. */
 export interface ChannelSpec {
   address: string;
   description: string;
-  payload: TSchema;
+  /** The one message on the channel, named as the channel; or `messages`, several by name. */
+  payload?: TSchema;
+  messages?: Record<string, TSchema>;
   /** `send`: the lane publishes it; `receive`: the lane takes it. */
   action: 'send' | 'receive';
   retained?: boolean;
+  /** The answer, on the topic the message's `replyTo` names: a message of another channel. */
+  reply?: { channel: string; message: string };
 }
 
 /** A part of the lane that describes its topics: channel id -> channel. */
 export type ChannelSource = () => Record<string, ChannelSpec>;
 
 const param = (description: string) => ({ description });
-
-const ReplySchema = Type.Object(
-  {
-    id: Type.String(),
-    ok: Type.Boolean(),
-    result: Type.Optional(Type.Unknown()),
-    error: Type.Optional(Type.String()),
-    kind: Type.Optional(Type.Literal('not-found')),
-  },
-  { additionalProperties: false },
-);
 
 /** Events: one channel per type, the envelope with that type's `data`. */
 const eventChannels: ChannelSource = () => {
@@ -65,20 +60,8 @@ const docChannels: ChannelSource = () =>
     ]),
   );
 
-/** The runtime's own topics: commands, replies, state, heads, replays, the broker's discard topic. */
+/** The runtime's own topics: state, heads, replays, the broker's discard topic. */
 const runtimeChannels: ChannelSource = () => ({
-  cmd: {
-    address: topics.cmd('{target}', '{command}'),
-    description: 'A command for one service or device host (QoS 1); answered on its replyTo.',
-    payload: CommandSchema,
-    action: 'receive',
-  },
-  reply: {
-    address: topics.reply('{clientId}', '{id}'),
-    description: "The answer to a command, under the asker's own reply prefix (QoS 1).",
-    payload: ReplySchema,
-    action: 'send',
-  },
   svcState: {
     address: topics.svcState('{name}'),
     description: 'A service is online or offline: retained birth and will (QoS 1).',
@@ -113,8 +96,64 @@ const runtimeChannels: ChannelSource = () => ({
   },
 });
 
+/** `args` as a property of the command: optional when the contract admits none (`undefined`, or anything). */
+function argsProperty(args: TSchema) {
+  const kind = (args as { [Kind]?: string })[Kind];
+  if (kind === 'Unknown') return Type.Optional(args);
+  if (kind === 'Union') {
+    const rest = (args as TUnion).anyOf.filter((s) => (s as { [Kind]?: string })[Kind] !== 'Undefined');
+    if (rest.length < (args as TUnion).anyOf.length) return Type.Optional(rest.length === 1 ? rest[0] : Type.Union(rest));
+  }
+  return args;
+}
+
+/** A command on its topic: the command envelope with the contract's `args`. */
+const commandMessage = (args: TSchema) =>
+  Type.Composite([Type.Omit(CommandSchema, ['args']), Type.Object({ args: argsProperty(args) })], { additionalProperties: false });
+
+/**
+ * Commands: one channel per command of each service (`cmd/<service>/<Name>`), one per
+ * command every service answers (`cmd/{service}/<Name>`), and the replies, one message
+ * per command, on the asker's `reply/{clientId}/{id}`.
+ */
+const commandChannels: ChannelSource = () => {
+  const out: Record<string, ChannelSpec> = {};
+  const replies: Record<string, TSchema> = {};
+  const add = (service: string, name: string, c: CommandContract, message: string): void => {
+    out[`cmd.${message}`] = {
+      address: topics.cmd(service, name),
+      description: `${c.description} QoS 1, answered on its replyTo.`,
+      payload: commandMessage(c.args),
+      action: 'receive',
+      reply: { channel: 'reply', message },
+    };
+    replies[message] = CommandReplySchema(c.result);
+  };
+  for (const [service, commands] of Object.entries(SERVICE_COMMANDS).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, c] of Object.entries(commands)) add(service, name, c, `${service}.${name}`);
+  }
+  for (const [name, c] of Object.entries(BUILTIN_COMMANDS)) add('{service}', name, c, name);
+  out['cmd.Replay'] = {
+    address: topics.cmd('{source}', 'Replay'),
+    description: "A service asks for a source's events again (QoS 1); answered on replay/<source>/<consumer>, not on a replyTo.",
+    payload: commandMessage(ReplayArgs),
+    action: 'receive',
+  };
+  out.reply = {
+    address: topics.reply('{clientId}', '{id}'),
+    description: "The answer to a command, under the asker's own reply prefix (QoS 1): `result` when ok, `error` when refused.",
+    messages: replies,
+    action: 'send',
+  };
+  return out;
+};
+
 /** Every part that describes topics: the lane's broker, then the store broker's side. */
-export const CHANNEL_SOURCES: ChannelSource[] = [eventChannels, docChannels, runtimeChannels, storeChannels];
+export const CHANNEL_SOURCES: ChannelSource[] = [eventChannels, docChannels, commandChannels, runtimeChannels, storeChannels];
+
+/** A JSON pointer token [RFC 6901 §3]. */
+const pointer = (token: string): string => token.replace(/~/g, '~0').replace(/\//g, '~1');
+const channelRef = (id: string): string => `#/channels/${pointer(id)}`;
 
 /** The AsyncAPI 3.0 document of the given channel sources. */
 export function asyncApiDocument(sources: ChannelSource[] = CHANNEL_SOURCES): Record<string, unknown> {
@@ -124,16 +163,31 @@ export function asyncApiDocument(sources: ChannelSource[] = CHANNEL_SOURCES): Re
     for (const [id, c] of Object.entries(source())) {
       if (id in channels) throw new Error(`two channels named ${id} in the AsyncAPI document`);
       const parameters = Object.fromEntries([...c.address.matchAll(/\{([^}]+)\}/g)].map((m) => [m[1], param(`${m[1]} in the topic`)]));
+      const messages = c.messages ?? (c.payload ? { [id]: c.payload } : {});
       channels[id] = {
         address: c.address,
         description: c.description,
         ...(Object.keys(parameters).length ? { parameters } : {}),
-        messages: { [id]: { payload: JSON.parse(JSON.stringify(c.payload)) as unknown, ...(c.retained ? { 'x-retained': true } : {}) } },
+        messages: Object.fromEntries(
+          Object.entries(messages).map(([name, payload]) => [
+            name,
+            { payload: JSON.parse(JSON.stringify(payload)) as unknown, ...(c.retained ? { 'x-retained': true } : {}) },
+          ]),
+        ),
         bindings: { mqtt: { bindingVersion: '0.2.0' } },
       };
       operations[`${c.action}.${id}`] = {
         action: c.action,
-        channel: { $ref: `#/channels/${id.replace(/~/g, '~0').replace(/\//g, '~1')}` },
+        channel: { $ref: channelRef(id) },
+        ...(c.reply
+          ? {
+              reply: {
+                address: { location: '$message.payload#/replyTo' },
+                channel: { $ref: channelRef(c.reply.channel) },
+                messages: [{ $ref: `${channelRef(c.reply.channel)}/messages/${pointer(c.reply.message)}` }],
+              },
+            }
+          : {}),
         bindings: { mqtt: { qos: 1, retain: c.retained ?? false, bindingVersion: '0.2.0' } },
       };
     }

@@ -60,3 +60,67 @@ export function argsChecker<S extends TSchema>(schema: S): (args: unknown) => st
 export function newCommand(args: unknown, replyTo?: string, by?: string): Command {
   return { id: newEventId(), ...(args === undefined ? {} : { args }), ...(replyTo ? { replyTo } : {}), ...(by ? { by } : {}) };
 }
+
+/**
+ * One command's contract: the schema of its `args` (checked where the command
+ * arrives, daemon/runtime/commands.ts) and of its reply's `result` (checked in the
+ * tests where the reply is published). Declared once next to the service that
+ * answers it; the handler's types are derived from it (daemon/runtime/service.ts).
+ */
+export interface CommandContract<A extends TSchema = TSchema, R extends TSchema = TSchema> {
+  /** What the command does, for the AsyncAPI document. */
+  description: string;
+  args: A;
+  result: R;
+}
+
+/** A service's commands by name. */
+export type CommandContracts = Record<string, CommandContract>;
+
+/** The commands of one service: `const`, so that each name and schema keeps its own type. */
+export function defineCommands<const C extends CommandContracts>(commands: C): C {
+  return commands;
+}
+
+/** `args` of a command that takes none: whatever is given is ignored. */
+export const NoArgs = Type.Unknown({ description: 'none; anything given is ignored' });
+
+/** `args` that may be left out, or given as the object. */
+export const OptionalArgs = <S extends TSchema>(s: S) => Type.Union([Type.Undefined(), s]);
+
+/** A reply to a command: `result` when ok, `error` (and `kind`) when refused. */
+export const CommandReplySchema = <R extends TSchema>(result: R) =>
+  Type.Object(
+    {
+      id: Type.String(),
+      ok: Type.Boolean(),
+      result: Type.Optional(result),
+      error: Type.Optional(Type.String()),
+      kind: Type.Optional(Type.Literal('not-found')),
+    },
+    { additionalProperties: false },
+  );
+
+const replyChecks = new WeakMap<CommandContract, (reply: unknown) => string | undefined>();
+
+/** The first way `reply` breaks its command's contract, or undefined. */
+export function replyProblem(name: string, contract: CommandContract, reply: unknown): string | undefined {
+  let check = replyChecks.get(contract);
+  if (!check) {
+    const shape = TypeCompiler.Compile(CommandReplySchema(Type.Unknown()));
+    const result = TypeCompiler.Compile(contract.result);
+    check = (r) => {
+      if (!shape.Check(r)) {
+        const first = shape.Errors(r).First();
+        return `reply${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
+      }
+      if (!r.ok) return r.error ? undefined : 'reply: a refusal without error';
+      if (result.Check(r.result)) return undefined;
+      const first = result.Errors(r.result).First();
+      return `result${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
+    };
+    replyChecks.set(contract, check);
+  }
+  const problem = check(reply);
+  return problem && `the reply to ${name} breaks its contract: ${problem}`;
+}

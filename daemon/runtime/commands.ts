@@ -2,8 +2,8 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
 import type { KeyedExecutor } from '../events/executor.js';
-import { argsChecker, parseCommand, CommandError, type CommandReply } from '../events/command.js';
-import type { CommandSpec } from './service.js';
+import { argsChecker, parseCommand, CommandError, type CommandContract, type CommandContracts, type CommandReply } from '../events/command.js';
+import type { CommandHandler, CommandHandlers, CommandSpec } from './service.js';
 import { parseTopic } from '../../broker/topics.js';
 
 export const COMMAND_DDL = `CREATE TABLE IF NOT EXISTS command_results (id TEXT PRIMARY KEY, reply TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;`;
@@ -68,11 +68,15 @@ export class CommandRunner {
     const spec = this.opts.commands[name] ?? this.opts.builtins[name];
     if (!spec) {
       const known = Object.keys(this.opts.commands).join(', ') || 'none';
+      metrics.rejected.inc({ service, reason: 'command' });
+      log.warn({ command: name, id: cmd.id, by: cmd.by }, `rejected command ${name}: ${service} has no such command`);
       reply({ id: cmd.id, ok: false, error: `${service} has no command ${name} (known: ${known})` });
       return;
     }
     const problem = this.checkers.get(name)?.(cmd.args);
     if (problem) {
+      metrics.rejected.inc({ service, reason: 'command-args' });
+      log.warn({ command: name, id: cmd.id, by: cmd.by, reason: problem }, `rejected command ${name}: ${problem}`);
       reply({ id: cmd.id, ok: false, error: `${service}/${name}: ${problem}` });
       return;
     }
@@ -95,4 +99,14 @@ export class CommandRunner {
     }
     reply(answer);
   }
+}
+
+/** A service's commands for its ServiceLogic: each handler with the `args` schema of its contract. */
+export function commandSpecs<C extends CommandContracts>(contracts: C, handlers: CommandHandlers<C>): Record<string, CommandSpec> {
+  return Object.fromEntries(
+    Object.entries(contracts).map(([name, c]) => {
+      const h = handlers[name] as unknown as CommandHandler<CommandContract>;
+      return [name, { args: c.args, ...(h.key ? { key: h.key } : {}), handle: h.handle } satisfies CommandSpec];
+    }),
+  );
 }

@@ -3,8 +3,18 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Outbox } from '../events/outbox.js';
 import { ReplayBudget } from '../events/replay-budget.js';
-import { parseCommand } from '../events/command.js';
+import { Type } from '@sinclair/typebox';
+import { argsChecker, parseCommand } from '../events/command.js';
 import { replay, replayEnd } from '../../broker/topics.js';
+
+/** `args` of `cmd/<source>/Replay`: the seqs wanted and who asks (the broker stamps `by`, which must be that consumer's). */
+export const ReplayArgs = Type.Object({
+  from: Type.Number(),
+  to: Type.Number(),
+  consumer: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+});
+
+const replayArgsProblem = argsChecker(ReplayArgs);
 
 /**
  * Answers `cmd/<source>/Replay` from a source's log (the design "Delivery
@@ -29,18 +39,13 @@ export class ReplayServer {
     const { service, metrics, log } = this.opts;
     const o = this.opts.outbox(source);
     const parsed = parseCommand(payload, this.opts.maxPayloadBytes);
-    const args = parsed.ok ? (parsed.cmd.args as { from?: unknown; to?: unknown; consumer?: unknown } | undefined) : undefined;
+    const args = parsed.ok ? (parsed.cmd.args as { from: number; to: number; consumer: string }) : undefined;
     const by = parsed.ok ? parsed.cmd.by : undefined;
-    if (
-      !o ||
-      !args ||
-      typeof args.from !== 'number' ||
-      typeof args.to !== 'number' ||
-      typeof args.consumer !== 'string' ||
-      !/^[a-z][a-z0-9-]{0,31}$/.test(args.consumer)
-    ) {
+    const problem = parsed.ok ? replayArgsProblem(args) : parsed.reason;
+    if (!o || args === undefined || problem) {
       metrics.rejected.inc({ service, reason: 'replay' });
-      log.warn({ source, by, reason: parsed.ok ? 'bad args' : parsed.reason }, `replay request for ${source} refused`);
+      const reason = o ? (problem ?? 'no args') : `no source ${source} here`;
+      log.warn({ source, by, reason }, `replay request for ${source} refused: ${reason}`);
       return;
     }
     // `by` is stamped by the broker (broker/commands.ts): a service asks for its own replays only

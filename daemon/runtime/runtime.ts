@@ -22,7 +22,9 @@ import * as topics from '../../broker/topics.js';
 import type { DomainEvent } from '../events/schemas/index.js';
 
 export type { RuntimeHost, CommandSpec, ServiceContext, ServiceLogic, ServiceDefinition, ServiceState, ServiceStatus } from './service.js';
-export { CommandError } from '../events/command.js';
+export { CommandError, defineCommands, NoArgs, OptionalArgs } from '../events/command.js';
+export { commandSpecs } from './commands.js';
+export type { CommandHandlers } from './service.js';
 
 /** Lifecycle states; the others are reported over a running one. */
 type Lifecycle = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';

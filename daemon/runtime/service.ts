@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { CommandContract, CommandContracts } from '../events/command.js';
 import type { Config, Role } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -24,14 +25,37 @@ export interface RuntimeHost {
   onCorrupt?(err: StoreCorruptError): void;
 }
 
+/** Who sent a command. `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
+export interface CommandMeta {
+  id: string;
+  by?: string;
+  from?: string;
+}
+
 export interface CommandSpec {
   /** TypeBox schema of `args`; checked before `handle` runs. */
   args?: TSchema;
   /** Serialization key (e.g. the transaction); default: one queue per service. */
   key?(args: unknown): string;
-  /** `from`: the sender's MQTT client id, read from its reply topic (`reply/<clientId>/…`, which the broker's ACL lets only that client read). */
-  handle(args: unknown, tx: Tx, meta: { id: string; by?: string; from?: string }): Promise<unknown>;
+  handle(args: unknown, tx: Tx, meta: CommandMeta): Promise<unknown>;
 }
+
+/** What a handler of contract `C` returns: its `result` (nothing for a result that is undefined). */
+export type CommandResult<C extends CommandContract> = Static<C['result']> extends undefined ? void : Static<C['result']>;
+
+/**
+ * The handler of one command, typed by its contract: `args` as the contract's schema
+ * admits them (checked before it runs), the result as the contract declares it.
+ * Function-typed properties, so that the compiler checks the parameters strictly.
+ */
+export interface CommandHandler<C extends CommandContract> {
+  /** Serialization key (e.g. the transaction); default: one queue per service. */
+  key?: (args: Static<C['args']>) => string;
+  handle: (args: Static<C['args']>, tx: Tx, meta: CommandMeta) => Promise<CommandResult<C>>;
+}
+
+/** One handler for each command of a service's contracts, and no other. */
+export type CommandHandlers<C extends CommandContracts> = { [K in keyof C]: CommandHandler<C[K]> };
 
 /** What a service is given (the code conventions: one typed context). */
 export interface ServiceContext<C = Record<string, unknown>> {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { defineCommands, NoArgs } from '../events/command.js';
 import { compareBoardTime, type BoardClock, type BoardTime } from '../events/clock.js';
 
 /**
@@ -9,7 +10,18 @@ import { compareBoardTime, type BoardClock, type BoardTime } from '../events/clo
  * shopper. It ends on `UpdateRelease`, at its `until`, or with the boot (board
  * time of another epoch): an updater that never comes back cannot keep the lane shut.
  */
-export const LeaseArgs = Type.Object({ seconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }) }, { additionalProperties: false });
+export const LEASE_COMMANDS = defineCommands({
+  UpdateLease: {
+    description: "The updater's idle lease: granted only while the lane is idle; the lane takes no new shopper until it ends.",
+    args: Type.Object({ seconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }) }, { additionalProperties: false }),
+    result: Type.Object({ until: Type.String() }, { additionalProperties: false }),
+  },
+  UpdateRelease: {
+    description: 'The updater gives its idle lease back; `released` says whether it was still held.',
+    args: NoArgs,
+    result: Type.Object({ released: Type.Boolean() }, { additionalProperties: false }),
+  },
+});
 
 /** What shoppers are told while the lease is held (ScanRefused detail, the screens). */
 export const UPDATING_TEXT = 'this lane is being updated, please use another';

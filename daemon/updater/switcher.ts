@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, type CommandSpec, type ServiceContext } from '../runtime/runtime.js';
+import { CommandError, type CommandHandlers, type ServiceContext } from '../runtime/runtime.js';
+import type { UPDATER_COMMANDS } from '../services/updater/commands.js';
 import { PACKAGE_VERSION } from '../core/version.js';
 import { activeSlot, otherSlot, slotPath, type Slot } from './layout.js';
 import { UPDATER_STATES, type UpdaterState, type UpdaterStateKeeper } from './state-file.js';
@@ -31,7 +32,8 @@ export interface Switcher {
   start(): void;
   stop(): void;
   status(): Record<string, unknown>;
-  commands: Record<string, CommandSpec>;
+  /** Its commands of the updater's (daemon/services/updater/commands.ts). */
+  commands: CommandHandlers<Pick<typeof UPDATER_COMMANDS, 'History' | 'Rollback'>>;
 }
 
 /** Entries of history in doc/updater (`lanectl update history` shows them all). */
@@ -217,7 +219,7 @@ export function createSwitcher(ctx: ServiceContext, keeper: UpdaterStateKeeper, 
       },
       /** Back to the version in the other slot, under the same idle lease and trial as an update. */
       Rollback: {
-        async handle(_args: unknown, _tx, m) {
+        async handle(_args, _tx, m) {
           reread();
           if (['switching', 'trial', 'downloading', 'verifying'].includes(state.state))
             throw new CommandError(`the updater is ${state.state}: roll back when it is done (lanectl update status)`);

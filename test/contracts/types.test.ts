@@ -6,6 +6,9 @@ import type { Tx } from '../../daemon/store/store.js';
 import { eventTopic } from '../../daemon/events/envelope.js';
 import { doc, evt } from '../../broker/topics.js';
 import { ROOT } from '../helpers/daemon.js';
+import { commandSpecs, type CommandHandlers } from '../../daemon/runtime/runtime.js';
+import { BASKET_COMMANDS } from '../../daemon/services/basket/commands.js';
+import { PROBE_COMMANDS } from '../../daemon/services/probe/commands.js';
 
 // The contracts are checked by the compiler: each `@ts-expect-error` below marks a
 // line tsc must refuse (it fails the build when the line compiles). `npm run build`
@@ -31,6 +34,42 @@ export async function contracts(ctx: ServiceContext, tx: Tx): Promise<void> {
   eventTopic('basket', 'ItemAddedToBasket');
   // @ts-expect-error an unknown topic builder argument: no such event type
   eventTopic('basket', 'ItemAdded');
+}
+
+/** A command's handler receives its typed args and must return its typed result (daemon/services/<name>/commands.ts). */
+export function commandContracts(): void {
+  commandSpecs(PROBE_COMMANDS, {
+    Emit: { handle: async (args) => ({ target: args.count }) },
+    Progress: { handle: async () => ({ emitted: 1, target: 2 }) },
+  });
+  commandSpecs(PROBE_COMMANDS, {
+    // @ts-expect-error a wrong result field: `target` is a number
+    Emit: { handle: async () => ({ target: 'ten' }) },
+    Progress: { handle: async () => ({ emitted: 1, target: 2 }) },
+  });
+  commandSpecs(PROBE_COMMANDS, {
+    // @ts-expect-error a result without a required field (`target`)
+    Progress: { handle: async () => ({ emitted: 1 }) },
+    Emit: { handle: async (args) => ({ target: args.count }) },
+  });
+  commandSpecs(PROBE_COMMANDS, {
+    // @ts-expect-error an args field that does not exist: Emit takes `count`
+    Emit: { handle: async (args) => ({ target: args.counts }) },
+    Progress: { handle: async () => ({ emitted: 1, target: 2 }) },
+  });
+  // @ts-expect-error a command without a handler (Progress)
+  commandSpecs(PROBE_COMMANDS, { Emit: { handle: async (args) => ({ target: args.count }) } });
+  commandSpecs(PROBE_COMMANDS, {
+    Emit: { handle: async (args) => ({ target: args.count }) },
+    Progress: { handle: async () => ({ emitted: 1, target: 2 }) },
+    // @ts-expect-error a handler for a command the contract does not have
+    Reset: { handle: async () => ({}) },
+  });
+  const basket: Pick<CommandHandlers<typeof BASKET_COMMANDS>, 'Cancel'> = {
+    Cancel: { handle: async (args) => ({ txn: args?.reason ?? 'T-1', status: 'cancelled' as const }) },
+  };
+  // @ts-expect-error a wrong literal in a result: Cancel answers status `cancelled`
+  basket.Cancel = { handle: async () => ({ txn: 'T-1', status: 'paid' as const }) };
 }
 
 /** A handler receives the union of events, narrowed by `type`. */

@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../daemon/core/config.js';
+import { commandContract, commandReplyProblem } from '../../daemon/services/commands.js';
 import { createLogger } from '../../daemon/core/log.js';
 import { Metrics } from '../../daemon/core/metrics.js';
 import { Store, type StoreCorruptError, type Tx } from '../../daemon/store/store.js';
@@ -281,6 +282,9 @@ export async function serviceHarness<C>(def: ServiceDefinition<C>, opts: Harness
     // A refusal (CommandError) is a reply; a handler that threw anything else is a bug the test should see as one.
     const failed = logs.find((l) => l.id === cmd.id && l.msg === `command ${cmdName} failed`);
     if (failed) throw new Error(`${name}/${cmdName} threw: ${String(failed.err)}`);
+    // every reply of a service's command keeps its contract (daemon/services/commands.ts)
+    const problem = commandContract(name, cmdName) ? commandReplyProblem(name, cmdName, reply) : undefined;
+    if (problem) throw new Error(problem);
     return reply;
   };
 

@@ -16,6 +16,8 @@ import { query } from './daemon.js';
 import { startLane, until, type InProcessLane } from './lane.js';
 import { BasketView } from '../../daemon/services/basket/doc.js';
 import { docProblem } from '../../daemon/services/docs.js';
+import { commandReplyProblem } from '../../daemon/services/commands.js';
+import { parseTopic } from '../../broker/topics.js';
 import { wholeReceipt, type ReceiptPage } from '../../daemon/services/journal/service.js';
 import type { Json } from './json.js';
 
@@ -156,7 +158,8 @@ export class LaneSession {
     const onMessage = (topic: string, payload: Buffer): void => s.onMessage(topic, payload);
     tech.on('message', onMessage);
     ui.on('message', onMessage);
-    reader.on('message', onMessage);
+    // the reader sees every command and reply too: each reply is checked against its command's contract
+    reader.on('message', (topic: string, payload: Buffer) => (topic.startsWith('doc/') ? s.onMessage(topic, payload) : s.checkReply(topic, payload)));
     // A session that fails to open closes its clients (and lane): they would keep the test process alive.
     try {
       const devices = opts.attach ? SIM_DEVICES : (opts.devices ?? SIM_DEVICES);
@@ -174,7 +177,7 @@ export class LaneSession {
   private async settleAfterOpen(since: string, scales: string[]): Promise<void> {
     const { tech, ui, reader } = this;
     await new Promise((r) => tech.subscribe(`reply/${tech.options.clientId}/#`, { qos: 1 }, r));
-    await new Promise((r) => reader.subscribe('doc/#', { qos: 1 }, r));
+    await new Promise((r) => reader.subscribe(['doc/#', 'cmd/#', 'reply/#'], { qos: 1 }, r));
     await new Promise((r) => ui.subscribe([`reply/${ui.options.clientId}/#`], { qos: 1 }, r));
     // The scales capture their zero at start: weights put on before would be zeroed away.
     for (const scale of scales) {
@@ -214,6 +217,29 @@ export class LaneSession {
       else this.docs.set(name, body);
     } else if (topic.startsWith('reply/')) {
       this.replies.get((body as CommandReply).id)?.(body as CommandReply);
+    }
+  }
+
+  /** Commands seen by id, until their reply: what the reply is checked against. */
+  private readonly asked = new Map<string, { target: string; name: string }>();
+
+  /** A command or a reply anyone sent on the lane's broker: replies are checked against their command's contract (daemon/services/commands.ts). */
+  checkReply(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    let body: { id?: unknown };
+    try {
+      body = JSON.parse(payload.toString('utf8')) as { id?: unknown };
+    } catch {
+      return;
+    }
+    if (typeof body?.id !== 'string') return;
+    if (t?.kind === 'cmd' && t.name !== 'Replay') this.asked.set(body.id, { target: t.target, name: t.name });
+    else if (t?.kind === 'reply') {
+      const asked = this.asked.get(body.id);
+      if (!asked) return;
+      this.asked.delete(body.id);
+      const problem = commandReplyProblem(asked.target, asked.name, body);
+      if (problem) this.replyProblems.push(problem);
     }
   }
 
@@ -469,12 +495,16 @@ export class LaneSession {
   /** Documents seen that do not match their schema (daemon/services/docs.ts). */
   readonly docProblems: string[] = [];
 
-  /** Stops the lane; throws when a document published during the session broke its schema. */
+  /** Replies seen that break their command's contract (daemon/services/commands.ts). */
+  readonly replyProblems: string[] = [];
+
+  /** Stops the lane; throws when a document published during the session broke its schema, or a reply its command's contract. */
   async close(): Promise<void> {
     this.tech.end(true);
     this.ui.end(true);
     this.reader.end(true);
     await this.lane?.stop();
     if (this.docProblems.length) throw new Error(`documents that do not match their schema:\n${[...new Set(this.docProblems)].join('\n')}`);
+    if (this.replyProblems.length) throw new Error(`replies that break their command's contract:\n${[...new Set(this.replyProblems)].join('\n')}`);
   }
 }

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { ATTENDANT_COMMANDS } from './commands.js';
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
@@ -11,7 +11,7 @@ import { ALARM_VERDICTS, type InterventionKindName } from '../../events/schemas/
 import type { DomainEvent, TypedData } from '../../events/schemas/index.js';
 import { laneNeeds, unmet, type DeviceSeen } from './needs.js';
 import type { AttendantSettings } from './settings.js';
-import { LeaseArgs, leaseLeftMs, newLease, type Lease } from '../../updater/lease.js';
+import { leaseLeftMs, newLease, type Lease } from '../../updater/lease.js';
 
 export type LaneState = 'idle' | 'shopping' | 'assist' | 'intervention' | 'attendant' | 'closed';
 
@@ -74,7 +74,6 @@ interface StoreMessage {
 const STORE_MESSAGES = 5;
 
 /** Store IT's sender as the uplink names it: `store:` and up to 64 characters. */
-const byArg = Type.Optional(Type.String({ minLength: 1, maxLength: 80 }));
 
 const DEFAULT_PATTERNS: Record<LaneState, string> = {
   idle: 'on',
@@ -612,18 +611,14 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         } else return;
         await refresh(tx);
       },
-      commands: {
+      commands: commandSpecs(ATTENDANT_COMMANDS, {
         /**
          * "Call attendant" on the screen: one open assistance intervention at a time
          * (asking again while one is open answers with it), cleared by an override.
          */
         Call: {
-          args: Type.Object({
-            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            reason: Type.Optional(Type.String({ maxLength: 200 })),
-          }),
           key: () => 'lane',
-          async handle(args: { by?: string; reason?: string }, tx, m) {
+          async handle(args, tx, m) {
             const [open] = await openRows(tx, "AND kind = 'assistance'");
             if (open) return { intervention: open.id, already: true };
             const current = await kv.get<string>(tx, 'current');
@@ -646,12 +641,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         /** The attendant screen's sign-in: the same check as an override, nothing overridden. */
         CheckPin: {
-          args: Type.Object({
-            pin: Type.Optional(Type.String({ maxLength: 64 })),
-            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-          }),
           key: () => 'lane',
-          async handle(args: { pin?: string; by?: string }, tx, m) {
+          async handle(args, tx, m) {
             return { method: await authorize(tx, args.pin, args.by ?? (m.by === 'ui' ? undefined : m.by) ?? 'attendant', m.from) };
           },
         },
@@ -660,15 +651,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
          * with the key switch turned, or with the PIN.
          */
         Override: {
-          args: Type.Object({
-            intervention: Type.Optional(Type.String({ maxLength: 64 })),
-            action: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
-            pin: Type.Optional(Type.String({ maxLength: 64 })),
-            by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            reason: Type.Optional(Type.String({ maxLength: 200 })),
-          }),
           key: () => 'lane',
-          async handle(args: { intervention?: string; action: 'approve' | 'reject'; pin?: string; by?: string; reason?: string }, tx, m) {
+          async handle(args, tx, m) {
             // the staff screen is the attendant's
             const by = args.by ?? (m.by === 'ui' ? undefined : m.by) ?? 'attendant';
             const method = await authorize(tx, args.pin, by, m.from);
@@ -678,7 +662,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             const targets = rows.filter((r) => r.kind !== 'device');
             if (targets.length === 0)
               throw new CommandError(`${rows.map((r) => `${r.id} (${r.reason})`).join('; ')}: clears by itself when the device works again`);
-            const applied: Array<{ intervention: string; kind: string; action: string }> = [];
+            const applied: Array<{ intervention: string; kind: InterventionKindName; action: 'approve' | 'reject' }> = [];
             for (const row of targets) {
               // A weight alarm is accepted or fixed at the scale: rejecting it means nothing.
               const action = row.kind === 'weight' ? 'approve' : args.action;
@@ -711,9 +695,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         /** The updater's idle lease (daemon/updater/lease.ts): no transaction, no staff mode, no open intervention. */
         UpdateLease: {
-          args: LeaseArgs,
           key: () => 'lane',
-          async handle(args: { seconds: number }, tx, m) {
+          async handle(args, tx, m) {
             const txn = await kv.get<string>(tx, 'current');
             const busy = [
               ...(txn ? [`transaction ${txn} is open`] : []),
@@ -733,7 +716,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         UpdateRelease: {
           key: () => 'lane',
-          async handle(_args: unknown, tx, m) {
+          async handle(_args, tx, m) {
             const held = leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0;
             await kv.set(tx, 'updateLease', undefined);
             await refresh(tx);
@@ -746,9 +729,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
          * a transaction already open finishes. Closing again names the new sender and reason.
          */
         StoreClose: {
-          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })), by: byArg }, { additionalProperties: false }),
           key: () => 'lane',
-          async handle(args: { reason?: string; by?: string }, tx, m) {
+          async handle(args, tx, m) {
             const by = args.by ?? m.by ?? 'store';
             const was = await closedNow(tx);
             const before = await kv.get<StoreClosed>(tx, 'store');
@@ -769,9 +751,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         /** Store IT's Open: takes back its own closure; a missing device or an update keeps the lane closed. */
         StoreOpen: {
-          args: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })), by: byArg }, { additionalProperties: false }),
           key: () => 'lane',
-          async handle(args: { reason?: string; by?: string }, tx, m) {
+          async handle(args, tx, m) {
             const by = args.by ?? m.by ?? 'store';
             const held = (await kv.get<StoreClosed>(tx, 'store')) !== undefined;
             if (held) {
@@ -787,9 +768,8 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
         },
         /** Store IT's message for the staff: on the attendant screen (doc/lane, the last few) and journaled. */
         StoreMessage: {
-          args: Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }), by: byArg }, { additionalProperties: false }),
           key: () => 'lane',
-          async handle(args: { text: string; by?: string }, tx, m) {
+          async handle(args, tx, m) {
             const by = args.by ?? m.by ?? 'store';
             const ev = await ctx.emit(tx, 'StoreMessageReceived', { text: args.text, by });
             const messages = [{ text: args.text, by, time: ev.time }, ...((await kv.get<StoreMessage[]>(tx, 'storeMessages')) ?? [])];
@@ -799,7 +779,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
           },
         },
         List: {
-          async handle(_args: unknown, tx) {
+          async handle(_args, tx) {
             return {
               open: await openRows(tx),
               attendantMode: (await kv.get<boolean>(tx, 'mode')) ?? false,
@@ -807,7 +787,7 @@ export const attendant: ServiceDefinition<AttendantSettings> = {
             };
           },
         },
-      },
+      }),
     };
   },
 };

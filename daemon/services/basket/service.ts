@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { BASKET_COMMANDS, type LineChange } from './commands.js';
 import type { Tx } from '../../store/store.js';
 import type { Envelope } from '../../events/envelope.js';
 import type { EmitMeta } from '../../events/outbox.js';
@@ -10,7 +10,7 @@ import type { ItemAddedData, ScanResolvedData } from '../../events/schemas/check
 import { currencyDigits, priceScan, type LineDraft } from './pricing.js';
 import { linesPerPage, pageDoc, SUMMARY_DOC, type BasketLine, type BasketNotice, type BasketPage, type BasketSummary } from './doc.js';
 import type { BasketSettings } from './settings.js';
-import { LeaseArgs, leaseLeftMs, newLease, UPDATING_TEXT, type Lease } from '../../updater/lease.js';
+import { leaseLeftMs, newLease, UPDATING_TEXT, type Lease } from '../../updater/lease.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS basket_txns (
@@ -394,7 +394,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
     };
 
     /** Remove a line or lower its quantity: at once, or asking an attendant first. */
-    const requestRemoval = async (tx: Tx, t: TxnRow, l: LineRow, quantity: number, cmdId: string, by?: string): Promise<unknown> => {
+    const requestRemoval = async (tx: Tx, t: TxnRow, l: LineRow, quantity: number, cmdId: string, by?: string): Promise<LineChange> => {
       if (t.status !== 'open') throw new CommandError(`${t.txn} is paying; lines cannot change now`);
       if (l.pending_qty !== null) throw new CommandError(`line ${l.line} already waits for an attendant`);
       const item = JSON.parse(l.item) as ItemAddedData;
@@ -410,7 +410,6 @@ export const basket: ServiceDefinition<BasketSettings> = {
       return { line: l.line, quantity, pending: true };
     };
 
-    const Line = Type.String({ pattern: '^L[0-9]{1,6}$' });
     const lane1 = (): string => 'lane';
 
     return {
@@ -462,12 +461,11 @@ export const basket: ServiceDefinition<BasketSettings> = {
         }
         await publish(tx);
       },
-      commands: {
+      commands: commandSpecs(BASKET_COMMANDS, {
         /** The updater's idle lease (daemon/updater/lease.ts): granted only while no transaction is open. */
         UpdateLease: {
-          args: LeaseArgs,
           key: lane1,
-          async handle(args: { seconds: number }, tx, m) {
+          async handle(args, tx, m) {
             const t = await current(tx);
             if (t) throw new CommandError(`transaction ${t.txn} is open (${t.status}): the lane is not idle`);
             const lease = newLease(ctx.clock, args.seconds);
@@ -480,7 +478,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
         },
         UpdateRelease: {
           key: lane1,
-          async handle(_args: unknown, tx, m) {
+          async handle(_args, tx, m) {
             const held = leaseLeftMs(ctx.clock, await kv.get<Lease>(tx, 'updateLease')) > 0;
             await kv.set(tx, 'updateLease', undefined);
             if (held) tx.afterCommit(() => ctx.log.info({ by: m.by }, `idle lease for an update given back by ${m.by ?? 'an unknown sender'}`));
@@ -489,9 +487,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
         },
         /** Remove a line (quantity 0, default) or lower its quantity. */
         RemoveItem: {
-          args: Type.Object({ line: Line, quantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 998 })) }),
           key: lane1,
-          async handle(args: { line: string; quantity?: number }, tx, m) {
+          async handle(args, tx, m) {
             const t = await open(tx);
             const l = await openLine(tx, t, args.line);
             const quantity = args.quantity ?? 0;
@@ -505,14 +502,13 @@ export const basket: ServiceDefinition<BasketSettings> = {
           },
         },
         ChangeQuantity: {
-          args: Type.Object({ line: Line, quantity: Type.Integer({ minimum: 1, maximum: 999 }) }),
           key: lane1,
-          async handle(args: { line: string; quantity: number }, tx, m) {
+          async handle(args, tx, m) {
             const t = await open(tx);
             const l = await openLine(tx, t, args.line);
             const item = JSON.parse(l.item) as ItemAddedData;
             if (item.unit === 'kg' || item.label) throw new CommandError(`line ${l.line} is priced by its weight or label; its quantity cannot change`);
-            let r: unknown;
+            let r: LineChange;
             if (args.quantity === l.quantity) r = { line: l.line, quantity: l.quantity, pending: false };
             else if (args.quantity < l.quantity) r = await requestRemoval(tx, t, l, args.quantity, m.id, staff(m.by));
             else {
@@ -527,7 +523,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
         /** The shopper put an own bag in the bagging area: weightcheck tares it (OwnBagDeclared). */
         DeclareBag: {
           key: lane1,
-          async handle(_args: unknown, tx, m) {
+          async handle(_args, tx, m) {
             const running = await current(tx);
             if ((await kv.get<string>(tx, 'closed')) ?? (running ? undefined : await kv.get<string>(tx, 'storeClosed')))
               throw new CommandError('the lane is closed');
@@ -545,7 +541,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
         },
         Pay: {
           key: lane1,
-          async handle(_args: unknown, tx) {
+          async handle(_args, tx) {
             const t = await open(tx);
             if (t.status === 'paying') throw new CommandError(`payment ${t.payment} of ${t.txn} is already in progress`);
             if (t.total <= 0) throw new CommandError(`${t.txn} has nothing to pay; cancel it instead`);
@@ -566,9 +562,8 @@ export const basket: ServiceDefinition<BasketSettings> = {
           },
         },
         Cancel: {
-          args: Type.Union([Type.Undefined(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) })]),
           key: lane1,
-          async handle(args: { reason?: string } | undefined, tx, m) {
+          async handle(args, tx, m) {
             const t = await open(tx);
             if (t.status === 'paying')
               throw new CommandError(`payment ${t.payment} of ${t.txn} is in progress; cancel it on the terminal first (cmd/payment/Cancel)`);
@@ -580,14 +575,14 @@ export const basket: ServiceDefinition<BasketSettings> = {
             );
             await close(tx, t, 'cancelled');
             await publish(tx);
-            return { txn: t.txn, status: 'cancelled' };
+            return { txn: t.txn, status: 'cancelled' as const };
           },
         },
         Get: {
           key: lane1,
-          async handle(_args: unknown, tx) {
+          async handle(_args, tx) {
             const t = await current(tx);
-            if (!t) return { txn: null, status: 'idle' };
+            if (!t) return { txn: null, status: 'idle' as const };
             return {
               ...t,
               lines: (await lines(tx, t.txn)).map((l) => ({
@@ -599,7 +594,7 @@ export const basket: ServiceDefinition<BasketSettings> = {
             };
           },
         },
-      },
+      }),
     };
   },
 };

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CATALOG_COMMANDS, type ImportReport } from './commands.js';
 import type { Tx } from '../../store/store.js';
 import { deviceConfigs, devicesWith } from '../../runtime/devices.js';
 import type { BarcodeScannedData } from '../../events/schemas/devices.js';
@@ -74,15 +74,7 @@ const rowValues = (p: Product): unknown[] => [
   p.image ?? null,
 ];
 
-export interface ImportReport {
-  version: number;
-  origin: string;
-  rows: number;
-  imported: number;
-  rejected: number;
-  /** The first rejected rows with their reasons. */
-  rejectedRows: Array<{ row: number; reason: string }>;
-}
+export type { ImportReport } from './commands.js';
 
 /**
  * catalog: the lane's products, imported from store IT's CSV/JSON files and
@@ -231,16 +223,10 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
         if (resolved.product?.mustWeigh) await used(tx, resolved.product);
         await ctx.emit(tx, 'ScanResolved', { scan: ev.id, device: ev.source, ...resolved }, { corr: ev.corr ?? ev.id, cause: ev.id });
       },
-      commands: {
+      commands: commandSpecs(CATALOG_COMMANDS, {
         /** Replace the catalog from a file on the board (`path`) or inline `content`. */
         Import: {
-          args: Type.Object({
-            path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-            content: Type.Optional(Type.String({ maxLength: 60_000 })),
-            format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
-            strict: Type.Optional(Type.Boolean()),
-          }),
-          async handle(args: { path?: string; content?: string; format?: 'csv' | 'json'; strict?: boolean }, tx) {
+          async handle(args, tx) {
             let text: string;
             let origin: string;
             if (args.path) {
@@ -265,8 +251,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
           },
         },
         Show: {
-          args: Type.Object({ gtin: Type.String({ maxLength: 20 }) }),
-          async handle(args: { gtin: string }, tx) {
+          async handle(args, tx) {
             const gtin = normalizeGtin(args.gtin);
             if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
             const p = await lookup(tx, gtin);
@@ -276,15 +261,13 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
         },
         /** Products sold by weight, for the touch UI's produce picker: most used first, optionally searched. */
         Produce: {
-          args: Type.Union([Type.Undefined(), Type.Object({ search: Type.Optional(Type.String({ maxLength: 60 })) })]),
-          async handle(args: { search?: string } | undefined, tx) {
+          async handle(args, tx) {
             return { products: await listed(tx, 'p.must_weigh = 1', [], args?.search, 500) };
           },
         },
         /** The item lookup's name search: products whose name has every word typed (or whose GTIN/PLU it is), most used first. */
         Search: {
-          args: Type.Object({ search: Type.String({ minLength: 1, maxLength: 60 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }),
-          async handle(args: { search: string; limit?: number }, tx) {
+          async handle(args, tx) {
             return { products: await listed(tx, '', [], args.search, args.limit ?? 24) };
           },
         },
@@ -294,8 +277,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
          * the scanners' do. Added to the basket as a keyed entry.
          */
         Key: {
-          args: Type.Object({ code: Type.String({ minLength: 1, maxLength: 20 }) }),
-          async handle(args: { code: string }, tx, m) {
+          async handle(args, tx, m) {
             const code = args.code.trim();
             if (!isDigits(code)) throw new CommandError(`code ${JSON.stringify(code)}: only digits can be keyed`);
             if (code.length === 4 || code.length === 5) {
@@ -316,8 +298,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
         },
         /** The shopper picked a product on the touch UI (produce, the item lookup): resolved as a keyed scan from device `ui`. */
         Pick: {
-          args: Type.Object({ gtin: Type.String({ maxLength: 20 }) }),
-          async handle(args: { gtin: string }, tx, m) {
+          async handle(args, tx, m) {
             const gtin = normalizeGtin(args.gtin);
             if (!gtin) throw new CommandError(`${args.gtin} is not a GTIN (8, 12, 13 or 14 digits)`);
             const product = await lookup(tx, gtin);
@@ -327,12 +308,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
           },
         },
         List: {
-          args: Type.Object({
-            search: Type.Optional(Type.String({ maxLength: 100 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-          }),
-          async handle(args: { search?: string; offset?: number; limit?: number }, tx) {
+          async handle(args, tx) {
             const where = args.search ? 'WHERE name LIKE ? OR gtin LIKE ?' : '';
             const params = args.search ? [`%${args.search}%`, `%${args.search}%`] : [];
             const rows = await tx.all<ProductRow>(`SELECT ${COLUMNS} FROM catalog_products ${where} ORDER BY name LIMIT ? OFFSET ?`, [
@@ -354,7 +330,7 @@ export const catalog: ServiceDefinition<CatalogSettings> = {
             };
           },
         },
-      },
+      }),
     };
   },
 };

@@ -1,6 +1,6 @@
-import { Type } from '@sinclair/typebox';
 import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
-import { CommandError } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs } from '../../runtime/runtime.js';
+import { DEVICES_COMMANDS } from './commands.js';
 import { deviceConfigs } from '../../runtime/devices.js';
 import { DeviceManager } from '../../../drivers/manager.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
@@ -74,7 +74,7 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
           await manager?.stop();
         },
         status: () => ({ devices: latest.map((d) => `${d.name}:${d.state}`) }),
-        commands: {
+        commands: commandSpecs(DEVICES_COMMANDS, {
           /** All devices with state, last reading and the commands each offers. */
           List: {
             async handle() {
@@ -84,9 +84,8 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
           },
           /** A technician command of one device (calibrate, zero, blink, selftest...). */
           Run: {
-            args: Type.Object({ device: Type.String(), command: Type.String(), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
             key: () => 'devices:run',
-            async handle(a: { device: string; command: string; args?: Record<string, unknown> }, tx, m) {
+            async handle(a, tx, m) {
               // a driver's CommandError is the runtime's: its refusal goes to the asker as it is
               const result: unknown = await manage().command(a.device, a.command, a.args ?? {});
               const r = result as { before?: ScaleCalibratedData['before']; after?: ScaleCalibratedData['after'] } | undefined;
@@ -112,7 +111,7 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
               return result;
             },
           },
-        },
+        }),
       };
     },
   };

@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { JOURNAL_COMMANDS, SHOW_MAX_LINES, type OverrideEntry, type Receipt, type ReceiptPage } from './commands.js';
 import type { Tx } from '../../store/store.js';
 import type { DomainEvent } from '../../events/schemas/index.js';
-import { BASKET_LIFECYCLE, type ItemAddedData } from '../../events/schemas/checkout.js';
+import { BASKET_LIFECYCLE } from '../../events/schemas/checkout.js';
 import type { JournalSettings } from './settings.js';
 
 const DDL = `
@@ -14,30 +14,7 @@ CREATE INDEX IF NOT EXISTS journal_events_n ON journal_events (txn, n);
 CREATE TABLE IF NOT EXISTS journal_receipts (txn TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, status TEXT NOT NULL, total INTEGER NOT NULL, closed TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal_overrides (id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, txn TEXT, time TEXT NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID;`;
 
-/** The receipt of one transaction: what was bought, paid, and what attendants did. */
-export interface Receipt {
-  txn: string;
-  lane?: string;
-  status: 'open' | 'completed' | 'cancelled';
-  started?: string;
-  closed?: string;
-  currency?: string;
-  lines: Array<Pick<ItemAddedData, 'line' | 'gtin' | 'name' | 'unit' | 'quantity' | 'unitPrice' | 'price' | 'grams' | 'label'>>;
-  removed: Array<{ line: string; name: string; reason: string; by?: string }>;
-  total: number;
-  payments: Array<{ payment: string; amount: number; outcome: 'authorized' | 'declined'; reason?: string; authCode?: string; method?: string }>;
-  interventions: Array<{ intervention: string; kind: string; reason: string; raised: string; cleared?: string; resolution?: string; by?: string }>;
-  overrides: Array<{ intervention: string; kind: string; action: string; by: string; method: string; reason?: string; time: string }>;
-  cancelReason?: string;
-}
-
-/** Lines (and removed lines) a `Show` reply carries at most: 200 lines of long names stay far below the payload limit. */
-export const SHOW_MAX_LINES = 200;
-
-/** A receipt as one `Show` reply: lines and removed lines from `from`, at most `max` of each, with their counts. */
-export interface ReceiptPage extends Receipt {
-  page: { from: number; lineCount: number; removedCount: number };
-}
+export { SHOW_MAX_LINES, type Receipt, type ReceiptPage } from './commands.js';
 
 function receiptPage(r: Receipt, from: number, max: number): ReceiptPage {
   return {
@@ -229,37 +206,30 @@ export const journal: ServiceDefinition<JournalSettings> = {
         if (ev.type === 'OverrideApplied' || ev.type === 'OverrideRefused' || ev.type === 'AttendantModeChanged') await overrideEntry(tx, ev);
         if (RECORDED.has(ev.type)) await record(tx, ev);
       },
-      commands: {
+      commands: commandSpecs(JOURNAL_COMMANDS, {
         List: {
-          args: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
-          async handle(args: { limit?: number }, tx) {
-            return tx.all("SELECT txn, status, total, json_extract(doc, '$.currency') AS currency, closed FROM journal_receipts ORDER BY n DESC LIMIT ?", [
-              args.limit ?? 20,
-            ]);
+          async handle(args, tx) {
+            return tx.all<{ txn: string; status: string; total: number; currency: string | null; closed: string }>(
+              "SELECT txn, status, total, json_extract(doc, '$.currency') AS currency, closed FROM journal_receipts ORDER BY n DESC LIMIT ?",
+              [args.limit ?? 20],
+            );
           },
         },
         Show: {
-          args: Type.Object({
-            txn: Type.String({ maxLength: 64 }),
-            /** A page of the receipt's lines and removed lines: a 1,000-line receipt is larger than one reply may be. */
-            from: Type.Optional(Type.Integer({ minimum: 0 })),
-            max: Type.Optional(Type.Integer({ minimum: 1, maximum: SHOW_MAX_LINES })),
-          }),
-          async handle(args: { txn: string; from?: number; max?: number }, tx, m) {
+          async handle(args, tx, m) {
             return receiptPage(await showReceipt(args, tx, m.by), args.from ?? 0, args.max ?? SHOW_MAX_LINES);
           },
         },
         Overrides: {
-          args: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), txn: Type.Optional(Type.String({ maxLength: 64 })) }),
-          async handle(args: { limit?: number; txn?: string }, tx) {
+          async handle(args, tx) {
             const rows = await tx.all<{ entry: string }>(`SELECT entry FROM journal_overrides ${args.txn ? 'WHERE txn = ?' : ''} ORDER BY n DESC LIMIT ?`, [
               ...(args.txn ? [args.txn] : []),
               args.limit ?? 50,
             ]);
-            return rows.map((r) => JSON.parse(r.entry) as unknown);
+            return rows.map((r) => JSON.parse(r.entry) as OverrideEntry);
           },
         },
-      },
+      }),
     };
   },
 };

@@ -1,9 +1,9 @@
-import { Type } from '@sinclair/typebox';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { PAYMENT_COMMANDS } from './commands.js';
 import type { DomainEvent } from '../../events/schemas/index.js';
 import type { Timers } from '../../events/clock.js';
 import { PaymentAborted, type PaymentTerminal, type TerminalOutcome } from './terminal.js';
-import { SimulatedTerminal, SIM_OUTCOMES, type SimOutcome } from './simulated.js';
+import { SimulatedTerminal } from './simulated.js';
 import type { PaymentSettings } from './settings.js';
 
 const DDL = `
@@ -200,11 +200,10 @@ export const payment: ServiceDefinition<PaymentSettings> = {
       async onEvent(ev, tx) {
         if (ev.type === 'PaymentRequested') await onRequested(ev, tx);
       },
-      commands: {
+      commands: commandSpecs(PAYMENT_COMMANDS, {
         /** The shopper cancelled on the screen: stop the payment at the terminal. */
         Cancel: {
-          args: Type.Object({ payment: Type.Optional(Type.String({ maxLength: 64 })) }),
-          async handle(args: { payment?: string }, tx) {
+          async handle(args, tx) {
             const row = args.payment
               ? await tx.get<PaymentRow>('SELECT * FROM payments WHERE payment = ?', [args.payment])
               : await tx.get<PaymentRow>("SELECT * FROM payments WHERE state IN ('requested', 'in-flight') ORDER BY created DESC LIMIT 1");
@@ -219,8 +218,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
           },
         },
         List: {
-          args: Type.Object({ txn: Type.Optional(Type.String({ maxLength: 64 })) }),
-          async handle(args: { txn?: string }, tx) {
+          async handle(args, tx) {
             const rows = await tx.all<PaymentRow>(
               `SELECT * FROM payments ${args.txn ? 'WHERE txn = ?' : ''} ORDER BY created DESC LIMIT 100`,
               args.txn ? [args.txn] : [],
@@ -230,8 +228,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
         },
         /** Simulated terminal: outcomes of the next payments (approve, decline, timeout, cancel). */
         SimQueue: {
-          args: Type.Object({ outcomes: Type.Array(Type.Union(SIM_OUTCOMES.map((o) => Type.Literal(o))), { minItems: 1, maxItems: 100 }) }),
-          async handle(args: { outcomes: SimOutcome[] }) {
+          async handle(args) {
             if (!(terminal instanceof SimulatedTerminal)) throw new CommandError(`the terminal is ${terminal.name}, not simulated`);
             return { queued: await terminal.queue(args.outcomes) };
           },
@@ -242,7 +239,7 @@ export const payment: ServiceDefinition<PaymentSettings> = {
             return terminal.ledger();
           },
         },
-      },
+      }),
       status: () => ({ inflight: [...inflight.keys()] }),
     };
   },

@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Store, type StoreCorruptError } from '../../store/store.js';
@@ -30,6 +31,19 @@ CREATE TABLE IF NOT EXISTS sim_ledger (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sim_queue (n INTEGER PRIMARY KEY AUTOINCREMENT, outcome TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sim_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;`;
+
+/** One charge in the simulated terminal's ledger (SimLedger). */
+export const SimLedgerEntry = Type.Object({
+  key: Type.String(),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  reference: Type.String(),
+  planned: Type.String(),
+  state: Type.String(),
+  charged: Type.Integer({ minimum: 0 }),
+  created: Type.String(),
+  finished: Type.Union([Type.String(), Type.Null()]),
+});
 
 interface LedgerRow {
   key: string;
@@ -91,8 +105,10 @@ export class SimulatedTerminal implements PaymentTerminal {
   }
 
   /** The terminal's journal, for tests and `lanectl`. */
-  ledger(): Promise<Array<Record<string, unknown>>> {
-    return this.db.all('SELECT key, amount, currency, reference, planned, state, charged, created, finished FROM sim_ledger ORDER BY created');
+  ledger(): Promise<Array<Static<typeof SimLedgerEntry>>> {
+    return this.db.all<Static<typeof SimLedgerEntry>>(
+      'SELECT key, amount, currency, reference, planned, state, charged, created, finished FROM sim_ledger ORDER BY created',
+    );
   }
 
   async authorize(req: PaymentRequest, signal: AbortSignal): Promise<TerminalOutcome> {

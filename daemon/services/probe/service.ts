@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import { commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { PROBE_COMMANDS } from './commands.js';
 import type { ProbeSettings } from './settings.js';
 
 /**
@@ -63,11 +63,10 @@ export const probe: ServiceDefinition<ProbeSettings> = {
         running = false;
         await loop;
       },
-      commands: {
+      commands: commandSpecs(PROBE_COMMANDS, {
         /** Emit `count` more ticks. */
         Emit: {
-          args: Type.Object({ count: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }),
-          async handle(args: { count: number }, tx) {
+          async handle(args, tx) {
             const row = await tx.get<{ n: number }>('SELECT n FROM probe_progress WHERE k = 1');
             target = Math.max(target, row?.n ?? 0) + args.count;
             setImmediate(kick);
@@ -79,7 +78,7 @@ export const probe: ServiceDefinition<ProbeSettings> = {
             return { emitted: await emitted(), target };
           },
         },
-      },
+      }),
       status: () => ({ target }),
     };
   },

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
-import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
+import { commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { PROBE_SINK_COMMANDS } from './commands.js';
 import type { ProbeSinkSettings } from './settings.js';
 
 /**
@@ -29,11 +29,10 @@ export const probeSink: ServiceDefinition<ProbeSinkSettings> = {
           [ev.source, n, ev.id, latencyUs],
         );
       },
-      commands: {
+      commands: commandSpecs(PROBE_SINK_COMMANDS, {
         /** The ticks to refuse from now on (`[]`: the cause is mended; `lanectl dlq retry` then applies them). */
         Refuse: {
-          args: Type.Object({ ticks: Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 }) }),
-          async handle(args: { ticks: number[] }) {
+          async handle(args) {
             refused = new Set(args.ticks);
             return { refused: [...refused] };
           },
@@ -43,10 +42,10 @@ export const probeSink: ServiceDefinition<ProbeSinkSettings> = {
             const r = await ctx.store.get<{ ticks: number; applied: number; max: number | null; twice: number }>(
               'SELECT count(*) AS ticks, coalesce(sum(applied),0) AS applied, max(n) AS max, coalesce(sum(applied > 1),0) AS twice FROM probe_tally',
             );
-            return r;
+            return r ?? { ticks: 0, applied: 0, max: null, twice: 0 };
           },
         },
-      },
+      }),
     };
   },
 };

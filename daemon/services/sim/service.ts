@@ -1,6 +1,6 @@
-import { Type } from '@sinclair/typebox';
 import type { ServiceDefinition, ServiceLogic } from '../../runtime/runtime.js';
-import { CommandError } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs } from '../../runtime/runtime.js';
+import { SIM_COMMANDS } from './commands.js';
 import type { SimLane, SimAction } from '../../../drivers/sim/lane.js';
 
 /**
@@ -19,33 +19,28 @@ export function simService(sim: SimLane): ServiceDefinition {
     }
     return { device: d };
   };
-  const Device = Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }));
   return {
     name: 'sim',
     role: 'driver',
     create(): ServiceLogic {
       return {
-        commands: {
+        commands: commandSpecs(SIM_COMMANDS, {
           Devices: { handle: async () => sim.devices() },
           Scan: {
-            args: Type.Object({ code: Type.String({ minLength: 1, maxLength: 512 }), device: Device }),
-            handle: async (a: { code: string; device?: string }) => act('scan', a.device, (d) => sim.scan(d, a.code)),
+            handle: async (a) => act('scan', a.device, (d) => sim.scan(d, a.code)),
           },
           Weight: {
-            args: Type.Object({ grams: Type.Number({ minimum: -100000, maximum: 1000000 }), device: Device }),
-            handle: async (a: { grams: number; device?: string }) => act('weight', a.device, (d) => sim.weight(d, a.grams)),
+            handle: async (a) => act('weight', a.device, (d) => sim.weight(d, a.grams)),
           },
           Produce: {
-            args: Type.Object({ grams: Type.Number({ minimum: -100000, maximum: 1000000 }), device: Device }),
-            handle: async (a: { grams: number; device?: string }) => act('produce', a.device, (d) => sim.produce(d, a.grams)),
+            handle: async (a) => act('produce', a.device, (d) => sim.produce(d, a.grams)),
           },
-          Unplug: { args: Type.Object({ device: Type.String() }), handle: async (a: { device: string }) => act('unplug', a.device, (d) => sim.unplug(d)) },
-          Replug: { args: Type.Object({ device: Type.String() }), handle: async (a: { device: string }) => act('replug', a.device, (d) => sim.replug(d)) },
+          Unplug: { handle: async (a) => act('unplug', a.device, (d) => sim.unplug(d)) },
+          Replug: { handle: async (a) => act('replug', a.device, (d) => sim.replug(d)) },
           Input: {
-            args: Type.Object({ device: Type.String(), on: Type.Boolean() }),
-            handle: async (a: { device: string; on: boolean }) => act('input', a.device, (d) => sim.input(d, a.on)),
+            handle: async (a) => act('input', a.device, (d) => sim.input(d, a.on)),
           },
-        },
+        }),
       };
     },
   };

@@ -1,6 +1,6 @@
-import { Type } from '@sinclair/typebox';
 import { isAbsolute } from 'node:path';
-import { CommandError, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { CommandError, commandSpecs, type ServiceDefinition, type ServiceLogic } from '../../runtime/runtime.js';
+import { UPDATER_COMMANDS } from './commands.js';
 import { defaultUpdaterRoot, stateFilePath } from '../../updater/layout.js';
 import { UpdateRefused } from '../../updater/manifest.js';
 import { trustedKeys } from '../../updater/settings.js';
@@ -9,8 +9,6 @@ import { UpdaterStateKeeper } from '../../updater/state-file.js';
 import { UpdateSources } from '../../updater/sources.js';
 import { createSwitcher, type Switcher } from '../../updater/switcher.js';
 import type { UpdaterServiceSettings } from './settings.js';
-
-const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
 /**
  * The updater: takes bundles from the inbox, `lanectl update apply` and store
@@ -48,13 +46,12 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
       onRefused: (code) => ctx.metrics.rejected.inc({ service: 'updater', reason: code }),
     });
     return {
-      commands: {
+      commands: commandSpecs(UPDATER_COMMANDS, {
         ...switcher.commands,
         /** `lanectl update apply FILE`: check and stage a bundle file the daemon can read. */
         Apply: {
-          args: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
           key: () => 'stage',
-          async handle(args: { path: string }, _tx, meta) {
+          async handle(args, _tx, meta) {
             if (!isAbsolute(args.path)) throw new CommandError(`Apply: ${args.path} is not an absolute path`);
             try {
               const staged = await sources.apply(args.path, meta.by);
@@ -67,18 +64,8 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
         },
         /** Store IT offers an update: downloaded (with resume) and staged in the background. */
         Offer: {
-          args: Type.Object(
-            {
-              url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
-              sha256: Sha256,
-              size: Type.Integer({ minimum: 1 }),
-              version: Type.String({ pattern: '^\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}(-[0-9A-Za-z.-]{1,32})?$' }),
-              window: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            },
-            { additionalProperties: false },
-          ),
           key: () => 'offer',
-          async handle(args: { url: string; sha256: string; size: number; version: string; window?: string }) {
+          async handle(args) {
             const r = sources.offer(args);
             if (!r.accepted) {
               ctx.metrics.rejected.inc({ service: 'updater', reason: 'offer' });
@@ -87,7 +74,7 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
             return r;
           },
         },
-      },
+      }),
       async start() {
         stager.recover();
         switcher.start();

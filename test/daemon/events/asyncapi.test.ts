@@ -5,11 +5,12 @@ import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 
 /** An error, not a warning or a hint (the parser's diagnostics carry Spectral's severity numbers). */
 const isError = (d: { severity: number }): boolean => d.severity === Number(DiagnosticSeverity.Error);
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { asyncApiDocument, asyncApiYaml, CHANNEL_SOURCES } from '../../../daemon/events/asyncapi.js';
 import { Acl } from '../../../broker/acl.js';
 import type { Principal } from '../../../broker/principal.js';
 import { serviceCatalog } from '../../../daemon/services/index.js';
+import { BUILTIN_COMMANDS, SERVICE_COMMANDS } from '../../../daemon/services/commands.js';
 import { ROOT } from '../../helpers/daemon.js';
 
 // The lane's AsyncAPI document: valid AsyncAPI 3, the same as the code generates
@@ -44,6 +45,40 @@ t.test('the generator takes a list of channel sources: one more is one more entr
     [],
   );
 });
+
+t.test('every command has its own channel and operation, with its args and its reply', async (t) => {
+  type Doc = {
+    channels: Record<string, { address: string; messages: Record<string, { payload: { properties?: Record<string, unknown> } }> }>;
+    operations: Record<string, { action: string; channel: { $ref: string }; reply?: { channel: { $ref: string }; messages: Array<{ $ref: string }> } }>;
+  };
+  const doc = asyncApiDocument() as Doc;
+  const commands = [
+    ...Object.entries(SERVICE_COMMANDS).flatMap(([service, cs]) => Object.entries(cs).map(([name, c]) => ({ service, name, c, id: `${service}.${name}` }))),
+    ...Object.entries(BUILTIN_COMMANDS).map(([name, c]) => ({ service: '{service}', name, c, id: name })),
+  ];
+  t.ok(commands.length > 40, "every service's commands");
+  for (const { service, name, c, id } of commands) {
+    const channel = doc.channels[`cmd.${id}`];
+    t.equal(channel?.address, `cmd/${service}/${name}`, `${id}: its own channel`);
+    t.same(channel?.messages[`cmd.${id}`].payload.properties?.args, JSON.parse(JSON.stringify(argsOf(c.args))), `${id}: its args`);
+    const op = doc.operations[`receive.cmd.${id}`];
+    t.equal(op?.channel.$ref, `#/channels/cmd.${id}`, `${id}: an operation`);
+    t.same(op?.reply?.messages, [{ $ref: `#/channels/reply/messages/${id}` }], `${id}: answered with its own reply message`);
+    const reply = doc.channels.reply.messages[id]?.payload.properties?.result;
+    t.same(reply, JSON.parse(JSON.stringify(c.result)), `${id}: the reply carries its result`);
+  }
+  t.notOk(
+    Object.values(doc.channels).some((c) => c.address === 'cmd/{target}/{command}'),
+    'no generic command channel',
+  );
+});
+
+/** The args schema as the command message holds it: what may be left out is optional, without `undefined`. */
+function argsOf(args: TSchema): unknown {
+  const { anyOf } = args as { anyOf?: TSchema[] };
+  const kept = anyOf?.filter((s) => (s as { type?: string }).type !== 'undefined');
+  return kept && kept.length === 1 ? kept[0] : args;
+}
 
 t.test('every topic the ACL allows has a channel', async (t) => {
   const doc = asyncApiDocument() as { channels: Record<string, { address: string }> };
@@ -80,4 +115,41 @@ t.test('every topic the ACL allows has a channel', async (t) => {
     t.ok(covered(topic), `${topic} has a channel`);
   }
   t.notOk(covered('evt/basket/NoSuchEvent'), 'an unknown event type has no channel');
+
+  // each topic filter the ACL gives anyone lets through topics the document lists
+  // (the technician's `#` and `$SYS/#` are the whole broker by design)
+  const filters = Object.values(doc.channels).map((c) => c.address.replace(/\{[^}]+\}/g, '+'));
+  const overlap = (a: string, b: string): boolean => {
+    const x = a.split('/');
+    const y = b.split('/');
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+      if (x[i] === '#' || y[i] === '#') return true;
+      if (x[i] === undefined || y[i] === undefined) return false;
+      if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+    }
+    return true;
+  };
+  for (const p of who) {
+    const { publish, subscribe } = acl.rules(p);
+    for (const rule of [...publish, ...subscribe].filter((r) => !(p.role === 'technician' && (r === '#' || r === '$SYS/#')))) {
+      t.ok(
+        filters.some((f) => overlap(rule, f)),
+        `${p.role} ${rule}: a rule of the ACL the document covers`,
+      );
+    }
+  }
+  // the UI sends exactly its screens' commands: each one is a command channel of its own
+  for (const topic of acl.rules({ role: 'ui', clientId: 'ui-0123456789ab' }).publish) {
+    t.ok(
+      Object.values(doc.channels).some((c) => c.address === topic),
+      `${topic}: a command the UI may send has its own channel`,
+    );
+  }
+  // every command a service answers may be sent by a technician, and has a channel
+  for (const [service, commands] of Object.entries(SERVICE_COMMANDS)) {
+    for (const name of Object.keys(commands)) {
+      const topic = `cmd/${service}/${name}`;
+      t.ok(acl.canPublish(who[3], topic) && covered(topic), `${topic}: allowed and listed`);
+    }
+  }
 });

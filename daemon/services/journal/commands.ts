@@ -1,0 +1,101 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { defineCommands } from '../../events/command.js';
+import { InterventionKind, ItemAddedToBasket } from '../../events/schemas/checkout.js';
+
+/** Lines (and removed lines) a `Show` reply carries at most: 200 lines of long names stay far below the payload limit. */
+export const SHOW_MAX_LINES = 200;
+
+/** The receipt of one transaction: what was bought, paid, and what attendants did. */
+export const ReceiptSchema = Type.Object({
+  txn: Type.String(),
+  lane: Type.Optional(Type.String()),
+  status: Type.Union([Type.Literal('open'), Type.Literal('completed'), Type.Literal('cancelled')]),
+  started: Type.Optional(Type.String()),
+  closed: Type.Optional(Type.String()),
+  currency: Type.Optional(Type.String()),
+  lines: Type.Array(Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label'])),
+  removed: Type.Array(Type.Object({ line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) })),
+  total: Type.Integer(),
+  payments: Type.Array(
+    Type.Object({
+      payment: Type.String(),
+      amount: Type.Integer(),
+      outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
+      reason: Type.Optional(Type.String()),
+      authCode: Type.Optional(Type.String()),
+      method: Type.Optional(Type.String()),
+    }),
+  ),
+  interventions: Type.Array(
+    Type.Object({
+      intervention: Type.String(),
+      kind: Type.String(),
+      reason: Type.String(),
+      raised: Type.String(),
+      cleared: Type.Optional(Type.String()),
+      resolution: Type.Optional(Type.String()),
+      by: Type.Optional(Type.String()),
+    }),
+  ),
+  overrides: Type.Array(
+    Type.Object({
+      intervention: Type.String(),
+      kind: Type.String(),
+      action: Type.String(),
+      by: Type.String(),
+      method: Type.String(),
+      reason: Type.Optional(Type.String()),
+      time: Type.String(),
+    }),
+  ),
+  cancelReason: Type.Optional(Type.String()),
+});
+export type Receipt = Static<typeof ReceiptSchema>;
+
+/** A receipt as one `Show` reply: lines and removed lines from `from`, at most `max` of each, with their counts. */
+export const ReceiptPageSchema = Type.Composite([
+  ReceiptSchema,
+  Type.Object({
+    page: Type.Object({ from: Type.Integer({ minimum: 0 }), lineCount: Type.Integer({ minimum: 0 }), removedCount: Type.Integer({ minimum: 0 }) }),
+  }),
+]);
+export type ReceiptPage = Static<typeof ReceiptPageSchema>;
+
+/** One entry of the overrides journal: an override applied or refused, or staff mode switched, with its event's data. */
+export const OverrideEntry = Type.Object({
+  type: Type.Union([Type.Literal('OverrideApplied'), Type.Literal('OverrideRefused'), Type.Literal('AttendantModeChanged')]),
+  txn: Type.Union([Type.String(), Type.Null()]),
+  time: Type.String(),
+  kind: Type.Optional(InterventionKind),
+});
+export type OverrideEntry = Static<typeof OverrideEntry>;
+
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 }));
+
+/** `cmd/journal/<Name>`: receipts and the overrides journal. */
+export const JOURNAL_COMMANDS = defineCommands({
+  List: {
+    description: 'The newest receipts, newest first.',
+    args: Type.Object({ limit: Limit }),
+    result: Type.Array(
+      Type.Object(
+        { txn: Type.String(), status: Type.String(), total: Type.Integer(), currency: Type.Union([Type.String(), Type.Null()]), closed: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  Show: {
+    description: "A transaction's receipt, a page of its lines at a time (`from`, `max`); the UI sees only the newest.",
+    args: Type.Object({
+      txn: Type.String({ maxLength: 64 }),
+      from: Type.Optional(Type.Integer({ minimum: 0 })),
+      max: Type.Optional(Type.Integer({ minimum: 1, maximum: SHOW_MAX_LINES })),
+    }),
+    result: ReceiptPageSchema,
+  },
+  Overrides: {
+    description: 'The overrides journal, newest first, optionally of one transaction.',
+    args: Type.Object({ limit: Limit, txn: Type.Optional(Type.String({ maxLength: 64 })) }),
+    result: Type.Array(OverrideEntry),
+  },
+});
