@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
+import { ItemAddedToBasket } from '../../events/schemas/checkout.js';
 import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
@@ -15,6 +16,8 @@ export function lanePrefix(storeId: string, laneId: string): string {
 export const storeTopics = {
   /** A lane event, QoS 1, in `seq` order per source; redeliveries carry the same `id`. */
   event: (prefix: string, source: string, type: string) => `${prefix}/evt/${source}/${type}`,
+  /** A completed receipt for the store's ERP, QoS 1, not retained; a redelivery carries the same receipt id. */
+  receipt: (prefix: string, receiptId: string) => `${prefix}/receipt/${receiptId}`,
   /** Retained fleet state, with a last will saying `offline`. */
   state: (prefix: string) => `${prefix}/state`,
   /** Retained state of each device. */
@@ -54,6 +57,78 @@ export const LaneStateDoc = Type.Object(
   { additionalProperties: false },
 );
 export type LaneStateDoc = Static<typeof LaneStateDoc>;
+
+const Minor = Type.Integer({ minimum: 0 });
+
+/**
+ * A completed receipt as the journal recorded it, for the store's ERP: one message per
+ * receipt, `receiptId` being the id of the journal's ReceiptRecorded event (unique, and
+ * the same on every redelivery, so the store keeps each receipt once).
+ */
+export const LaneReceipt = Type.Object(
+  {
+    receiptId: Type.String({ minLength: 1, maxLength: 64 }),
+    storeId: Type.String(),
+    laneId: Type.String(),
+    /** The transaction id (`txn` of its events). */
+    txn: Type.String({ minLength: 1, maxLength: 64 }),
+    status: Type.Literal('completed'),
+    started: Type.Optional(Iso),
+    closed: Iso,
+    /** When the journal recorded it (the ReceiptRecorded event's time). */
+    recorded: Iso,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    lines: Type.Array(Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label'])),
+    removed: Type.Array(
+      Type.Object({ line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    ),
+    /** Sum of the lines, minor units of `currency`. */
+    total: Minor,
+    payments: Type.Array(
+      Type.Object(
+        {
+          payment: Type.String(),
+          amount: Minor,
+          outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
+          reason: Type.Optional(Type.String()),
+          authCode: Type.Optional(Type.String()),
+          method: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    interventions: Type.Array(
+      Type.Object(
+        {
+          intervention: Type.String(),
+          kind: Type.String(),
+          reason: Type.String(),
+          raised: Iso,
+          cleared: Type.Optional(Iso),
+          resolution: Type.Optional(Type.String()),
+          by: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    overrides: Type.Array(
+      Type.Object(
+        {
+          intervention: Type.String(),
+          kind: Type.String(),
+          action: Type.String(),
+          by: Type.String(),
+          method: Type.String(),
+          reason: Type.Optional(Type.String()),
+          time: Iso,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LaneReceipt = Static<typeof LaneReceipt>;
 
 export const LaneDevicesDoc = Type.Object({ devices: Type.Array(Type.Unknown()), time: Iso }, { additionalProperties: false });
 
@@ -116,6 +191,13 @@ export const storeChannels: ChannelSource = () => {
       address: storeTopics.event(prefix, '{source}', '{type}'),
       description: 'A lane event on the store broker (QoS 1), in seq order per source; a redelivery carries the same id, so the store drops what it has seen.',
       payload: LaneEvent,
+      action: 'send',
+    },
+    'store.receipt': {
+      address: storeTopics.receipt(prefix, '{receiptId}'),
+      description:
+        'A completed receipt for the ERP (QoS 1), sent from the journal log like the events, so an outage delays it and loses nothing; a redelivery carries the same receiptId.',
+      payload: LaneReceipt,
       action: 'send',
     },
     'store.state': {
