@@ -29,6 +29,7 @@ import { HealthCheck } from './lifecycle/health-check.js';
 import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
 import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 import { setUpdaterHost } from './updater/switcher.js';
+import { setUplinkHost } from './services/uplink/service.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -239,6 +240,8 @@ export class Daemon {
         },
       });
     }
+    // The uplink's fleet state tells the store every service's outbox backlog in this process.
+    setUplinkHost({ outboxBacklog: () => Object.fromEntries(this.services.map((s) => [s.name, s.status().outboxBacklog])) });
     // Two phases: every consumer is subscribed before any producer publishes.
     this.parts.push({
       name: 'services',

@@ -51,6 +51,10 @@ export const LaneStateDoc = Type.Object(
     devices: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Events not yet at the store, all sources. */
     uplinkBacklog: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Events the lane's services (every source) committed and the lane broker has not acknowledged yet, all together… */
+    outboxBacklog: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** …and per service that has any (the devices host holds the drivers' sources). */
+    outboxBacklogs: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
     lastSale: Type.Optional(Iso),
     time: Iso,
   },

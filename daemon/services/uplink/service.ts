@@ -14,6 +14,19 @@ import type { ReceiptPage } from '../journal/service.js';
 /** How often at most the fleet state is published while it keeps changing. */
 const STATE_EVERY_MS = 500;
 
+/** What the uplink needs from the daemon around it. */
+export interface UplinkHost {
+  /** Events each service of this process committed that the lane broker has not acknowledged yet (its outbox backlog). */
+  outboxBacklog(): Record<string, number>;
+}
+
+let laneHost: UplinkHost | undefined;
+
+/** The daemon around the uplink service says how to read its services' outbox backlogs (under --only: the uplink's own). */
+export function setUplinkHost(host: UplinkHost): void {
+  laneHost = host;
+}
+
 function counter<L extends string>(r: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
   return (r.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [r] });
 }
@@ -104,7 +117,7 @@ export const uplink: ServiceDefinition = {
     let stateLast = 0;
     const publishState = (force = false): void => {
       if (!link.connected) return;
-      const doc = fleet.build(replicator.backlog());
+      const doc = fleet.build(replicator.backlog(), laneHost?.outboxBacklog() ?? {});
       if (!fleet.changed(doc) && !force) return;
       stateLast = Date.now();
       link.publish(storeTopics.state(prefix), JSON.stringify(doc), { retain: true });
@@ -213,6 +226,8 @@ export const uplink: ServiceDefinition = {
         replicator.start();
         // doc/uplink for the attendant's screen: whether the store gets the lane's events, and what waits
         docTimer = setInterval(() => {
+          // the fleet state follows the outbox backlogs too (published only when it changed)
+          stateSoon();
           const st = link.status();
           const sources = replicator.progress();
           ctx.publishDoc('uplink', {
