@@ -6,6 +6,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
 import { ItemAddedToBasket } from '../../events/schemas/checkout.js';
+import { STORE_SENDER_MAX } from '../../events/schemas/uplink.js';
 import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
@@ -166,8 +167,8 @@ export const StoreCommand = Type.Object(
   {
     /** Unique per command: a command seen before is answered again, not applied again. */
     id: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
-    /** Who at the store sent it, journaled with the command. */
-    by: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Who at the store sent it, journaled with the command as `store:<by>`. */
+    by: Type.String({ minLength: 1, maxLength: STORE_SENDER_MAX }),
     args: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
