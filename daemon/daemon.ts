@@ -30,6 +30,7 @@ import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
 import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 import { setUpdaterHost } from './updater/switcher.js';
 import { setUplinkHost } from './services/uplink/service.js';
+import { UPLINK_SENDS } from './services/uplink/contract.js';
 
 export const RUNTIME_FILE = 'runtime.json';
 
@@ -169,6 +170,7 @@ export class Daemon {
               credentials: this.credentials,
               devices: this.deviceNames(),
               uiCommands: Object.fromEntries(serviceCatalog.map(({ def }) => [def.name, def.ui ?? []])),
+              uplinkCommands: UPLINK_SENDS,
             });
           this.broker = make();
           try {

@@ -153,6 +153,17 @@ export const UpdateOfferArgs = Type.Object(
 export const LaneOpenCloseArgs = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
 export const MessageArgs = Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 
+/**
+ * The lane's commands the uplink sends, per service: store IT's commands handed on, the
+ * catalog import, the receipts it reads. The uplink role may send these and no others (broker/acl.ts).
+ */
+export const UPLINK_SENDS: Record<string, readonly string[]> = {
+  updater: ['Offer'],
+  attendant: ['StoreOpen', 'StoreClose', 'StoreMessage'],
+  catalog: ['Import'],
+  journal: ['Show'],
+};
+
 /** Store IT's commands by name (`…/cmd/<name>`) and the schema of their `args`. */
 export const storeCommands = {
   Catalog: CatalogUpdateArgs,
