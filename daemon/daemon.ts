@@ -31,8 +31,7 @@ import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 import { setUpdaterHost } from './updater/switcher.js';
 import { setUplinkHost } from './services/uplink/service.js';
 import { UPLINK_SENDS } from './services/uplink/contract.js';
-
-export const RUNTIME_FILE = 'runtime.json';
+import { RUNTIME_FILE } from './core/paths.js';
 
 /** Service states that are started but not doing their work (daemon/runtime/runtime.ts ServiceState). */
 const IMPAIRED = new Set(['disconnected', 'write-failing', 'stalled']);

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   });
   const passwords = Credentials.readGenerated(stateDir);
   const connect = async (role: 'technician' | 'service', clientId: string) => {
-    const c = noDelay(mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: passwords[role]!, reconnectPeriod: 0 }));
+    const c = noDelay(
+      mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: Credentials.passwordOf(passwords, role, clientId), reconnectPeriod: 0 }),
+    );
     await new Promise((r) => c.once('connect', r));
     return c;
   };
