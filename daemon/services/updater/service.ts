@@ -12,6 +12,18 @@ import type { UpdaterServiceSettings } from './settings.js';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
+/** An update offer (`cmd/updater/Offer`): where the bundle is, what it hashes to, its size and version, and when to switch. */
+export const UpdateOfferArgs = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
+    sha256: Sha256,
+    size: Type.Integer({ minimum: 1 }),
+    version: Type.String({ pattern: '^\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}(-[0-9A-Za-z.-]{1,32})?$' }),
+    window: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The updater: takes bundles from the inbox, `lanectl update apply` and store
  * IT's offers, checks and stages each into the inactive slot (daemon/updater/).
@@ -67,16 +79,7 @@ export const updater: ServiceDefinition<UpdaterServiceSettings> = {
         },
         /** Store IT offers an update: downloaded (with resume) and staged in the background. */
         Offer: {
-          args: Type.Object(
-            {
-              url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
-              sha256: Sha256,
-              size: Type.Integer({ minimum: 1 }),
-              version: Type.String({ pattern: '^\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}(-[0-9A-Za-z.-]{1,32})?$' }),
-              window: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            },
-            { additionalProperties: false },
-          ),
+          args: UpdateOfferArgs,
           key: () => 'offer',
           async handle(args: { url: string; sha256: string; size: number; version: string; window?: string }) {
             const r = sources.offer(args);

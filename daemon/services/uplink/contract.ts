@@ -7,6 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
 import { ItemAddedToBasket } from '../../events/schemas/checkout.js';
 import { STORE_SENDER_MAX } from '../../events/schemas/uplink.js';
+import { UpdateOfferArgs } from '../updater/service.js';
 import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
@@ -145,11 +146,8 @@ export const CatalogUpdateArgs = Type.Object(
   { url: Url, sha256: Sha256, size: Type.Integer({ minimum: 1 }), version: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
 );
-/** An update offer, handed to the lane's updater (`cmd/updater/Offer`) as it is. */
-export const UpdateOfferArgs = Type.Object(
-  { url: Url, sha256: Sha256, size: Type.Integer({ minimum: 1 }), version: Type.String({ minLength: 1, maxLength: 64 }) },
-  { additionalProperties: true },
-);
+/** An update offer, handed to the lane's updater (`cmd/updater/Offer`) as it is: the updater's own schema. */
+export { UpdateOfferArgs };
 export const LaneOpenCloseArgs = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
 export const MessageArgs = Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 

@@ -3,7 +3,8 @@
  * updater (cmd/updater/Offer): the reply says what the updater answered, the
  * bundle is downloaded from store IT's server and staged in the inactive slot;
  * an offer the updater refuses (the version already running) is answered with
- * the updater's reason, and both are journaled with their sender.
+ * the updater's reason, and both are journaled with their sender; an offer outside
+ * the updater's schema is refused at the uplink already.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +71,11 @@ t.test("store IT's update offer reaches the updater", async (t) => {
   const running = await send({ id: 'o-running', by: 'it-bob', args: { ...offer, version: '0.1.0' } });
   t.equal(running.ok, false);
   t.match(running.error, /the updater refused the offer: .*0\.1\.0 is already running/, `refused by the updater: ${String(running.error)}`);
+
+  // the updater's own schema at the store's door: what it would refuse, the uplink refuses before handing on
+  const nightly = await send({ id: 'o-nightly', by: 'it-bob', args: { ...offer, version: 'nightly', channel: 'beta' } });
+  t.equal(nightly.ok, false);
+  t.match(nightly.error, /^args\/(version|channel)/, `refused by the offer's schema: ${String(nightly.error)}`);
 
   const journaled = await query<{ payload: string }>(
     join(lane.stateDir, 'uplink.db'),
