@@ -83,8 +83,8 @@ export interface ReplicatorOptions {
   carries?(source: string, type: string): boolean;
   /** Is the store broker there to take events now? */
   ready(): boolean;
-  /** Publish one event to the store (when `forward`) and what it carries; `done` once the store broker acknowledged all of it. */
-  send(source: string, type: string, payload: Buffer, forward: boolean, done: (err?: Error) => void): void;
+  /** Publish one event to the store (when `forwards` it) and what it `carries`; `done` once the store broker acknowledged all of it. */
+  send(source: string, type: string, payload: Buffer, done: (err?: Error) => void): void;
   /** Ask a source for its log from `from` to `to` (cmd/<source>/Replay). */
   askReplay(source: string, from: number, to: number): void;
   /** Record a loss (UplinkGap) or an alarm (UplinkBacklogAlarm) in the uplink's own log, in `tx`. */
@@ -221,7 +221,7 @@ export class Replicator {
       const span: Span = { from: seq, to: seq, done: false };
       s.spans.push(span);
       s.inflight += 1;
-      this.o.send(s.name, p.type, p.payload, forward, (err) => {
+      this.o.send(s.name, p.type, p.payload, (err) => {
         s.inflight -= 1;
         if (err) return; // the store link resends it on reconnect, or a restart reads it again
         span.done = true;

@@ -73,9 +73,9 @@ export const uplink: ServiceDefinition = {
       forwards,
       ready: () => link.connected,
       carries: (source, type) => source === 'journal' && type === 'ReceiptRecorded',
-      send: (source, type, payload, forward, done) => {
+      send: (source, type, payload, done) => {
         const parts: Array<(cb: (err?: Error) => void) => void> = [];
-        if (forward) parts.push((cb) => link.publish(storeTopics.event(prefix, source, type), payload, {}, cb));
+        if (forwards(source, type)) parts.push((cb) => link.publish(storeTopics.event(prefix, source, type), payload, {}, cb));
         if (source === 'journal' && type === 'ReceiptRecorded') parts.push((cb) => receipts.send(payload, cb));
         let left = parts.length;
         let failed: Error | undefined;
