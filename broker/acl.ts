@@ -17,6 +17,8 @@ export interface AclOptions {
   devices: Iterable<string>;
   /** Per service, the commands the touch UI's screens send (each service declares its own). */
   uiCommands: Record<string, readonly string[]>;
+  /** Per service, the commands the uplink sends it (store IT's commands handed on, the receipts it reads). */
+  uplinkCommands?: Record<string, readonly string[]>;
 }
 
 /** MQTT topic filter match [MQTT-4.7.1-2], [MQTT-4.7.1-3]; filters here never start with $. */
@@ -47,12 +49,12 @@ export function covers(allowed: string, filter: string): boolean {
 
 /** The event sources a principal publishes as: its own name, and the devices for their host. */
 function ownSources(p: Principal, devices: ReadonlySet<string>): string[] {
-  if ((p.role !== 'driver' && p.role !== 'service') || !p.name) return [];
+  if ((p.role !== 'driver' && p.role !== 'service' && p.role !== 'uplink') || !p.name) return [];
   return p.role === 'driver' && p.name === DEVICES_HOST ? [p.name, ...devices] : [p.name];
 }
 
 /** Replies (`reply/…`) are not here: the broker lets only a command's target answer on its replyTo. */
-function publishRules(p: Principal, o: { devices: ReadonlySet<string>; ui: string[] }): string[] {
+function publishRules(p: Principal, o: { devices: ReadonlySet<string>; ui: string[]; uplink: string[] }): string[] {
   const sources = ownSources(p, o.devices).flatMap((s) => [evt(s, ANY), replay(s, ANY), replayEnd(s, ANY), svcHead(s)]);
   switch (p.role) {
     case 'driver':
@@ -64,7 +66,8 @@ function publishRules(p: Principal, o: { devices: ReadonlySet<string>; ui: strin
     case 'technician':
       return [every('cmd')];
     case 'uplink':
-      return [every('cmd'), svcState('uplink')];
+      // its own log and document, replays of the sources' logs, and the commands it hands on: no other document or command
+      return [...sources, svcState('uplink'), ...(p.name ? [doc('uplink'), REPLAY_COMMAND] : []), ...o.uplink];
   }
 }
 
@@ -80,7 +83,7 @@ function subscribeRules(p: Principal, devices: ReadonlySet<string>): string[] {
     case 'technician':
       return [ALL, SYS_TOPICS];
     case 'uplink':
-      return [every('evt'), doc(ALL), every('svc'), replies];
+      return [every('evt'), doc(ALL), every('svc'), replies, ...(p.name ? [cmd(p.name, ANY), replay(ANY, p.name), replayEnd(ANY, p.name)] : [])];
   }
 }
 
@@ -93,21 +96,25 @@ function subscribeRules(p: Principal, devices: ReadonlySet<string>): string[] {
 export class Acl {
   private readonly devices: ReadonlySet<string>;
   private readonly ui: string[];
+  private readonly uplink: string[];
 
   constructor(o: AclOptions) {
     this.devices = new Set(o.devices);
-    this.ui = Object.entries(o.uiCommands).flatMap(([service, commands]) => commands.map((c) => cmd(service, c)));
+    const topics = (byService: Record<string, readonly string[]>): string[] =>
+      Object.entries(byService).flatMap(([service, commands]) => commands.map((c) => cmd(service, c)));
+    this.ui = topics(o.uiCommands);
+    this.uplink = topics(o.uplinkCommands ?? {});
   }
 
   /** The topic filters `p` may publish to and subscribe to (the AsyncAPI document lists every topic they let through). */
   rules(p: Principal): { publish: string[]; subscribe: string[] } {
-    return { publish: publishRules(p, { devices: this.devices, ui: this.ui }), subscribe: subscribeRules(p, this.devices) };
+    return { publish: publishRules(p, { devices: this.devices, ui: this.ui, uplink: this.uplink }), subscribe: subscribeRules(p, this.devices) };
   }
 
   canPublish(p: Principal, topic: string): boolean {
     if (topic.startsWith('$')) return false;
-    if (matches(REPLAY_COMMAND, topic) && p.role !== 'service') return false;
-    return publishRules(p, { devices: this.devices, ui: this.ui }).some((r) => matches(r, topic));
+    if (matches(REPLAY_COMMAND, topic) && p.role !== 'service' && !(p.role === 'uplink' && p.name)) return false;
+    return publishRules(p, { devices: this.devices, ui: this.ui, uplink: this.uplink }).some((r) => matches(r, topic));
   }
 
   canSubscribe(p: Principal, filter: string): boolean {

@@ -37,6 +37,8 @@ export interface BrokerOptions {
   devices: Iterable<string>;
   /** Per service, the commands the touch UI may send (ServiceDefinition.ui). */
   uiCommands?: Record<string, readonly string[]>;
+  /** Per service, the commands the uplink sends it (broker/acl.ts). */
+  uplinkCommands?: Record<string, readonly string[]>;
 }
 
 function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
@@ -67,7 +69,7 @@ export class Broker {
   private screensOpen = false;
 
   constructor(private readonly opts: BrokerOptions) {
-    this.acl = new Acl({ devices: opts.devices, uiCommands: opts.uiCommands ?? {} });
+    this.acl = new Acl({ devices: opts.devices, uiCommands: opts.uiCommands ?? {}, uplinkCommands: opts.uplinkCommands ?? {} });
     this.log = opts.log.child({ component: 'broker' });
     this.floods = new RefusalLog(this.log);
   }

@@ -12,6 +12,9 @@ export interface Principal {
 /** The store's uplink keeps one durable session under this clientId. */
 export const UPLINK_CLIENT_ID = 'store-uplink';
 
+/** The lane's own uplink service (`laned-uplink`): a service, held to the uplink role's ACL. */
+export const UPLINK_SERVICE = 'uplink';
+
 /** `laned-<name>` -> `<name>`: the lane's own services and drivers. */
 export function serviceName(clientId: string): string | undefined {
   const m = /^laned-([a-z][a-z0-9-]{0,31})$/.exec(clientId);
@@ -26,6 +29,8 @@ const UI_SESSION_ID = /^ui-[0-9a-f]{12}(-cmd)?$/;
  * (`service:basket`, `driver:devices`, `ui:ui-0a1b2c3d4e5f`, `technician`, `uplink`, `ui`).
  */
 export function principalId(p: Principal): string {
+  // the uplink service stays the service it is (its sessions, its `by`); the role only narrows its ACL
+  if (p.role === 'uplink' && p.name) return `service:${p.name}`;
   return p.name ? `${p.role}:${p.name}` : p.role;
 }
 
@@ -40,7 +45,8 @@ export function admit(v: Verified, clientId: string): Principal | string {
   if (v.role === 'driver' || v.role === 'service') {
     // the password was derived for exactly this clientId (broker/credentials.ts)
     if (!own) return `role ${v.role} connects only as laned-<name>, not as ${clientId}`;
-    return { role: v.role, name: own, clientId };
+    // the uplink service takes commands from outside the lane: the uplink role's narrower ACL (broker/acl.ts)
+    return { role: v.role === 'service' && own === UPLINK_SERVICE ? 'uplink' : v.role, name: own, clientId };
   }
   if (own) return `clientId ${clientId} belongs to the lane's own ${own}; role ${v.role} may not use it`;
   if ((clientId === UPLINK_CLIENT_ID || clientId.startsWith(`${UPLINK_CLIENT_ID}-`)) && v.role !== 'uplink')

@@ -29,6 +29,8 @@ import { HealthCheck } from './lifecycle/health-check.js';
 import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
 import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 import { setUpdaterHost } from './updater/switcher.js';
+import { setUplinkHost } from './services/uplink/service.js';
+import { UPLINK_SENDS } from './services/uplink/contract.js';
 import { RUNTIME_FILE } from './core/paths.js';
 
 /** Service states that are started but not doing their work (daemon/runtime/runtime.ts ServiceState). */
@@ -167,6 +169,7 @@ export class Daemon {
               credentials: this.credentials,
               devices: this.deviceNames(),
               uiCommands: Object.fromEntries(serviceCatalog.map(({ def }) => [def.name, def.ui ?? []])),
+              uplinkCommands: UPLINK_SENDS,
             });
           this.broker = make();
           try {
@@ -238,6 +241,8 @@ export class Daemon {
         },
       });
     }
+    // The uplink's fleet state tells the store every service's outbox backlog in this process.
+    setUplinkHost({ outboxBacklog: () => Object.fromEntries(this.services.map((s) => [s.name, s.status().outboxBacklog])) });
     // Two phases: every consumer is subscribed before any producer publishes.
     this.parts.push({
       name: 'services',

@@ -41,6 +41,10 @@ export const UplinkBacklogAlarm = defineEvent(
 );
 export type UplinkBacklogAlarm = Static<typeof UplinkBacklogAlarm>;
 
+/** Store IT's sender of a command (its `by`, at most STORE_SENDER_MAX characters) is journaled as `store:<by>`. */
+export const STORE_SENDER_PREFIX = 'store:';
+export const STORE_SENDER_MAX = 64;
+
 /** A command from store IT (lane open/close, a message for the attendant), journaled with who sent it. */
 export const StoreCommandApplied = defineEvent(
   'StoreCommandApplied',
@@ -49,7 +53,7 @@ export const StoreCommandApplied = defineEvent(
     {
       id: Type.String({ maxLength: 64 }),
       command: Type.String({ maxLength: 32 }),
-      by: Type.String({ maxLength: 64 }),
+      by: Type.String({ maxLength: STORE_SENDER_PREFIX.length + STORE_SENDER_MAX }),
       ok: Type.Boolean(),
       detail: Type.Optional(Type.String({ maxLength: 500 })),
       text: Type.Optional(Type.String({ maxLength: 500 })),

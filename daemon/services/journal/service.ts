@@ -193,7 +193,7 @@ export const journal: ServiceDefinition<JournalSettings> = {
       }
       if (r) return JSON.parse(r.doc) as Receipt;
       const events = await eventsOf(tx, args.txn);
-      if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`);
+      if (events.length === 0) throw new CommandError(`no transaction ${args.txn} in the journal (lanectl journal lists the recent ones)`, 'not-found');
       return buildReceipt(args.txn, events);
     };
 

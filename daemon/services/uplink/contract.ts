@@ -5,6 +5,9 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
+import { ItemAddedToBasket } from '../../events/schemas/checkout.js';
+import { STORE_SENDER_MAX } from '../../events/schemas/uplink.js';
+import { UPDATER_COMMANDS } from '../updater/commands.js';
 import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
@@ -15,6 +18,8 @@ export function lanePrefix(storeId: string, laneId: string): string {
 export const storeTopics = {
   /** A lane event, QoS 1, in `seq` order per source; redeliveries carry the same `id`. */
   event: (prefix: string, source: string, type: string) => `${prefix}/evt/${source}/${type}`,
+  /** A completed receipt for the store's ERP, QoS 1, not retained; a redelivery carries the same receipt id. */
+  receipt: (prefix: string, receiptId: string) => `${prefix}/receipt/${receiptId}`,
   /** Retained fleet state, with a last will saying `offline`. */
   state: (prefix: string) => `${prefix}/state`,
   /** Retained state of each device. */
@@ -48,12 +53,88 @@ export const LaneStateDoc = Type.Object(
     devices: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Events not yet at the store, all sources. */
     uplinkBacklog: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Events the lane's services (every source) committed and the lane broker has not acknowledged yet, all together… */
+    outboxBacklog: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** …and per service that has any (the devices host holds the drivers' sources). */
+    outboxBacklogs: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
     lastSale: Type.Optional(Iso),
     time: Iso,
   },
   { additionalProperties: false },
 );
 export type LaneStateDoc = Static<typeof LaneStateDoc>;
+
+const Minor = Type.Integer({ minimum: 0 });
+
+/**
+ * A completed receipt as the journal recorded it, for the store's ERP: one message per
+ * receipt, `receiptId` being the id of the journal's ReceiptRecorded event (unique, and
+ * the same on every redelivery, so the store keeps each receipt once).
+ */
+export const LaneReceipt = Type.Object(
+  {
+    receiptId: Type.String({ minLength: 1, maxLength: 64 }),
+    storeId: Type.String(),
+    laneId: Type.String(),
+    /** The transaction id (`txn` of its events). */
+    txn: Type.String({ minLength: 1, maxLength: 64 }),
+    status: Type.Literal('completed'),
+    started: Type.Optional(Iso),
+    closed: Iso,
+    /** When the journal recorded it (the ReceiptRecorded event's time). */
+    recorded: Iso,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    lines: Type.Array(Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label'])),
+    removed: Type.Array(
+      Type.Object({ line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    ),
+    /** Sum of the lines, minor units of `currency`. */
+    total: Minor,
+    payments: Type.Array(
+      Type.Object(
+        {
+          payment: Type.String(),
+          amount: Minor,
+          outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
+          reason: Type.Optional(Type.String()),
+          authCode: Type.Optional(Type.String()),
+          method: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    interventions: Type.Array(
+      Type.Object(
+        {
+          intervention: Type.String(),
+          kind: Type.String(),
+          reason: Type.String(),
+          raised: Iso,
+          cleared: Type.Optional(Iso),
+          resolution: Type.Optional(Type.String()),
+          by: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    overrides: Type.Array(
+      Type.Object(
+        {
+          intervention: Type.String(),
+          kind: Type.String(),
+          action: Type.String(),
+          by: Type.String(),
+          method: Type.String(),
+          reason: Type.Optional(Type.String()),
+          time: Iso,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LaneReceipt = Static<typeof LaneReceipt>;
 
 export const LaneDevicesDoc = Type.Object({ devices: Type.Array(Type.Unknown()), time: Iso }, { additionalProperties: false });
 
@@ -65,13 +146,21 @@ export const CatalogUpdateArgs = Type.Object(
   { url: Url, sha256: Sha256, size: Type.Integer({ minimum: 1 }), version: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
 );
-/** An update offer, handed to the lane's updater (`cmd/updater/Offer`) as it is. */
-export const UpdateOfferArgs = Type.Object(
-  { url: Url, sha256: Sha256, size: Type.Integer({ minimum: 1 }), version: Type.String({ minLength: 1, maxLength: 64 }) },
-  { additionalProperties: true },
-);
+/** An update offer, handed to the lane's updater (`cmd/updater/Offer`) as it is: the updater's own schema. */
+export const UpdateOfferArgs = UPDATER_COMMANDS.Offer.args;
 export const LaneOpenCloseArgs = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
 export const MessageArgs = Type.Object({ text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+
+/**
+ * The lane's commands the uplink sends, per service: store IT's commands handed on, the
+ * catalog import, the receipts it reads. The uplink role may send these and no others (broker/acl.ts).
+ */
+export const UPLINK_SENDS: Record<string, readonly string[]> = {
+  updater: ['Offer'],
+  attendant: ['StoreOpen', 'StoreClose', 'StoreMessage'],
+  catalog: ['Import'],
+  journal: ['Show'],
+};
 
 /** Store IT's commands by name (`…/cmd/<name>`) and the schema of their `args`. */
 export const storeCommands = {
@@ -87,8 +176,8 @@ export const StoreCommand = Type.Object(
   {
     /** Unique per command: a command seen before is answered again, not applied again. */
     id: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
-    /** Who at the store sent it, journaled with the command. */
-    by: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Who at the store sent it, journaled with the command as `store:<by>`. */
+    by: Type.String({ minLength: 1, maxLength: STORE_SENDER_MAX }),
     args: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
@@ -116,6 +205,13 @@ export const storeChannels: ChannelSource = () => {
       address: storeTopics.event(prefix, '{source}', '{type}'),
       description: 'A lane event on the store broker (QoS 1), in seq order per source; a redelivery carries the same id, so the store drops what it has seen.',
       payload: LaneEvent,
+      action: 'send',
+    },
+    'store.receipt': {
+      address: storeTopics.receipt(prefix, '{receiptId}'),
+      description:
+        'A completed receipt for the ERP (QoS 1), sent from the journal log like the events, so an outage delays it and loses nothing; a redelivery carries the same receiptId.',
+      payload: LaneReceipt,
       action: 'send',
     },
     'store.state': {

@@ -67,7 +67,11 @@ export class FleetState {
     return this.devicesText;
   }
 
-  build(backlog: number): LaneStateDoc {
+  /** `backlog`: the uplink's own (events not yet at the store); `outbox`: each service's events not yet acknowledged by the lane broker. */
+  build(backlog: number, outbox: Record<string, number>): LaneStateDoc {
+    const behind = Object.entries(outbox)
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => a.localeCompare(b));
     const lane = this.lane;
     const blocking = lane?.interventions?.filter((i) => i.blocking).length ?? 0;
     const devices: Record<string, string> = {};
@@ -87,6 +91,8 @@ export class FleetState {
       alarms: lane?.interventions?.length ?? 0,
       devices,
       uplinkBacklog: backlog,
+      outboxBacklog: behind.reduce((a, [, n]) => a + n, 0),
+      outboxBacklogs: Object.fromEntries(behind),
       ...(this.lastSale ? { lastSale: this.lastSale } : {}),
       time: new Date().toISOString(),
     };

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.js';
 import type { UplinkConfig } from './settings.js';
 import { StoreCommand, storeCommands, type StoreCommandName, type StoreReply } from './contract.js';
 import { applyCatalog } from './catalog-update.js';
+import { STORE_SENDER_PREFIX } from '../../events/schemas/uplink.js';
 
 const COMMANDS_DDL = `CREATE TABLE IF NOT EXISTS uplink_commands (id TEXT PRIMARY KEY, command TEXT NOT NULL, by TEXT NOT NULL, reply TEXT, time TEXT NOT NULL) WITHOUT ROWID;`;
 
@@ -108,7 +109,7 @@ export class Inbound {
       return;
     }
     this.running.add(cmd.id);
-    const by = `store:${cmd.by}`;
+    const by = `${STORE_SENDER_PREFIX}${cmd.by}`;
     try {
       await ctx.store.run('INSERT INTO uplink_commands (id, command, by, time) VALUES (?,?,?,?)', [cmd.id, command, by, new Date().toISOString()]);
       let result: unknown;

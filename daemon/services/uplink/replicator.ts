@@ -77,11 +77,13 @@ export interface ReplicatorOptions {
   /** Events each source keeps (logRetention): what the alarm is measured against. */
   retention: number;
   alarmAtPct: number;
-  /** Is this event forwarded (uplink.events)? Others advance the offset unsent. */
+  /** Is this event forwarded (uplink.events)? Others advance the offset unsent, unless `carries` them. */
   forwards(source: string, type: string): boolean;
+  /** Does this event carry something else to the store (a receipt) whether or not it is forwarded itself? */
+  carries?(source: string, type: string): boolean;
   /** Is the store broker there to take events now? */
   ready(): boolean;
-  /** Publish one event to the store; `done` on its PUBACK. */
+  /** Publish one event to the store (when `forwards` it) and what it `carries`; `done` once the store broker acknowledged all of it. */
   send(source: string, type: string, payload: Buffer, done: (err?: Error) => void): void;
   /** Ask a source for its log from `from` to `to` (cmd/<source>/Replay). */
   askReplay(source: string, from: number, to: number): void;
@@ -210,7 +212,8 @@ export class Replicator {
       }
       s.pending.delete(s.next);
       const seq = s.next++;
-      if (!this.o.forwards(s.name, p.type)) {
+      const forward = this.o.forwards(s.name, p.type);
+      if (!forward && !this.o.carries?.(s.name, p.type)) {
         s.skipped += 1;
         s.spans.push({ from: seq, to: seq, done: true });
         continue;
@@ -222,8 +225,10 @@ export class Replicator {
         s.inflight -= 1;
         if (err) return; // the store link resends it on reconnect, or a restart reads it again
         span.done = true;
-        s.sent += 1;
-        this.o.metrics?.sent(s.name);
+        if (forward) {
+          s.sent += 1;
+          this.o.metrics?.sent(s.name);
+        } else s.skipped += 1;
         this.advance(s);
         this.pump(s);
       });

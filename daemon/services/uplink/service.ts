@@ -8,9 +8,24 @@ import { FleetState } from './fleet.js';
 import { Inbound } from './inbound.js';
 import { eventFilter } from './filter.js';
 import { lanePrefix, storeTopics } from './contract.js';
+import { ReceiptForwarder } from './receipts.js';
+import type { ReceiptPage } from '../journal/service.js';
 
 /** How often at most the fleet state is published while it keeps changing. */
 const STATE_EVERY_MS = 500;
+
+/** What the uplink needs from the daemon around it. */
+export interface UplinkHost {
+  /** Events each service of this process committed that the lane broker has not acknowledged yet (its outbox backlog). */
+  outboxBacklog(): Record<string, number>;
+}
+
+let laneHost: UplinkHost | undefined;
+
+/** The daemon around the uplink service says how to read its services' outbox backlogs (under --only: the uplink's own). */
+export function setUplinkHost(host: UplinkHost): void {
+  laneHost = host;
+}
 
 function counter<L extends string>(r: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
   return (r.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [r] });
@@ -40,6 +55,9 @@ export const uplink: ServiceDefinition = {
     const sentTotal = counter(r, 'laned_uplink_sent_total', 'Events acknowledged by the store broker', ['source']);
     const lostTotal = counter(r, 'laned_uplink_lost_total', 'Events that left a source log before the uplink sent them (UplinkGap)', ['source']);
     const commandsTotal = counter(r, 'laned_uplink_commands_total', "Store IT's commands by result", ['command', 'result']);
+    const receiptsTotal = counter(r, 'laned_uplink_receipts_total', 'Completed receipts at the store (sent), or no longer in the journal (missing)', [
+      'result',
+    ]);
     const backlogGauge = gauge(r, 'laned_uplink_backlog', 'Events not yet acknowledged by the store broker, all sources');
     const connectedGauge = gauge(r, 'laned_uplink_connected', '1 while connected to the store broker');
     const rate = { times: [] as number[] };
@@ -54,7 +72,19 @@ export const uplink: ServiceDefinition = {
       alarmAtPct: config.alarmAtPct,
       forwards,
       ready: () => link.connected,
-      send: (source, type, payload, done) => link.publish(storeTopics.event(prefix, source, type), payload, {}, done),
+      carries: (source, type) => source === 'journal' && type === 'ReceiptRecorded',
+      send: (source, type, payload, done) => {
+        const parts: Array<(cb: (err?: Error) => void) => void> = [];
+        if (forwards(source, type)) parts.push((cb) => link.publish(storeTopics.event(prefix, source, type), payload, {}, cb));
+        if (source === 'journal' && type === 'ReceiptRecorded') parts.push((cb) => receipts.send(payload, cb));
+        let left = parts.length;
+        let failed: Error | undefined;
+        for (const part of parts)
+          part((err) => {
+            failed ??= err;
+            if (--left === 0) done(failed);
+          });
+      },
       askReplay: (source, from, to) => ctx.sendCommand(source, 'Replay', { from, to, consumer: 'uplink' }),
       gap: async (tx, g) => void (await ctx.emit(tx, 'UplinkGap', g)),
       alarm: async (tx, a) => void (await ctx.emit(tx, 'UplinkBacklogAlarm', a)),
@@ -65,6 +95,14 @@ export const uplink: ServiceDefinition = {
         },
         lost: (source, n) => lostTotal.inc({ source }, n),
       },
+    });
+    const receipts = new ReceiptForwarder({
+      ids: { storeId, laneId },
+      currency: ctx.config.lane.currency,
+      log: ctx.log,
+      show: async (txn, from) => (await ctx.request('journal', 'Show', { txn, from })) as ReceiptPage,
+      publish: (receipt, done) => link.publish(storeTopics.receipt(prefix, receipt.receiptId), JSON.stringify(receipt), {}, done),
+      counted: (result) => receiptsTotal.inc({ result }),
     });
     const inbound = new Inbound({
       ctx,
@@ -79,7 +117,7 @@ export const uplink: ServiceDefinition = {
     let stateLast = 0;
     const publishState = (force = false): void => {
       if (!link.connected) return;
-      const doc = fleet.build(replicator.backlog());
+      const doc = fleet.build(replicator.backlog(), laneHost?.outboxBacklog() ?? {});
       if (!fleet.changed(doc) && !force) return;
       stateLast = Date.now();
       link.publish(storeTopics.state(prefix), JSON.stringify(doc), { retain: true });
@@ -188,6 +226,8 @@ export const uplink: ServiceDefinition = {
         replicator.start();
         // doc/uplink for the attendant's screen: whether the store gets the lane's events, and what waits
         docTimer = setInterval(() => {
+          // the fleet state follows the outbox backlogs too (published only when it changed)
+          stateSoon();
           const st = link.status();
           const sources = replicator.progress();
           ctx.publishDoc('uplink', {
@@ -204,6 +244,7 @@ export const uplink: ServiceDefinition = {
       async stop() {
         clearInterval(docTimer);
         clearTimeout(stateTimer);
+        receipts.stop();
         await replicator.stop();
         await link.stop({ topic: storeTopics.state(prefix), payload: JSON.stringify({ ...JSON.parse(willPayload), reason: 'stopped' }) });
       },

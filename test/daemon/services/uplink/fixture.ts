@@ -27,10 +27,13 @@ export async function startLaneFor(
     env?: Record<string, string>;
     probe?: boolean;
     services?: Record<string, unknown>;
+    /** Further top-level config keys (updater, journal…). */
+    config?: Record<string, unknown>;
   } = {},
 ): Promise<Lane> {
   const stateDir = tempDir(`uplink-${id}-`);
   const configFile = writeConfig(stateDir, {
+    ...extra.config,
     lane: { id, storeId: b.storeId },
     uplink: uplinkConfig(b, id, extra.uplink),
     ...(extra.events ? { events: extra.events } : {}),
