@@ -151,6 +151,12 @@ export async function query<T = Record<string, unknown>>(file: string, sql: stri
   });
 }
 
+/** GET /healthz of a running lane: the HTTP status and the parsed body. */
+export async function healthz<T = Record<string, unknown>>(lane: { httpUrl: string }): Promise<{ code: number; body: T }> {
+  const res = await fetch(`${lane.httpUrl}/healthz`);
+  return { code: res.status, body: (await res.json()) as T };
+}
+
 /** Deterministic PRNG so a failing run can be repeated with its seed. */
 export { seeded as prng } from '../../drivers/sim/random.js';
 

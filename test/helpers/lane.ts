@@ -57,14 +57,4 @@ export async function startLane(config: Record<string, unknown>, stateDir = temp
   };
 }
 
-export function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = async (): Promise<void> => {
-      if (await cond()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 20);
-    };
-    void tick();
-  });
-}
+export { until } from './wait.js';
