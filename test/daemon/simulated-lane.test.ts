@@ -18,7 +18,7 @@ function lanectl(stateDir: string, ...args: string[]): Promise<{ code: number; o
 t.test('the default simulated lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
-  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  const d = await startDaemon({ configFile: writeConfig(dir, {}, { demoScans: true }), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
   const password = (await lanectl(stateDir, 'creds', 'technician')).out.trim();
   t.ok(password.length >= 16, 'lanectl creds prints the technician password');
