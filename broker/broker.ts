@@ -96,7 +96,7 @@ export class Broker {
   private roleFull(role: Role, clientId: string): boolean {
     const cap = this.opts.config.broker.maxClientsPerRole[role];
     let n = 0;
-    for (const c of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
+    for (const c of Object.values(this.aedes!.clients)) {
       if (c.id !== clientId && this.identities.get(c)?.role === role) n++;
     }
     return n >= cap;

@@ -1,11 +1,5 @@
 import type { Client } from 'aedes';
 
-interface DeliveringClient {
-  duplicates: Record<string, number>;
-  deliverQoS: (packet: { brokerId?: string; brokerCounter?: number }, cb: () => void) => void;
-  deliver0: (packet: { brokerId?: string; brokerCounter?: number }, cb: () => void) => void;
-}
-
 const REMEMBERED = 2048;
 
 /**
@@ -18,12 +12,11 @@ const REMEMBERED = 2048;
  * subscriptions), in whatever order they come.
  */
 export function deliverOutOfOrder(client: Client): void {
-  const c = client as unknown as DeliveringClient;
   const seen = new Set<string>();
   const order: string[] = [];
   // deliverQoS hands a QoS 0 packet straight to deliver0: that inner call is the same delivery
   let inner = false;
-  const wrap = (deliver: DeliveringClient['deliverQoS']): DeliveringClient['deliverQoS'] =>
+  const wrap = (deliver: Client['deliverQoS']): Client['deliverQoS'] =>
     function (this: unknown, packet, cb) {
       const id = packet.brokerId;
       const counter = packet.brokerCounter;
@@ -34,7 +27,7 @@ export function deliverOutOfOrder(client: Client): void {
       order.push(key);
       if (order.length > REMEMBERED) seen.delete(order.shift() as string);
       // let aedes' own check pass for this counter
-      c.duplicates[id] = counter - 1;
+      client.duplicates[id] = counter - 1;
       inner = true;
       try {
         return deliver.call(this, packet, cb);
@@ -42,6 +35,6 @@ export function deliverOutOfOrder(client: Client): void {
         inner = false;
       }
     };
-  c.deliverQoS = wrap(c.deliverQoS);
-  c.deliver0 = wrap(c.deliver0);
+  client.deliverQoS = wrap(client.deliverQoS);
+  client.deliver0 = wrap(client.deliver0);
 }

@@ -14,7 +14,12 @@ import { SCHEMA, SCHEMA_VERSION, TableWriter } from './persistence/schema.js';
 
 export type { StoredPacket } from './persistence/codec.js';
 
-const Packet = aedesPacket as unknown as new (original: StoredPacket, broker?: unknown) => StoredPacket;
+/** aedes-packet's packet.js is a constructor (aedes and aedes-persistence call `new Packet(original)`); its typings declare a plain function. */
+function isPacketConstructor(f: unknown): f is new (original: StoredPacket) => StoredPacket {
+  return typeof f === 'function' && typeof f.prototype === 'object';
+}
+if (!isPacketConstructor(aedesPacket)) throw new Error('aedes-packet no longer exports its Packet constructor: the broker persistence needs it');
+const Packet = aedesPacket;
 
 const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
 

@@ -29,8 +29,7 @@ import { HealthCheck } from './lifecycle/health-check.js';
 import { highestEpochSeen } from './lifecycle/epoch-recovery.js';
 import { checkStateDir, inStateDir } from './lifecycle/state-dir.js';
 import { setUpdaterHost } from './updater/switcher.js';
-
-export const RUNTIME_FILE = 'runtime.json';
+import { RUNTIME_FILE } from './core/paths.js';
 
 /** Service states that are started but not doing their work (daemon/runtime/runtime.ts ServiceState). */
 const IMPAIRED = new Set(['disconnected', 'write-failing', 'stalled']);

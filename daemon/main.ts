@@ -1,7 +1,8 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 UV_THREADPOOL_SIZE=8 node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { loadConfig, resolveStateDir, ConfigError } from './core/config.js';
+import { loadConfig, ConfigError } from './core/config.js';
+import { resolveStateDir } from './core/paths.js';
 import { createLogger } from './core/log.js';
 import { Daemon } from './daemon.js';
 import { StateDirError, EX_CANTCREAT } from './lifecycle/state-dir.js';

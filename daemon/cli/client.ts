@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Credentials } from '../../broker/credentials.js';
 import { noDelay } from '../runtime/mqtt.js';
 import { newCommand, type CommandReply } from '../events/command.js';
-import { RUNTIME_FILE } from '../daemon.js';
+import { RUNTIME_FILE } from '../core/paths.js';
 import { cmd as cmdTopic, reply as replyTopic } from '../../broker/topics.js';
 
 /** sysexits.h codes lanectl uses, so scripts over SSH can tell failures apart. */

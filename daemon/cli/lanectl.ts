@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { resolveStateDir } from '../core/config.js';
+import { resolveStateDir } from '../core/paths.js';
 import { CliError, EXIT } from './client.js';
 import { commands } from './commands/index.js';
 import type { CliContext } from './context.js';
 import { nearest } from './nearest.js';
 
-const USAGE = `usage: lanectl [--state-dir DIR] [--json] COMMAND ...
+/** The usage text with every command's line: loads them all, so only for --help and usage errors. */
+async function usage(): Promise<string> {
+  const lines = await Promise.all(
+    Object.entries(commands).map(async ([name, load]) => {
+      const c = await load();
+      return `  ${`${name} ${c.usage}`.padEnd(34)} ${c.help}`;
+    }),
+  );
+  return `usage: lanectl [--state-dir DIR] [--json] COMMAND ...
 
-${Object.entries(commands)
-  .map(([name, c]) => `  ${`${name} ${c.usage}`.padEnd(34)} ${c.help}`)
-  .join('\n')}
+${lines.join('\n')}
 
 Exit codes: 0 ok, 1 failed, 64 usage, 65 bad input (no such device, not a number), 66 no such file, 69 laned not reachable, 73 cannot write, 77 no permission.
 lanectl COMMAND --help shows one command's usage; with --json, errors are a JSON document on stderr.
 `;
+}
 
 /** On a board (image/install.sh) laned's state is systemd's StateDirectory=laned. */
 function boardStateDir(): string | undefined {
@@ -24,8 +31,8 @@ function boardStateDir(): string | undefined {
 }
 
 /** `lanectl <command> --help`: that command's usage line and what it does. */
-function commandUsage(name: string): string {
-  const c = commands[name]!;
+async function commandUsage(name: string): Promise<string> {
+  const c = await commands[name]!();
   return `usage: lanectl [--state-dir DIR] [--json] ${name} ${c.usage}\n\n  ${c.help}\n`;
 }
 
@@ -65,19 +72,25 @@ async function main(argv: string[]): Promise<number> {
     });
   } catch (err) {
     const name = argv.find((a) => !a.startsWith('-'));
-    return fail(wantsJson, name && commands[name] ? name : undefined, (err as Error).message, EXIT.usage, name && commands[name] ? commandUsage(name) : USAGE);
+    return fail(
+      wantsJson,
+      name && commands[name] ? name : undefined,
+      (err as Error).message,
+      EXIT.usage,
+      name && commands[name] ? await commandUsage(name) : await usage(),
+    );
   }
   const [name, ...rest] = parsed.positionals;
   if (name && parsed.values.help && commands[name]) {
-    process.stdout.write(commandUsage(name));
+    process.stdout.write(await commandUsage(name));
     return EXIT.ok;
   }
   if (!name) {
-    process.stdout.write(USAGE);
+    process.stdout.write(await usage());
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     const near = nearest(name, Object.keys(commands));
     return fail(
       parsed.values.json ?? false,
@@ -94,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
   };
   try {
-    return (await command.run(ctx)) ?? EXIT.ok;
+    return (await (await load()).run(ctx)) ?? EXIT.ok;
   } catch (err) {
     if (err instanceof CliError) return fail(ctx.json, name, err.message, err.code);
     return fail(ctx.json, name, (err as Error).stack ?? String(err), EXIT.software);

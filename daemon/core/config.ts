@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -243,12 +242,4 @@ export function loadConfig(path?: string): Config {
     throw new ConfigError(`config ${path}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
   return validateConfig(doc, `config ${path}`, dirname(resolve(path)));
-}
-
-/** `--state-dir`, else systemd's $STATE_DIRECTORY (first entry), else ~/.local/state/laned. */
-export function resolveStateDir(flag?: string): string {
-  if (flag) return flag;
-  const fromSystemd = process.env.STATE_DIRECTORY?.split(':')[0];
-  if (fromSystemd) return fromSystemd;
-  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'laned');
 }

@@ -40,11 +40,12 @@ export function eventTopic(source: string, type: EventType): string {
 export type ParseResult = { ok: true; event: DomainEvent } | { ok: false; reason: string; id?: string };
 
 /**
- * Parse and validate one received payload: JSON, envelope shape, topic agreement,
+ * Parse and validate one received payload: JSON, envelope shape, topic agreement
+ * (none for an event read back from a source's log: `topic` undefined),
  * and `data` against the schema of (type, v); old versions are upcast.
  * Never throws: bad input from the outside ends as a reason.
  */
-export function parseEvent(topic: string, payload: Buffer | string, maxBytes: number): ParseResult {
+export function parseEvent(topic: string | undefined, payload: Buffer | string, maxBytes: number): ParseResult {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   if (size > maxBytes) return { ok: false, reason: `payload of ${size} bytes over the limit of ${maxBytes} (events.maxPayloadBytes)` };
   let raw: unknown;
@@ -60,7 +61,7 @@ export function parseEvent(topic: string, payload: Buffer | string, maxBytes: nu
   }
   const ev = raw as Envelope;
   const expected = evt(ev.source, ev.type);
-  if (topic !== expected && parseTopic(topic)?.kind !== 'replay') {
+  if (topic !== undefined && topic !== expected && parseTopic(topic)?.kind !== 'replay') {
     return { ok: false, id: ev.id, reason: `topic ${topic} does not match the envelope (expected ${expected})` };
   }
   const problem = dataProblem(ev.type, ev.v, ev.data);

@@ -1,6 +1,6 @@
-import sqlite3 from 'sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Database } from '../../broker/persistence/database.js';
 import { RUNNING_MARKER } from './unsafe-shutdown.js';
 
 /** The highest board epoch one of these holds, and where it was found. */
@@ -13,15 +13,12 @@ export interface EpochSeen {
 const NEWEST_EPOCH = `SELECT max(json_extract(o.payload, '$.at.epoch')) AS epoch FROM outbox o
   JOIN (SELECT source, max(seq) AS seq FROM outbox GROUP BY source) m ON m.source = o.source AND m.seq = o.seq`;
 
-function newestInStore(file: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
-      if (err) return resolve(undefined);
-      db.get(NEWEST_EPOCH, (e, row: { epoch?: unknown } | undefined) => {
-        db.close(() => resolve(!e && typeof row?.epoch === 'number' ? row.epoch : undefined));
-      });
-    });
-  });
+async function newestInStore(file: string): Promise<number | undefined> {
+  const db = await Database.open(file, { readOnly: true }).catch(() => undefined);
+  if (!db) return undefined;
+  const row = await db.get<{ epoch?: unknown }>(NEWEST_EPOCH).catch(() => undefined);
+  await db.close().catch(() => undefined);
+  return typeof row?.epoch === 'number' ? row.epoch : undefined;
 }
 
 /**

@@ -114,6 +114,11 @@ export function connectClient(o: ClientOptions): MqttClient {
 
 type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
+/** mqtt.js writes every packet through its private `_sendPacket` (lib/client.ts), the PUBACKs of handlePublish too. */
+function hasSendPacket(c: object): c is { _sendPacket: SendPacket } {
+  return '_sendPacket' in c && typeof c._sendPacket === 'function';
+}
+
 /**
  * mqtt.js hands a client its next PUBLISH only after `handleMessage` calls back,
  * and sends the PUBACK from that callback. For pipelined messages the callback
@@ -128,7 +133,8 @@ function pipelineAcks(client: MqttClient, max: number, fail: (topic: string, err
   let open = 0;
   let broken: unknown;
   let waiting: Array<() => void> = [];
-  const c = client as unknown as { _sendPacket: SendPacket };
+  const c: object = client;
+  if (!hasSendPacket(c)) throw new Error('mqtt.js MqttClient has no _sendPacket to hold PUBACKs back with: check the mqtt version');
   const send = c._sendPacket.bind(client);
   c._sendPacket = (packet, cb, ...rest) => {
     const h = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;

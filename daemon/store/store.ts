@@ -1,14 +1,13 @@
-import sqlite3 from 'sqlite3';
 import { renameSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Database, type Params, type Row, type RunResult } from '../../broker/persistence/database.js';
 import type { Logger } from '../core/log.js';
 
-export type Row = Record<string, unknown>;
-export type Params = unknown[] | Record<string, unknown>;
+export type { Params, Row } from '../../broker/persistence/database.js';
 
 /** Statements inside one open transaction. */
 export interface Tx {
-  run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }>;
+  run(sql: string, params?: Params): Promise<RunResult>;
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
   all<T = Row>(sql: string, params?: Params): Promise<T[]>;
   /** Called after COMMIT (e.g. to wake an outbox relay); not called on rollback. */
@@ -26,11 +25,6 @@ interface LazyWrite {
   resolve(): void;
   reject(err: Error): void;
 }
-
-/** Prepared statements kept per connection. */
-const MAX_STATEMENTS = 300;
-/** SQL with more placeholders than this is built per call (IN lists, multi-row VALUES): not kept. */
-const MAX_CACHED_PARAMS = 16;
 
 export class StoreCorruptError extends Error {
   override name = 'StoreCorruptError';
@@ -106,8 +100,6 @@ export function quarantine(file: string): string {
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Prepared statements by SQL text, most recently used last. */
-  private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
   /** Writes waiting to ride along with the next transaction (lazyRun). */
   private lazy: LazyWrite[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -115,7 +107,7 @@ export class Store {
 
   private constructor(
     readonly file: string,
-    private readonly db: sqlite3.Database,
+    private readonly db: Database,
   ) {}
 
   /** Set while the storage refuses this file's writes (SQLITE_FULL, SQLITE_IOERR...); cleared by the next commit. */
@@ -164,25 +156,24 @@ export class Store {
   }
 
   private static async openChecked(file: string): Promise<Store> {
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+    const db = await Database.open(file, {
+      pragmas: [
+        'PRAGMA busy_timeout=5000',
+        // A small board runs a dozen of these connections: 512 KiB page cache each, not 2 MiB.
+        'PRAGMA cache_size=-512',
+        'PRAGMA journal_mode=WAL',
+        'PRAGMA synchronous=FULL',
+      ],
     });
-    const store = new Store(file, db);
     try {
-      await store.exec('PRAGMA busy_timeout=5000');
-      // A small board runs a dozen of these connections: 512 KiB page cache each, not 2 MiB.
-      await store.exec('PRAGMA cache_size=-512');
-      await store.exec('PRAGMA journal_mode=WAL');
-      await store.exec('PRAGMA synchronous=FULL');
-      const rows = await store.all<{ integrity_check: string }>('PRAGMA integrity_check');
+      const rows = await db.all<{ integrity_check: string }>('PRAGMA integrity_check');
       const verdict = rows.map((r) => r.integrity_check).join('; ');
       if (verdict !== 'ok') throw new IntegrityCheckFailed(verdict.slice(0, 200));
     } catch (err) {
-      // finalizes the prepared statements first: node-sqlite3 refuses to close a connection that has any
-      await store.close().catch(() => undefined);
+      await db.close().catch(() => undefined);
       throw err;
     }
-    return store;
+    return new Store(file, db);
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
@@ -191,71 +182,13 @@ export class Store {
     return next;
   }
 
-  /**
-   * The prepared statement for `sql`, kept for the next call: node-sqlite3 otherwise
-   * prepares and finalizes a statement on every call, each a trip through the thread
-   * pool. Undefined for SQL built with a long list of `?` (it varies from call to call).
-   * A statement that failed to prepare is not kept (the next call prepares it again).
-   */
-  private statement(sql: string): Promise<sqlite3.Statement> | undefined {
-    const p = this.statements.get(sql);
-    if (p) {
-      this.statements.delete(sql);
-      this.statements.set(sql, p);
-      return p;
-    }
-    let marks = 0;
-    for (let i = sql.indexOf('?'); i >= 0 && marks <= MAX_CACHED_PARAMS; i = sql.indexOf('?', i + 1)) marks++;
-    if (marks > MAX_CACHED_PARAMS) return undefined;
-    // With a callback, a failed prepare rejects here; without, node-sqlite3 would emit an
-    // unhandled 'error' and never call back the statement's queued calls.
-    const prepared = new Promise<sqlite3.Statement>((resolve, reject) => {
-      const st = this.db.prepare(sql, (err) => (err ? reject(err) : resolve(st)));
-    });
-    this.statements.set(sql, prepared);
-    prepared.catch(() => {
-      if (this.statements.get(sql) === prepared) this.statements.delete(sql);
-    });
-    if (this.statements.size > MAX_STATEMENTS) {
-      const [oldest, old] = this.statements.entries().next().value as [string, Promise<sqlite3.Statement>];
-      this.statements.delete(oldest);
-      old.then(
-        (st) => st.finalize(),
-        () => undefined,
-      );
-    }
-    return prepared;
-  }
-
-  private rawRun(sql: string, params: Params = []): Promise<{ changes: number; lastID: number }> {
-    const done = (resolve: (r: { changes: number; lastID: number }) => void, reject: (e: Error) => void) =>
-      function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ changes: this.changes, lastID: this.lastID });
-      };
-    const prepared = this.statement(sql);
-    if (!prepared) return new Promise((resolve, reject) => this.db.run(sql, params, done(resolve, reject)));
-    return prepared.then((st) => new Promise((resolve, reject) => st.run(params, done(resolve, reject))));
-  }
-
-  private async rawGet<T>(sql: string, params: Params = []): Promise<T | undefined> {
-    // all() steps to the end and resets the statement; get() would leave it open, and a read transaction with it
-    return (await this.rawAll<T>(sql, params))[0];
-  }
-
-  private rawAll<T>(sql: string, params: Params = []): Promise<T[]> {
-    const prepared = this.statement(sql);
-    if (!prepared) return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
-    return prepared.then((st) => new Promise<T[]>((resolve, reject) => st.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
-  }
-
   exec(sql: string): Promise<void> {
-    return this.enqueue(() => new Promise<void>((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve()))));
+    return this.enqueue(() => this.db.exec(sql));
   }
 
-  run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }> {
+  run(sql: string, params?: Params): Promise<RunResult> {
     return this.enqueue(() =>
-      this.rawRun(sql, params).then(
+      this.db.run(sql, params).then(
         (r) => {
           this.noteWrite();
           return r;
@@ -287,11 +220,11 @@ export class Store {
   flushLazy(): Promise<void> {
     return this.enqueue(async () => {
       if (this.closed || this.lazy.length === 0) return;
-      await this.rawRun('PRAGMA synchronous=NORMAL');
+      await this.db.run('PRAGMA synchronous=NORMAL');
       try {
         await this.transact(async () => undefined);
       } finally {
-        await this.rawRun('PRAGMA synchronous=FULL');
+        await this.db.run('PRAGMA synchronous=FULL');
       }
     });
   }
@@ -305,11 +238,11 @@ export class Store {
   }
 
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.enqueue(() => this.rawGet<T>(sql, params));
+    return this.enqueue(() => this.db.get<T>(sql, params));
   }
 
   all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.enqueue(() => this.rawAll<T>(sql, params));
+    return this.enqueue(() => this.db.all<T>(sql, params));
   }
 
   /** Run `fn` in one IMMEDIATE transaction; commits when it resolves, rolls back when it throws. */
@@ -325,24 +258,24 @@ export class Store {
     const after: Array<() => void> = [];
     const undo: Array<() => void> = [];
     const tx: Tx = {
-      run: (sql, params) => this.rawRun(sql, params),
-      get: (sql, params) => this.rawGet(sql, params),
-      all: (sql, params) => this.rawAll(sql, params),
+      run: (sql, params) => this.db.run(sql, params),
+      get: (sql, params) => this.db.get(sql, params),
+      all: (sql, params) => this.db.all(sql, params),
       afterCommit: (f) => after.push(f),
       onRollback: (f) => undo.push(f),
     };
-    await this.rawRun('BEGIN IMMEDIATE');
+    await this.db.run('BEGIN IMMEDIATE');
     const riding = this.lazy.splice(0);
     const failed = new Map<LazyWrite, Error>();
     let result: T;
     try {
       // A lazy write that fails is that write's problem, not the transaction's.
-      for (const w of riding) await this.rawRun(w.sql, w.params).catch((err: Error) => failed.set(w, err));
+      for (const w of riding) await this.db.run(w.sql, w.params).catch((err: Error) => failed.set(w, err));
       result = await fn(tx);
-      await this.rawRun('COMMIT');
+      await this.db.run('COMMIT');
     } catch (err) {
       this.noteWrite(err);
-      await this.rawRun('ROLLBACK').catch(() => undefined);
+      await this.db.run('ROLLBACK').catch(() => undefined);
       for (const f of undo.reverse()) f();
       this.lazy.unshift(...riding.filter((w) => !failed.has(w)));
       this.scheduleLazy();
@@ -366,17 +299,7 @@ export class Store {
       if (this.lazy.length) await this.transact(async () => undefined).catch(() => undefined);
       for (const w of this.lazy.splice(0)) w.reject(new Error(`database ${this.file} closed before a lazy write`));
       this.closed = true;
-      const open = [...this.statements.values()];
-      this.statements.clear();
-      await Promise.all(
-        open.map((p) =>
-          p.then(
-            (st) => new Promise<void>((resolve) => st.finalize(() => resolve())),
-            () => undefined,
-          ),
-        ),
-      );
-      await new Promise<void>((resolve) => this.db.close(() => resolve()));
+      await this.db.close().catch(() => undefined);
     });
   }
 }

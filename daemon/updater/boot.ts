@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { resolveStateDir } from '../core/config.js';
+import { resolveStateDir } from '../core/paths.js';
 import { defaultUpdaterRoot } from './layout.js';
 import { bootCheck, readState, recordStop, rollBack } from './switch.js';
 

@@ -194,16 +194,23 @@ export class SerialLink {
   }
 }
 
+const isParity = (p: string): p is 'none' | 'even' | 'odd' => p === 'none' || p === 'even' || p === 'odd';
+
 /**
  * The real serialport binding, loaded on first use so a laptop running the
  * simulated lane never needs the native module.
  */
 export function realSerialEnv(): SerialEnv {
-  let loaded: Promise<SerialBinding> | undefined;
-  const load = () => (loaded ??= import('serialport').then((m) => m.SerialPort.binding as unknown as SerialBinding));
+  let loaded: Promise<typeof import('serialport').SerialPort.binding> | undefined;
+  const load = () => (loaded ??= import('serialport').then((m) => m.SerialPort.binding));
   const binding: SerialBinding = {
     list: async () => (await load()).list(),
-    open: async (options: BindingOpenOptions) => (await load()).open(options),
+    open: async (options: BindingOpenOptions) => {
+      // The platform bindings take only the parities termios knows (serialport's LinuxOpenOptions).
+      const { parity } = options;
+      if (parity !== undefined && !isParity(parity)) throw new Error(`${options.path}: parity "${parity}" is not one of none, even, odd`);
+      return (await load()).open({ ...options, parity });
+    },
   };
   return {
     binding,

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { MockBindingInterface, MockPortBinding } from '@serialport/binding-mock' with { 'resolution-mode': 'require' };
-import type { BindingPort, PortInfo, SerialBinding, SerialEnv } from '../serial/link.js';
+import type { PortInfo, SerialBinding, SerialEnv } from '../serial/link.js';
 
 /** A device's firmware, answering bytes written to it through `port.send`. */
 export interface SimSerialDevice {
@@ -119,7 +119,7 @@ export class SimSerialBus {
 
   readonly binding: SerialBinding = {
     list: async () => this.list(),
-    open: async (options) => this.open(options) as unknown as BindingPort,
+    open: async (options) => this.open(options),
   };
 
   readonly env: SerialEnv = {

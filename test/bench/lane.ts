@@ -25,7 +25,9 @@ export async function benchLane(services: Record<string, Record<string, unknown>
     stateDir,
     daemon,
     async connect(role, clientId) {
-      const c = noDelay(mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: passwords[role]!, reconnectPeriod: 0 }));
+      const c = noDelay(
+        mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: Credentials.passwordOf(passwords, role, clientId), reconnectPeriod: 0 }),
+      );
       await new Promise((r) => c.once('connect', r));
       return c;
     },

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, validateConfig, resolveStateDir } from '../../daemon/core/config.js';
+import { loadConfig, validateConfig } from '../../daemon/core/config.js';
+import { resolveStateDir } from '../../daemon/core/paths.js';
 import { tempDir, startDaemon } from '../helpers/daemon.js';
 
 t.test('no file: every default, the simulated lane', async (t) => {

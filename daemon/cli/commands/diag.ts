@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch, hostname, platform, release, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { create as tarCreate } from 'tar';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { Database } from '../../../broker/persistence/database.js';
 import { loadConfig } from '../../core/config.js';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import { PACKAGE_VERSION } from '../../core/version.js';
@@ -43,18 +43,19 @@ function onPath(tool: string): boolean {
 
 async function integrity(file: string): Promise<Record<string, unknown>> {
   const size = statSync(file).size;
-  return new Promise((done) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
-      if (err) return done({ file: basename(file), sizeBytes: size, result: `cannot open: ${err.message}` });
-      db.all('PRAGMA integrity_check', (e, rows: Array<{ integrity_check: string }>) => {
-        const result = e ? `check failed: ${e.message}` : rows.map((r) => r.integrity_check).join('; ');
-        db.get('PRAGMA journal_mode', (e2, mode: { journal_mode?: string } | undefined) => {
-          db.close();
-          done({ file: basename(file), sizeBytes: size, result, ok: result === 'ok', journalMode: e2 ? undefined : mode?.journal_mode });
-        });
-      });
-    });
-  });
+  let db: Database;
+  try {
+    db = await Database.open(file, { readOnly: true });
+  } catch (err) {
+    return { file: basename(file), sizeBytes: size, result: `cannot open: ${(err as Error).message}` };
+  }
+  const result = await db.all<{ integrity_check: string }>('PRAGMA integrity_check').then(
+    (rows) => rows.map((r) => r.integrity_check).join('; '),
+    (e: Error) => `check failed: ${e.message}`,
+  );
+  const mode = await db.get<{ journal_mode?: string }>('PRAGMA journal_mode').catch(() => undefined);
+  await db.close().catch(() => undefined);
+  return { file: basename(file), sizeBytes: size, result, ok: result === 'ok', journalMode: mode?.journal_mode };
 }
 
 function dependencyVersions(): Record<string, string> {
@@ -139,13 +140,11 @@ export const diag: CliCommand = {
         // not Linux, or a minimal image
       }
       let sqliteVersion: string | undefined;
-      await new Promise<void>((done) => {
-        const db = new sqlite3.Database(':memory:');
-        db.get('SELECT sqlite_version() AS v', (_e, row: { v?: string } | undefined) => {
-          sqliteVersion = row?.v;
-          db.close(() => done());
-        });
-      });
+      const memory = await Database.open(':memory:').catch(() => undefined);
+      if (memory) {
+        sqliteVersion = (await memory.get<{ v?: string }>('SELECT sqlite_version() AS v').catch(() => undefined))?.v;
+        await memory.close().catch(() => undefined);
+      }
       put('versions.json', {
         lanectl: PACKAGE_VERSION,
         laned: rt?.version ?? null,

@@ -60,8 +60,9 @@ export const events: CliCommand = {
           shown.add(ev.id);
           show(ev);
         }
+        if (!ctx.json) for (const u of logs.unreadable) ctx.out(`skipped ${u}`);
       } finally {
-        logs.close();
+        await logs.close();
       }
     }
     for (const ev of held.splice(0)) {

@@ -1,35 +1,23 @@
 import type { CliCommand } from '../context.js';
-import { sim } from './sim.js';
-import { devices } from './devices.js';
-import { status } from './status.js';
-import { creds } from './creds.js';
-import { hashPasswordCommand } from './hash-password.js';
-import { dlq } from './dlq.js';
-import { events } from './events.js';
-import { diag } from './diag.js';
-import { selftest } from './selftest.js';
-import { calibrate } from './calibrate.js';
-import { catalog } from './catalog.js';
-import { journal } from './journal.js';
-import { trace } from './trace.js';
-import { update } from './update.js';
-import { uplink } from './uplink.js';
 
-/** Every lanectl subcommand by name; add new ones here. */
-export const commands: Record<string, CliCommand> = {
-  status: status,
-  creds: creds,
-  'hash-password': hashPasswordCommand,
-  dlq: dlq,
-  events: events,
-  devices,
-  sim,
-  selftest,
-  calibrate,
-  diag,
-  catalog,
-  journal,
-  trace,
-  update,
-  uplink,
+/**
+ * Every lanectl subcommand by name, each loaded only when it is asked for: `lanectl status`
+ * over SSH does not pay for `diag`'s archive writer or `selftest`'s drivers. Add new ones here.
+ */
+export const commands: Record<string, () => Promise<CliCommand>> = {
+  status: async () => (await import('./status.js')).status,
+  creds: async () => (await import('./creds.js')).creds,
+  'hash-password': async () => (await import('./hash-password.js')).hashPasswordCommand,
+  dlq: async () => (await import('./dlq.js')).dlq,
+  events: async () => (await import('./events.js')).events,
+  devices: async () => (await import('./devices.js')).devices,
+  sim: async () => (await import('./sim.js')).sim,
+  selftest: async () => (await import('./selftest.js')).selftest,
+  calibrate: async () => (await import('./calibrate.js')).calibrate,
+  diag: async () => (await import('./diag.js')).diag,
+  catalog: async () => (await import('./catalog.js')).catalog,
+  journal: async () => (await import('./journal.js')).journal,
+  trace: async () => (await import('./trace.js')).trace,
+  update: async () => (await import('./update.js')).update,
+  uplink: async () => (await import('./uplink.js')).uplink,
 };

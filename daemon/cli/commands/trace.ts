@@ -1,9 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
+import { Database } from '../../../broker/persistence/database.js';
 import { CliError, EXIT } from '../client.js';
 import { print, type CliCommand } from '../context.js';
-import type { Envelope } from '../../events/envelope.js';
+import { parseEvent } from '../../events/envelope.js';
+// registers every event schema, which the logged events are checked against
+import '../../events/schemas/index.js';
+import type { DomainEvent } from '../../events/schemas/index.js';
 import { compareBoardTime } from '../../events/clock.js';
 import { money } from '../money.js';
 
@@ -13,19 +16,12 @@ import { money } from '../money.js';
  * directory, so it works while laned is down too.
  */
 
-function openReadOnly(file: string): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(db)));
-  });
-}
-
-function all<T>(db: sqlite3.Database, sql: string, params: unknown[]): Promise<T[]> {
-  return new Promise((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
-}
-
 /** Every outbox log of the state directory (one per service; devices.db holds one per device). */
 export class EventLogs {
-  private constructor(private readonly dbs: sqlite3.Database[]) {}
+  /** Rows that are not a valid event of a known type (file, event id, what is wrong), skipped. */
+  readonly unreadable: string[] = [];
+
+  private constructor(private readonly dbs: Database[]) {}
 
   static async open(stateDir: string): Promise<EventLogs> {
     let files: string[];
@@ -34,42 +30,49 @@ export class EventLogs {
     } catch {
       throw new CliError(`no state directory ${stateDir}; pass --state-dir`, EXIT.noInput);
     }
-    const dbs: sqlite3.Database[] = [];
+    const dbs: Database[] = [];
     for (const f of files) {
-      const db = await openReadOnly(join(stateDir, f)).catch(() => undefined);
+      const db = await Database.open(join(stateDir, f), { readOnly: true }).catch(() => undefined);
       if (!db) continue;
-      const has = await all<{ n: number }>(db, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'", []).catch(() => [{ n: 0 }]);
-      if (has[0].n) dbs.push(db);
-      else db.close();
+      const has = await db.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").catch(() => undefined);
+      if (has?.n) dbs.push(db);
+      else await db.close().catch(() => undefined);
     }
     return new EventLogs(dbs);
   }
 
-  private async query(where: string, params: unknown[]): Promise<Envelope[]> {
-    const out: Envelope[] = [];
+  private async query(where: string, params: unknown[]): Promise<DomainEvent[]> {
+    const out: DomainEvent[] = [];
     for (const db of this.dbs) {
-      for (const r of await all<{ payload: string }>(db, `SELECT payload FROM outbox WHERE ${where}`, params)) out.push(JSON.parse(r.payload) as Envelope);
+      for (const r of await db.all<{ payload: string }>(`SELECT payload FROM outbox WHERE ${where}`, params)) this.read(db.file, r.payload, out);
     }
     return out;
   }
 
-  byTxn(txn: string): Promise<Envelope[]> {
+  /** A logged event, checked against its schema and upcast as a received one is. */
+  private read(file: string, payload: string, out: DomainEvent[]): void {
+    const r = parseEvent(undefined, payload, Number.POSITIVE_INFINITY);
+    if (r.ok) out.push(r.event);
+    else this.unreadable.push(`${file}: event ${r.id ?? '(no id)'}: ${r.reason}`);
+  }
+
+  byTxn(txn: string): Promise<DomainEvent[]> {
     return this.query('txn = ?', [txn]);
   }
 
-  byIds(ids: string[]): Promise<Envelope[]> {
+  byIds(ids: string[]): Promise<DomainEvent[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.query(`id IN (${ids.map(() => '?').join(',')})`, ids);
   }
 
   /** Events caused by any of `ids` (no index on cause: fine for a technician's look). */
-  causedBy(ids: string[]): Promise<Envelope[]> {
+  causedBy(ids: string[]): Promise<DomainEvent[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.query(`json_extract(payload, '$.cause') IN (${ids.map(() => '?').join(',')})`, ids);
   }
 
   /** The last `n` events of every log taken together, oldest first (board time), optionally of one source, type and transaction. */
-  async last(n: number, filter: { source?: string; type?: string; txn?: string }): Promise<Envelope[]> {
+  async last(n: number, filter: { source?: string; type?: string; txn?: string }): Promise<DomainEvent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     for (const key of ['source', 'type', 'txn'] as const) {
@@ -77,32 +80,31 @@ export class EventLogs {
       where.push(`${key} = ?`);
       params.push(filter[key]);
     }
-    const out: Envelope[] = [];
+    const out: DomainEvent[] = [];
     for (const db of this.dbs) {
       // per source: its newest n by seq (a database can hold several sources' logs)
-      const sources = await all<{ source: string }>(db, 'SELECT DISTINCT source FROM outbox', []);
+      const sources = await db.all<{ source: string }>('SELECT DISTINCT source FROM outbox');
       for (const { source } of sources) {
         if (filter.source !== undefined && source !== filter.source) continue;
-        const rows = await all<{ payload: string }>(
-          db,
+        const rows = await db.all<{ payload: string }>(
           `SELECT payload FROM outbox WHERE source = ?${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
           [source, ...params, n],
         );
-        for (const r of rows) out.push(JSON.parse(r.payload) as Envelope);
+        for (const r of rows) this.read(db.file, r.payload, out);
       }
     }
     return out.sort((a, b) => compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq)).slice(-n);
   }
 
-  close(): void {
-    for (const db of this.dbs) db.close();
+  async close(): Promise<void> {
+    await Promise.all(this.dbs.map((db) => db.close().catch(() => undefined)));
   }
 }
 
 /** The events of a transaction (or of one event's transaction) and every event that led to them. */
-export async function collectTrace(logs: EventLogs, key: string): Promise<{ events: Envelope[]; focus?: string; txn?: string }> {
-  const byId = new Map<string, Envelope>();
-  const add = (evs: Envelope[]): string[] => {
+export async function collectTrace(logs: EventLogs, key: string): Promise<{ events: DomainEvent[]; focus?: string; txn?: string }> {
+  const byId = new Map<string, DomainEvent>();
+  const add = (evs: DomainEvent[]): string[] => {
     const fresh: string[] = [];
     for (const e of evs) {
       if (byId.has(e.id)) continue;
@@ -136,65 +138,78 @@ export async function collectTrace(logs: EventLogs, key: string): Promise<{ even
   return { events: [...byId.values()], ...(focus ? { focus } : {}), ...(txn ? { txn } : {}) };
 }
 
+/** The currency an event's data names, if any. */
+function currencyOf(e: DomainEvent): string | undefined {
+  return 'currency' in e.data && typeof e.data.currency === 'string' ? e.data.currency : undefined;
+}
+
 /** One line about an event: what happened, in the words of its data; amounts in `currency` unless the event names its own. */
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- the data of every event type, each read by its own case */
-export function summary(e: Envelope, currency?: string): string {
-  const d = (e.data ?? {}) as Record<string, any>;
-  const cur: string | undefined = typeof d.currency === 'string' ? d.currency : currency;
+export function summary(e: DomainEvent, currency?: string): string {
+  const cur = currencyOf(e) ?? currency;
   switch (e.type) {
     case 'BarcodeScanned':
-      return `${d.symbology} ${d.raw}`;
+      return `${e.data.symbology} ${e.data.raw}`;
     case 'ScanResolved':
-      return d.product ? `${d.product.name}` : `unknown: ${d.reason ?? ''}`;
+      return e.data.product ? `${e.data.product.name}` : `unknown: ${e.data.reason ?? ''}`;
     case 'TransactionStarted':
-      return `${d.txn} on ${d.lane}`;
-    case 'ItemAddedToBasket':
+      return `${e.data.txn} on ${e.data.lane}`;
+    case 'ItemAddedToBasket': {
+      const d = e.data;
       return `${d.line} ${d.name} x${d.quantity} ${money(d.price, cur)}${d.grams !== undefined ? ` (${d.grams} g)` : ''}`;
+    }
     case 'UnknownItemScanned':
-      return `${d.gtin ?? d.code}: ${d.reason}`;
+      return `${e.data.gtin ?? e.data.code}: ${e.data.reason}`;
     case 'ItemRemovalRequested':
-      return `${d.line} to ${d.quantity}`;
+      return `${e.data.line} to ${e.data.quantity}`;
     case 'ItemRemovedFromBasket':
-      return `${d.line} (${d.reason}${d.by ? `, ${d.by}` : ''})`;
+      return `${e.data.line} (${e.data.reason}${e.data.by ? `, ${e.data.by}` : ''})`;
     case 'QuantityChanged':
-      return `${d.line} ${d.from} -> ${d.quantity}`;
+      return `${e.data.line} ${e.data.from} -> ${e.data.quantity}`;
     case 'PaymentRequested':
     case 'PaymentStarted':
-      return `${d.payment} ${money(d.amount, cur)}`;
+      return `${e.data.payment} ${money(e.data.amount, cur)}`;
     case 'PaymentAuthorized':
-      return `${d.payment} ${money(d.amount, cur)} auth ${d.authCode}`;
+      return `${e.data.payment} ${money(e.data.amount, cur)} auth ${e.data.authCode}`;
     case 'PaymentDeclined':
-      return `${d.payment} ${d.reason}`;
+      return `${e.data.payment} ${e.data.reason}`;
     case 'TransactionCompleted':
+      return `total ${money(e.data.total, cur)}`;
     case 'TransactionCancelled':
-      return `total ${money(d.total, cur)}${d.reason ? ` (${d.reason})` : ''}`;
+      return `total ${money(e.data.total, cur)}${e.data.reason ? ` (${e.data.reason})` : ''}`;
     case 'WeightHasChanged':
-      return `${d.grams} g (${d.delta >= 0 ? '+' : ''}${d.delta} g)`;
+      return `${e.data.grams} g (${e.data.delta >= 0 ? '+' : ''}${e.data.delta} g)`;
     case 'ProduceWeighed':
-      return `${d.grams} g`;
+      return `${e.data.grams} g`;
     case 'VerdictRetracted':
-      return `retracts ${d.type} ${d.retracts}`;
+      return `retracts ${e.data.type} ${e.data.retracts}`;
     case 'InterventionRequired':
-      return `${d.intervention} ${d.kind}: ${d.reason}`;
+      return `${e.data.intervention} ${e.data.kind}: ${e.data.reason}`;
     case 'InterventionCleared':
-      return `${d.intervention} ${d.resolution}${d.by ? ` by ${d.by}` : ''}`;
-    case 'OverrideApplied':
+      return `${e.data.intervention} ${e.data.resolution}${e.data.by ? ` by ${e.data.by}` : ''}`;
+    case 'OverrideApplied': {
+      const d = e.data;
       return `${d.intervention} ${d.action} by ${d.by} (${d.method})${d.reason ? `: ${d.reason}` : ''}`;
+    }
+    case 'WeightVerified':
+    case 'ItemNotBagged':
+    case 'UnexpectedItemInBaggingArea':
+    case 'ItemRemovedFromBaggingArea':
+    case 'WeightMismatch': {
+      const d = e.data;
+      const lines = 'lines' in d && d.lines.length ? ` ${d.lines.join(',')}` : '';
+      return `${d.key}${lines} actual ${d.actualG} g expected ${d.expectedG} g`;
+    }
     default:
-      if (typeof d.key === 'string')
-        return `${d.key}${Array.isArray(d.lines) && d.lines.length ? ` ${d.lines.join(',')}` : ''} actual ${d.actualG} g expected ${d.expectedG} g`;
-      return JSON.stringify(d).slice(0, 100);
+      return JSON.stringify(e.data).slice(0, 100);
   }
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
 
 /** The causal tree as text lines: children under the event that caused them, in board order. */
-export function renderTree(events: Envelope[], focus?: string): string[] {
-  const currency = (events.find((e) => typeof (e.data as { currency?: unknown } | undefined)?.currency === 'string')?.data as { currency: string } | undefined)
-    ?.currency;
+export function renderTree(events: DomainEvent[], focus?: string): string[] {
+  const currency = events.map(currencyOf).find((c) => c !== undefined);
   const byId = new Map(events.map((e) => [e.id, e]));
-  const children = new Map<string, Envelope[]>();
-  const roots: Envelope[] = [];
+  const children = new Map<string, DomainEvent[]>();
+  const roots: DomainEvent[] = [];
   for (const e of events) {
     if (e.cause && byId.has(e.cause) && e.cause !== e.id) {
       const list = children.get(e.cause) ?? [];
@@ -202,9 +217,10 @@ export function renderTree(events: Envelope[], focus?: string): string[] {
       children.set(e.cause, list);
     } else roots.push(e);
   }
-  const order = (a: Envelope, b: Envelope): number => compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq);
+  const order = (a: DomainEvent, b: DomainEvent): number =>
+    compareBoardTime(a.at, b.at) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq);
   const lines: string[] = [];
-  const walk = (e: Envelope, prefix: string, last: boolean, top: boolean): void => {
+  const walk = (e: DomainEvent, prefix: string, last: boolean, top: boolean): void => {
     const mark = e.id === focus ? ' <==' : '';
     lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${e.source}#${e.seq} ${e.type}  ${summary(e, currency)}  [${e.id}]${mark}`);
     const kids = (children.get(e.id) ?? []).sort(order);
@@ -223,9 +239,16 @@ export const trace: CliCommand = {
     const logs = await EventLogs.open(ctx.stateDir);
     try {
       const t = await collectTrace(logs, key);
-      print(ctx, t, () => [`${t.txn ? `transaction ${t.txn}` : `event ${key}`}: ${t.events.length} events`, ...renderTree(t.events, t.focus)].join('\n'));
+      const unreadable = logs.unreadable;
+      print(ctx, { ...t, ...(unreadable.length ? { unreadable } : {}) }, () =>
+        [
+          `${t.txn ? `transaction ${t.txn}` : `event ${key}`}: ${t.events.length} events`,
+          ...renderTree(t.events, t.focus),
+          ...unreadable.map((u) => `skipped ${u}`),
+        ].join('\n'),
+      );
     } finally {
-      logs.close();
+      await logs.close();
     }
   },
 };
