@@ -6,10 +6,18 @@ export const OFFSETS_DDL = `CREATE TABLE IF NOT EXISTS uplink_offsets (source TE
 
 /** A replay answers at most this many events (the sources' answerReplay). */
 const REPLAY_MAX = 5000;
-/** Publishes to the store broker awaiting PUBACK, per source. */
-const MAX_INFLIGHT = 500;
+/**
+ * Publishes to the store broker awaiting PUBACK, per source. More do not catch up faster on
+ * two cores, and with 500 the lane's own path waited seconds behind a catch-up (test/bench/uplink.ts).
+ */
+const MAX_INFLIGHT = 20;
+/**
+ * Publishes handed to the store link in one turn of the event loop, per source; the rest
+ * after the lane's own I/O (setImmediate), so a catch-up does not hold up a scan.
+ */
+export const SEND_BATCH = 20;
 /** Events held per source ahead of the next one to send; beyond, they are read again from the log. */
-const MAX_PENDING = 10_000;
+export const MAX_PENDING = 10_000;
 /** A replay request without an end marker in this time is asked again (the source refused it for its rate). */
 const REPLAY_TIMEOUT_MS = 5000;
 
@@ -53,6 +61,8 @@ class SourceState {
   spans: Span[] = [];
   inflight = 0;
   replayAskedAt = 0;
+  /** A pump is scheduled for the next turn of the event loop. */
+  yielded = false;
   alarmed = false;
   dirty = false;
   sent = 0;
@@ -153,7 +163,7 @@ export class Replicator {
     if (ev.log) s.log = ev.log;
     if (seq > s.head) s.head = seq;
     if (seq < s.next || s.pending.has(seq)) return;
-    if (s.pending.size < MAX_PENDING || seq < Math.max(...s.pending.keys())) s.pending.set(seq, { id: ev.id, type: ev.type, log: ev.log, payload });
+    if (seq < s.next + MAX_PENDING) s.pending.set(seq, { id: ev.id, type: ev.type, log: ev.log, payload });
     this.pump(s);
   }
 
@@ -186,10 +196,18 @@ export class Replicator {
   }
 
   private pump(s: SourceState): void {
-    if (!this.o.ready()) return;
-    while (s.inflight < MAX_INFLIGHT) {
+    if (!this.o.ready() || s.yielded) return;
+    for (let handed = 0; s.inflight < MAX_INFLIGHT; handed++) {
       const p = s.pending.get(s.next);
       if (!p) break;
+      if (handed === SEND_BATCH) {
+        s.yielded = true;
+        setImmediate(() => {
+          s.yielded = false;
+          this.pump(s);
+        });
+        break;
+      }
       s.pending.delete(s.next);
       const seq = s.next++;
       if (!this.o.forwards(s.name, p.type)) {
