@@ -217,6 +217,10 @@ export class Weighing {
 
   private isWindowStable(t: number): boolean {
     if (this.recent.length < 2 || this.recent[0].t > t - this.cfg.stableWindowMs) return false;
+    // Readings missed (a late host drops conversions: the chip keeps only the latest) leave
+    // too few to judge by: two taken a ringing period apart look the same (aliasing). At
+    // least a quarter of the window's conversions, or it is not known to be stable.
+    if (this.recent.length < (this.cfg.stableWindowMs * this.cfg.rate) / 4000) return false;
     let sum = 0;
     for (const r of this.recent) sum += r.g;
     const mean = sum / this.recent.length;

@@ -9,43 +9,17 @@
  * summary doc/basket and its page, put together by BasketView). Target: the long
  * basket's p99 within 2x of the short one's. The lane runs in its own process.
  */
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
-import { Credentials } from '../../broker/credentials.js';
+import { benchLane, fmt, pct } from './lane.js';
 import { openBoardClock } from '../../daemon/events/clock.js';
-import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-const fmt = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms (n=${xs.length})`;
-
 async function main(): Promise<void> {
-  const dir = tempDir('laned-bench-');
-  const stateDir = join(dir, 'state');
-  const daemon = await startDaemon({
-    stateDir,
-    configFile: writeConfig(dir, {
-      devices: {},
-      services: {
-        catalog: { enabled: true, scanners: ['benchscan'], demo: true },
-        basket: { enabled: true, produceScales: [] },
-        weightcheck: { enabled: false },
-      },
-    }),
+  const { stateDir, daemon, connect } = await benchLane({
+    catalog: { enabled: true, scanners: ['benchscan'], demo: true },
+    basket: { enabled: true, produceScales: [] },
+    weightcheck: { enabled: false },
   });
-  const passwords = Credentials.readGenerated(stateDir);
-  const connect = async (role: 'technician' | 'service', clientId: string) => {
-    const c = noDelay(
-      mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: Credentials.passwordOf(passwords, role, clientId), reconnectPeriod: 0 }),
-    );
-    await new Promise((r) => c.once('connect', r));
-    return c;
-  };
   const scanner = await connect('service', 'laned-benchscan');
   const docs = await connect('technician', 'bench-basket-docs');
   const tech = await connect('technician', 'bench-basket-tech');

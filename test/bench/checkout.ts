@@ -11,19 +11,17 @@
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import mqtt from 'mqtt';
-import { startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
-import { Credentials } from '../../broker/credentials.js';
 import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store/store.js';
-import { noDelay } from '../../daemon/runtime/mqtt.js';
+import { benchLane, fmt } from './lane.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { gs1CheckDigit } from '../../drivers/barcode/gtin.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
+import type { MqttClient } from 'mqtt';
 import type { Json } from '../helpers/json.js';
 
 /** Resolves at the first message on `client` that `match`es, recording ms since `start` into `into`. */
-function firstMatch(client: mqtt.MqttClient, match: (payload: Buffer) => boolean, start: number, into: number[]): Promise<void> {
+function firstMatch(client: MqttClient, match: (payload: Buffer) => boolean, start: number, into: number[]): Promise<void> {
   return new Promise((resolve) => {
     const on = (_t: string, p: Buffer): void => {
       if (!match(p)) return;
@@ -38,41 +36,19 @@ function firstMatch(client: mqtt.MqttClient, match: (payload: Buffer) => boolean
 /** Scans (and weights) measured: 1,000 make a p99 of the 10 slowest, not of 3. */
 const N = Number(process.env.BENCH_N ?? 1000);
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-const fmt = (xs: number[]): string =>
-  `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
 const gtin = (i: number): string => {
   const body = `20${String(i).padStart(10, '0')}`;
   return body + gs1CheckDigit(body);
 };
 
 async function main(): Promise<void> {
-  const dir = tempDir('laned-bench-');
-  const stateDir = join(dir, 'state');
   // The daemon as the bin runs it (its own process, the bin's node flags); this process only talks to it.
-  const daemon = await startDaemon({
-    stateDir,
-    configFile: writeConfig(dir, {
-      devices: {},
-      services: {
-        catalog: { enabled: true, scanners: ['benchscan'], demo: false },
-        basket: { enabled: true, produceScales: [] },
-        weightcheck: { enabled: true, baggingScales: ['benchbag'], notBaggedTimeoutMs: 600_000 },
-        payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 1 } },
-      },
-    }),
+  const { dir, stateDir, daemon, connect } = await benchLane({
+    catalog: { enabled: true, scanners: ['benchscan'], demo: false },
+    basket: { enabled: true, produceScales: [] },
+    weightcheck: { enabled: true, baggingScales: ['benchbag'], notBaggedTimeoutMs: 600_000 },
+    payment: { enabled: true, terminal: { kind: 'simulated', delayMs: 1 } },
   });
-  const passwords = Credentials.readGenerated(stateDir);
-  const connect = async (role: 'technician' | 'service', clientId: string) => {
-    const c = noDelay(
-      mqtt.connect(daemon.brokerUrl, { clientId, username: role, password: Credentials.passwordOf(passwords, role, clientId), reconnectPeriod: 0 }),
-    );
-    await new Promise((r) => c.once('connect', r));
-    return c;
-  };
   const tech = await connect('technician', 'bench-tech');
   const request = (target: string, cmd: string, args: unknown) =>
     new Promise<Json>((resolve) => {

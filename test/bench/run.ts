@@ -3,9 +3,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import mqtt from 'mqtt';
-import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
+import { freePort, startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
 import { uiLatency } from './ui-latency.js';
 
@@ -17,15 +16,6 @@ const hasMosquitto = (() => {
     return (err as { status?: number }).status !== undefined && (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 })();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, query, sleep } from '../helpers/daemon.js';
+import { healthz, startDaemon, tempDir, writeConfig, query } from '../helpers/daemon.js';
+import { until } from '../helpers/wait.js';
 import { listenNotify } from '../helpers/notify-socket.js';
 import { lanectl } from '../helpers/lanectl.js';
 import { Store, isCorruption } from '../../daemon/store/store.js';
@@ -16,14 +17,6 @@ async function position(stateDir: string): Promise<number> {
     () => [],
   );
   return rows[0]?.last_seq ?? 0;
-}
-
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** Overwrite pages 2 and 3 (SQLite's default page size is 4096) with junk: tables and indexes behind the header break. */
@@ -43,7 +36,7 @@ t.test('a service database damaged before start: degraded, running, says where t
   const first = await startDaemon({ configFile: cfg, stateDir });
   for (const code of ['4006381333931', '5449000000996', '4000000010007'])
     t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
-  await until(async () => (await position(stateDir)) >= 3, 'the sink to apply 3 scanner events');
+  await until(async () => (await position(stateDir)) >= 3, 15_000, 'the sink to apply 3 scanner events');
   t.equal(await first.kill('SIGTERM'), 0);
   const before = await position(stateDir);
   t.ok(before >= 3, `the sink applied scanner events up to seq ${before}`);
@@ -62,9 +55,8 @@ t.test('a service database damaged before start: degraded, running, says where t
     `STATUS= tells systemctl status: ${ready.fields.STATUS}`,
   );
 
-  const res = await fetch(`${d.httpUrl}/healthz`);
-  const health = (await res.json()) as { status: string; reasons: string[] };
-  t.equal(res.status, 200, '/healthz answers 200: degraded is still serving');
+  const { code, body: health } = await healthz<{ status: string; reasons: string[] }>(d);
+  t.equal(code, 200, '/healthz answers 200: degraded is still serving');
   t.equal(health.status, 'degraded');
   t.match(
     health.reasons.join('\n'),
@@ -89,21 +81,22 @@ t.test('a service database damaged before start: degraded, running, says where t
   // scanner's log started empty (its seq continues after the broker's last head)
   t.match(d.lines.join('\n'), /source scanner lost its database: seq continues after \d+/, 'the scanner continues its seq');
   t.equal((await lanectl(stateDir, ['sim', 'scan', '4000000020006', '--device', 'scanner'])).code, 0);
-  await until(async () => (await position(stateDir)) > before, `the sink to apply a scanner event after seq ${before}`);
+  await until(async () => (await position(stateDir)) > before, 15_000, `the sink to apply a scanner event after seq ${before}`);
   const after = await position(stateDir);
   t.ok(after > before, `the sink applied the new scan (position ${after} > ${before})`);
 
   // not a crash loop: still the same process, still pinging the watchdog
-  await sleep(2500);
+  const pingsSinceReady = () => notify.messages.filter((m) => m.fields.WATCHDOG === '1' && m.t > ready.t);
+  await notify.waitFor((m) => m.fields.WATCHDOG === '1' && pingsSinceReady().length >= 3, 10_000, 'a third watchdog ping since READY=1');
   t.equal(d.proc.exitCode, null, 'still running');
-  const pings = notify.messages.filter((m) => m.fields.WATCHDOG === '1' && m.t > ready.t);
+  const pings = pingsSinceReady();
   t.ok(pings.length >= 3, `${pings.length} watchdog pings while degraded: systemd has no reason to restart it`);
   t.equal(await d.kill('SIGTERM'), 0, 'stops cleanly');
 
   // and the next start is clean
   const again = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => again.kill('SIGKILL'));
-  const h2 = (await (await fetch(`${again.httpUrl}/healthz`)).json()) as { status: string; reasons: string[] };
+  const h2 = (await healthz<{ status: string; reasons: string[] }>(again)).body;
   t.equal(h2.status, 'ready', `a restart after the repair is ready (${h2.reasons.join('; ')})`);
   t.equal(await again.kill('SIGTERM'), 0);
 });
@@ -116,7 +109,7 @@ t.test('a broker.db that is not a database: degraded without stored sessions, no
   const cfg = writeConfig(dir, {});
   const d = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  const health = (await (await fetch(`${d.httpUrl}/healthz`)).json()) as { status: string; reasons: string[] };
+  const health = (await healthz<{ status: string; reasons: string[] }>(d)).body;
   t.equal(health.status, 'degraded');
   t.match(
     health.reasons.join('\n'),

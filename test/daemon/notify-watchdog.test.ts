@@ -1,5 +1,6 @@
 import t from 'tap';
 import { startLane } from '../helpers/lane.js';
+import { until } from '../helpers/wait.js';
 import { Watchdog, type LivenessProbe } from '../../daemon/lifecycle/watchdog.js';
 import { Metrics } from '../../daemon/core/metrics.js';
 import { silentLogger } from '../../daemon/core/log.js';
@@ -27,9 +28,8 @@ t.test('pings while every running service answers, withholds while one does not'
   const wd = new Watchdog({ notifier, log: silentLogger(), metrics, everyMs: 100, probes });
   wd.start();
   t.teardown(() => wd.stop());
-  await sleep(650);
-  const healthy = pings();
-  t.ok(healthy >= 4, `${healthy} pings in 650 ms at 100 ms while all answer`);
+  await until(() => pings() >= 4, 10_000, 'four pings at 100 ms while all answer');
+  t.ok(pings() >= 4, `${pings()} pings while all answer`);
 
   // wedge the devices service: a transaction that holds its store's queue
   const devices = lane.daemon.services.find((s) => s.name === 'devices')!;
@@ -38,14 +38,15 @@ t.test('pings while every running service answers, withholds while one does not'
   const held = (devices as unknown as { store: Store }).store.tx(() => gate);
   t.equal(await devices.answers(50), false, 'answers() is false while its store is held');
   const at = pings();
-  await sleep(500);
+  const withheldBefore = wd.state().withheld;
+  await until(() => wd.state().withheld >= withheldBefore + 3, 10_000, 'three ticks withheld');
   t.equal(pings(), at, 'no ping while a service does not answer');
   t.match(wd.state(), { withholding: /no answer within 50 ms from service devices/ }, 'and the state says which');
   t.ok(wd.state().withheld >= 3, 'withheld each tick');
 
   release();
   await held;
-  await sleep(350);
+  await until(() => pings() > at, 10_000, 'a ping after the release');
   t.ok(pings() > at, 'pings resume once it answers');
   t.equal(wd.state().withholding, undefined);
   t.match(await metrics.registry.metrics(), /laned_watchdog_withheld_total\{reason="service"\} [1-9]/);
@@ -55,10 +56,11 @@ t.test('with nothing to probe it pings; after stop() it does not', async (t) => 
   const { notifier, pings } = recorder();
   const wd = new Watchdog({ notifier, log: silentLogger(), metrics: new Metrics({ defaults: false }), everyMs: 50, probes: () => [] });
   wd.start();
-  await sleep(300);
+  await until(() => pings() >= 3, 10_000, 'three pings');
   wd.stop();
   t.ok(pings() >= 3, 'no probes: pings');
   const stopped = pings();
+  // the subject is silence after stop(): three periods of 50 ms
   await sleep(150);
   t.equal(pings(), stopped, 'no ping after stop()');
 });

@@ -1,8 +1,10 @@
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, LANECTL } from '../helpers/daemon.js';
+import { query, startDaemon, tempDir, writeConfig, LANECTL } from '../helpers/daemon.js';
+import { defaultSimulatedDevices } from '../../drivers/registry.js';
 import type { Json } from '../helpers/json.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 // The foundation's promise to a new user: start with defaults, watch BarcodeScanned
 // with mosquitto_sub, drive the simulated devices with lanectl.
@@ -18,7 +20,7 @@ function lanectl(stateDir: string, ...args: string[]): Promise<{ code: number; o
 t.test('the default simulated lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
-  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  const d = await startDaemon({ configFile: writeConfig(dir, {}, { demoScans: true }), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
   const password = (await lanectl(stateDir, 'creds', 'technician')).out.trim();
   t.ok(password.length >= 16, 'lanectl creds prints the technician password');
@@ -38,18 +40,41 @@ t.test('the default simulated lane', async (t) => {
       ...more,
     ]);
 
-  const sub = subscribe(['evt/+/BarcodeScanned'], ['-C', '4', '-W', '20']);
-  const exited = new Promise((r) => sub.on('exit', r));
+  // the retained doc/devices comes right after the SUBACK: the scans' subscription is in place
+  const sub = subscribe(['evt/+/BarcodeScanned', 'doc/devices'], ['-W', '30']);
+  t.teardown(() => sub.kill());
   let out = '';
   sub.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  await new Promise((r) => setTimeout(r, 300));
+  const lines = (topic: RegExp) =>
+    out
+      .split('\n')
+      .slice(0, -1)
+      .filter((l) => topic.test(l.slice(0, l.indexOf(' '))));
+  await waitUntil(() => lines(/^doc\/devices$/).length > 0, 20_000, 'the retained doc/devices at mosquitto_sub');
   const scan = await lanectl(stateDir, 'sim', 'scan', '4006381333931');
   t.equal(scan.code, 0, `lanectl sim scan: ${scan.err}`);
-  t.equal(await exited, 0, 'mosquitto_sub saw 4 scans (3 scripted + 1)');
-  const events = out
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)) as { source: string; data: { gtin?: string; raw: string } });
+  type Scanned = { source: string; data: { gtin?: string; raw: string } };
+  const scanned = () => lines(/BarcodeScanned$/).map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)) as Scanned);
+  await waitUntil(() => scanned().some((e) => e.data.raw === '4006381333931'), 20_000, 'the scan at mosquitto_sub');
+  const events = scanned();
+  // the demo script's scans, 3 to 7 s after start, are in the scanner's log whether or not they came before the subscription
+  const script = (defaultSimulatedDevices().scanner!.script as Array<{ code: string }>).map((x) => x.code);
+  const logged = async () =>
+    (
+      await query<{ raw: string }>(
+        join(stateDir, 'devices.db'),
+        "SELECT json_extract(payload, '$.data.raw') AS raw FROM outbox WHERE source = 'scanner' AND type = 'BarcodeScanned' ORDER BY seq",
+      )
+    ).map((r) => r.raw);
+  await waitUntil(
+    async () => {
+      const l = await logged();
+      return l.length >= script.length + 1;
+    },
+    20_000,
+    'the demo scans',
+  );
+  t.same([...(await logged())].sort(), [...script, '4006381333931'].sort(), 'the demo script scanned its codes by itself, and the one scan more');
   t.ok(
     events.every((e) => e.source === 'scanner'),
     'source is the device name',
@@ -88,14 +113,14 @@ t.test('the default simulated lane', async (t) => {
   });
   const scannerIn = (doc: Json): string | undefined => (doc.devices as Array<{ name: string; state: string }>).find((x) => x.name === 'scanner')?.state;
   const until = async (what: string, ok: () => boolean): Promise<void> => {
-    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(ok, 10_000, what);
     t.ok(ok(), what);
   };
   await until('the retained doc/devices arrives on subscribe', () => seen.some((m) => m.topic === 'doc/devices'));
   t.equal(scannerIn(seen.find((m) => m.topic === 'doc/devices')!.body), 'ok', 'the scanner is ok in it');
   t.equal((await lanectl(stateDir, 'sim', 'unplug', 'scanner')).code, 0);
   await until('doc/devices says disconnected', () => seen.some((m) => m.topic === 'doc/devices' && scannerIn(m.body) === 'disconnected'));
-  await new Promise((r) => setTimeout(r, 1600)); // several presence polls while it is gone
+  await new Promise((r) => setTimeout(r, 1600)); // the subject: several presence polls while it is gone, each must stay silent
   t.equal((await lanectl(stateDir, 'sim', 'replug', 'scanner')).code, 0);
   await until(
     'doc/devices says ok again',
@@ -105,7 +130,7 @@ t.test('the default simulated lane', async (t) => {
   await until('DeviceStatus ok after the replug', () =>
     seen.some((m) => m.topic === 'evt/scanner/DeviceStatus' && (m.body as { data: { state: string } }).data.state === 'ok'),
   );
-  await new Promise((r) => setTimeout(r, 300)); // room for a wrongly repeated one to arrive
+  await new Promise((r) => setTimeout(r, 300)); // the subject is silence: room for a wrongly repeated one to arrive
   const statuses = seen
     .filter((m) => m.topic === 'evt/scanner/DeviceStatus')
     .map((m) => m.body as { source: string; data: { device?: string; state: string } });

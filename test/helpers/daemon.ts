@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { stringify } from 'yaml';
 
 import { PACKAGE_ROOT } from '../../daemon/core/paths.js';
+import { defaultSimulatedDevices } from '../../drivers/registry.js';
 
 export const ROOT = PACKAGE_ROOT;
 export const LANED = join(ROOT, 'dist/daemon/main.js');
@@ -15,10 +16,23 @@ export function tempDir(prefix = 'laned-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Write a YAML config with ports 0 (the kernel picks free ones) unless given. */
-export function writeConfig(dir: string, config: Record<string, unknown>): string {
+/**
+ * The simulated lane of drivers/registry.ts without the scanner's demo scans: a
+ * test's scans are the test's own, and an idle lane stays idle.
+ */
+export function quietSimulatedDevices(): Record<string, Record<string, unknown>> {
+  const { script: _demo, ...scanner } = defaultSimulatedDevices().scanner!;
+  return { ...defaultSimulatedDevices(), scanner };
+}
+
+/**
+ * Write a YAML config with ports 0 (the kernel picks free ones) unless given, and
+ * without `devices` the quiet simulated lane (`demoScans` keeps the scanner's script).
+ */
+export function writeConfig(dir: string, config: Record<string, unknown>, opts: { demoScans?: boolean } = {}): string {
   const file = join(dir, 'laned.yaml');
   const merged = {
+    ...(opts.demoScans ? {} : { devices: quietSimulatedDevices() }),
     ...config,
     broker: { port: 0, ...(config.broker as object | undefined) },
     http: { port: 0, ...(config.http as object | undefined) },
@@ -149,6 +163,12 @@ export async function query<T = Record<string, unknown>>(file: string, sql: stri
       });
     });
   });
+}
+
+/** GET /healthz of a running lane: the HTTP status and the parsed body. */
+export async function healthz<T = Record<string, unknown>>(lane: { httpUrl: string }): Promise<{ code: number; body: T }> {
+  const res = await fetch(`${lane.httpUrl}/healthz`);
+  return { code: res.status, body: (await res.json()) as T };
 }
 
 /** Deterministic PRNG so a failing run can be repeated with its seed. */

@@ -5,7 +5,7 @@ import { createLogger } from '../../daemon/core/log.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { noDelay } from '../../daemon/runtime/mqtt.js';
 import type { Role } from '../../daemon/core/config.js';
-import { tempDir } from './daemon.js';
+import { quietSimulatedDevices, tempDir } from './daemon.js';
 
 export interface InProcessLane {
   daemon: Daemon;
@@ -17,9 +17,12 @@ export interface InProcessLane {
   stop(): Promise<void>;
 }
 
-/** A daemon in this process, ports picked by the kernel, logs captured. */
+/** A daemon in this process, ports picked by the kernel, logs captured; without `devices` the quiet simulated lane. */
 export async function startLane(config: Record<string, unknown>, stateDir = tempDir()): Promise<InProcessLane> {
-  const cfg = validateConfig({ ...config, broker: { port: 0, ...(config.broker as object) }, http: { port: 0, ...(config.http as object) } }, 'test');
+  const cfg = validateConfig(
+    { devices: quietSimulatedDevices(), ...config, broker: { port: 0, ...(config.broker as object) }, http: { port: 0, ...(config.http as object) } },
+    'test',
+  );
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -57,14 +60,4 @@ export async function startLane(config: Record<string, unknown>, stateDir = temp
   };
 }
 
-export function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = async (): Promise<void> => {
-      if (await cond()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 20);
-    };
-    void tick();
-  });
-}
+export { until } from './wait.js';

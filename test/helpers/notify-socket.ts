@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 
 /** One datagram the daemon sent to NOTIFY_SOCKET. */
@@ -16,6 +17,11 @@ export interface NotifyListener {
   messages: NotifyMessage[];
   /** Resolves with the first message (already received or later) that matches. */
   waitFor(pred: (m: NotifyMessage) => boolean, timeoutMs?: number, what?: string): Promise<NotifyMessage>;
+  /**
+   * Resolves once every datagram sent before the call is in `messages`: a marker
+   * datagram of its own is queued behind them on the socket and read after them.
+   */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +50,12 @@ while True:
     print(json.dumps({"t": str(t), "pid": pid, "raw": data.decode("utf-8", "replace")}), flush=True)
 `;
 
+const SEND = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(sys.argv[2].encode(), sys.argv[1])
+`;
+
 /** A NOTIFY_SOCKET listener: a python3 AF_UNIX datagram socket, as PID 1 would have. */
 export async function listenNotify(dir: string): Promise<NotifyListener> {
   const path = join(dir, 'notify.sock');
@@ -51,6 +63,7 @@ export async function listenNotify(dir: string): Promise<NotifyListener> {
   const messages: NotifyMessage[] = [];
   const waiters: Array<{ pred: (m: NotifyMessage) => boolean; resolve: (m: NotifyMessage) => void }> = [];
   let buf = '';
+  let flushes = 0;
   let listening: () => void = () => undefined;
   const ready = new Promise<void>((resolve, reject) => {
     listening = resolve;
@@ -83,7 +96,7 @@ export async function listenNotify(dir: string): Promise<NotifyListener> {
     }
   });
   await ready;
-  return {
+  const listener: NotifyListener = {
     path,
     messages,
     waitFor(pred, timeoutMs = 20_000, what = 'a matching notify message') {
@@ -103,6 +116,11 @@ export async function listenNotify(dir: string): Promise<NotifyListener> {
         });
       });
     },
+    async flush() {
+      const mark = `X_LANED_TEST_FLUSH=${++flushes}`;
+      await promisify(execFile)('python3', ['-c', SEND, path, mark]);
+      await listener.waitFor((m) => m.raw === mark, 10_000, `the marker ${mark}`);
+    },
     async close() {
       if (proc.exitCode !== null) return;
       const gone = new Promise((r) => proc.once('exit', r));
@@ -110,4 +128,5 @@ export async function listenNotify(dir: string): Promise<NotifyListener> {
       await gone;
     },
   };
+  return listener;
 }

@@ -10,13 +10,13 @@ import { realGpioEnv } from '../../drivers/gpio/line.js';
 import { parseConfig } from '../../drivers/config.js';
 import { realEnv } from '../../drivers/env.js';
 import { Recorder } from '../../drivers/sim/record.js';
+import { until } from './wait.js';
 
 const ROOT = '/sys/class/gpio';
 const file = (line: number, name: string): string => readFileSync(join(ROOT, `gpio${line}`, name), 'utf8').trim();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Whether gpio<line> is still exported once the fake sysfs has taken in the unexport (it answers asynchronously), or after 5 s. */
 async function stillExported(line: number): Promise<boolean> {
-  for (let waited = 0; waited < 5000 && existsSync(join(ROOT, `gpio${line}`)); waited += 20) await sleep(20);
+  await until(() => !existsSync(join(ROOT, `gpio${line}`)), 5000).catch(() => undefined);
   return existsSync(join(ROOT, `gpio${line}`));
 }
 
@@ -37,11 +37,9 @@ async function lamp(bcm: number, line: number, activeLow: boolean) {
   await driver.set('off');
   r.off = file(line, 'value');
   await driver.set('blink');
+  // both levels within 5 s (what the value file showed is the result; the parent asserts it)
   const seen = new Set<string>();
-  for (let i = 0; i < 14; i++) {
-    seen.add(file(line, 'value'));
-    await sleep(100);
-  }
+  await until(() => seen.add(file(line, 'value')).size === 2, 5000).catch(() => undefined);
   r.blink = [...seen].sort();
   await driver.stop();
   r.exportedAfterStop = await stillExported(line);

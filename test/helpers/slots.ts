@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ROOT, tempDir } from './daemon.js';
+import { ROOT, quietSimulatedDevices, tempDir } from './daemon.js';
 import { slotPath, stateFilePath, switchCurrent, type Slot } from '../../daemon/updater/layout.js';
 import { readUpdaterState, writeUpdaterState } from '../../daemon/updater/state-file.js';
 import { linkGood } from '../../daemon/updater/switch.js';
-import { defaultSimulatedDevices } from '../../drivers/registry.js';
 
 /**
  * How a test version of laned misbehaves: `crash` exits 1 at start, `hang` never
@@ -67,9 +66,7 @@ export function installedLane(updater: Record<string, unknown> = {}): TestLane {
   switchCurrent(root, 'a');
   linkGood(root, 'a');
   const config = join(dir, 'laned.yaml');
-  // the simulated lane without the scanner's demo scans: a test's shopper is the test's own, and an idle lane stays idle
-  const { script: _demo, ...scanner } = defaultSimulatedDevices().scanner!;
-  const devices = { ...defaultSimulatedDevices(), scanner };
+  const devices = quietSimulatedDevices();
   writeFileSync(
     config,
     stringify({ broker: { port: 0 }, http: { port: 0 }, devices, updater: { root, tries: 3, trialSeconds: 2, leaseSeconds: 30, ...updater } }),

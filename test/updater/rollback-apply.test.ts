@@ -2,16 +2,14 @@ import t from 'tap';
 
 // several starts of laned under a loaded machine: more than the default 300 s per file
 t.setTimeout(1_200_000);
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { payloadTarball } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/daemon.js';
 import { lanectl, technician } from '../helpers/lanectl.js';
 import { rolledBack } from '../helpers/rollback-case.js';
 import { FLAWS, installedLane } from '../helpers/slots.js';
 import { supervise } from '../helpers/supervisor.js';
-import { defaultSimulatedDevices } from '../../drivers/registry.js';
 import { retainedDoc } from '../../daemon/cli/lane-doc.js';
 import { loadSigningKey, writeBundle } from '../../daemon/updater/bundle.js';
 import { ownCompatible } from '../../daemon/updater/manifest.js';
@@ -28,9 +26,6 @@ t.test('a bundle whose laned crashes at start, applied with lanectl, is rolled b
   const made = await lanectl(join(keys, 'state'), ['update', 'keygen', 'store-2026', '--out', keys]);
   t.equal(made.code, 0, `keygen: ${made.err}`);
   const lane = installedLane({ trialSeconds: 4, keys: [{ id: 'store-2026', file: join(keys, 'store-2026.pub') }] });
-  // no shopper: the simulated scanner without its demo scans, so the lane is idle for the switch
-  const { script: _demo, ...scanner } = defaultSimulatedDevices().scanner!;
-  writeFileSync(lane.config, stringify({ ...parse(readFileSync(lane.config, 'utf8')), devices: { ...defaultSimulatedDevices(), scanner } }));
   const file = join(keys, 'laned-0.1.1.bundle');
   await writeBundle({
     out: file,

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, sleep, query } from '../../helpers/daemon.js';
+import { startDaemon, tempDir, writeConfig, query } from '../../helpers/daemon.js';
+import { eventually, until } from '../../helpers/wait.js';
 import { lanectl, lanectlInteractive, generatedPasswords, technician, type CliResult } from '../../helpers/lanectl.js';
 import { request } from '../../../daemon/cli/client.js';
 import { verifyHash } from '../../../broker/credentials.js';
@@ -16,11 +17,9 @@ t.setTimeout(600_000);
 t.test('lanectl against a running lane', async (t) => {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
-  const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
+  // items not bagged raise their alarm after a second, the shortest the weight check allows
+  const d = await startDaemon({ configFile: writeConfig(dir, { services: { weightcheck: { enabled: true, notBaggedTimeoutMs: 1000 } } }), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  // the simulated scanner scans three codes 3-7 s after start; let them pass so
-  // that the scans below are the ones the tests make
-  await sleep(7500);
 
   t.test('usage', async (t) => {
     const none = await lanectl(stateDir, []);
@@ -47,8 +46,12 @@ t.test('lanectl against a running lane', async (t) => {
   });
 
   t.test('status', async (t) => {
-    // the simulated scanner's scripted items were never bagged: their alarms are open and block the shopper
-    const busy = await lanectl(stateDir, ['status', '--json']);
+    // items scanned and never bagged: the weight alarm is open and blocks the shopper
+    for (const code of ['4006381333931', '5449000000996']) t.equal((await lanectl(stateDir, ['sim', 'scan', code, '--device', 'scanner'])).code, 0);
+    const busy = await eventually(async () => {
+      const r = await lanectl(stateDir, ['status', '--json']);
+      return json<{ alarms: Array<{ reason: string }> }>(r).alarms.some((a) => /not put in the bagging area/.test(a.reason)) ? r : undefined;
+    }, 'the alarm of the unbagged items');
     t.equal(busy.code, 1, 'not ready while blocking alarms are open: exit 1');
     const b = json<{ status: string; alarms: Array<{ kind: string; reason: string; txn: string }> }>(busy);
     t.equal(b.status, 'attention', 'attention, not ready');
@@ -58,13 +61,12 @@ t.test('lanectl against a running lane', async (t) => {
       /^lane: attention\n {2}alarm I-\d+ weight: Item L\d was not put in the bagging area \(txn T-\d+\) since /m,
     );
     const c = await technician(stateDir, d.brokerUrl);
-    await request(c, 'basket', 'Cancel', { reason: 'test: the scripted scans' });
+    await request(c, 'basket', 'Cancel', { reason: 'test: the unbagged items' });
     c.end(true);
-    let r = busy;
-    for (let i = 0; i < 100 && r.code !== 0; i++) {
-      await sleep(100);
-      r = await lanectl(stateDir, ['status', '--json']);
-    }
+    const r = await eventually(async () => {
+      const x = await lanectl(stateDir, ['status', '--json']);
+      return x.code === 0 ? x : undefined;
+    }, 'lanectl status to exit 0 after the cancel');
     t.equal(r.code, 0, 'ready: exit 0');
     const s = json<{
       status: string;
@@ -106,8 +108,10 @@ t.test('lanectl against a running lane', async (t) => {
     t.equal(r.code, 0, 'all ok: exit 0');
     t.equal(json<unknown[]>(r).length, 9);
     t.match(json(await lanectl(stateDir, ['sim', 'unplug', 'produce-scale', '--json'])), { device: 'produce-scale', action: 'unplug' });
-    await sleep(300);
-    const down = await lanectl(stateDir, ['devices', '--json']);
+    const down = await eventually(async () => {
+      const x = await lanectl(stateDir, ['devices', '--json']);
+      return x.code === 0 ? undefined : x;
+    }, 'lanectl devices to see the produce scale gone');
     t.equal(down.code, 1, 'a device down: exit 1');
     t.equal(json<Array<{ name: string; state: string }>>(down).find((x) => x.name === 'produce-scale')?.state, 'disconnected');
     t.equal((await lanectl(stateDir, ['sim', 'replug', 'produce-scale'])).code, 0);
@@ -119,8 +123,8 @@ t.test('lanectl against a running lane', async (t) => {
   });
 
   t.test('events tail', async (t) => {
-    // --count N: the last N events from the sources' logs at once (the scanner's
-    // scripted scans after start are there), then new ones as they come
+    // --count N: the last N events from the sources' logs at once (the scans of
+    // the status test are there), then new ones as they come
     const tail = lanectlInteractive(stateDir, ['events', 'tail', '--source', 'scanner', '--type', 'BarcodeScanned', '--count', '2', '--json']);
     t.teardown(() => tail.proc.kill('SIGKILL'));
     await tail.waitOut(/^(.*\n){2}/);
@@ -287,7 +291,7 @@ t.test('lanectl against a running lane', async (t) => {
     await lanectl(stateDir, ['sim', 'input', 'keyswitch', 'off']);
 
     await lanectl(stateDir, ['sim', 'unplug', 'scanner']);
-    await sleep(300);
+    await until(async () => (await lanectl(stateDir, ['devices', '--json'])).code !== 0, 10_000, 'the scanner to be disconnected');
     const unplugged = await lanectl(stateDir, ['selftest', 'scanner', '--json', '--timeout', '1']);
     t.equal(unplugged.code, 1, 'a disconnected device fails at once');
     t.match(json(unplugged), { ok: false, checks: [{ name: 'state', ok: false, detail: /^disconnected/ }] });
@@ -310,13 +314,11 @@ t.test('lanectl dlq: list, retry and drop real dead letters', async (t) => {
   t.teardown(() => d.kill('SIGKILL'));
   const tally = async () => (await query<{ n: number }>(join(stateDir, 'probe-sink.db'), 'SELECT n FROM probe_tally ORDER BY n')).map((r) => r.n);
 
-  let listed: Array<{ service: string; n: number; event_id: string; reason: string; topic: string }> = [];
-  for (let i = 0; i < 100 && listed.length < 2; i++) {
-    await sleep(100);
+  type Listed = Array<{ service: string; n: number; event_id: string; reason: string; topic: string }>;
+  const listed = await eventually(async () => {
     const r = await lanectl(stateDir, ['dlq', 'list', '--json']);
-    t.equal(r.code, 0);
-    listed = json<typeof listed>(r);
-  }
+    return r.code === 0 && json<Listed>(r).length >= 2 ? json<Listed>(r) : undefined;
+  }, 'two dead letters in lanectl dlq list');
   t.equal(listed.length, 2, 'two dead letters');
   t.ok(
     listed.every((x) => x.service === 'probe-sink' && x.topic === 'evt/probe/ProbeTick' && /refuse tick [24] \(failTicks\)/.test(x.reason)),

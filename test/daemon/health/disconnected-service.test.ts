@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, sleep } from '../../helpers/daemon.js';
+import { healthz, startDaemon, tempDir, writeConfig } from '../../helpers/daemon.js';
+import { eventually } from '../../helpers/wait.js';
 import { listenNotify } from '../../helpers/notify-socket.js';
 import { lanectl } from '../../helpers/lanectl.js';
 
@@ -14,16 +15,6 @@ interface ServiceRow {
   state: string;
   connected: boolean;
   detail?: string;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 t.test('a service cut from the broker is not running: /healthz, lanectl status and STATUS= say so', async (t) => {
@@ -44,11 +35,10 @@ t.test('a service cut from the broker is not running: /healthz, lanectl status a
   d.proc.kill('SIGUSR2');
   await d.waitFor(/broker connection of laned-basket cut/);
 
-  const health = await until(async () => {
-    const res = await fetch(`${d.httpUrl}/healthz`);
-    const body = (await res.json()) as { status: string; reasons: string[]; services: ServiceRow[] };
+  const health = await eventually(async () => {
+    const { code, body } = await healthz<{ status: string; reasons: string[]; services: ServiceRow[] }>(d);
     const basket = body.services.find((s) => s.name === 'basket');
-    return basket?.state === 'disconnected' ? { code: res.status, body, basket } : undefined;
+    return basket?.state === 'disconnected' ? { code, body, basket } : undefined;
   }, '/healthz to show the basket disconnected');
   t.equal(health.basket.connected, false);
   t.match(health.basket.detail, /not connected to the broker \(clientId laned-basket\)/, 'the detail says what is wrong');
@@ -66,9 +56,9 @@ t.test('a service cut from the broker is not running: /healthz, lanectl status a
 
   // let it back: running again everywhere
   d.proc.kill('SIGUSR2');
-  await until(
+  await eventually(
     async () => {
-      const body = (await (await fetch(`${d.httpUrl}/healthz`)).json()) as { status: string };
+      const { body } = await healthz<{ status: string }>(d);
       return body.status === 'ready' ? true : undefined;
     },
     'the lane to be ready again once the basket reconnects',

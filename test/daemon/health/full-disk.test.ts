@@ -2,8 +2,10 @@ import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { chromium } from 'playwright-core';
-import { startDaemon, tempDir, writeConfig, sleep, type RunningDaemon } from '../../helpers/daemon.js';
+import { healthz, startDaemon, tempDir, writeConfig, type RunningDaemon } from '../../helpers/daemon.js';
+import { eventually } from '../../helpers/wait.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../e2e/helpers/kiosk.js';
 
 // The state directory on a small tmpfs in a private mount namespace (unshare(1)
@@ -31,21 +33,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string; 
 /** Run a command in the daemon's mount namespace, where the tmpfs is. */
 const inLane = (d: RunningDaemon, cmd: string[]) => run('nsenter', ['-t', String(d.proc.pid), '-m', ...cmd]);
 
-async function health(d: RunningDaemon): Promise<{ code: number; body: Health }> {
-  const res = await fetch(`${d.httpUrl}/healthz`);
-  return { code: res.status, body: (await res.json()) as Health };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 t.test('a filling state disk: degraded before the first lost write, failed when writes fail, the shopper asked to scan again', async (t) => {
   t.equal(process.getuid?.(), 0, 'runs as root, as CI does (mount namespaces need CAP_SYS_ADMIN)');
   const dir = tempDir();
@@ -69,13 +56,19 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
   t.teardown(() => d.kill('SIGKILL'));
 
   const password = (JSON.parse((await inLane(d, ['cat', join(stateDir, 'credentials.json')])).out) as { technician: string }).technician;
-  const mqtt = ['-h', '127.0.0.1', '-p', String(d.brokerPort), '-u', 'technician', '-P', password, '-q', '1'];
+  const asTechnician = ['-h', '127.0.0.1', '-p', String(d.brokerPort), '-u', 'technician', '-P', password, '-q', '1'];
   let n = 0;
   const scan = () =>
-    run('mosquitto_pub', [...mqtt, '-t', 'cmd/sim/Scan', '-m', JSON.stringify({ id: `fill-${++n}`, args: { code: '4006381333931', device: 'scanner' } })]);
+    run('mosquitto_pub', [
+      ...asTechnician,
+      '-t',
+      'cmd/sim/Scan',
+      '-m',
+      JSON.stringify({ id: `fill-${++n}`, args: { code: '4006381333931', device: 'scanner' } }),
+    ]);
   // doc/devices as a reader outside the lane sees it (the screen reads the same document)
   const docs: Array<{ lostScans?: { count: number; last?: { device: string; reason: string } } }> = [];
-  const sub = spawn('mosquitto_sub', [...mqtt, '-t', 'doc/devices']);
+  const sub = spawn('mosquitto_sub', [...asTechnician, '-t', 'doc/devices']);
   t.teardown(() => sub.kill());
   let buf = '';
   sub.stdout.on('data', (b: Buffer) => {
@@ -96,15 +89,15 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
     () => (globalThis as { laned?: { state: { online: boolean; docs: { devices?: unknown } } } }).laned?.state.docs.devices !== undefined,
   );
 
-  const first = await health(d);
+  const first = await healthz<Health>(d);
   t.equal(first.body.status, 'ready', `ready on an empty tmpfs: ${first.body.reasons.join('; ')}`);
   t.equal(first.body.stateDisk?.totalBytes, TMPFS_MB * 1024 * 1024, 'the state disk is the tmpfs');
 
   // nearly full: less than health.diskMinFreeMB left, every write still fits
   const free = first.body.stateDisk!.freeBytes;
   t.equal((await inLane(d, ['fallocate', '-l', String(free - 3 * 1024 * 1024), join(stateDir, 'filler-1')])).code, 0, 'filled to 3 MB free');
-  const nearly = await until(async () => {
-    const h = await health(d);
+  const nearly = await eventually(async () => {
+    const h = await healthz<Health>(d);
     return h.body.reasons.some((r) => /^disk .*: nearly full/.test(r)) ? h : undefined;
   }, 'the nearly-full alarm');
   t.equal(nearly.body.status, 'degraded', 'degraded: the lane still sells');
@@ -114,14 +107,18 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
     /nearly full: \d+\.\d MB free of 48\.0 MB \(alarm below 6\.0 MB, health\.diskMinFreeMB\)/,
     'the alarm says how much is left and the key',
   );
-  const seqBefore = nearly.body.services.find((s) => s.name === 'devices')!.lastSeq;
+  // a scan is stored once the scanner publishes it from its outbox
+  const scans = await mqtt.connectAsync(d.brokerUrl, { clientId: 'full-disk-scans', username: 'technician', password, reconnectPeriod: 0 });
+  t.teardown(() => scans.end(true));
+  await scans.subscribeAsync('evt/scanner/BarcodeScanned', { qos: 1 });
+  const stored = new Promise((resolve) => scans.once('message', resolve));
   t.equal((await scan()).code, 0);
-  await until(async () => ((await health(d)).body.services.find((s) => s.name === 'devices')!.lastSeq > seqBefore ? true : undefined), 'the scan to be stored');
+  await stored;
   t.notOk(
     docs.some((x) => x.lostScans),
     'the alarm came before any scan was lost',
   );
-  t.equal((await health(d)).body.status, 'degraded', 'still degraded, not failed, while writes succeed');
+  t.equal((await healthz<Health>(d)).body.status, 'degraded', 'still degraded, not failed, while writes succeed');
 
   // full: nothing more fits
   const dd = await inLane(d, ['dd', 'if=/dev/zero', `of=${join(stateDir, 'filler-2')}`, 'bs=64k']);
@@ -129,7 +126,7 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
   let sent = 0;
   for (; sent < 60 && !docs.some((x) => x.lostScans); sent++) {
     t.equal((await scan()).code, 0);
-    await until(async () => (docs.some((x) => x.lostScans) ? true : undefined), 'a lost scan', 1500).catch(() => undefined);
+    await eventually(async () => (docs.some((x) => x.lostScans) ? true : undefined), 'a lost scan', 1500).catch(() => undefined);
   }
   const lost = docs.find((x) => x.lostScans)?.lostScans;
   t.ok(lost, `doc/devices reports the lost scan after ${sent} scans on the full disk`);
@@ -140,8 +137,8 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
   await page.getByTestId('message').filter({ hasText: 'please scan the item again' }).waitFor({ timeout: 15_000 });
   t.ok(await page.getByTestId('message').filter({ hasText: 'please scan the item again' }).isVisible(), 'the screen asks the shopper to scan again');
 
-  const failed = await until(async () => {
-    const h = await health(d);
+  const failed = await eventually(async () => {
+    const h = await healthz<Health>(d);
     return h.body.status === 'failed' ? h : undefined;
   }, 'health failed');
   t.equal(failed.code, 503, 'failed answers 503');
@@ -155,5 +152,5 @@ t.test('a filling state disk: degraded before the first lost write, failed when 
 
   // space again: the lane mends without a restart
   t.equal((await inLane(d, ['rm', join(stateDir, 'filler-1'), join(stateDir, 'filler-2')])).code, 0);
-  await until(async () => ((await health(d)).body.status === 'ready' ? true : undefined), 'ready again once there is room');
+  await eventually(async () => ((await healthz<Health>(d)).body.status === 'ready' ? true : undefined), 'ready again once there is room');
 });

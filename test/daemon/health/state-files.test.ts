@@ -1,7 +1,8 @@
 import t from 'tap';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, tempDir, writeConfig, sleep, query, type RunningDaemon } from '../../helpers/daemon.js';
+import { healthz, startDaemon, tempDir, writeConfig, query, type RunningDaemon } from '../../helpers/daemon.js';
+import { eventually } from '../../helpers/wait.js';
 import { lanectl } from '../../helpers/lanectl.js';
 
 // The state directory's small files fail safe: a damaged board epoch is
@@ -15,21 +16,6 @@ interface Health {
   reasons: string[];
   epoch: number;
   statusLine: string;
-}
-
-async function health(d: RunningDaemon): Promise<{ code: number; body: Health }> {
-  const res = await fetch(`${d.httpUrl}/healthz`);
-  return { code: res.status, body: (await res.json()) as Health };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** The epochs of the scanner's logged events (devices.db outbox). */
@@ -49,16 +35,16 @@ t.test('a damaged board-epoch.json: the epoch goes on from the highest the store
   writeFileSync(join(stateDir, 'board-epoch.json'), JSON.stringify({ epoch: 58, bootId: 'an-earlier-boot' }));
   const cfg = writeConfig(dir, {});
   const first = await startDaemon({ configFile: cfg, stateDir });
-  t.equal((await health(first)).body.epoch, 59, 'a new boot: epoch 59');
+  t.equal((await healthz<Health>(first)).body.epoch, 59, 'a new boot: epoch 59');
   t.equal((await lanectl(stateDir, ['sim', 'scan', '4006381333931', '--device', 'scanner'])).code, 0);
-  await until(async () => ((await scannerEpochs(stateDir)).includes(59) ? true : undefined), 'a scan logged at epoch 59');
+  await eventually(async () => ((await scannerEpochs(stateDir)).includes(59) ? true : undefined), 'a scan logged at epoch 59');
   t.equal(await first.kill('SIGTERM'), 0);
 
   // torn by a power cut: zeros where the JSON was
   writeFileSync(join(stateDir, 'board-epoch.json'), Buffer.alloc(24));
   const d = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  const h = await health(d);
+  const h = await healthz<Health>(d);
   t.equal(h.body.epoch, 60, 'the epoch moves on past the 59 the devices log holds, never back to 1');
   t.equal(h.body.status, 'degraded');
   t.equal(h.code, 200);
@@ -71,7 +57,7 @@ t.test('a damaged board-epoch.json: the epoch goes on from the highest the store
   t.equal(readdirSync(stateDir).filter((f) => f.startsWith('board-epoch.json.corrupt-')).length, 1, 'the damaged file is kept');
   t.equal((JSON.parse(readFileSync(join(stateDir, 'board-epoch.json'), 'utf8')) as { epoch: number }).epoch, 60, 'and the recovered epoch persisted');
   t.equal((await lanectl(stateDir, ['sim', 'scan', '5449000000996', '--device', 'scanner'])).code, 0);
-  const epochs = await until(async () => {
+  const epochs = await eventually(async () => {
     const e = await scannerEpochs(stateDir);
     return e.includes(60) ? e : undefined;
   }, 'a scan logged at epoch 60');
@@ -92,7 +78,7 @@ t.test('a damaged credentials.json: moved aside, new passwords, the technician t
   writeFileSync(join(stateDir, 'credentials.json'), '{"driver": "abc', { mode: 0o600 });
   const d = await startDaemon({ configFile: writeConfig(dir, {}), stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  const h = await health(d);
+  const h = await healthz<Health>(d);
   t.equal(h.body.status, 'degraded', 'the lane starts, degraded');
   t.match(
     h.body.reasons.join('\n'),
@@ -117,10 +103,10 @@ t.test('credentials.json deleted while laned runs: noticed, written again with t
   t.teardown(() => d.kill('SIGKILL'));
   const file = join(stateDir, 'credentials.json');
   const before = readFileSync(file, 'utf8');
-  t.equal((await health(d)).body.status, 'ready');
+  t.equal((await healthz<Health>(d)).body.status, 'ready');
   rmSync(file);
-  const h = await until(async () => {
-    const x = await health(d);
+  const h = await eventually(async () => {
+    const x = await healthz<Health>(d);
     return x.body.status === 'degraded' ? x : undefined;
   }, 'the deletion to be noticed');
   t.match(h.body.reasons.join('\n'), /credentials\.json was deleted while laned ran .*; written again with the passwords in use/);
@@ -142,7 +128,7 @@ t.test('a damaged payment-terminal.db degrades the lane like any other database'
   closeSync(fd);
   const d = await startDaemon({ configFile: cfg, stateDir });
   t.teardown(() => d.kill('SIGKILL'));
-  const h = await health(d);
+  const h = await healthz<Health>(d);
   t.equal(h.body.status, 'degraded');
   t.match(h.body.reasons.join('\n'), /payment-terminal\.db failed its integrity check .*; moved aside to .*payment-terminal\.db\.corrupt-\S+/);
   t.match(h.body.statusLine, /^degraded \(database payment-terminal\.db corrupt, moved aside\)/);

@@ -161,3 +161,23 @@ t.test('zero() is refused when unstable or out of range', async (t) => {
   for (let i = 100; i < 200; i++) w.push(ZERO + 140 * 20, i * 12.5);
   t.match(w.zero(), { ok: false, reason: /zero-setting range/ });
 });
+
+t.test('readings missed (a late host): too few in the window to call the platter stable', async (t) => {
+  const cfg = { ...base, division: 2, thresholdG: 2 };
+  const w = new Weighing(cfg, { zeroCounts: ZERO, countsPerGram: 20 });
+  const period = 1000 / cfg.rate;
+  const changes: number[] = [];
+  const push = (g: number, tMs: number): void => {
+    const out = w.push(Math.round(ZERO + g * 20), tMs);
+    if (out.changed) changes.push(out.changed.grams);
+  };
+  let tMs = 0;
+  for (; tMs < 2000; tMs += period) push(606, tMs);
+  t.same(changes, [606], 'settled at 606 g while every conversion is read');
+  // the load rings at 5 Hz towards 350 g; a host that reads once per ringing period sees
+  // the same 356 g each time, and the conversions between are lost
+  for (let i = 0; i < 20; i++, tMs += 200) push(356, tMs);
+  t.same(changes, [606], 'no stable reading from one conversion in 200 ms');
+  for (const end = tMs + 1000; tMs < end; tMs += period) push(350, tMs);
+  t.equal(changes.at(-1), 350, 'the settled load once the conversions are read again');
+});
