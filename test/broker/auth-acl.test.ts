@@ -87,6 +87,7 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
       '-m',
       '{}',
     ]);
+    // the subject is silence: room for a wrongly delivered message to arrive
     await new Promise((r) => setTimeout(r, 300));
     t.same(seen, [], 'nothing delivered');
     t.equal(await refusedCount(lane, 'acl-publish'), before + 3, 'each refusal counted');

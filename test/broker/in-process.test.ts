@@ -101,6 +101,8 @@ t.test('an in-process client: credentials checked, messages both ways, the broke
   refused.end(true);
 
   const got: string[] = [];
+  let onSubscribed!: () => void;
+  const subscribed = new Promise<void>((r) => (onSubscribed = r));
   const client = connectClient({
     url: 'mqtt://unused.invalid:1',
     stream: () => broker.connectInProcess(),
@@ -112,7 +114,7 @@ t.test('an in-process client: credentials checked, messages both ways, the broke
     onMessage: async (_topic, payload) => {
       got.push(payload.toString());
     },
-    onSubscribed: () => undefined,
+    onSubscribed: () => onSubscribed(),
   });
   t.teardown(() => client.end(true));
   await whenConnected(client, 5000);
@@ -122,7 +124,7 @@ t.test('an in-process client: credentials checked, messages both ways, the broke
   const heard: string[] = [];
   outside.on('message', (_topic, p) => heard.push(p.toString()));
   await outside.subscribeAsync('evt/inproc/+', { qos: 1 });
-  await new Promise((r) => setTimeout(r, 100));
+  await subscribed;
   await outside.publishAsync('evt/outside/Hello', 'from tcp', { qos: 1 });
   await client.publishAsync('evt/inproc/Hello', 'from memory', { qos: 1 });
   await until(() => got.length === 1 && heard.length === 1, 5000, 'both messages');

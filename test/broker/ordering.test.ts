@@ -44,6 +44,7 @@ t.test('overlapping subscriptions still give one copy', async (t) => {
   await new Promise((r) => reader.subscribe(['doc/#', 'doc/+', 'doc/ordering-test'], { qos: 1 }, r));
   const docs = await lane.connect('service', 'laned-docs');
   await publish(docs, 'doc/ordering-test', '{}');
+  // the subject is silence: room for a wrongly delivered second copy to arrive
   await new Promise((r) => setTimeout(r, 300));
   t.same(got, ['doc/ordering-test']);
 });

@@ -25,7 +25,7 @@ t.test(`SIGKILL at random moments loses and duplicates nothing (seed ${seed})`, 
   let kills = 0;
   while (kills < 5 || (kills < 12 && (await tally()) < TOTAL * 0.9)) {
     const d = await startDaemon({ configFile, stateDir });
-    await sleep(30 + Math.floor(random() * 700));
+    await sleep(30 + Math.floor(random() * 700)); // the subject: a kill at a random point of the work
     const how = await d.kill('SIGKILL');
     if (how !== 'SIGKILL') t.comment(d.lines.slice(-8).join('\n'));
     t.equal(how, 'SIGKILL', `kill ${kills + 1} by SIGKILL (still running until then)`);
@@ -35,6 +35,7 @@ t.test(`SIGKILL at random moments loses and duplicates nothing (seed ${seed})`, 
 
   const d = await startDaemon({ configFile, stateDir });
   for (let i = 0; i < 600 && (await tally()) < TOTAL; i++) await sleep(100);
+  // the subject is silence: room for a wrongly repeated apply before the counts are read
   await sleep(500);
   t.equal(await d.kill('SIGTERM'), 0, 'graceful stop exits 0');
 

@@ -88,6 +88,7 @@ t.test('inbox: order, gaps, duplicates and bad input', async (t) => {
     await publish(fake, 'evt/fake/ProbeTick', log[12]);
     await publish(fake, `replay/fake/probe-sink`, log[5]);
     await until(async () => (await tally(lane)).length === 12, 10_000, 'tick 12');
+    // the subject is silence: room for a wrongly applied second copy
     await new Promise((r) => setTimeout(r, 200));
     t.same(
       (await tally(lane)).filter((r) => r.applied !== 1),

@@ -39,9 +39,10 @@ t.test('relay: a backlog larger than the in-memory cache, with commits going on 
   // And more while it drains, in bursts of small transactions that outrun it.
   for (let i = 0; i < 594; i++) {
     await emit(5);
-    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1)); // the pacing of the bursts, not a wait
   }
   await until(() => got.length >= 3000, 20_000, '3,000 events at the subscriber');
+  // the subject is silence: room for a wrongly repeated event to arrive
   await new Promise((r) => setTimeout(r, 200));
   t.equal(got.length, 3000, 'each once');
   t.same(
