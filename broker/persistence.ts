@@ -8,7 +8,7 @@ import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
 import { decodePacket, encodePacket, type StoredPacket } from './persistence/codec.js';
 import { Database, type SqlValue } from './persistence/database.js';
 import { DirtyKeys } from './persistence/dirty-keys.js';
-import { GroupCommit } from './persistence/group-commit.js';
+import { Batcher } from './persistence/batcher.js';
 import { OutgoingQueue, type QueueEntry } from './persistence/outgoing-queue.js';
 import { SCHEMA, SCHEMA_VERSION, TableWriter } from './persistence/schema.js';
 
@@ -147,7 +147,12 @@ export class SqlitePersistence {
   private db: Database | undefined;
   private brokerRef: BrokerRef | undefined;
   private destroyed: Promise<void> | undefined;
-  private readonly commits = new GroupCommit(() => this.commitDirty());
+  /**
+   * Group commit: every write requested before the next flush starts shares one
+   * transaction (commitDirty writes everything dirty when it is called); the writes of
+   * one turn of the event loop wait for each other.
+   */
+  private readonly commits = new Batcher({ flush: () => this.commitDirty(), start: 'turn' });
 
   private readonly retained = new Map<string, StoredPacket>();
   private readonly subscriptions = new Map<string, Map<string, { rec: SubRecord; ord: number }>>();
@@ -173,7 +178,7 @@ export class SqlitePersistence {
 
   /** A delivery-state write: awaited, or (deliveryWritesBehind) left to the next group commit. */
   private deliveryWrite(): Promise<void> {
-    const p = this.commits.request();
+    const p = this.commits.add();
     return this.writesBehind ? Promise.resolve() : p;
   }
 
@@ -218,7 +223,7 @@ export class SqlitePersistence {
       await db.exec(SCHEMA);
       await this.load(db);
       this.db = db;
-      await this.commits.request();
+      await this.commits.add();
     } catch (err) {
       this.db = undefined;
       await db?.close().catch(() => undefined);
@@ -319,7 +324,7 @@ export class SqlitePersistence {
       this.putSubscription(client.id, sub.topic, rec, undefined);
       this.dirty.sub(client.id, sub.topic);
     }
-    return this.commits.request();
+    return this.commits.add();
   }
 
   async removeSubscriptions(client: ClientRef, topics: string[]): Promise<void> {
@@ -331,7 +336,7 @@ export class SqlitePersistence {
         changed = true;
       }
     }
-    if (changed) return this.commits.request();
+    if (changed) return this.commits.add();
   }
 
   async subscriptionsByClient(client: ClientRef): Promise<PersistedSubscription[]> {
@@ -350,7 +355,7 @@ export class SqlitePersistence {
 
   async cleanSubscriptions(client: ClientRef): Promise<void> {
     this.assertOpen();
-    if (this.dropSubscriptions(client.id)) return this.commits.request();
+    if (this.dropSubscriptions(client.id)) return this.commits.add();
   }
 
   getClientList(topic: string): Readable {
@@ -494,7 +499,7 @@ export class SqlitePersistence {
     getOrCreate(this.incoming, client.id, () => new Map()).set(messageId, stored);
     this.dirty.incomingPacket(client.id, messageId);
     if (!this.seen.has(client.id)) this.markSeen(client.id, this.aliveNow());
-    return this.commits.request();
+    return this.commits.add();
   }
 
   async incomingGetPacket(client: ClientRef, packet: StoredPacket): Promise<StoredPacket> {
@@ -512,13 +517,13 @@ export class SqlitePersistence {
     }
     if (store.size === 0) this.incoming.delete(client.id);
     this.dirty.incomingPacket(client.id, messageId);
-    return this.commits.request();
+    return this.commits.add();
   }
 
   /** [MQTT-3.1.2-6] a clean session discards the QoS 2 packets of the previous one. */
   async cleanIncoming(client: ClientRef): Promise<void> {
     this.assertOpen();
-    if (this.dropIncoming(client.id)) return this.commits.request();
+    if (this.dropIncoming(client.id)) return this.commits.add();
   }
 
   private dropIncoming(clientId: string): boolean {
@@ -539,7 +544,7 @@ export class SqlitePersistence {
     this.wills.set(client.id, copyPacket(packet));
     this.dirty.wills.add(client.id);
     if (!this.seen.has(client.id)) this.markSeen(client.id, this.aliveNow());
-    return this.commits.request();
+    return this.commits.add();
   }
 
   async getWill(client: ClientRef): Promise<StoredPacket | undefined> {
@@ -553,7 +558,7 @@ export class SqlitePersistence {
     if (!will) return undefined;
     this.wills.delete(client.id);
     this.dirty.wills.add(client.id);
-    await this.commits.request();
+    await this.commits.add();
     return will;
   }
 
@@ -572,7 +577,7 @@ export class SqlitePersistence {
   async touchClient(clientId: string): Promise<void> {
     this.assertOpen();
     this.markSeen(clientId, this.aliveNow());
-    return this.commits.request();
+    return this.commits.add();
   }
 
   /**
@@ -608,7 +613,7 @@ export class SqlitePersistence {
       if (this.owners.delete(clientId)) this.dirty.owners.add(clientId);
       changed = true;
     }
-    if (changed) await this.commits.request();
+    if (changed) await this.commits.add();
     return removed;
   }
 
@@ -623,7 +628,7 @@ export class SqlitePersistence {
     if (this.owners.get(clientId) === principal) return;
     this.owners.set(clientId, principal);
     this.dirty.owners.add(clientId);
-    return this.commits.request();
+    return this.commits.add();
   }
 
   /**
@@ -649,7 +654,7 @@ export class SqlitePersistence {
       this.removeEntry(queue!, entry);
       messages++;
     }
-    if (filters.length || messages) await this.commits.request();
+    if (filters.length || messages) await this.commits.add();
     return { filters, messages };
   }
 
@@ -683,10 +688,10 @@ export class SqlitePersistence {
   async destroy(): Promise<void> {
     if (!this.destroyed) {
       this.destroyed = (async () => {
-        await this.commits.drain();
+        await this.commits.idle();
         const db = this.db;
         if (!db) return;
-        await this.commits.request().catch(() => undefined);
+        await this.commits.add().catch(() => undefined);
         this.db = undefined;
         await db.close();
       })();

@@ -6,6 +6,7 @@ import { dataProblem, latestVersion } from './schema.js';
 import { newEventId, type Envelope } from './envelope.js';
 import type { DomainEvent } from './schemas/index.js';
 import { evt, svcHead } from '../../broker/topics.js';
+import { Batcher } from '../../broker/persistence/batcher.js';
 
 export const OUTBOX_DDL = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -84,6 +85,12 @@ export class Outbox {
   /** PUBACKed seqs not yet marked sent in the table. */
   private ackBatch: number[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
+  /**
+   * The marks, one UPDATE per cut of ackBatch, written one after the other. A cut is made
+   * when the count or the timer says, even while a mark is being written: the marks are
+   * whole batches here, so the batcher never merges two (maxBatch 1).
+   */
+  private readonly marks = new Batcher<number[]>({ flush: ([seqs]) => this.mark(seqs), maxBatch: 1 });
   private marking: Promise<void> = Promise.resolve();
   private drainWaiters: Array<() => void> = [];
   private sinceprune = 0;
@@ -280,24 +287,21 @@ export class Outbox {
     this.ackTimer = undefined;
     const batch = this.ackBatch;
     this.ackBatch = [];
-    if (batch.length > 0) {
-      this.marking = this.marking.then(async () => {
-        try {
-          await this.opts.store.lazyRun(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [
-            this.opts.source,
-            ...batch,
-          ]);
-          this.sinceprune += batch.length;
-          if (this.sinceprune >= 1000) {
-            this.sinceprune = 0;
-            await this.prune();
-          }
-        } catch (err) {
-          this.opts.log.warn({ err: (err as Error).message }, 'could not mark events sent; they will be sent again');
-        }
-      });
-    }
+    if (batch.length > 0) this.marking = this.marks.add(batch);
     return this.marking;
+  }
+
+  private async mark(batch: number[]): Promise<void> {
+    try {
+      await this.opts.store.lazyRun(`UPDATE outbox SET sent = 1 WHERE source = ? AND seq IN (${batch.map(() => '?').join(',')})`, [this.opts.source, ...batch]);
+      this.sinceprune += batch.length;
+      if (this.sinceprune >= 1000) {
+        this.sinceprune = 0;
+        await this.prune();
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'could not mark events sent; they will be sent again');
+    }
   }
 
   private headTimer: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@ import { renameSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database, type Params, type Row, type RunResult } from '../../broker/persistence/database.js';
 import type { Logger } from '../core/log.js';
+import { Batcher } from '../../broker/persistence/batcher.js';
 
 export type { Params, Row } from '../../broker/persistence/database.js';
 
@@ -102,7 +103,12 @@ export class Store {
   private closed = false;
   /** Writes waiting to ride along with the next transaction (lazyRun). */
   private lazy: LazyWrite[] = [];
-  private lazyTimer: NodeJS.Timeout | undefined;
+  /**
+   * Commits the lazy writes alone when no transaction took them within LAZY_MS. The
+   * writes themselves wait in `lazy`, not in the batcher: the next transaction on the
+   * queue takes them, whichever comes first.
+   */
+  private readonly lazyCommits = new Batcher({ flush: () => this.flushLazy(), start: LAZY_MS });
   private failing: WriteFailure | undefined;
 
   private constructor(
@@ -230,11 +236,7 @@ export class Store {
   }
 
   private scheduleLazy(): void {
-    if (this.lazyTimer || this.lazy.length === 0) return;
-    this.lazyTimer = setTimeout(() => {
-      this.lazyTimer = undefined;
-      this.flushLazy().catch(() => undefined);
-    }, LAZY_MS);
+    if (this.lazy.length > 0) void this.lazyCommits.add();
   }
 
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
@@ -295,7 +297,7 @@ export class Store {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.enqueue(async () => {
-      clearTimeout(this.lazyTimer);
+      this.lazyCommits.cancel(new Error(`database ${this.file} closed`));
       if (this.lazy.length) await this.transact(async () => undefined).catch(() => undefined);
       for (const w of this.lazy.splice(0)) w.reject(new Error(`database ${this.file} closed before a lazy write`));
       this.closed = true;

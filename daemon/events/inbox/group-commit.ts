@@ -2,6 +2,7 @@ import type { Store, Tx } from '../../store/store.js';
 import type { Logger } from '../../core/log.js';
 import type { DomainEvent } from '../schemas/index.js';
 import { KeyedExecutor } from '../executor.js';
+import { Batcher } from '../../../broker/persistence/batcher.js';
 import type { LogRestart } from './restarts.js';
 
 /** The event a unit of work applies. */
@@ -39,8 +40,12 @@ export interface Work {
  * source is reset and the broker redelivers.
  */
 export class GroupCommitQueue {
-  private queue: Work[] = [];
-  private flushing: Promise<void> | undefined;
+  /**
+   * An event that restarts its source's log moves the position down: it commits in a
+   * batch of its own, after everything queued before it. Each unit settles itself (in a
+   * batch, or one by one after a failure), so the batcher's own promise is not used.
+   */
+  private readonly batches: Batcher<Work>;
   private readonly generation = new Map<string, number>();
 
   constructor(
@@ -58,19 +63,18 @@ export class GroupCommitQueue {
       /** A unit that could neither be applied nor given up. */
       reset(source: string): Promise<void>;
     },
-  ) {}
+  ) {
+    this.batches = new Batcher<Work>({ flush: (batch) => this.flush(batch), maxBatch: opts.maxBatch, alone: (w) => !!w.event?.restart });
+  }
 
   /** Resolves when every queued unit is committed. */
-  async idle(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  idle(): Promise<void> {
+    return this.batches.idle();
   }
 
   enqueue(key: string, source: string, run: (tx: Tx) => Promise<void>, extra: Pick<Work, 'giveUp' | 'what' | 'event'> = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ key, source, gen: this.generation.get(source) ?? 0, run, tries: 0, ...extra, resolve, reject });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
+      void this.batches.add({ key, source, gen: this.generation.get(source) ?? 0, run, tries: 0, ...extra, resolve, reject });
     });
   }
 
@@ -85,35 +89,28 @@ export class GroupCommitQueue {
     return true;
   }
 
-  private async flush(): Promise<void> {
-    const max = this.opts.maxBatch;
-    while (this.queue.length > 0) {
-      // An event that restarts its source's log moves the position down: it commits in a
-      // batch of its own, after everything queued before it.
-      let n = 1;
-      if (!this.queue[0].event?.restart) while (n < this.queue.length && n < max && !this.queue[n].event?.restart) n++;
-      const batch = this.queue.splice(0, n).filter((w) => !this.stale(w));
-      if (batch.length === 0) continue;
-      let results: PromiseSettledResult<void>[] = [];
-      try {
-        await this.opts.store.tx(async (tx) => {
-          const fresh = await this.opts.markSeen(tx, batch);
-          const keyed = new KeyedExecutor();
-          results = await Promise.allSettled(batch.map((w) => keyed.run(w.key, () => (w.event ? this.opts.apply(tx, w.event, fresh.has(w)) : w.run(tx)))));
-          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failed) throw failed.reason;
-        });
-        this.opts.committed(batch.length);
-        for (const w of batch) w.resolve();
-      } catch (err) {
-        // One unit failed (or the commit did): each again in a transaction of its own.
-        batch.forEach((w, i) => {
-          const r = results[i];
-          if (r?.status === 'rejected') this.failed(w, (r.reason as Error).message);
-        });
-        if (!results.length) this.opts.log.warn({ err: (err as Error).message }, `a batch of ${batch.length} events did not commit; applying them one by one`);
-        await this.runAlone(batch);
-      }
+  private async flush(queued: Work[]): Promise<void> {
+    const batch = queued.filter((w) => !this.stale(w));
+    if (batch.length === 0) return;
+    let results: PromiseSettledResult<void>[] = [];
+    try {
+      await this.opts.store.tx(async (tx) => {
+        const fresh = await this.opts.markSeen(tx, batch);
+        const keyed = new KeyedExecutor();
+        results = await Promise.allSettled(batch.map((w) => keyed.run(w.key, () => (w.event ? this.opts.apply(tx, w.event, fresh.has(w)) : w.run(tx)))));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      });
+      this.opts.committed(batch.length);
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      // One unit failed (or the commit did): each again in a transaction of its own.
+      batch.forEach((w, i) => {
+        const r = results[i];
+        if (r?.status === 'rejected') this.failed(w, (r.reason as Error).message);
+      });
+      if (!results.length) this.opts.log.warn({ err: (err as Error).message }, `a batch of ${batch.length} events did not commit; applying them one by one`);
+      await this.runAlone(batch);
     }
   }
 
