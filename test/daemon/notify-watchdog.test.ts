@@ -41,6 +41,9 @@ t.test('pings while every running service answers, withholds while one does not'
   const withheldBefore = wd.state().withheld;
   await until(() => wd.state().withheld >= withheldBefore + 3, 10_000, 'three ticks withheld');
   t.equal(pings(), at, 'no ping while a service does not answer');
+  // a loaded machine may also block the event loop past its bound for a tick: then that is
+  // the reason of the moment; a tick later it names the service again
+  await until(() => /no answer within 50 ms from service devices/.test(wd.state().withholding ?? ''), 10_000, 'the state names the service');
   t.match(wd.state(), { withholding: /no answer within 50 ms from service devices/ }, 'and the state says which');
   t.ok(wd.state().withheld >= 3, 'withheld each tick');
 
