@@ -40,7 +40,7 @@ t.test('lanectl catalog, journal and trace', async (t) => {
     t.match(one.out, /TOTAL +0\.99 EUR/);
     t.match(one.out, new RegExp(`payment ${txn}-P1: authorized auth [0-9]{6} card \\(simulated\\)`));
     const none = await lanectl(s.stateDir, 'journal', 'T-9999');
-    t.equal(none.code, 1);
+    t.equal(none.code, 65, 'no such transaction: EX_DATAERR, as for no such device');
     t.match(none.err, /no transaction T-9999 in the journal/);
   });
 
