@@ -1,3 +1,4 @@
+import type { Static } from '@sinclair/typebox';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
@@ -101,12 +102,19 @@ export class CommandRunner {
   }
 }
 
+/** One command's spec from its contract and handler. The runtime checks `args` against `contract.args` before `key` or `handle` sees them. */
+function specOf<C extends CommandContract>(contract: C, h: CommandHandler<C>): CommandSpec {
+  const { key } = h;
+  return {
+    args: contract.args,
+    ...(key ? { key: (args: unknown) => key(args as Static<C['args']>) } : {}),
+    handle: (args, tx, meta) => h.handle(args as Static<C['args']>, tx, meta),
+  };
+}
+
 /** A service's commands for its ServiceLogic: each handler with the `args` schema of its contract. */
 export function commandSpecs<C extends CommandContracts>(contracts: C, handlers: CommandHandlers<C>): Record<string, CommandSpec> {
-  return Object.fromEntries(
-    Object.entries(contracts).map(([name, c]) => {
-      const h = handlers[name] as unknown as CommandHandler<CommandContract>;
-      return [name, { args: c.args, ...(h.key ? { key: h.key } : {}), handle: h.handle } satisfies CommandSpec];
-    }),
-  );
+  const specs: Record<string, CommandSpec> = {};
+  for (const name of Object.keys(contracts) as Array<keyof C & string>) specs[name] = specOf(contracts[name], handlers[name]);
+  return specs;
 }
