@@ -10,14 +10,13 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
-import type { MqttClient } from 'mqtt';
 import { request } from '../../../../daemon/cli/client.js';
 import { retainedDoc } from '../../../../daemon/cli/lane-doc.js';
 import { query } from '../../../helpers/daemon.js';
 import { ean13 } from '../../../helpers/lanectl.js';
 import { until } from '../../../helpers/lane.js';
 import { storeBroker } from '../../../helpers/store-broker.js';
-import { startLaneFor } from './fixture.js';
+import { startLaneFor, storeConsole } from './fixture.js';
 
 const PEN = '04006381333931';
 const COLA = '05449000000996';
@@ -62,21 +61,8 @@ t.test('store IT commands', async (t) => {
   });
   t.teardown(() => lane.kill('SIGKILL'));
   const prefix = 'store/store-6/lane/lane-3';
-  const it: MqttClient = await b.connect('store-it-console');
+  const { it, send } = await storeConsole(b, lane, prefix);
   t.teardown(() => it.end(true));
-  const replies = new Map<string, Record<string, unknown>[]>();
-  it.on('message', (topic, payload) => {
-    const id = topic.split('/').pop()!;
-    replies.set(id, [...(replies.get(id) ?? []), JSON.parse(payload.toString('utf8')) as Record<string, unknown>]);
-  });
-  await it.subscribeAsync(`${prefix}/reply/+`, { qos: 1 });
-  await until(async () => ((await lane.status()) as { uplink: { connected: boolean } }).uplink.connected, 30_000, 'the uplink connected');
-  const send = async (name: string, cmd: unknown, n = 1): Promise<Record<string, unknown>> => {
-    const id = (cmd as { id: string }).id;
-    await it.publishAsync(`${prefix}/cmd/${name}`, JSON.stringify(cmd), { qos: 1 });
-    await until(() => (replies.get(id)?.length ?? 0) >= n, 60_000, `the reply to ${name} ${id}`);
-    return replies.get(id)![n - 1];
-  };
   const price = async (gtin: string): Promise<number> => ((await request(lane.tech, 'catalog', 'Show', { gtin })) as { price: number }).price;
 
   t.equal(await price(PEN), 129, 'the demo catalog’s price to begin with');

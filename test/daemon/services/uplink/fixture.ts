@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { request } from '../../../../daemon/cli/client.js';
 import { startDaemon, tempDir, writeConfig, type RunningDaemon } from '../../../helpers/daemon.js';
 import { technician } from '../../../helpers/lanectl.js';
+import { until } from '../../../helpers/wait.js';
 import { uplinkConfig, type StoreBroker } from '../../../helpers/store-broker.js';
 
 export interface Lane {
@@ -139,4 +140,30 @@ export function audit(
   const missing: number[] = [];
   for (let s = 1; s <= upTo; s++) if (!firstId.has(s)) missing.push(s);
   return { outOfOrder, duplicates, sameIdDuplicates, missing };
+}
+
+/** Store IT's console on the store broker: sends `…/cmd/<name>` to one lane and waits for the `n`th reply on `…/reply/<id>`. */
+export interface StoreConsole {
+  it: MqttClient;
+  send: (name: string, cmd: { id: string; [field: string]: unknown }, n?: number) => Promise<Record<string, unknown>>;
+}
+
+/** Connects store IT's console to the lane's prefix once the lane's uplink is connected. */
+export async function storeConsole(b: StoreBroker, lane: Lane, prefix: string): Promise<StoreConsole> {
+  const it = await b.connect('store-it-console');
+  const replies = new Map<string, Record<string, unknown>[]>();
+  it.on('message', (topic, payload) => {
+    const id = topic.split('/').pop()!;
+    replies.set(id, [...(replies.get(id) ?? []), JSON.parse(payload.toString('utf8')) as Record<string, unknown>]);
+  });
+  await it.subscribeAsync(`${prefix}/reply/+`, { qos: 1 });
+  await until(async () => ((await lane.status()) as { uplink: { connected: boolean } }).uplink.connected, 30_000, 'the uplink connected');
+  return {
+    it,
+    send: async (name, cmd, n = 1) => {
+      await it.publishAsync(`${prefix}/cmd/${name}`, JSON.stringify(cmd), { qos: 1 });
+      await until(() => (replies.get(cmd.id)?.length ?? 0) >= n, 60_000, `the reply to ${name} ${cmd.id}`);
+      return replies.get(cmd.id)![n - 1]!;
+    },
+  };
 }

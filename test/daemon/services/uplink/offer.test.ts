@@ -11,14 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { MqttClient } from 'mqtt';
 import { sha256File } from '../../../../daemon/updater/bundle.js';
 import { readUpdaterState } from '../../../../daemon/updater/state-file.js';
 import { bundle, keyPair, payloadTarball, slotsRoot } from '../../../helpers/bundle.js';
 import { query, tempDir } from '../../../helpers/daemon.js';
 import { until } from '../../../helpers/lane.js';
 import { storeBroker } from '../../../helpers/store-broker.js';
-import { startLaneFor } from './fixture.js';
+import { startLaneFor, storeConsole } from './fixture.js';
 
 const key = keyPair('store-2026');
 
@@ -49,17 +48,9 @@ t.test("store IT's update offer reaches the updater", async (t) => {
   });
   t.teardown(() => lane.kill('SIGKILL'));
   const prefix = 'store/store-8/lane/lane-2';
-  const it: MqttClient = await b.connect('store-it-console');
+  const { it, send: sendTo } = await storeConsole(b, lane, prefix);
   t.teardown(() => it.end(true));
-  const replies = new Map<string, Record<string, unknown>>();
-  it.on('message', (topic, payload) => replies.set(topic.split('/').pop()!, JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
-  await it.subscribeAsync(`${prefix}/reply/+`, { qos: 1 });
-  await until(async () => ((await lane.status()) as { uplink: { connected: boolean } }).uplink.connected, 30_000, 'the uplink connected');
-  const send = async (cmd: { id: string; by: string; args: unknown }): Promise<Record<string, unknown>> => {
-    await it.publishAsync(`${prefix}/cmd/Offer`, JSON.stringify(cmd), { qos: 1 });
-    await until(() => replies.has(cmd.id), 60_000, `the reply to Offer ${cmd.id}`);
-    return replies.get(cmd.id)!;
-  };
+  const send = (cmd: { id: string; by: string; args: unknown }): Promise<Record<string, unknown>> => sendTo('Offer', cmd);
   const stateOf = () => readUpdaterState(join(root, 'updater.json')).state;
 
   const offer = { url, sha256: await sha256File(v2), size: body.length, version: '0.2.0', window };

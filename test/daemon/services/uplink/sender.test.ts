@@ -5,12 +5,11 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
-import type { MqttClient } from 'mqtt';
 import { retainedDoc } from '../../../../daemon/cli/lane-doc.js';
 import { query } from '../../../helpers/daemon.js';
 import { until } from '../../../helpers/lane.js';
 import { storeBroker } from '../../../helpers/store-broker.js';
-import { startLaneFor } from './fixture.js';
+import { startLaneFor, storeConsole } from './fixture.js';
 
 t.test('a 64-character sender', async (t) => {
   const b = await storeBroker('store-2', ['lane-5']);
@@ -19,17 +18,9 @@ t.test('a 64-character sender', async (t) => {
   const lane = await startLaneFor(b, 'lane-5', { probe: false });
   t.teardown(() => lane.kill('SIGKILL'));
   const prefix = 'store/store-2/lane/lane-5';
-  const it: MqttClient = await b.connect('store-it-console');
+  const { it, send: sendTo } = await storeConsole(b, lane, prefix);
   t.teardown(() => it.end(true));
-  const replies = new Map<string, Record<string, unknown>>();
-  it.on('message', (topic, payload) => replies.set(topic.split('/').pop()!, JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
-  await it.subscribeAsync(`${prefix}/reply/+`, { qos: 1 });
-  await until(async () => ((await lane.status()) as { uplink: { connected: boolean } }).uplink.connected, 30_000, 'the uplink connected');
-  const send = async (cmd: { id: string; by: string; args: unknown }): Promise<Record<string, unknown>> => {
-    await it.publishAsync(`${prefix}/cmd/Message`, JSON.stringify(cmd), { qos: 1 });
-    await until(() => replies.has(cmd.id), 30_000, `the reply to ${cmd.id}`);
-    return replies.get(cmd.id)!;
-  };
+  const send = (cmd: { id: string; by: string; args: unknown }): Promise<Record<string, unknown>> => sendTo('Message', cmd);
   const journaled = async (): Promise<Array<{ id: string; by: string; ok: boolean }>> =>
     (await query<{ payload: string }>(join(lane.stateDir, 'uplink.db'), "SELECT payload FROM outbox WHERE type = 'StoreCommandApplied' ORDER BY seq")).map(
       (r) => (JSON.parse(r.payload) as { data: { id: string; by: string; ok: boolean } }).data,
