@@ -5,6 +5,44 @@ import { InterventionKind, ItemAddedToBasket } from '../../events/schemas/checko
 /** Lines (and removed lines) a `Show` reply carries at most: 200 lines of long names stay far below the payload limit. */
 export const SHOW_MAX_LINES = 200;
 
+const Time = Type.String({ maxLength: 40 });
+
+/**
+ * The fields of each kind of receipt row, spelled once: the journal's `Show` reply and
+ * the store's LaneReceipt (which allows no other fields) are both built on them.
+ */
+export const RECEIPT_ROWS = {
+  line: Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label']),
+  removed: { line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) },
+  payment: {
+    payment: Type.String(),
+    /** Minor units of the receipt's currency. */
+    amount: Type.Integer({ minimum: 0 }),
+    outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
+    reason: Type.Optional(Type.String()),
+    authCode: Type.Optional(Type.String()),
+    method: Type.Optional(Type.String()),
+  },
+  intervention: {
+    intervention: Type.String(),
+    kind: Type.String(),
+    reason: Type.String(),
+    raised: Time,
+    cleared: Type.Optional(Time),
+    resolution: Type.Optional(Type.String()),
+    by: Type.Optional(Type.String()),
+  },
+  override: {
+    intervention: Type.String(),
+    kind: Type.String(),
+    action: Type.String(),
+    by: Type.String(),
+    method: Type.String(),
+    reason: Type.Optional(Type.String()),
+    time: Time,
+  },
+};
+
 /** The receipt of one transaction: what was bought, paid, and what attendants did. */
 export const ReceiptSchema = Type.Object({
   txn: Type.String(),
@@ -13,41 +51,12 @@ export const ReceiptSchema = Type.Object({
   started: Type.Optional(Type.String()),
   closed: Type.Optional(Type.String()),
   currency: Type.Optional(Type.String()),
-  lines: Type.Array(Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label'])),
-  removed: Type.Array(Type.Object({ line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) })),
+  lines: Type.Array(RECEIPT_ROWS.line),
+  removed: Type.Array(Type.Object(RECEIPT_ROWS.removed)),
   total: Type.Integer(),
-  payments: Type.Array(
-    Type.Object({
-      payment: Type.String(),
-      amount: Type.Integer(),
-      outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
-      reason: Type.Optional(Type.String()),
-      authCode: Type.Optional(Type.String()),
-      method: Type.Optional(Type.String()),
-    }),
-  ),
-  interventions: Type.Array(
-    Type.Object({
-      intervention: Type.String(),
-      kind: Type.String(),
-      reason: Type.String(),
-      raised: Type.String(),
-      cleared: Type.Optional(Type.String()),
-      resolution: Type.Optional(Type.String()),
-      by: Type.Optional(Type.String()),
-    }),
-  ),
-  overrides: Type.Array(
-    Type.Object({
-      intervention: Type.String(),
-      kind: Type.String(),
-      action: Type.String(),
-      by: Type.String(),
-      method: Type.String(),
-      reason: Type.Optional(Type.String()),
-      time: Type.String(),
-    }),
-  ),
+  payments: Type.Array(Type.Object(RECEIPT_ROWS.payment)),
+  interventions: Type.Array(Type.Object(RECEIPT_ROWS.intervention)),
+  overrides: Type.Array(Type.Object(RECEIPT_ROWS.override)),
   cancelReason: Type.Optional(Type.String()),
 });
 export type Receipt = Static<typeof ReceiptSchema>;

@@ -5,9 +5,9 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from '../../events/envelope.js';
-import { ItemAddedToBasket } from '../../events/schemas/checkout.js';
 import { STORE_SENDER_MAX } from '../../events/schemas/uplink.js';
 import { UPDATER_COMMANDS } from '../updater/commands.js';
+import { RECEIPT_ROWS } from '../journal/commands.js';
 import type { ChannelSource } from '../../events/asyncapi.js';
 
 /** The lane's prefix on the store broker. */
@@ -84,53 +84,13 @@ export const LaneReceipt = Type.Object(
     /** When the journal recorded it (the ReceiptRecorded event's time). */
     recorded: Iso,
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-    lines: Type.Array(Type.Pick(ItemAddedToBasket, ['line', 'gtin', 'name', 'unit', 'quantity', 'unitPrice', 'price', 'grams', 'label'])),
-    removed: Type.Array(
-      Type.Object({ line: Type.String(), name: Type.String(), reason: Type.String(), by: Type.Optional(Type.String()) }, { additionalProperties: false }),
-    ),
+    lines: Type.Array(RECEIPT_ROWS.line),
+    removed: Type.Array(Type.Object(RECEIPT_ROWS.removed, { additionalProperties: false })),
     /** Sum of the lines, minor units of `currency`. */
     total: Minor,
-    payments: Type.Array(
-      Type.Object(
-        {
-          payment: Type.String(),
-          amount: Minor,
-          outcome: Type.Union([Type.Literal('authorized'), Type.Literal('declined')]),
-          reason: Type.Optional(Type.String()),
-          authCode: Type.Optional(Type.String()),
-          method: Type.Optional(Type.String()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    interventions: Type.Array(
-      Type.Object(
-        {
-          intervention: Type.String(),
-          kind: Type.String(),
-          reason: Type.String(),
-          raised: Iso,
-          cleared: Type.Optional(Iso),
-          resolution: Type.Optional(Type.String()),
-          by: Type.Optional(Type.String()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    overrides: Type.Array(
-      Type.Object(
-        {
-          intervention: Type.String(),
-          kind: Type.String(),
-          action: Type.String(),
-          by: Type.String(),
-          method: Type.String(),
-          reason: Type.Optional(Type.String()),
-          time: Iso,
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    payments: Type.Array(Type.Object(RECEIPT_ROWS.payment, { additionalProperties: false })),
+    interventions: Type.Array(Type.Object(RECEIPT_ROWS.intervention, { additionalProperties: false })),
+    overrides: Type.Array(Type.Object(RECEIPT_ROWS.override, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
