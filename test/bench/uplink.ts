@@ -2,7 +2,7 @@
  * Uplink benchmark, numbers only: `npm run build && node dist/test/bench/uplink.js`.
  *
  *  - catch-up: the store's Mosquitto (TLS, ACL) is away while the probe writes a backlog
- *    of 20,000 events; then it comes back: events/s from the first to the last at store IT's
+ *    of 10,000 events; then it comes back: events/s from the first to the last at store IT's
  *    subscriber. Rounds of that until 200 scans were made while a backlog was on its way.
  *  - the shopper meanwhile: scan (the simulated serial scanner) -> the whole doc/basket with
  *    the item, p50/p99 of the scans begun between the first and the last event of a round's
@@ -24,7 +24,7 @@ import { technician } from '../helpers/lanectl.js';
 import { storeBroker, uplinkConfig } from '../helpers/store-broker.js';
 import { until } from '../helpers/lane.js';
 
-const BACKLOG = Number(process.env.BENCH_UPLINK_N ?? 20_000);
+const BACKLOG = Number(process.env.BENCH_UPLINK_N ?? 10_000);
 const IDLE_SCANS = 300;
 /** Scans wanted while a backlog is on its way: rounds of BACKLOG events until there are as many. */
 const BUSY_SCANS = 200;
