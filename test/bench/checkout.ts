@@ -11,9 +11,8 @@
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { openBoardClock } from '../../daemon/events/clock.js';
 import { Store } from '../../daemon/store/store.js';
-import { benchLane, fmt } from './lane.js';
+import { benchEvents, benchLane, fmt } from './lane.js';
 import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 import { gs1CheckDigit } from '../../drivers/barcode/gtin.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
@@ -100,15 +99,7 @@ async function main(): Promise<void> {
   });
   await new Promise((r) => docs.subscribe(['doc/basket', 'doc/basket/lines/+'], { qos: 1 }, r));
   await new Promise((r) => verdicts.subscribe('evt/weightcheck/+', { qos: 1 }, r));
-  // the daemon's board clock: same epoch file, and CLOCK_MONOTONIC is one clock for every process of a boot
-  const clock = openBoardClock(stateDir);
-  const seqs = new Map<string, number>();
-  /** The next event of a bench source, as its driver would publish it. */
-  const event = (source: string, type: string, data: unknown): Envelope => {
-    const seq = (seqs.get(source) ?? 0) + 1;
-    seqs.set(source, seq);
-    return { id: newEventId(), type, v: 1, source, seq, at: clock.now(), time: new Date().toISOString(), data };
-  };
+  const event = benchEvents(stateDir);
   let grams = 0;
   const toItem: number[] = [];
   const toDoc: number[] = [];

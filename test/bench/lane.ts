@@ -7,6 +7,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startDaemon, tempDir, writeConfig, type RunningDaemon } from '../helpers/daemon.js';
 import { Credentials } from '../../broker/credentials.js';
 import { noDelay } from '../../daemon/runtime/mqtt.js';
+import { openBoardClock } from '../../daemon/events/clock.js';
+import { newEventId, type Envelope } from '../../daemon/events/envelope.js';
 
 export interface BenchLane {
   dir: string;
@@ -15,10 +17,11 @@ export interface BenchLane {
   connect: (role: 'technician' | 'service', clientId: string) => Promise<MqttClient>;
 }
 
-export async function benchLane(services: Record<string, Record<string, unknown>>): Promise<BenchLane> {
+/** `config`: more of the lane's configuration (its id, the uplink). */
+export async function benchLane(services: Record<string, Record<string, unknown>>, config: Record<string, unknown> = {}): Promise<BenchLane> {
   const dir = tempDir('laned-bench-');
   const stateDir = join(dir, 'state');
-  const daemon = await startDaemon({ stateDir, configFile: writeConfig(dir, { devices: {}, services }) });
+  const daemon = await startDaemon({ stateDir, configFile: writeConfig(dir, { ...config, devices: {}, services }) });
   const passwords = Credentials.readGenerated(stateDir);
   return {
     dir,
@@ -31,6 +34,21 @@ export async function benchLane(services: Record<string, Record<string, unknown>
       await new Promise((r) => c.once('connect', r));
       return c;
     },
+  };
+}
+
+/**
+ * The next events of bench sources, as their drivers would publish them: each source's own
+ * seq, and the daemon's board clock (same epoch file; CLOCK_MONOTONIC is one clock for every
+ * process of a boot).
+ */
+export function benchEvents(stateDir: string): (source: string, type: string, data: unknown) => Envelope {
+  const clock = openBoardClock(stateDir);
+  const seqs = new Map<string, number>();
+  return (source, type, data) => {
+    const seq = (seqs.get(source) ?? 0) + 1;
+    seqs.set(source, seq);
+    return { id: newEventId(), type, v: 1, source, seq, at: clock.now(), time: new Date().toISOString(), data };
   };
 }
 

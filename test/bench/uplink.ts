@@ -4,25 +4,23 @@
  *  - catch-up: the store's Mosquitto (TLS, ACL) is away while the probe writes a backlog
  *    of 10,000 events; then it comes back: events/s from the first to the last at store IT's
  *    subscriber. Rounds of that until 200 scans were made while a backlog was on its way.
- *  - the shopper meanwhile: scan (the simulated serial scanner) -> the whole doc/basket with
- *    the item, p50/p99 of the scans begun between the first and the last event of a round's
- *    backlog at the store, beside 300 with the uplink idle (target p99 < 15 ms)
+ *  - the shopper meanwhile: scan -> the whole doc/basket with the item, on the path and the
+ *    lane of the checkout bench (test/bench/checkout.ts), whose target it has (p99 < 15 ms):
+ *    the scan published as a scanner's driver publishes it, the lane without devices, plus
+ *    the uplink and the probe. p50/p99 of the scans begun between the first and the last
+ *    event of a round's backlog at the store, beside 300 with the uplink idle.
  *
  * Scans come at a fixed pace whether or not the previous one is in the basket, so a stall of
- * the lane counts for every scan it holds up. The lane is the simulated one without the
- * scanner's demo scans and, as in the checkout bench, items left unbagged open no
- * intervention and a basket is cancelled after 50 scans.
+ * the lane counts for every scan it holds up. As in the checkout bench, items left unbagged
+ * open no intervention and a basket is cancelled after 50 scans.
  */
 import type { MqttClient } from 'mqtt';
 import { request } from '../../daemon/cli/client.js';
-import { newCommand } from '../../daemon/events/command.js';
-import { noDelay } from '../../daemon/runtime/mqtt.js';
 import { BasketView, type Basket } from '../../daemon/services/basket/doc.js';
-import { defaultSimulatedDevices } from '../../drivers/registry.js';
-import { sleep, startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
-import { technician } from '../helpers/lanectl.js';
+import { sleep } from '../helpers/daemon.js';
 import { storeBroker, uplinkConfig } from '../helpers/store-broker.js';
 import { until } from '../helpers/lane.js';
+import { benchEvents, benchLane, fmt } from './lane.js';
 
 const BACKLOG = Number(process.env.BENCH_UPLINK_N ?? 10_000);
 const IDLE_SCANS = 300;
@@ -33,13 +31,6 @@ const MAX_ROUNDS = 10;
 const PACE_MS = Number(process.env.BENCH_UPLINK_PACE_MS ?? 50);
 /** A basket is cancelled after this many scans, as in the checkout bench. */
 const BASKET = 50;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-const fmt = (xs: number[]): string =>
-  `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
 
 /** The lane's basket as a reader puts it together, and waits for one that `match`es. */
 function basketWatch(tech: MqttClient): (match: (b: Basket) => boolean, what: string) => Promise<void> {
@@ -83,22 +74,17 @@ async function main(): Promise<void> {
   });
   await it.subscribeAsync('store/store-b/lane/lane-b/evt/#', { qos: 1 });
 
-  const dir = tempDir('laned-bench-uplink-');
-  const stateDir = `${dir}/state`;
-  const devices = defaultSimulatedDevices();
-  delete devices.scanner.script;
-  const daemon = await startDaemon({
-    stateDir,
-    configFile: writeConfig(dir, {
-      lane: { id: 'lane-b', storeId: 'store-b' },
-      uplink: uplinkConfig(b, 'lane-b'),
-      devices,
-      services: { probe: { enabled: true, count: 0, batch: 200, padBytes: 200 }, weightcheck: { notBaggedTimeoutMs: 600_000 } },
-    }),
-  });
-  // Nagle's algorithm (RFC 896) on the bench's own connection would hold a command behind the
-  // peer's delayed ACK (up to 40 ms); the lane's clients run without it (daemon/runtime/mqtt.ts)
-  const tech = noDelay(await technician(stateDir, daemon.brokerUrl));
+  const { stateDir, daemon, connect } = await benchLane(
+    {
+      catalog: { scanners: ['benchscan'] },
+      weightcheck: { notBaggedTimeoutMs: 600_000 },
+      probe: { enabled: true, count: 0, batch: 200, padBytes: 200 },
+    },
+    { lane: { id: 'lane-b', storeId: 'store-b' }, uplink: uplinkConfig(b, 'lane-b') },
+  );
+  const tech = await connect('technician', 'bench-tech');
+  const scanner = await connect('service', 'laned-benchscan');
+  const event = benchEvents(stateDir);
   // the CLI's request() listens per call
   tech.setMaxListeners(0);
   const basket = basketWatch(tech);
@@ -119,10 +105,11 @@ async function main(): Promise<void> {
       const inBasket: Array<Promise<{ at: number; ms: number }>> = [];
       for (let k = 1; k <= BASKET && made.length + inBasket.length < max && more(made.length + inBasket.length); k++) {
         await sleep(Math.max(0, from + (k - 1) * PACE_MS - performance.now()));
-        const cmd = newCommand({ code: codes[k % 2] }, undefined, 'technician');
+        const code = codes[k % 2];
+        const scan = event('benchscan', 'BarcodeScanned', { raw: code, symbology: 'ean13', gtin: `0${code}` });
         const at = performance.now();
-        tech.publish('cmd/sim/Scan', JSON.stringify(cmd), { qos: 1 });
-        inBasket.push(basket((x) => x.items >= k, `${k} items`).then(() => ({ at, ms: performance.now() - at })));
+        scanner.publish('evt/benchscan/BarcodeScanned', JSON.stringify(scan), { qos: 1 });
+        inBasket.push(basket((x) => x.lines.some((l) => l.scan === scan.id), `scan ${scan.id}`).then(() => ({ at, ms: performance.now() - at })));
       }
       await Promise.all(inBasket);
       made.push(...inBasket);
@@ -163,6 +150,7 @@ async function main(): Promise<void> {
   console.log(`scan -> doc/basket, one every ${PACE_MS} ms, uplink idle:        ${fmt(idle)}   (target p99 < 15 ms)`);
   console.log(`scan -> doc/basket, one every ${PACE_MS} ms, while catching up:  ${fmt(busy)}   (target p99 < 15 ms)`);
   tech.end(true);
+  scanner.end(true);
   it.end(true);
   await daemon.kill('SIGTERM');
   await b.stop();
