@@ -16,6 +16,8 @@ export interface ReceiptForwarderOptions {
   /** Publish the receipt to the store; `done` on its PUBACK. */
   publish(receipt: LaneReceipt, done: (err?: Error) => void): void;
   counted(result: 'sent' | 'missing'): void;
+  /** A journal that does not answer is asked again after this long (default 2 s). */
+  retryMs?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export class ReceiptForwarder {
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           this.attempt(ev, done, true);
-        }, RETRY_MS);
+        }, this.o.retryMs ?? RETRY_MS);
         timer.unref();
         this.timers.add(timer);
       },
