@@ -30,15 +30,31 @@ t.test('broker: authentication and role ACLs with real clients', async (t) => {
   const base = ['-h', '127.0.0.1', '-p', port];
 
   await t.test('a technician sees events with mosquitto_sub', async (t) => {
-    const sub = spawn('mosquitto_sub', [...base, '-u', 'technician', '-P', pw('technician'), '-t', 'evt/probe/#', '-v', '-C', '3', '-W', '10']);
+    // the probe's retained state comes first: once it is there, mosquitto_sub is subscribed
+    const sub = spawn('mosquitto_sub', [
+      ...base,
+      '-u',
+      'technician',
+      '-P',
+      pw('technician'),
+      '-t',
+      'svc/probe/state',
+      '-t',
+      'evt/probe/#',
+      '-v',
+      '-C',
+      '4',
+      '-W',
+      '10',
+    ]);
     const exited = new Promise<number | null>((r) => sub.on('exit', r));
     let out = '';
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => out.startsWith('svc/probe/state '), 10_000, 'mosquitto_sub subscribed (the retained svc/probe/state)');
     const probeClient = await lane.connect('technician', 'test-tech');
     probeClient.publish('cmd/probe/Emit', JSON.stringify({ id: 'emit-1', args: { count: 3 } }), { qos: 1 });
     t.equal(await exited, 0, 'mosquitto_sub got its 3 messages');
-    const lines = out.trim().split('\n');
+    const lines = out.trim().split('\n').slice(1);
     t.equal(lines.length, 3);
     t.ok(
       lines.every((l) => l.startsWith('evt/probe/ProbeTick {')),
