@@ -13,20 +13,23 @@ const DeadLetterNumber = Type.Object({ n: Type.Integer({ minimum: 1 }) });
 /** The commands every service answers (`cmd/<service>/<Name>`): status, and the dead letters for `lanectl dlq`. */
 export const BUILTIN_COMMANDS = defineCommands({
   Status: {
-    description: "The service's state, backlog and counts.",
+    description: "The service's state, backlog and counts, and fields of the service's own (the uplink's link and sources, the updater's slots).",
     args: NoArgs,
-    result: Type.Object({
-      name: Type.String(),
-      state: Type.Union(
-        (['starting', 'running', 'stopping', 'stopped', 'failed', 'disconnected', 'write-failing', 'stalled'] as const).map((s) => Type.Literal(s)),
-      ),
-      connected: Type.Boolean(),
-      outboxBacklog: Type.Integer({ minimum: 0 }),
-      deadLetters: Type.Integer({ minimum: 0 }),
-      applied: Type.Integer({ minimum: 0 }),
-      lastSeq: Type.Integer({ minimum: 0 }),
-      detail: Type.Optional(Type.String()),
-    }),
+    result: Type.Object(
+      {
+        name: Type.String(),
+        state: Type.Union(
+          (['starting', 'running', 'stopping', 'stopped', 'failed', 'disconnected', 'write-failing', 'stalled'] as const).map((s) => Type.Literal(s)),
+        ),
+        connected: Type.Boolean(),
+        outboxBacklog: Type.Integer({ minimum: 0 }),
+        deadLetters: Type.Integer({ minimum: 0 }),
+        applied: Type.Integer({ minimum: 0 }),
+        lastSeq: Type.Integer({ minimum: 0 }),
+        detail: Type.Optional(Type.String()),
+      },
+      { additionalProperties: true },
+    ),
   },
   DlqList: {
     description: "The service's dead letters, newest first (at most 500).",

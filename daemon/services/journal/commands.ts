@@ -1,6 +1,6 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { defineCommands } from '../../events/command.js';
-import { InterventionKind, ItemAddedToBasket } from '../../events/schemas/checkout.js';
+import { AttendantModeChanged, ItemAddedToBasket, OverrideApplied, OverrideRefused } from '../../events/schemas/checkout.js';
 
 /** Lines (and removed lines) a `Show` reply carries at most: 200 lines of long names stay far below the payload limit. */
 export const SHOW_MAX_LINES = 200;
@@ -71,12 +71,13 @@ export const ReceiptPageSchema = Type.Composite([
 export type ReceiptPage = Static<typeof ReceiptPageSchema>;
 
 /** One entry of the overrides journal: an override applied or refused, or staff mode switched, with its event's data. */
-export const OverrideEntry = Type.Object({
-  type: Type.Union([Type.Literal('OverrideApplied'), Type.Literal('OverrideRefused'), Type.Literal('AttendantModeChanged')]),
-  txn: Type.Union([Type.String(), Type.Null()]),
-  time: Type.String(),
-  kind: Type.Optional(InterventionKind),
-});
+const overrideEntry = <N extends string, D extends TObject>(type: N, data: D) =>
+  Type.Composite([Type.Object({ type: Type.Literal(type), txn: Type.Union([Type.String(), Type.Null()]), time: Type.String() }), data]);
+export const OverrideEntry = Type.Union([
+  overrideEntry('OverrideApplied', OverrideApplied),
+  overrideEntry('OverrideRefused', OverrideRefused),
+  overrideEntry('AttendantModeChanged', AttendantModeChanged),
+]);
 export type OverrideEntry = Static<typeof OverrideEntry>;
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 }));
