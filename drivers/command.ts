@@ -2,6 +2,7 @@
  * Technician commands a driver offers (calibrate, zero, tare, light test):
  * what `lanectl` and `cmd/<device>/...` reach through DeviceManager.command().
  */
+import type { TSchema } from '@sinclair/typebox';
 import type { Driver } from './driver.js';
 
 export interface CommandSpec {
@@ -10,6 +11,8 @@ export interface CommandSpec {
   describe: string;
   /** Argument name -> what it is. */
   args?: Record<string, string>;
+  /** The schema of the command's result: the devices service refuses an answer outside it. */
+  result: TSchema;
 }
 
 export interface Commandable {

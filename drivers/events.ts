@@ -162,7 +162,7 @@ export const ScaleStatus = deviceEvent(
 );
 export type ScaleStatusData = Static<typeof ScaleStatus>;
 
-const Calibration = Type.Object(
+export const Calibration = Type.Object(
   { zeroCounts: Type.Number(), countsPerGram: Type.Number(), spanGrams: Type.Optional(Type.Number()) },
   { additionalProperties: false },
 );

@@ -12,6 +12,13 @@ import type { TimerHandle } from '../timers.js';
 import type { GpioLine } from './line.js';
 import { resolveBcm } from './resolve.js';
 
+/** The results of the lamp's commands. */
+const SetResult = Type.Object({ pattern: Type.String() }, { additionalProperties: false });
+const TestResult = Type.Object(
+  { pattern: Type.Literal('fast-blink'), restoresTo: Type.String(), afterMs: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);
+
 /** Built-in patterns: alternating on/off durations in ms, starting with on. */
 export const BUILTIN_PATTERNS: Record<string, number[]> = {
   off: [],
@@ -137,8 +144,8 @@ export class GpioOutput implements Driver, Commandable {
 
   commands(): CommandSpec[] {
     return [
-      { name: 'set', describe: 'switch the lamp to a pattern', args: { pattern: Object.keys(this.patterns).join('|') } },
-      { name: 'test', describe: 'blink fast for 3 s, then back to the current pattern' },
+      { name: 'set', describe: 'switch the lamp to a pattern', args: { pattern: Object.keys(this.patterns).join('|') }, result: SetResult },
+      { name: 'test', describe: 'blink fast for 3 s, then back to the current pattern', result: TestResult },
     ];
   }
 

@@ -17,6 +17,22 @@ import { isTransientI2cError, type I2cBus } from './bus.js';
 import { calibrationPath, loadCalibration, saveCalibration, type CalibrationFile } from './calibration.js';
 import { CTRL2, GAIN_BITS, LDO_BITS, NAU7802_ADDRESS, PU, RATE_BITS, REG, signExtend24 } from './nau7802-regs.js';
 import { Weighing, type WeighOutput } from './weighing.js';
+import { Calibration, ScaleState } from '../events.js';
+
+/** The results of the scale's commands; `before` is null until a calibration was saved. */
+const ReadResult = Type.Object(
+  { state: ScaleState, grams: Type.Number(), counts: Type.Integer(), calibrated: Type.Boolean(), calibrationFile: Type.String(), up: Type.Boolean() },
+  { additionalProperties: false },
+);
+const ZeroResult = Type.Object({ grams: Type.Number() }, { additionalProperties: false });
+const CalibrateZeroResult = Type.Object(
+  { zeroCounts: Type.Integer(), file: Type.String(), before: Type.Union([Calibration, Type.Null()]), after: Calibration },
+  { additionalProperties: false },
+);
+const CalibrateSpanResult = Type.Object(
+  { countsPerGram: Type.Number(), file: Type.String(), before: Type.Union([Calibration, Type.Null()]), after: Calibration },
+  { additionalProperties: false },
+);
 
 const lit = <T extends number | string>(vals: T[], def: T) =>
   Type.Union(
@@ -344,10 +360,15 @@ export class Nau7802Scale implements Driver, Commandable {
 
   commands(): CommandSpec[] {
     return [
-      { name: 'zero', describe: 'set zero now (stable, within the zero-setting range)' },
-      { name: 'calibrate-zero', describe: 'calibration step 1: empty, still platter becomes zero (saved)' },
-      { name: 'calibrate-span', describe: 'calibration step 2: a known mass on the platter (saved)', args: { grams: 'the mass in grams' } },
-      { name: 'read', describe: 'current weight, state, raw counts and calibration' },
+      { name: 'zero', describe: 'set zero now (stable, within the zero-setting range)', result: ZeroResult },
+      { name: 'calibrate-zero', describe: 'calibration step 1: empty, still platter becomes zero (saved)', result: CalibrateZeroResult },
+      {
+        name: 'calibrate-span',
+        describe: 'calibration step 2: a known mass on the platter (saved)',
+        args: { grams: 'the mass in grams' },
+        result: CalibrateSpanResult,
+      },
+      { name: 'read', describe: 'current weight, state, raw counts and calibration', result: ReadResult },
     ];
   }
 

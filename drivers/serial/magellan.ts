@@ -18,6 +18,18 @@ import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
 import { PolledScale, type ScaleState } from './polled-scale.js';
 import { magellanAsText, magellanGrams, parseMagellanFrame } from './magellan-frame.js';
+import { ScaleState as ScaleStateSchema } from '../events.js';
+
+/** The result of `read`: the platter's state and the barcodes read and refused since start. */
+const ReadResult = Type.Object(
+  {
+    state: ScaleStateSchema,
+    grams: Type.Union([Type.Number(), Type.Null()]),
+    answering: Type.Boolean(),
+    counters: Type.Object({ scanned: Type.Integer({ minimum: 0 }), rejected: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
 
 export const MagellanSchema = Type.Object(
   {
@@ -134,7 +146,7 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   commands(): CommandSpec[] {
-    return [{ name: 'read', describe: 'scale state and last stable weight' }];
+    return [{ name: 'read', describe: 'scale state and last stable weight', result: ReadResult }];
   }
 
   async command(name: string): Promise<unknown> {

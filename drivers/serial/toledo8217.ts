@@ -16,6 +16,29 @@ import { Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
 import { PolledScale, type ScaleState } from './polled-scale.js';
 import { parseToledoFrame, toledoGrams, type ToledoStatus } from './toledo-frame.js';
+import { ScaleState as ScaleStateSchema } from '../events.js';
+
+/** The 8217's status bits, as its commands answer them. */
+const StatusBits = Type.Object(
+  {
+    motion: Type.Boolean(),
+    overCapacity: Type.Boolean(),
+    underZero: Type.Boolean(),
+    outsideZeroCapture: Type.Boolean(),
+    centerOfZero: Type.Boolean(),
+    net: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+/** The results of the scale's commands: `read`, and a letter command's status after it. */
+const ReadResult = Type.Object(
+  { state: ScaleStateSchema, grams: Type.Union([Type.Number(), Type.Null()]), status: Type.Union([StatusBits, Type.Null()]), answering: Type.Boolean() },
+  { additionalProperties: false },
+);
+const LetterResult = Type.Object(
+  { command: Type.Union([Type.Literal('Z'), Type.Literal('T'), Type.Literal('C')]), status: StatusBits, state: ScaleStateSchema },
+  { additionalProperties: false },
+);
 
 export const Toledo8217Schema = Type.Object(
   {
@@ -162,10 +185,10 @@ export class Toledo8217Scale implements Driver, Commandable {
 
   commands(): CommandSpec[] {
     return [
-      { name: 'zero', describe: 'Z: zero the scale (stable, within the zero capture range)' },
-      { name: 'tare', describe: 'T: tare the item on the platter' },
-      { name: 'clear-tare', describe: 'C: clear the tare' },
-      { name: 'read', describe: 'scale state, last weight and status bits' },
+      { name: 'zero', describe: 'Z: zero the scale (stable, within the zero capture range)', result: LetterResult },
+      { name: 'tare', describe: 'T: tare the item on the platter', result: LetterResult },
+      { name: 'clear-tare', describe: 'C: clear the tare', result: LetterResult },
+      { name: 'read', describe: 'scale state, last weight and status bits', result: ReadResult },
     ];
   }
 

@@ -13,6 +13,8 @@ import { SimLane } from '../../drivers/sim/lane.js';
 import { VirtualClock } from '../../drivers/sim/virtual-clock.js';
 import { silentLogger } from '../../drivers/log.js';
 import type { DeviceStatus, Driver, DriverContext } from '../../drivers/driver.js';
+import type { CommandSpec } from '../../drivers/command.js';
+import { resultProblem } from '../../daemon/services/devices/service.js';
 import { validateConfig } from '../../daemon/core/config.js';
 import { devicesWith } from '../../daemon/runtime/devices.js';
 import { laneNeeds } from '../../daemon/services/attendant/needs.js';
@@ -36,8 +38,13 @@ interface Wire {
   onCode?(code: string): void;
 }
 
+/** The reader's one technician command, and its result. */
+// left open (no additionalProperties: false): the devices service still refuses a field it does not name
+const ReadResult = Type.Object({ reads: Type.Integer({ minimum: 0 }) });
+
 class CodeReader implements Driver {
   readonly kind = 'code-reader';
+  private reads = 0;
   private readonly keeper: StatusKeeper;
   private readonly pub: Publisher;
   constructor(
@@ -53,6 +60,7 @@ class CodeReader implements Driver {
   async start(): Promise<void> {
     this.wire.onCode = (code) => {
       const raw = `${this.ctx.config.prefix}${code}`;
+      this.reads += 1;
       void this.pub.emit('BarcodeScanned', { raw, symbology: 'unknown' });
       this.keeper.reading(raw);
     };
@@ -64,6 +72,13 @@ class CodeReader implements Driver {
   }
   status(): DeviceStatus {
     return this.keeper.get();
+  }
+  commands(): CommandSpec[] {
+    return [{ name: 'read', describe: 'codes read since start', result: ReadResult }];
+  }
+  async command(name: string, args: Record<string, unknown>): Promise<unknown> {
+    // `verbose` stands for a driver whose answer has grown a field its schema does not name
+    return { reads: this.reads, ...(args.verbose ? { lastPrefix: this.ctx.config.prefix } : {}) };
   }
 }
 
@@ -140,5 +155,17 @@ t.test('a kind added in one place: the lane runs it and finds it by capability',
   );
   t.same(problems, [], 'what it publishes matches the event schemas');
   t.throws(() => sim.weight('counter', 10), /"counter" is a code-reader; weight works on nau7802/);
+
+  // its command, as the devices service runs it: the answer checked against the declared result
+  t.same(await m.command('counter', 'read'), { reads: 1 });
+  t.equal(resultProblem(m, 'counter', 'read', await m.command('counter', 'read')), undefined, 'an answer within its schema passes');
+  t.equal(
+    resultProblem(m, 'counter', 'read', await m.command('counter', 'read', { verbose: true })),
+    "counter: the answer to read breaks the driver's result schema (/lastPrefix: a field it does not name)",
+  );
+  t.equal(
+    resultProblem(m, 'counter', 'read', { reads: -1 }),
+    "counter: the answer to read breaks the driver's result schema (/reads: Expected integer to be greater or equal to 0)",
+  );
   await m.stop();
 });

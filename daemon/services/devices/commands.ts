@@ -17,7 +17,8 @@ export const DEVICES_COMMANDS = defineCommands({
     ),
   },
   Run: {
-    description: "A technician command of one device (calibrate, zero, blink, selftest...); its result is the driver's.",
+    description:
+      "A technician command of one device (calibrate, zero, blink, selftest...); its result is the driver's, checked against the schema the driver declares for the command.",
     args: Type.Object({ device: Type.String(), command: Type.String(), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
     result: Type.Unknown({ description: "the driver's answer to the command" }),
   },

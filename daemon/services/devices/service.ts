@@ -6,6 +6,26 @@ import { DeviceManager } from '../../../drivers/manager.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
 import type { SimLane } from '../../../drivers/sim/lane.js';
 import type { ScaleCalibratedData } from '../../events/schemas/devices.js';
+import { unnamedField } from '../../events/unnamed-fields.js';
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+
+const resultChecks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+/** How a driver's answer to `command` breaks the result schema the driver declares for it, or undefined. */
+export function resultProblem(m: DeviceManager, device: string, command: string, result: unknown): string | undefined {
+  const spec = m.commands(device).find((c) => c.name === command);
+  if (!spec) return undefined;
+  let check = resultChecks.get(spec.result);
+  if (!check) resultChecks.set(spec.result, (check = TypeCompiler.Compile(spec.result)));
+  const broken = (why: string) => `${device}: the answer to ${command} breaks the driver's result schema (${why})`;
+  if (!check.Check(result)) {
+    const first = check.Errors(result).First();
+    return broken(`${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
+  }
+  const extra = unnamedField(spec.result, result);
+  return extra && broken(`${extra}: a field it does not name`);
+}
 
 /**
  * devices: hosts the lane's drivers (the design "Devices"). Each device is its own
@@ -79,7 +99,9 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
           List: {
             async handle() {
               const m = manage();
-              return m.status().map((s) => ({ ...s, commands: m.commands(s.name) }));
+              return m
+                .status()
+                .map((s) => ({ ...s, commands: m.commands(s.name).map(({ name, describe, args }) => ({ name, describe, ...(args ? { args } : {}) })) }));
             },
           },
           /** A technician command of one device (calibrate, zero, blink, selftest...). */
@@ -88,6 +110,9 @@ export function devicesHost(sim: SimLane): ServiceDefinition {
             async handle(a, tx, m) {
               // a driver's CommandError is the runtime's: its refusal goes to the asker as it is
               const result: unknown = await manage().command(a.device, a.command, a.args ?? {});
+              const broken = resultProblem(manage(), a.device, a.command, result);
+              // a driver's bug, not the asker's: logged as a failure, and the answer is not passed on
+              if (broken) throw new Error(broken);
               const r = result as { before?: ScaleCalibratedData['before']; after?: ScaleCalibratedData['after'] } | undefined;
               if ((a.command === 'calibrate-zero' || a.command === 'calibrate-span') && r?.after) {
                 const duringTxn = typeof a.args?.txn === 'string' ? a.args.txn : undefined;

@@ -7,6 +7,7 @@ import { BOARDS, FakeSysfs } from '../../../drivers/sim/fake-sysfs.js';
 import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
+import { checkedCommand } from '../../helpers/driver-command.js';
 
 t.test('BCM numbers resolve through gpiochip label and base, per board and kernel', async (t) => {
   const boards: [string, number][] = [
@@ -112,7 +113,7 @@ t.test('a lamp runs its patterns on the value file', async (t) => {
     await clock.advance(250);
   }
   t.same(seen, [1, 1, 0, 0, 1, 1, 0, 0], 'blink: 500 ms on, 500 ms off');
-  await driver.command('set', { pattern: 'candle' });
+  await checkedCommand(driver, 'set', { pattern: 'candle' });
   await t.rejects(driver.set('disco'), /unknown pattern "disco"; known: off, on, blink, fast-blink, flash, fault, candle/);
   await driver.stop();
   t.notOk(fs.isExported(pin));

@@ -9,6 +9,7 @@ import { fakeNau7802Bus } from '../../../drivers/sim/fake-i2c.js';
 import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
+import { checkedCommand } from '../../helpers/driver-command.js';
 
 const CPG = 50; // counts per gram of the fake load cell at gain 128
 const ZERO = 120_000;
@@ -156,7 +157,7 @@ t.test('uncalibrated: no weights, degraded; calibrate zero and span by command, 
   await t.rejects(driver.command('calibrate-span', { grams: 2000 }), /calibrate zero first/);
   chip.setLoad(0);
   await clock.advance(2000);
-  await driver.command('calibrate-zero', {});
+  await checkedCommand(driver, 'calibrate-zero');
   chip.setLoad(2000);
   await clock.advance(2000);
   // the nominal here (10 counts/g) is far from the load cell's real output: a first span is refused without force
@@ -164,14 +165,14 @@ t.test('uncalibrated: no weights, degraded; calibrate zero and span by command, 
     driver.command('calibrate-span', { grams: '2000' }),
     /refused: 2000 g gives 50\.00 counts per gram, 400 % off the nominal counts per gram .* the platter weighs about 10000 g by it/,
   );
-  const span = (await driver.command('calibrate-span', { grams: '2000', force: true })) as { countsPerGram: number; before: unknown; after: unknown };
+  const span = (await checkedCommand(driver, 'calibrate-span', { grams: '2000', force: true })) as { countsPerGram: number; before: unknown; after: unknown };
   t.ok(Math.abs(span.countsPerGram - CPG) < 0.1, `span ${span.countsPerGram}`);
   t.match(span, { before: { countsPerGram: 10 }, after: { countsPerGram: span.countsPerGram, spanGrams: 2000 } }, 'before and after');
   chip.setLoad(4000);
   await clock.advance(2000);
   await t.rejects(driver.command('calibrate-span', { grams: 2000 }), /100 % off the last calibration/, 'then off the last calibration');
   await t.resolves(driver.command('calibrate-span', { grams: 3600 }), 'within 20 % of it: taken');
-  await driver.command('calibrate-span', { grams: 4000 });
+  await checkedCommand(driver, 'calibrate-span', { grams: 4000 });
   chip.setLoad(2000);
   await clock.advance(2000);
   t.equal(driver.status().state, 'ok');

@@ -8,6 +8,7 @@ import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
 import { openedLine } from '../../helpers/serial-line.js';
+import { checkedCommand } from '../../helpers/driver-command.js';
 
 t.test('frames from the documents', async (t) => {
   // Datalogic knowledge base KA-01089 "RS232 Single Cable": S14 scale monitor answers
@@ -205,14 +206,14 @@ t.test('the reading is what the platter holds now: zero once emptied, motion wit
   twin.produce(800);
   await clock.advance(2000);
   t.same(driver.status().lastReading, { state: 'stable', grams: 800, unit: 'kg' }, 'S144 00800');
-  t.match(await driver.command('read'), { state: 'stable', grams: 800 });
+  t.match(await checkedCommand(driver, 'read'), { state: 'stable', grams: 800 });
   twin.produce(0); // the platter emptied: S141 while it settles, then S143
   await clock.advance(250);
   t.same(driver.status().lastReading, { state: 'unstable' }, 'in motion: no weight is claimed');
-  t.match(await driver.command('read'), { state: 'unstable', grams: null });
+  t.match(await checkedCommand(driver, 'read'), { state: 'unstable', grams: null });
   await clock.advance(2000);
   t.same(driver.status().lastReading, { state: 'zero', grams: 0 }, 'S143: zero, not the 800 g that was there');
-  t.match(await driver.command('read'), { state: 'zero', grams: 0 });
+  t.match(await checkedCommand(driver, 'read'), { state: 'zero', grams: 0 });
   twin.produce(-40);
   await clock.advance(2000);
   t.same(driver.status().lastReading, { state: 'underZero' });

@@ -8,6 +8,7 @@ import { simEnv } from '../../../drivers/sim/env.js';
 import { Recorder } from '../../../drivers/sim/record.js';
 import { VirtualClock } from '../../../drivers/sim/virtual-clock.js';
 import { openedLine } from '../../helpers/serial-line.js';
+import { checkedCommand } from '../../helpers/driver-command.js';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -95,17 +96,17 @@ t.test('Z, T, C commands answer with the decoded status', async (t) => {
   await clock.advance(500);
   twin.produce(40); // drift on an empty platter
   await clock.advance(1000);
-  const z = driver.command('zero');
+  const z = checkedCommand(driver, 'zero');
   await clock.advance(1000);
   t.match(await z, { command: 'Z', state: 'zero', status: { centerOfZero: true } });
   twin.produce(300); // a container
   await clock.advance(1000);
-  const tare = driver.command('tare');
+  const tare = checkedCommand(driver, 'tare');
   await clock.advance(1000);
   t.match(await tare, { command: 'T', status: { net: true } });
   twin.produce(1560); // 1.26 kg of produce in it
   await clock.advance(1000);
-  const c = driver.command('clear-tare');
+  const c = checkedCommand(driver, 'clear-tare');
   await clock.advance(1000);
   t.match(await c, { command: 'C', status: { net: false } });
   await t.rejects(driver.command('bogus'), /unknown command/);
@@ -171,9 +172,9 @@ t.test('the reading is what the platter holds now: zero once emptied, motion wit
   twin.produce(0);
   await clock.advance(300);
   t.same(driver.status().lastReading, { state: 'unstable' }, 'motion bit: no weight is claimed');
-  t.match(await driver.command('read'), { state: 'unstable', grams: null });
+  t.match(await checkedCommand(driver, 'read'), { state: 'unstable', grams: null });
   await clock.advance(2000);
   t.match(driver.status().lastReading, { state: 'zero', grams: 0 }, 'zero, not the 800 g that was there');
-  t.match(await driver.command('read'), { state: 'zero', grams: 0 });
+  t.match(await checkedCommand(driver, 'read'), { state: 'zero', grams: 0 });
   await driver.stop();
 });

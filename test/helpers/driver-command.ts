@@ -1,0 +1,19 @@
+import { Value } from '@sinclair/typebox/value';
+import type { CommandSpec } from '../../drivers/command.js';
+import { unnamedField } from '../../daemon/events/unnamed-fields.js';
+
+/** A driver's technician command whose answer must match the result schema the driver declares for it (as the devices service checks). */
+export async function checkedCommand(
+  driver: { commands(): CommandSpec[]; command(name: string, args: Record<string, unknown>): Promise<unknown> },
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<unknown> {
+  const result = await driver.command(name, args);
+  const spec = driver.commands().find((c) => c.name === name);
+  if (!spec) throw new Error(`${name} answered but is not among the driver's commands`);
+  const extra = unnamedField(spec.result, result);
+  if (!Value.Check(spec.result, result) || extra) {
+    throw new Error(`the answer to ${name} breaks its result schema${extra ? ` (${extra} not named)` : ''}: ${JSON.stringify(result)}`);
+  }
+  return result;
+}
