@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { KindGuard, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { newEventId } from './envelope.js';
 import { unnamedField } from './unnamed-fields.js';
@@ -48,12 +48,18 @@ export function parseCommand(payload: Buffer, maxBytes: number): CommandParse {
   return { ok: true, cmd: raw };
 }
 
-/** A command's argument check, compiled once. */
+/**
+ * A command's argument check, compiled once. Args that may be left out (a union with
+ * undefined: NoArgs, OptionalArgs) are explained by the one schema they were given for,
+ * so the refusal names the field, not "expected union value".
+ */
 export function argsChecker<S extends TSchema>(schema: S): (args: unknown) => string | undefined {
   const c = TypeCompiler.Compile(schema);
+  const given = KindGuard.IsUnion(schema) ? schema.anyOf.filter((s) => !KindGuard.IsUndefined(s)) : [];
+  const explain = given.length === 1 ? TypeCompiler.Compile(given[0]) : c;
   return (args) => {
     if (c.Check(args)) return undefined;
-    const first = c.Errors(args).First();
+    const first = (args === undefined ? c : explain).Errors(args).First();
     return `args${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
   };
 }
@@ -83,8 +89,8 @@ export function defineCommands<const C extends CommandContracts>(commands: C): C
   return commands;
 }
 
-/** `args` of a command that takes none: whatever is given is ignored. */
-export const NoArgs = Type.Unknown({ description: 'none; anything given is ignored' });
+/** `args` of a command that takes none: absent, or an empty object; anything else is refused, naming the field. */
+export const NoArgs = Type.Union([Type.Undefined(), Type.Object({}, { additionalProperties: false })], { description: 'none' });
 
 /** `args` that may be left out, or given as the object. */
 export const OptionalArgs = <S extends TSchema>(s: S) => Type.Union([Type.Undefined(), s]);

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { catalog } from '../../../daemon/services/catalog/service.js';
+import { basket } from '../../../daemon/services/basket/service.js';
 import { serviceHarness } from '../../helpers/service-harness.js';
 import { serviceCatalog } from '../../../daemon/services/index.js';
 import { SERVICE_COMMANDS } from '../../../daemon/services/commands.js';
@@ -29,6 +30,16 @@ t.test('a command whose args break the contract is refused naming the field, cou
   t.match(unknown.error, /catalog has no command Serch \(known: .*Search/);
   t.equal(await rejected(h, 'command'), 1, 'an unknown command is counted too');
   t.match(await h.ok('Search', { search: 'apple' }), { products: [] }, 'the next good command is answered');
+});
+
+t.test('a command that takes no args takes them left out or empty, nothing else', async (t) => {
+  const h = await serviceHarness(basket);
+  t.teardown(() => h.stop());
+  t.equal((await h.command('Get')).ok, true, 'left out');
+  t.equal((await h.command('Get', {})).ok, true, 'empty');
+  t.match((await h.command('Get', { verbose: true })).error, /^basket\/Get: args\/verbose: Unexpected property/, 'an arg it does not take is named');
+  t.match((await h.command('Get', 'all')).error, /^basket\/Get: args: Expected object/);
+  t.equal(await rejected(h, 'command-args'), 2, 'both counted');
 });
 
 t.test("each service's `ui` commands (what the broker lets the touch UI send it) are commands of the service", async (t) => {
