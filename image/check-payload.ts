@@ -92,28 +92,54 @@ export async function checkPayload(payload: string, opts: { keep?: boolean; log?
   };
   log(`payload ${manifest.name}: Node ${manifest.node.version} (modules ${manifest.node.modules}, N-API ${manifest.node.napi}) via ${node.join(' ')}`);
 
+  // one start of the payload's node says what it is, then dlopens every addon, each on its
+  // own and reported on its own: under qemu a start of node takes seconds, a load milliseconds.
+  // Line 1 is written before any addon loads (stdout to a pipe is synchronous), so a crash in
+  // an addon's init still leaves it; line 2 is each addon's export count or error.
+  let probed: Promise<{ code: number; err: string; runtime: string; each: Record<string, number | string> }> | undefined;
+  const probe = () =>
+    (probed ??= run(node[0]!, [
+      ...node.slice(1),
+      '-e',
+      [
+        'console.log(process.arch + " " + process.version + " modules " + process.versions.modules);',
+        'const each = {};',
+        'for (const f of process.argv.slice(1)) {',
+        '  try { const m = { exports: {} }; process.dlopen(m, f); each[f] = Object.keys(m.exports).length; }',
+        '  catch (err) { each[f] = String(err && err.message ? err.message : err); }',
+        '}',
+        'console.log(JSON.stringify(each));',
+      ].join('\n'),
+      ...manifest.addons.map((a) => join(payload, a.path)),
+    ]).then((r) => {
+      const [runtime = '', report = ''] = r.out.split('\n');
+      let each: Record<string, number | string> = {};
+      try {
+        each = JSON.parse(report) as Record<string, number | string>;
+      } catch {
+        // node ended before its report (an addon's init crashed it): the addons' steps say so
+      }
+      return { code: r.code, err: r.err, runtime: runtime.trim(), each };
+    }));
+
   await step(`runtime/node is ${manifest.arch} and runs here`, async () => {
     const f = await run('file', ['-b', join(payload, manifest.node.path)]);
     if (!ELF[manifest.arch].test(f.out)) throw new Error(`file says: ${f.out.trim()}`);
-    const r = await run(node[0]!, [...node.slice(1), '-p', 'process.arch + " " + process.version + " modules " + process.versions.modules']);
+    const r = await probe();
     const want = `${manifest.arch} v${manifest.node.version} modules ${manifest.node.modules}`;
-    if (r.out.trim() !== want) throw new Error(`it says "${r.out.trim()}${r.err.trim()}", not "${want}"`);
-    return r.out.trim();
+    if (r.runtime !== want) throw new Error(`it says "${r.runtime}${r.err.trim()}", not "${want}"`);
+    return r.runtime;
   });
 
   for (const addon of manifest.addons) {
     await step(`addon ${addon.path} is ${manifest.arch} and loads`, async () => {
       const f = await run('file', ['-b', join(payload, addon.path)]);
       if (!ELF[manifest.arch].test(f.out)) throw new Error(`file says: ${f.out.trim()}`);
-      const r = await run(node[0]!, [
-        ...node.slice(1),
-        '-e',
-        'const m = { exports: {} }; process.dlopen(m, process.argv[1]); console.log(Object.keys(m.exports).length)',
-        join(payload, addon.path),
-      ]);
-      if (r.code !== 0 || !(Number(r.out.trim()) > 0))
-        throw new Error(`process.dlopen failed (exit ${r.code}): ${r.err.trim().split('\n').slice(0, 3).join(' ')}`);
-      return `${f.out.split(',').slice(0, 2).join(',')}; ${r.out.trim()} exports`;
+      const r = await probe();
+      const got = r.each[join(payload, addon.path)];
+      if (typeof got === 'string') throw new Error(`process.dlopen failed: ${got.split('\n').slice(0, 3).join(' ')}`);
+      if (r.code !== 0 || !(Number(got) > 0)) throw new Error(`process.dlopen failed (exit ${r.code}): ${r.err.trim().split('\n').slice(0, 3).join(' ')}`);
+      return `${f.out.split(',').slice(0, 2).join(',')}; ${got} exports`;
     });
   }
 

@@ -63,7 +63,32 @@ async function run(c: MqttClient, device: string, command: string, args?: Record
   }
 }
 
-/** Every event of `types` from one device until the timeout, each handed to `each` as it comes. */
+/**
+ * Resolves when a line comes on stdin (the technician pressed Enter); never on the end of
+ * input. What came after that line is put back for whoever reads stdin next.
+ */
+function enterPressed(): { pressed: Promise<void>; stop(): void } {
+  let onData: ((b: Buffer) => void) | undefined;
+  const stop = (): void => {
+    if (!onData) return;
+    process.stdin.removeListener('data', onData);
+    process.stdin.pause();
+    onData = undefined;
+  };
+  const pressed = new Promise<void>((resolve) => {
+    onData = (b: Buffer): void => {
+      const nl = b.indexOf(10);
+      if (nl < 0) return;
+      stop();
+      if (nl + 1 < b.length) process.stdin.unshift(b.subarray(nl + 1));
+      resolve();
+    };
+    process.stdin.on('data', onData);
+  });
+  return { pressed, stop };
+}
+
+/** Every event of `types` from one device until the timeout (or `early`), each handed to `each` as it comes. */
 async function eventsUntil(
   c: MqttClient,
   device: string,
@@ -71,6 +96,7 @@ async function eventsUntil(
   timeoutMs: number,
   prompt: () => void,
   each: (type: string, data: unknown) => void,
+  early?: Promise<void>,
 ): Promise<void> {
   const topics = types.map((t) => evt(device, t));
   await new Promise<void>((resolve, reject) => {
@@ -83,11 +109,14 @@ async function eventsUntil(
         // not an envelope
       }
     };
-    const timer = setTimeout(() => {
+    const end = (): void => {
+      clearTimeout(timer);
       c.removeListener('message', onMessage);
       c.unsubscribe(topics);
       resolve();
-    }, timeoutMs);
+    };
+    const timer = setTimeout(end, timeoutMs);
+    void early?.then(end);
     c.on('message', onMessage);
     c.subscribe(topics, { qos: 1 }, (err) => {
       if (err) {
@@ -100,29 +129,36 @@ async function eventsUntil(
 }
 
 /**
- * Scanners: every code read until the timeout, as the driver took it (symbology, AIM
- * identifier, GTIN) or why it refused it (check digit, length, suffix, ...), shown as it
- * comes; passes when at least one code was accepted.
+ * Scanners: every code read until the timeout, or until Enter once the technician has
+ * scanned what they meant to, as the driver took it (symbology, AIM identifier, GTIN) or
+ * why it refused it (check digit, length, suffix, ...), shown as it comes; passes when at
+ * least one code was accepted.
  */
 async function readScans(ctx: CliContext, c: MqttClient, d: Listed, timeoutS: number): Promise<Check[]> {
   const reads: Array<Record<string, unknown>> = [];
-  await eventsUntil(
-    c,
-    d.name,
-    ['BarcodeScanned', 'BarcodeRejected'],
-    timeoutS * 1000,
-    () => process.stderr.write(`scan barcodes on ${d.name}; every read is shown for ${timeoutS} s\n`),
-    (type, data) => {
-      const x = data as { raw: string; symbology?: string; aim?: string; gtin?: string; reason?: string };
-      const accepted = type === 'BarcodeScanned';
-      reads.push({ accepted, ...x });
-      process.stderr.write(
-        accepted
-          ? `  read     ${x.raw}  ${x.symbology}${x.aim ? ` (AIM ${x.aim})` : ' (no AIM id)'}${x.gtin ? `  GTIN ${x.gtin}` : ''}\n`
-          : `  REJECTED ${x.raw}  ${x.reason}\n`,
-      );
-    },
-  );
+  const enter = enterPressed();
+  try {
+    await eventsUntil(
+      c,
+      d.name,
+      ['BarcodeScanned', 'BarcodeRejected'],
+      timeoutS * 1000,
+      () => process.stderr.write(`scan barcodes on ${d.name}; every read is shown for ${timeoutS} s (Enter ends it sooner)\n`),
+      (type, data) => {
+        const x = data as { raw: string; symbology?: string; aim?: string; gtin?: string; reason?: string };
+        const accepted = type === 'BarcodeScanned';
+        reads.push({ accepted, ...x });
+        process.stderr.write(
+          accepted
+            ? `  read     ${x.raw}  ${x.symbology}${x.aim ? ` (AIM ${x.aim})` : ' (no AIM id)'}${x.gtin ? `  GTIN ${x.gtin}` : ''}\n`
+            : `  REJECTED ${x.raw}  ${x.reason}\n`,
+        );
+      },
+      enter.pressed,
+    );
+  } finally {
+    enter.stop();
+  }
   const ok = reads.filter((r) => r.accepted).length;
   const rejected = reads.length - ok;
   if (reads.length === 0)

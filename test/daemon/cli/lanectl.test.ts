@@ -201,6 +201,8 @@ t.test('lanectl against a running lane', async (t) => {
     await s.waitErr(/ read +5449000000996 +ean13/);
     await lanectl(stateDir, ['sim', 'scan', '4006381333932', '--device', 'scanner']);
     await s.waitErr(/REJECTED 4006381333932 .*check digit 2 is wrong/);
+    // both reads shown: Enter ends the window instead of its 8 s
+    s.proc.stdin!.write('\n');
     const r = await s.done;
     t.equal(r.code, 0, 'a code read: PASS');
     t.match(json(r), {
@@ -230,6 +232,8 @@ t.test('lanectl against a running lane', async (t) => {
     const mg = lanectlInteractive(stateDir, ['selftest', 'scanscale', '--timeout', '8', '--grams', '640', '--json']);
     await mg.waitErr(/scan barcodes on scanscale/);
     await lanectl(stateDir, ['sim', 'scan', '4006381333931', '--device', 'scanscale']);
+    await mg.waitErr(/ read +4006381333931 +ean13/);
+    mg.proc.stdin!.write('\n');
     await mg.waitErr(/put the 640 g test mass on the empty scanscale within 8 s/);
     t.equal((await lanectl(stateDir, ['sim', 'produce', '640', '--device', 'scanscale'])).code, 0, 'lanectl sim produce');
     const mr = await mg.done;
