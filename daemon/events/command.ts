@@ -1,7 +1,7 @@
 import { KindGuard, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { newEventId } from './envelope.js';
-import { unnamedField } from './unnamed-fields.js';
+import { valueProblem } from './unnamed-fields.js';
 
 export { CommandError } from '../../drivers/command.js';
 
@@ -122,12 +122,8 @@ export function replyProblem(name: string, contract: CommandContract, reply: unk
         return `reply${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
       }
       if (!r.ok) return r.error ? undefined : 'reply: a refusal without error';
-      if (result.Check(r.result)) {
-        const extra = unnamedField(contract.result, r.result);
-        return extra && `result${extra}: a field its contract does not name`;
-      }
-      const first = result.Errors(r.result).First();
-      return `result${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
+      const problem = valueProblem(result, r.result);
+      return problem && `result${problem}`;
     };
     replyChecks.set(contract, check);
   }

@@ -1,4 +1,5 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 
 /**
@@ -42,4 +43,18 @@ export function unnamedField(schema: TSchema, value: unknown, path = ''): string
     default:
       return undefined;
   }
+}
+
+/**
+ * The first way `value` breaks a compiled schema (`/path: message`, or `: message` at the
+ * top), a field it does not name included; undefined when it keeps to it. What documents,
+ * command replies and drivers' command results are checked with.
+ */
+export function valueProblem(check: TypeCheck<TSchema>, value: unknown): string | undefined {
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    return `${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
+  }
+  const extra = unnamedField(check.Schema(), value);
+  return extra && `${extra}: a field its schema does not name`;
 }

@@ -9,7 +9,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { InterventionKind, ItemAddedToBasket, MissingNeed } from '../events/schemas/checkout.js';
 import { DeviceStatusEvent } from '../events/schemas/devices.js';
-import { unnamedField } from '../events/unnamed-fields.js';
+import { valueProblem } from '../events/unnamed-fields.js';
 import type { BasketPage, BasketSummary } from './basket/doc.js';
 
 const Time = Type.String({ maxLength: 40 });
@@ -158,10 +158,6 @@ export function docProblem(name: string, body: unknown): string | undefined {
   if (!key) return `doc/${name} has no schema (daemon/services/docs.ts)`;
   let check = checks.get(key);
   if (!check) checks.set(key, (check = TypeCompiler.Compile(DOC_SCHEMAS[key])));
-  if (check.Check(body)) {
-    const extra = unnamedField(DOC_SCHEMAS[key], body);
-    return extra && `doc/${name}${extra}: a field its schema does not name`;
-  }
-  const first = check.Errors(body).First();
-  return `doc/${name}${first?.path ?? ''}: ${first?.message ?? 'does not match its schema'}`;
+  const problem = valueProblem(check, body);
+  return problem && `doc/${name}${problem}`;
 }

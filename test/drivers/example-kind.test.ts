@@ -161,7 +161,7 @@ t.test('a kind added in one place: the lane runs it and finds it by capability',
   t.equal(resultProblem(m, 'counter', 'read', await m.command('counter', 'read')), undefined, 'an answer within its schema passes');
   t.equal(
     resultProblem(m, 'counter', 'read', await m.command('counter', 'read', { verbose: true })),
-    "counter: the answer to read breaks the driver's result schema (/lastPrefix: a field it does not name)",
+    "counter: the answer to read breaks the driver's result schema (/lastPrefix: a field its schema does not name)",
   );
   t.equal(
     resultProblem(m, 'counter', 'read', { reads: -1 }),

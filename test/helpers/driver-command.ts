@@ -1,6 +1,6 @@
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandSpec } from '../../drivers/command.js';
-import { unnamedField } from '../../daemon/events/unnamed-fields.js';
+import { valueProblem } from '../../daemon/events/unnamed-fields.js';
 
 /** A driver's technician command whose answer must match the result schema the driver declares for it (as the devices service checks). */
 export async function checkedCommand(
@@ -11,9 +11,7 @@ export async function checkedCommand(
   const result = await driver.command(name, args);
   const spec = driver.commands().find((c) => c.name === name);
   if (!spec) throw new Error(`${name} answered but is not among the driver's commands`);
-  const extra = unnamedField(spec.result, result);
-  if (!Value.Check(spec.result, result) || extra) {
-    throw new Error(`the answer to ${name} breaks its result schema${extra ? ` (${extra} not named)` : ''}: ${JSON.stringify(result)}`);
-  }
+  const problem = valueProblem(TypeCompiler.Compile(spec.result), result);
+  if (problem) throw new Error(`the answer to ${name} breaks its result schema (${problem}): ${JSON.stringify(result)}`);
   return result;
 }

@@ -6,7 +6,7 @@ import { DeviceManager } from '../../../drivers/manager.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
 import type { SimLane } from '../../../drivers/sim/lane.js';
 import type { ScaleCalibratedData } from '../../events/schemas/devices.js';
-import { unnamedField } from '../../events/unnamed-fields.js';
+import { valueProblem } from '../../events/unnamed-fields.js';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
@@ -18,13 +18,8 @@ export function resultProblem(m: DeviceManager, device: string, command: string,
   if (!spec) return undefined;
   let check = resultChecks.get(spec.result);
   if (!check) resultChecks.set(spec.result, (check = TypeCompiler.Compile(spec.result)));
-  const broken = (why: string) => `${device}: the answer to ${command} breaks the driver's result schema (${why})`;
-  if (!check.Check(result)) {
-    const first = check.Errors(result).First();
-    return broken(`${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
-  }
-  const extra = unnamedField(spec.result, result);
-  return extra && broken(`${extra}: a field it does not name`);
+  const problem = valueProblem(check, result);
+  return problem && `${device}: the answer to ${command} breaks the driver's result schema (${problem})`;
 }
 
 /**

@@ -47,7 +47,7 @@ t.test('a reply or a document with a field its contract does not name is a break
   t.equal(replyProblem('svc/Cmd', contract, { id: '1', ok: true, result: { a: 1 } }), undefined);
   t.equal(
     replyProblem('svc/Cmd', contract, { id: '1', ok: true, result: { a: 1, b: 2 } }),
-    'the reply to svc/Cmd breaks its contract: result/b: a field its contract does not name',
+    'the reply to svc/Cmd breaks its contract: result/b: a field its schema does not name',
   );
   const status = { name: 'uplink', state: 'running', connected: true, outboxBacklog: 0, deadLetters: 0, applied: 0, lastSeq: 0 };
   t.equal(
