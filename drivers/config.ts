@@ -5,18 +5,7 @@
  */
 import type { TSchema, Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
-
-function checker(schema: TSchema): TypeCheck<TSchema> {
-  let c = compiled.get(schema);
-  if (!c) {
-    c = TypeCompiler.Compile(schema);
-    compiled.set(schema, c);
-  }
-  return c;
-}
+import { compiled } from './schema-check.js';
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -54,7 +43,7 @@ export type ConfigResult<T> = { ok: true; config: T } | { ok: false; problem: st
 export function parseConfig<S extends TSchema>(schema: S, raw: unknown, where: string): ConfigResult<Static<S>> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: `${where}: expected an object, got ${show(raw)}` };
   const value = Value.Default(schema, Value.Clone(raw)) as unknown;
-  const check = checker(schema);
+  const check = compiled(schema);
   if (check.Check(value)) return { ok: true, config: value as Static<S> };
   const errors = [...check.Errors(value)];
   // Prefer the most specific error (deepest path); unions report on their own path.

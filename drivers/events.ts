@@ -4,10 +4,9 @@
  * the daemon registers each with its event schemas (daemon/events/schemas/devices.ts).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { firstError } from './schema-check.js';
 
 const schemas = new Map<string, TSchema>();
-const checks = new Map<string, TypeCheck<TSchema>>();
 
 /**
  * Declare the schema of one device event type (version 1: device events have not changed shape yet).
@@ -28,11 +27,8 @@ export function deviceEventSchemas(): ReadonlyMap<string, TSchema> {
 export function deviceEventProblem(type: string, data: unknown): string | undefined {
   const schema = schemas.get(type);
   if (!schema) return `unknown device event type ${type}`;
-  let check = checks.get(type);
-  if (!check) checks.set(type, (check = TypeCompiler.Compile(schema)));
-  if (check.Check(data)) return undefined;
-  const first = check.Errors(data).First();
-  return first ? `data${first.path || ''}: ${first.message}` : 'data does not match its schema';
+  const problem = firstError(schema, data);
+  return problem && `data${problem}`;
 }
 
 const Digits14 = Type.String({ pattern: '^[0-9]{14}$' });

@@ -1,7 +1,6 @@
 import { KindGuard, Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { newEventId } from './envelope.js';
-import { valueProblem } from './unnamed-fields.js';
+import { firstError, valueProblem } from '../../drivers/schema-check.js';
 
 export { CommandError } from '../../drivers/command.js';
 
@@ -29,8 +28,6 @@ export interface CommandReply {
   kind?: 'not-found';
 }
 
-const checkCommand = TypeCompiler.Compile(CommandSchema);
-
 export type CommandParse = { ok: true; cmd: Command } | { ok: false; reason: string };
 
 export function parseCommand(payload: Buffer, maxBytes: number): CommandParse {
@@ -41,11 +38,9 @@ export function parseCommand(payload: Buffer, maxBytes: number): CommandParse {
   } catch (err) {
     return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
   }
-  if (!checkCommand.Check(raw)) {
-    const first = checkCommand.Errors(raw).First();
-    return { ok: false, reason: `command${first?.path ?? ''}: ${first?.message ?? 'invalid'}` };
-  }
-  return { ok: true, cmd: raw };
+  const problem = firstError(CommandSchema, raw);
+  if (problem) return { ok: false, reason: `command${problem}` };
+  return { ok: true, cmd: raw as Command };
 }
 
 /**
@@ -54,13 +49,11 @@ export function parseCommand(payload: Buffer, maxBytes: number): CommandParse {
  * so the refusal names the field, not "expected union value".
  */
 export function argsChecker<S extends TSchema>(schema: S): (args: unknown) => string | undefined {
-  const c = TypeCompiler.Compile(schema);
   const given = KindGuard.IsUnion(schema) ? schema.anyOf.filter((s) => !KindGuard.IsUndefined(s)) : [];
-  const explain = given.length === 1 ? TypeCompiler.Compile(given[0]) : c;
+  const explain = given.length === 1 ? given[0] : schema;
   return (args) => {
-    if (c.Check(args)) return undefined;
-    const first = (args === undefined ? c : explain).Errors(args).First();
-    return `args${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
+    if (!firstError(schema, args)) return undefined;
+    return `args${firstError(args === undefined ? schema : explain, args) ?? ': invalid'}`;
   };
 }
 
@@ -108,25 +101,19 @@ export const CommandReplySchema = <R extends TSchema>(result: R) =>
     { additionalProperties: false },
   );
 
-const replyChecks = new WeakMap<CommandContract, (reply: unknown) => string | undefined>();
+const ReplyShape = CommandReplySchema(Type.Unknown());
 
 /** The first way `reply` breaks its command's contract, or undefined. */
 export function replyProblem(name: string, contract: CommandContract, reply: unknown): string | undefined {
-  let check = replyChecks.get(contract);
-  if (!check) {
-    const shape = TypeCompiler.Compile(CommandReplySchema(Type.Unknown()));
-    const result = TypeCompiler.Compile(contract.result);
-    check = (r) => {
-      if (!shape.Check(r)) {
-        const first = shape.Errors(r).First();
-        return `reply${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
-      }
-      if (!r.ok) return r.error ? undefined : 'reply: a refusal without error';
-      const problem = valueProblem(result, r.result);
-      return problem && `result${problem}`;
-    };
-    replyChecks.set(contract, check);
-  }
-  const problem = check(reply);
+  const problem = replyShapeProblem(contract, reply);
   return problem && `the reply to ${name} breaks its contract: ${problem}`;
+}
+
+function replyShapeProblem(contract: CommandContract, reply: unknown): string | undefined {
+  const shape = firstError(ReplyShape, reply);
+  if (shape) return `reply${shape}`;
+  const r = reply as CommandReply;
+  if (!r.ok) return r.error ? undefined : 'reply: a refusal without error';
+  const problem = valueProblem(contract.result, r.result);
+  return problem && `result${problem}`;
 }

@@ -1,6 +1,6 @@
 import { monotonicFactory } from 'ulidx';
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { firstError } from '../../drivers/schema-check.js';
 import { dataProblem, upcast } from './schema.js';
 import type { BoardTime } from './clock.js';
 import type { DomainEvent, EventType } from './schemas/index.js';
@@ -28,8 +28,6 @@ export const EnvelopeSchema = Type.Object(
 /** One domain event as it travels on `evt/<source>/<type>` (the design "The event envelope"). */
 export type Envelope<D = unknown> = Omit<Static<typeof EnvelopeSchema>, 'data'> & { data: D; at: BoardTime };
 
-const checkEnvelope = TypeCompiler.Compile(EnvelopeSchema);
-
 export const newEventId = monotonicFactory();
 
 /** `evt/<source>/<type>` of an event type of the event map. */
@@ -54,10 +52,10 @@ export function parseEvent(topic: string | undefined, payload: Buffer | string, 
   } catch (err) {
     return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
   }
-  if (!checkEnvelope.Check(raw)) {
-    const first = checkEnvelope.Errors(raw).First();
+  const invalid = firstError(EnvelopeSchema, raw);
+  if (invalid) {
     const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
-    return { ok: false, id, reason: `envelope${first?.path ?? ''}: ${first?.message ?? 'invalid'}` };
+    return { ok: false, id, reason: `envelope${invalid}` };
   }
   const ev = raw as Envelope;
   const expected = evt(ev.source, ev.type);

@@ -1,5 +1,5 @@
 import { Type, type TSchema, type Static } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { compiled, firstError } from '../../drivers/schema-check.js';
 
 export { Type };
 export type { TSchema, Static };
@@ -7,12 +7,11 @@ export type { TSchema, Static };
 interface Registered {
   type: string;
   v: number;
-  check: TypeCheck<TSchema>;
+  schema: TSchema;
 }
 
 const registry = new Map<string, Registered>();
 const latest = new Map<string, number>();
-const schemas = new Map<string, TSchema>();
 const upcasters = new Map<string, (data: unknown) => unknown>();
 
 const key = (type: string, v: number): string => `${type}@${v}`;
@@ -37,15 +36,15 @@ export type EventMapOf<M> = {
  * of each type from there (the event map is made of those exports).
  */
 export function defineEvent<const N extends string, S extends TSchema>(type: N, v: number, schema: S): EventSchema<N, S> {
-  registry.set(key(type, v), { type, v, check: TypeCompiler.Compile(schema) });
-  schemas.set(key(type, v), schema);
+  registry.set(key(type, v), { type, v, schema });
+  compiled(schema);
   if ((latest.get(type) ?? 0) < v) latest.set(type, v);
   return schema as EventSchema<N, S>;
 }
 
 /** Every registered event type with the schema of its latest version (the AsyncAPI document lists them). */
 export function latestSchemas(): Map<string, TSchema> {
-  return new Map([...latest].map(([type, v]) => [type, schemas.get(key(type, v))!]));
+  return new Map([...latest].map(([type, v]) => [type, registry.get(key(type, v))!.schema]));
 }
 
 /** Teach readers to lift `data` of version `from` to `from + 1`. */
@@ -67,9 +66,8 @@ export function dataProblem(type: string, v: number, data: unknown): string | un
   if (!reg) {
     return latest.has(type) ? `unknown version ${v} of event type ${type} (known up to ${latest.get(type)})` : `unknown event type ${type}`;
   }
-  if (reg.check.Check(data)) return undefined;
-  const first = reg.check.Errors(data).First();
-  return first ? `data${first.path || ''}: ${first.message}` : 'data does not match its schema';
+  const problem = firstError(reg.schema, data);
+  return problem && `data${problem}`;
 }
 
 /** Lift data from version v to the latest known one; returns [data, v]. */

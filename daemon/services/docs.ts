@@ -6,10 +6,9 @@
  * AsyncAPI document lists them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { InterventionKind, ItemAddedToBasket, MissingNeed } from '../events/schemas/checkout.js';
 import { DeviceStatusEvent } from '../events/schemas/devices.js';
-import { valueProblem } from '../events/unnamed-fields.js';
+import { valueProblem } from '../../drivers/schema-check.js';
 import type { BasketPage, BasketSummary } from './basket/doc.js';
 
 const Time = Type.String({ maxLength: 40 });
@@ -144,8 +143,6 @@ export const DOC_SCHEMAS: Record<string, TSchema> = {
   uplink: UplinkDoc,
 };
 
-const checks = new Map<string, TypeCheck<TSchema>>();
-
 /** The schema key of a document name (`basket/lines/3` -> `basket/lines/{page}`), or undefined for an unknown one. */
 export function docSchemaKey(name: string): string | undefined {
   if (/^basket\/lines\/[0-9]+$/.test(name)) return 'basket/lines/{page}';
@@ -156,8 +153,6 @@ export function docSchemaKey(name: string): string | undefined {
 export function docProblem(name: string, body: unknown): string | undefined {
   const key = docSchemaKey(name);
   if (!key) return `doc/${name} has no schema (daemon/services/docs.ts)`;
-  let check = checks.get(key);
-  if (!check) checks.set(key, (check = TypeCompiler.Compile(DOC_SCHEMAS[key])));
-  const problem = valueProblem(check, body);
+  const problem = valueProblem(DOC_SCHEMAS[key], body);
   return problem && `doc/${name}${problem}`;
 }

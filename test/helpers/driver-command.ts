@@ -1,6 +1,5 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandSpec } from '../../drivers/command.js';
-import { valueProblem } from '../../daemon/events/unnamed-fields.js';
+import { valueProblem } from '../../drivers/schema-check.js';
 
 /** A driver's technician command whose answer must match the result schema the driver declares for it (as the devices service checks). */
 export async function checkedCommand(
@@ -11,7 +10,7 @@ export async function checkedCommand(
   const result = await driver.command(name, args);
   const spec = driver.commands().find((c) => c.name === name);
   if (!spec) throw new Error(`${name} answered but is not among the driver's commands`);
-  const problem = valueProblem(TypeCompiler.Compile(spec.result), result);
+  const problem = valueProblem(spec.result, result);
   if (problem) throw new Error(`the answer to ${name} breaks its result schema (${problem}): ${JSON.stringify(result)}`);
   return result;
 }

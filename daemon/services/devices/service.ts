@@ -6,19 +6,13 @@ import { DeviceManager } from '../../../drivers/manager.js';
 import type { DeviceStatus } from '../../../drivers/driver.js';
 import type { SimLane } from '../../../drivers/sim/lane.js';
 import type { ScaleCalibratedData } from '../../events/schemas/devices.js';
-import { valueProblem } from '../../events/unnamed-fields.js';
-import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-
-const resultChecks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+import { valueProblem } from '../../../drivers/schema-check.js';
 
 /** How a driver's answer to `command` breaks the result schema the driver declares for it, or undefined. */
 export function resultProblem(m: DeviceManager, device: string, command: string, result: unknown): string | undefined {
   const spec = m.commands(device).find((c) => c.name === command);
   if (!spec) return undefined;
-  let check = resultChecks.get(spec.result);
-  if (!check) resultChecks.set(spec.result, (check = TypeCompiler.Compile(spec.result)));
-  const problem = valueProblem(check, result);
+  const problem = valueProblem(spec.result, result);
   return problem && `${device}: the answer to ${command} breaks the driver's result schema (${problem})`;
 }
 

@@ -1,5 +1,5 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
+import { firstError } from '../../../drivers/schema-check.js';
 import type { ServiceContext } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
 import type { UplinkConfig } from './settings.js';
@@ -8,12 +8,6 @@ import { applyCatalog } from './catalog-update.js';
 import { STORE_SENDER_PREFIX } from '../../events/schemas/uplink.js';
 
 const COMMANDS_DDL = `CREATE TABLE IF NOT EXISTS uplink_commands (id TEXT PRIMARY KEY, command TEXT NOT NULL, by TEXT NOT NULL, reply TEXT, time TEXT NOT NULL) WITHOUT ROWID;`;
-
-const checkCommand = TypeCompiler.Compile(StoreCommand);
-const checkArgs = Object.fromEntries(Object.entries(storeCommands).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<
-  StoreCommandName,
-  ReturnType<typeof TypeCompiler.Compile>
->;
 
 /** A refusal the reply explains; anything else is logged as a failure of the lane. */
 export class Refused extends Error {
@@ -74,20 +68,17 @@ export class Inbound {
       ctx.log.warn({ topic, err: (err as Error).message }, `store command on ${topic} refused: not JSON`);
       return;
     }
-    if (!checkCommand.Check(raw)) {
-      const first = checkCommand.Errors(raw).First();
+    const invalid = firstError(StoreCommand, raw);
+    if (invalid) {
       this.count(name || 'unknown', 'invalid');
-      ctx.log.warn(
-        { topic, path: first?.path, problem: first?.message },
-        `store command on ${topic} refused: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`,
-      );
+      ctx.log.warn({ topic, problem: invalid }, `store command on ${topic} refused: ${invalid}`);
       const id = (raw as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(id)) {
-        this.answer(id, name, false, undefined, `command${first?.path ?? ''}: ${first?.message ?? 'invalid'} (needs {id, by, args})`);
+        this.answer(id, name, false, undefined, `command${invalid} (needs {id, by, args})`);
       }
       return;
     }
-    const cmd = raw;
+    const cmd = raw as StoreCommand;
     if (this.running.has(cmd.id)) return;
     const seen = await ctx.store.get<{ reply: string | null }>('SELECT reply FROM uplink_commands WHERE id = ?', [cmd.id]);
     if (seen) {
@@ -101,11 +92,10 @@ export class Inbound {
       return;
     }
     const command = name as StoreCommandName;
-    const check = checkArgs[command];
-    if (!check.Check(cmd.args)) {
-      const first = check.Errors(cmd.args).First();
+    const badArgs = firstError(storeCommands[command] as TSchema, cmd.args);
+    if (badArgs) {
       this.count(command, 'refused');
-      this.answer(cmd.id, command, false, undefined, `args${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
+      this.answer(cmd.id, command, false, undefined, `args${badArgs}`);
       return;
     }
     this.running.add(cmd.id);

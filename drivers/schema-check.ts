@@ -1,6 +1,29 @@
+/**
+ * Checking a value against its TypeBox schema, one way everywhere: each schema is
+ * compiled once, and a problem reads `/path: message` for the caller to prefix with
+ * what was checked (`data`, `args`, `doc/basket`). Lives in the lowest layer so that
+ * drivers and the daemon share it.
+ */
 import { Kind, type TSchema } from '@sinclair/typebox';
-import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+
+const compiledChecks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+/** `schema` compiled, once however many places check against it. */
+export function compiled<S extends TSchema>(schema: S): TypeCheck<S> {
+  let c = compiledChecks.get(schema);
+  if (!c) compiledChecks.set(schema, (c = TypeCompiler.Compile(schema)));
+  return c as TypeCheck<S>;
+}
+
+/** The first way `value` breaks `schema` (`/path: message`, `: message` at the top), or undefined when it keeps to it. */
+export function firstError(schema: TSchema, value: unknown): string | undefined {
+  const check = compiled(schema);
+  if (check.Check(value)) return undefined;
+  const first = check.Errors(value).First();
+  return first ? `${first.path}: ${first.message}` : ': invalid';
+}
 
 /**
  * The first field of `value` its schema does not name (`/a/b`), or undefined. A schema
@@ -46,15 +69,13 @@ export function unnamedField(schema: TSchema, value: unknown, path = ''): string
 }
 
 /**
- * The first way `value` breaks a compiled schema (`/path: message`, or `: message` at the
- * top), a field it does not name included; undefined when it keeps to it. What documents,
- * command replies and drivers' command results are checked with.
+ * firstError, and then the first field `value` carries that `schema` does not name. What
+ * documents, command replies and drivers' command results are checked with: what goes
+ * out must be what its contract describes, no more.
  */
-export function valueProblem(check: TypeCheck<TSchema>, value: unknown): string | undefined {
-  if (!check.Check(value)) {
-    const first = check.Errors(value).First();
-    return `${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
-  }
-  const extra = unnamedField(check.Schema(), value);
+export function valueProblem(schema: TSchema, value: unknown): string | undefined {
+  const problem = firstError(schema, value);
+  if (problem) return problem;
+  const extra = unnamedField(schema, value);
   return extra && `${extra}: a field its schema does not name`;
 }

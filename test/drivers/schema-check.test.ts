@@ -6,10 +6,10 @@
  */
 import t from 'tap';
 import { Type } from '@sinclair/typebox';
-import { unnamedField } from '../../../daemon/events/unnamed-fields.js';
-import { NoArgs, replyProblem } from '../../../daemon/events/command.js';
-import { BUILTIN_COMMANDS } from '../../../daemon/runtime/builtin-commands.js';
-import { docProblem } from '../../../daemon/services/docs.js';
+import { unnamedField } from '../../drivers/schema-check.js';
+import { NoArgs, replyProblem } from '../../daemon/events/command.js';
+import { BUILTIN_COMMANDS } from '../../daemon/runtime/builtin-commands.js';
+import { docProblem } from '../../daemon/services/docs.js';
 
 const Line = Type.Object({ gtin: Type.String(), quantity: Type.Integer() });
 const Doc = Type.Object({
