@@ -456,13 +456,26 @@ export const PaymentDeclined = defineEvent(
 
 // ---- journal ----
 
-export const ReceiptRecorded = defineEvent(
-  'ReceiptRecorded',
+const ReceiptSummary = {
+  status: Type.Union([Type.Literal('completed'), Type.Literal('cancelled')]),
+  total: Minor,
+  currency: Currency,
+  items: Type.Integer({ minimum: 0 }),
+};
+
+/** A transaction closed and its receipt is in the journal (revision 1 of the receipt). */
+export const ReceiptRecorded = defineEvent('ReceiptRecorded', 1, Type.Object(ReceiptSummary, { additionalProperties: false }));
+
+/**
+ * A recorded receipt changed: an event of its transaction arrived after the close (another
+ * source at its own pace: an intervention raised or cleared, an override). `revision` counts
+ * from 1, the ReceiptRecorded; `supersedes` is the id of the ReceiptRecorded or
+ * ReceiptAmended event whose receipt this one replaces.
+ */
+export const ReceiptAmended = defineEvent(
+  'ReceiptAmended',
   1,
-  Type.Object(
-    { status: Type.Union([Type.Literal('completed'), Type.Literal('cancelled')]), total: Minor, currency: Currency, items: Type.Integer({ minimum: 0 }) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ ...ReceiptSummary, revision: Type.Integer({ minimum: 2 }), supersedes: Id }, { additionalProperties: false }),
 );
 
 /** The basket's transaction lifecycle events: what weightcheck and the journal follow of a basket. */

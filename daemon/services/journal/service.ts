@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS journal_events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_events_n ON journal_events (txn, n);
 CREATE TABLE IF NOT EXISTS journal_receipts (txn TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, status TEXT NOT NULL, total INTEGER NOT NULL, closed TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal_receipt_events (txn TEXT PRIMARY KEY, revision INTEGER NOT NULL, id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal_overrides (id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, txn TEXT, time TEXT NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID;`;
 
 export { SHOW_MAX_LINES, type Receipt, type ReceiptPage } from './commands.js';
@@ -127,7 +128,8 @@ const RECORDED = new Set([...BASKET_LIFECYCLE, 'PaymentAuthorized', 'PaymentDecl
  * journal: every completed or cancelled transaction as a receipt document
  * (items, totals, payments, interventions, overrides), and every override or
  * refused PIN with who, when and why. Receipts are rebuilt when a late event
- * of a closed transaction arrives, so they end complete whatever the order.
+ * of a closed transaction arrives, so they end complete whatever the order;
+ * a rebuild that changes the receipt is announced as ReceiptAmended.
  */
 export const journal: ServiceDefinition<JournalSettings> = {
   name: 'journal',
@@ -146,33 +148,42 @@ export const journal: ServiceDefinition<JournalSettings> = {
         'INSERT OR IGNORE INTO journal_events (txn, id, source, type, body, n) VALUES (?,?,?,?,?, (SELECT coalesce(max(n), 0) + 1 FROM journal_events))',
         [ev.txn, ev.id, ev.source, ev.type, JSON.stringify(ev)],
       );
-      const existing = await tx.get<{ status: string }>('SELECT status FROM journal_receipts WHERE txn = ?', [ev.txn]);
+      const existing = await tx.get<{ doc: string }>('SELECT doc FROM journal_receipts WHERE txn = ?', [ev.txn]);
       const closing = ev.type === 'TransactionCompleted' || ev.type === 'TransactionCancelled';
       if (!existing && !closing) return;
       const receipt = buildReceipt(ev.txn, await eventsOf(tx, ev.txn));
       if (receipt.status === 'open') return;
+      const doc = JSON.stringify(receipt);
+      if (!closing && existing?.doc === doc) return;
       await tx.run(
         'INSERT INTO journal_receipts (txn, n, status, total, closed, doc) VALUES (?, (SELECT coalesce(max(n), 0) + 1 FROM journal_receipts), ?, ?, ?, ?) ON CONFLICT(txn) DO UPDATE SET status = excluded.status, total = excluded.total, doc = excluded.doc',
-        [ev.txn, receipt.status, receipt.total, receipt.closed ?? ev.time, JSON.stringify(receipt)],
+        [ev.txn, receipt.status, receipt.total, receipt.closed ?? ev.time, doc],
       );
+      const summary = {
+        status: receipt.status as 'completed' | 'cancelled',
+        total: receipt.total,
+        currency: receipt.currency ?? ctx.config.lane.currency,
+        items: receipt.lines.reduce((a, l) => a + l.quantity, 0),
+      };
+      const meta = { txn: ev.txn, ...(ev.corr ? { corr: ev.corr } : {}), cause: ev.id };
       if (closing) {
-        await ctx.emit(
-          tx,
-          'ReceiptRecorded',
-          {
-            status: receipt.status as 'completed' | 'cancelled',
-            total: receipt.total,
-            currency: receipt.currency ?? ctx.config.lane.currency,
-            items: receipt.lines.reduce((a, l) => a + l.quantity, 0),
-          },
-          { txn: ev.txn, ...(ev.corr ? { corr: ev.corr } : {}), cause: ev.id },
-        );
+        const recorded = await ctx.emit(tx, 'ReceiptRecorded', summary, meta);
+        await tx.run('INSERT OR REPLACE INTO journal_receipt_events (txn, revision, id) VALUES (?, 1, ?)', [ev.txn, recorded.id]);
         const old = await tx.all<{ txn: string }>('SELECT txn FROM journal_receipts ORDER BY n DESC LIMIT -1 OFFSET ?', [keep]);
         for (const o of old) {
           await tx.run('DELETE FROM journal_receipts WHERE txn = ?', [o.txn]);
           await tx.run('DELETE FROM journal_events WHERE txn = ?', [o.txn]);
+          await tx.run('DELETE FROM journal_receipt_events WHERE txn = ?', [o.txn]);
         }
+        return;
       }
+      // A late event changed a recorded receipt: whoever took the receipt (the store's ERP
+      // through the uplink) is told which one replaces it. A receipt recorded before the
+      // journal kept these ids is rebuilt quietly, as it was then.
+      const last = await tx.get<{ revision: number; id: string }>('SELECT revision, id FROM journal_receipt_events WHERE txn = ?', [ev.txn]);
+      if (!last) return;
+      const amended = await ctx.emit(tx, 'ReceiptAmended', { ...summary, revision: last.revision + 1, supersedes: last.id }, meta);
+      await tx.run('UPDATE journal_receipt_events SET revision = ?, id = ? WHERE txn = ?', [last.revision + 1, amended.id, ev.txn]);
     };
 
     const overrideEntry = async (tx: Tx, ev: DomainEvent<'OverrideApplied' | 'OverrideRefused' | 'AttendantModeChanged'>): Promise<void> => {

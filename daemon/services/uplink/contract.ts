@@ -69,11 +69,19 @@ const Minor = Type.Integer({ minimum: 0 });
 /**
  * A completed receipt as the journal recorded it, for the store's ERP: one message per
  * receipt, `receiptId` being the id of the journal's ReceiptRecorded event (unique, and
- * the same on every redelivery, so the store keeps each receipt once).
+ * the same on every redelivery, so the store keeps each receipt once). When an event of
+ * the transaction reaches the journal after the close and changes the receipt, the
+ * receipt is sent again as a new revision, `receiptId` being the id of the journal's
+ * ReceiptAmended event and `supersedes` the receipt it replaces: the ERP keeps the
+ * highest revision of each `txn`.
  */
 export const LaneReceipt = Type.Object(
   {
     receiptId: Type.String({ minLength: 1, maxLength: 64 }),
+    /** 1 for the receipt as recorded at the close, then 2, 3, … for each amendment. */
+    revision: Type.Integer({ minimum: 1 }),
+    /** The `receiptId` of the revision this one replaces (absent on revision 1). */
+    supersedes: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     storeId: Type.String(),
     laneId: Type.String(),
     /** The transaction id (`txn` of its events). */
@@ -81,7 +89,7 @@ export const LaneReceipt = Type.Object(
     status: Type.Literal('completed'),
     started: Type.Optional(Iso),
     closed: Iso,
-    /** When the journal recorded it (the ReceiptRecorded event's time). */
+    /** When the journal recorded this revision (the ReceiptRecorded or ReceiptAmended event's time). */
     recorded: Iso,
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
     lines: Type.Array(RECEIPT_ROWS.line),

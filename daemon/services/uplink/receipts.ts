@@ -3,6 +3,9 @@ import { CommandError } from '../../events/command.js';
 import { wholeReceipt, type ReceiptPage } from '../journal/service.js';
 import type { LaneReceipt } from './contract.js';
 
+/** The journal's events that carry a receipt for the store: the first revision, and each amendment. */
+export const RECEIPT_EVENTS: ReadonlySet<string> = new Set(['ReceiptRecorded', 'ReceiptAmended']);
+
 /** A journal that does not answer is asked again after this long. */
 const RETRY_MS = 2000;
 
@@ -22,10 +25,12 @@ export interface ReceiptForwarderOptions {
 
 /**
  * Completed receipts for the store's ERP, each on its own topic: driven by the
- * journal's ReceiptRecorded events as the Replicator hands them on, so a receipt
- * travels (and its event's offset moves) only once the store broker acknowledged
- * it, and an outage or a restart sends it late, never drops it. The receipt is
- * the journal's own, fetched with `Show` (page by page).
+ * journal's ReceiptRecorded and ReceiptAmended events as the Replicator hands them
+ * on, so a receipt travels (and its event's offset moves) only once the store broker
+ * acknowledged it, and an outage or a restart sends it late, never drops it. The
+ * receipt is the journal's own, fetched with `Show` (page by page) when it is sent:
+ * after an outage a revision may already hold what a later amendment adds, and the
+ * amendment then sends the same receipt again under its higher revision.
  */
 export class ReceiptForwarder {
   private stopped = false;
@@ -33,24 +38,31 @@ export class ReceiptForwarder {
 
   constructor(private readonly o: ReceiptForwarderOptions) {}
 
-  /** The ReceiptRecorded event `payload` of the journal: its receipt at the store, then `done`. A cancelled one has no receipt to send. */
+  /** The ReceiptRecorded or ReceiptAmended event `payload` of the journal: its receipt at the store, then `done`. A cancelled one has no receipt to send. */
   send(payload: Buffer, done: (err?: Error) => void): void {
-    let ev: { id?: unknown; txn?: unknown; time?: unknown; data?: { status?: unknown } };
+    let ev: { id?: unknown; txn?: unknown; time?: unknown; data?: { status?: unknown; revision?: unknown; supersedes?: unknown } };
     try {
       ev = JSON.parse(payload.toString('utf8')) as typeof ev;
     } catch {
       return done();
     }
     if (ev.data?.status !== 'completed' || typeof ev.id !== 'string' || typeof ev.txn !== 'string' || typeof ev.time !== 'string') return done();
-    this.attempt({ id: ev.id, txn: ev.txn, time: ev.time }, done, false);
+    const { revision, supersedes } = ev.data;
+    const amends = typeof revision === 'number' && typeof supersedes === 'string' ? { revision, supersedes } : { revision: 1 };
+    this.attempt({ id: ev.id, txn: ev.txn, time: ev.time, amends }, done, false);
   }
 
-  private attempt(ev: { id: string; txn: string; time: string }, done: (err?: Error) => void, warned: boolean): void {
+  private attempt(
+    ev: { id: string; txn: string; time: string; amends: { revision: number; supersedes?: string } },
+    done: (err?: Error) => void,
+    warned: boolean,
+  ): void {
     if (this.stopped) return done(new Error('uplink stopping'));
     wholeReceipt((from) => this.o.show(ev.txn, from)).then(
       (r) => {
         const receipt: LaneReceipt = {
           receiptId: ev.id,
+          ...ev.amends,
           ...this.o.ids,
           txn: r.txn,
           status: 'completed',

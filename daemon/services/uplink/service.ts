@@ -8,7 +8,7 @@ import { FleetState } from './fleet.js';
 import { Inbound } from './inbound.js';
 import { eventFilter } from './filter.js';
 import { lanePrefix, storeTopics } from './contract.js';
-import { ReceiptForwarder } from './receipts.js';
+import { RECEIPT_EVENTS, ReceiptForwarder } from './receipts.js';
 import type { ReceiptPage } from '../journal/service.js';
 
 /** How often at most the fleet state is published while it keeps changing. */
@@ -72,11 +72,11 @@ export const uplink: ServiceDefinition = {
       alarmAtPct: config.alarmAtPct,
       forwards,
       ready: () => link.connected,
-      carries: (source, type) => source === 'journal' && type === 'ReceiptRecorded',
+      carries: (source, type) => source === 'journal' && RECEIPT_EVENTS.has(type),
       send: (source, type, payload, done) => {
         const parts: Array<(cb: (err?: Error) => void) => void> = [];
         if (forwards(source, type)) parts.push((cb) => link.publish(storeTopics.event(prefix, source, type), payload, {}, cb));
-        if (source === 'journal' && type === 'ReceiptRecorded') parts.push((cb) => receipts.send(payload, cb));
+        if (source === 'journal' && RECEIPT_EVENTS.has(type)) parts.push((cb) => receipts.send(payload, cb));
         let left = parts.length;
         let failed: Error | undefined;
         for (const part of parts)

@@ -35,7 +35,7 @@ const shop = async (h: ServiceHarness, txn: string, close: 'completed' | 'cancel
   } else await h.event('basket', 'TransactionCancelled', { total: 129, reason: 'changed my mind' }, { txn });
 };
 
-t.test('a closed transaction becomes a receipt; a late event of it rebuilds the receipt', async (t) => {
+t.test('a closed transaction becomes a receipt; a late event of it rebuilds the receipt and announces the amendment', async (t) => {
   const h = await start(t);
   await shop(h, 'T-0001');
   t.match(h.events('ReceiptRecorded')[0], { txn: 'T-0001', data: { status: 'completed', total: 129, currency: 'EUR', items: 1 } });
@@ -68,7 +68,18 @@ t.test('a closed transaction becomes a receipt; a late event of it rebuilds the 
     interventions: [{ intervention: 'I-0001', kind: 'removal' }],
     overrides: [{ intervention: 'I-0001', action: 'approve', by: 'anna', method: 'pin' }],
   });
-  t.equal(h.events('ReceiptRecorded').length, 1, 'recorded once; rebuilt quietly');
+  t.equal(h.events('ReceiptRecorded').length, 1, 'recorded once');
+  // each late event that changed the receipt announced the receipt that replaces the one before
+  const recorded = h.events('ReceiptRecorded')[0];
+  const amended = h.events('ReceiptAmended');
+  t.match(amended, [
+    { txn: 'T-0001', data: { status: 'completed', total: 129, currency: 'EUR', items: 1, revision: 2, supersedes: recorded.id } },
+    { txn: 'T-0001', data: { revision: 3, supersedes: amended[0]?.id } },
+  ]);
+  t.equal(amended.length, 2);
+  // a late event that changes nothing on the receipt (a clearing of an intervention it never had) announces nothing
+  await h.event('attendant', 'InterventionCleared', { intervention: 'I-0404', kind: 'removal', resolution: 'resolved' }, { txn: 'T-0001' });
+  t.equal(h.events('ReceiptAmended').length, 2, 'no amendment without a change');
   t.match(await h.ok('Overrides', { txn: 'T-0001' }), [{ type: 'OverrideApplied', by: 'anna', txn: 'T-0001' }]);
 });
 

@@ -95,6 +95,7 @@ t.test('a receipt of several pages reaches the store whole, once acknowledged', 
   );
   t.match(published[0], {
     receiptId: 'ev-T-1',
+    revision: 1,
     storeId: 'store-1',
     laneId: 'lane-1',
     txn: 'T-1',
@@ -103,6 +104,27 @@ t.test('a receipt of several pages reaches the store whole, once acknowledged', 
     total: 600,
   });
   t.same(counts, ['sent']);
+});
+
+t.test('an amended receipt goes again as the next revision, naming the one it replaces', async (t) => {
+  const { published, counts, send } = forwarder(async (txn, from) => page(txn, [line(1)], from, 1));
+  const amended = Buffer.from(
+    JSON.stringify({
+      id: 'ev-T-1b',
+      type: 'ReceiptAmended',
+      txn: 'T-1',
+      time: '2026-12-04T10:00:09.000Z',
+      data: { status: 'completed', revision: 2, supersedes: 'ev-T-1' },
+    }),
+  );
+  t.equal(await send(recorded('T-1', 'completed')), undefined);
+  t.equal(await send(amended), undefined);
+  t.match(published, [
+    { receiptId: 'ev-T-1', revision: 1, recorded: '2026-12-04T10:00:06.000Z' },
+    { receiptId: 'ev-T-1b', revision: 2, supersedes: 'ev-T-1', txn: 'T-1', recorded: '2026-12-04T10:00:09.000Z' },
+  ]);
+  t.notOk('supersedes' in published[0], 'the first revision replaces nothing');
+  t.same(counts, ['sent', 'sent']);
 });
 
 t.test('a cancelled transaction and a malformed event send nothing', async (t) => {

@@ -4,7 +4,8 @@
  * completed transaction, none for a cancelled one. A receipt completed while the
  * store broker is away, with the lane killed (SIGKILL) and started again meanwhile,
  * reaches the store once it is back: it travels from the journal's log like the
- * events. Every arrival of a receipt id carries the same receipt.
+ * events. A receipt changed by an event heard after the close goes again as its next
+ * revision. Every arrival of a receipt id carries the same receipt.
  */
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
@@ -92,7 +93,41 @@ t.test('completed receipts reach the store on their own topic', async (t) => {
   });
   t.equal(r1.lines.length, 2, 'both lines');
 
-  // 2: a cancelled transaction has no receipt for the ERP (its ReceiptRecorded still goes as an event)
+  // 2: an event of the transaction that reaches the journal after the close changes the
+  // receipt: a call for an attendant still open when the shopper paid is cleared by the
+  // close itself ('transaction-ended'). The store gets the receipt again as revision 2,
+  // naming the one it replaces; its newest revision is the complete receipt.
+  const callTxn = (await s.scanItem(PEN.code)).txn!;
+  await s.bag(PEN.g);
+  const call = (await s.ok('attendant', 'Call', {}, { as: 'ui' })) as { intervention: string };
+  const called = await s.pay();
+  t.equal(called.outcome.type, 'PaymentAuthorized', `${callTxn} paid with the call open`);
+  const callRecorded = s.events.find((e) => e.type === 'ReceiptRecorded' && e.txn === callTxn)!;
+  await s.waitFor((e) => e.source === 'attendant' && e.type === 'InterventionCleared' && e.txn === callTxn, `the call in ${callTxn} cleared by the close`);
+  await s.quiesce();
+  const amendments = s.events.filter((e) => e.type === 'ReceiptAmended' && e.txn === callTxn);
+  await s.leave();
+  await until(() => receiptsOf(callRecorded.id).length > 0, 30_000, `the receipt of ${callTxn} at the store`);
+  const rev1 = receiptsOf(callRecorded.id)[0];
+  t.match(rev1, { txn: callTxn, revision: 1, total: 129 });
+  const clearedAt = (r: LaneReceipt) => r.interventions.find((i) => i.intervention === call.intervention)?.resolution;
+  // The journal hears the basket's close and the attendant's clearing from two sources; in
+  // the rare order where the clearing is heard first, the receipt is complete at the close.
+  if (amendments.length > 0) {
+    t.equal(amendments.length, 1, 'the late clearing amended the receipt once');
+    const amendmentId = amendments[0]!.id;
+    await until(() => receiptsOf(amendmentId).length > 0, 30_000, `the amended receipt of ${callTxn} at the store`);
+    const rev2 = receiptsOf(amendmentId)[0];
+    t.ok(checkReceipt.Check(rev2), 'the amended receipt matches its schema');
+    t.match(rev2, { txn: callTxn, revision: 2, supersedes: callRecorded.id, total: 129 });
+    t.equal(clearedAt(rev2), 'transaction-ended', 'the newest revision shows the call cleared by the close');
+  } else {
+    t.comment('the clearing was heard before the close: one revision');
+    t.equal(clearedAt(rev1), 'transaction-ended', 'the receipt shows the call cleared by the close');
+  }
+  const callIds = [callRecorded.id, ...amendments.map((e) => e.id)];
+
+  // 3: a cancelled transaction has no receipt for the ERP (its ReceiptRecorded still goes as an event)
   const cancelled = (await s.scanItem(PEN.code)).txn!;
   await s.bag(PEN.g);
   await s.ok('basket', 'Cancel', {}, { as: 'technician' });
@@ -101,7 +136,7 @@ t.test('completed receipts reach the store on their own topic', async (t) => {
   await s.leave();
   await until(() => storeEvents.includes(cancelledId), 30_000, 'the cancelled ReceiptRecorded event at the store');
 
-  // 3: the store broker away while a sale completes, and the lane killed and started again meanwhile
+  // 4: the store broker away while a sale completes, and the lane killed and started again meanwhile
   await b.stop();
   const second = await sale(PEN, 1);
   const backlog = async (): Promise<number> => ((await lane.status()) as { uplinkBacklog: number }).uplinkBacklog;
@@ -122,7 +157,7 @@ t.test('completed receipts reach the store on their own topic', async (t) => {
 
   // one receipt id per completed transaction, each arrival of one id the same receipt
   const ids = [...new Set(arrivals.map((a) => a.receipt.receiptId))].sort();
-  t.same(ids, [first.recorded.id, second.recorded.id].sort(), 'a receipt for each completed transaction, none for the cancelled one');
+  t.same(ids, [first.recorded.id, ...callIds, second.recorded.id].sort(), 'a receipt for each completed transaction and amendment, none for the cancelled one');
   for (const id of ids) {
     const all = receiptsOf(id).map((r) => JSON.stringify(r));
     t.equal(new Set(all).size, 1, `${id}: ${all.length} arrival(s), all the same receipt`);
