@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { guardChild } from './orphan-guard.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,7 @@ export async function startDaemon(opts: {
   const args = [...flags, LANED, '--state-dir', opts.stateDir, ...(opts.configFile ? ['--config', opts.configFile] : []), ...(opts.args ?? [])];
   const [cmd, ...cmdArgs] = opts.wrap?.length ? [...opts.wrap, process.execPath, ...args] : [process.execPath, ...args];
   const proc = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, ...opts.env } });
+  guardChild(proc);
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   let buf = '';

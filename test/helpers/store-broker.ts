@@ -7,6 +7,7 @@ export { freePort };
  * gives each lane its own prefix and store IT the whole `store/#` tree.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { guardChild } from './orphan-guard.js';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -160,6 +161,7 @@ export async function storeBroker(storeId: string, lanes: string[]): Promise<Sto
     async start() {
       const from = log.length;
       const p = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      guardChild(p);
       proc = p;
       const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
       let failed = false;

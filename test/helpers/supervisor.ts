@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { guardChild } from './orphan-guard.js';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './daemon.js';
@@ -150,6 +151,7 @@ export async function supervise(o: SuperviseOptions): Promise<Supervisor> {
       slot = undefined;
     }
     const p = spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    guardChild(p);
     proc = p;
     const start: Start = { n: s.starts.length + 1, slot, pid: p.pid ?? 0, spawnedAt: process.hrtime.bigint(), lines: [] };
     s.starts.push(start);
