@@ -87,7 +87,7 @@ export class FleetState {
       uptimeS: Math.floor(process.uptime()),
       lane: !lane ? 'unknown' : lane.closed || lane.state === 'closed' ? 'closed' : blocking ? 'attention' : 'open',
       // the basket's summary says whether a shopper's transaction is open
-      transactionOpen: this.basket?.status === 'open' || this.basket?.status === 'paying',
+      transactionOpen: this.transactionOpen(),
       alarms: lane?.interventions?.length ?? 0,
       devices,
       uplinkBacklog: backlog,
@@ -96,6 +96,11 @@ export class FleetState {
       ...(this.lastSale ? { lastSale: this.lastSale } : {}),
       time: new Date().toISOString(),
     };
+  }
+
+  /** A shopper's transaction is open (the basket's summary says so). */
+  transactionOpen(): boolean {
+    return this.basket?.status === 'open' || this.basket?.status === 'paying';
   }
 
   /** Whether `doc` says something new (its time and uptime aside); remembers it as published. */

@@ -18,6 +18,8 @@ const MAX_INFLIGHT = 20;
 export const SEND_BATCH = 20;
 /** Events held per source ahead of the next one to send; beyond, they are read again from the log. */
 export const MAX_PENDING = 10_000;
+/** Sends the rate limit (`rate()`) lets through at once after a pause. */
+export const RATE_BURST = 20;
 /** A replay request without an end marker in this time is asked again (the source refused it for its rate). */
 const REPLAY_TIMEOUT_MS = 5000;
 
@@ -83,6 +85,8 @@ export interface ReplicatorOptions {
   carries?(source: string, type: string): boolean;
   /** Is the store broker there to take events now? */
   ready(): boolean;
+  /** Events per second it may send now, all sources together; undefined or 0: no limit. */
+  rate?(): number | undefined;
   /** Publish one event to the store (when `forwards` it) and what it `carries`; `done` once the store broker acknowledged all of it. */
   send(source: string, type: string, payload: Buffer, done: (err?: Error) => void): void;
   /** Ask a source for its log from `from` to `to` (cmd/<source>/Replay). */
@@ -106,6 +110,9 @@ export class Replicator {
   private readonly sources = new Map<string, SourceState>();
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** The rate limit's bucket: sends allowed now, and when it was last filled. */
+  private tokens = RATE_BURST;
+  private filledAt = 0;
 
   constructor(private readonly o: ReplicatorOptions) {}
 
@@ -202,6 +209,15 @@ export class Replicator {
     for (let handed = 0; s.inflight < MAX_INFLIGHT; handed++) {
       const p = s.pending.get(s.next);
       if (!p) break;
+      const wait = this.rateWait();
+      if (wait > 0) {
+        s.yielded = true;
+        setTimeout(() => {
+          s.yielded = false;
+          this.pump(s);
+        }, wait);
+        break;
+      }
       if (handed === SEND_BATCH) {
         s.yielded = true;
         setImmediate(() => {
@@ -221,6 +237,7 @@ export class Replicator {
       const span: Span = { from: seq, to: seq, done: false };
       s.spans.push(span);
       s.inflight += 1;
+      this.tokens -= 1;
       this.o.send(s.name, p.type, p.payload, (err) => {
         s.inflight -= 1;
         if (err) return; // the store link resends it on reconnect, or a restart reads it again
@@ -238,6 +255,19 @@ export class Replicator {
       s.replayAskedAt = Date.now();
       this.o.askReplay(s.name, s.next, Math.min(s.head, s.next + REPLAY_MAX - 1));
     }
+  }
+
+  /** Milliseconds until the rate limit lets one more send through; 0 now (a token is there to take). */
+  private rateWait(): number {
+    const rate = this.o.rate?.() ?? 0;
+    const now = performance.now();
+    if (!rate) {
+      this.tokens = RATE_BURST;
+    } else {
+      this.tokens = Math.min(RATE_BURST, this.tokens + ((now - this.filledAt) * rate) / 1000);
+    }
+    this.filledAt = now;
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / rate);
   }
 
   private advance(s: SourceState): void {

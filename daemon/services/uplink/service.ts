@@ -72,6 +72,8 @@ export const uplink: ServiceDefinition = {
       alarmAtPct: config.alarmAtPct,
       forwards,
       ready: () => link.connected,
+      // a shopper's scans before the store's backlog
+      rate: () => (fleet.transactionOpen() ? config.catchUpPerSecond : undefined),
       carries: (source, type) => source === 'journal' && RECEIPT_EVENTS.has(type),
       send: (source, type, payload, done) => {
         const parts: Array<(cb: (err?: Error) => void) => void> = [];

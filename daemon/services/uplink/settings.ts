@@ -28,6 +28,12 @@ export const UplinkConfigSchema = Type.Object(
     retentionEvents: Type.Optional(Type.Integer({ minimum: 100, maximum: 10_000_000 })),
     /** Alarm when a source's unsent events reach this share of its log. */
     alarmAtPct: Type.Integer({ minimum: 1, maximum: 99, default: 80 }),
+    /**
+     * Events per second sent to the store while a shopper's transaction is open (0: no
+     * limit). A backlog catches up at full speed while the lane is idle; during a
+     * transaction it yields the lane's CPU and broker to the shopper's scans.
+     */
+    catchUpPerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 }),
     /** Longest wait between reconnect attempts (the wait doubles from 250 ms up to this). */
     maxBackoffMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
     /** Largest catalog file store IT may offer (bytes). */
