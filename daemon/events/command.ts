@@ -52,8 +52,9 @@ export function argsChecker<S extends TSchema>(schema: S): (args: unknown) => st
   const given = KindGuard.IsUnion(schema) ? schema.anyOf.filter((s) => !KindGuard.IsUndefined(s)) : [];
   const explain = given.length === 1 ? given[0] : schema;
   return (args) => {
-    if (!firstError(schema, args)) return undefined;
-    return `args${firstError(args === undefined ? schema : explain, args) ?? ': invalid'}`;
+    const problem = firstError(schema, args);
+    if (!problem) return undefined;
+    return `args${(args !== undefined && explain !== schema && firstError(explain, args)) || problem}`;
   };
 }
 

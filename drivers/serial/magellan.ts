@@ -16,16 +16,13 @@ import { StatusKeeper } from '../status.js';
 import { decodeBarcode } from '../barcode/barcode.js';
 import { bytesFromConfig, Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
-import { PolledScale, type ScaleState } from './polled-scale.js';
+import { PolledReadingFields, PolledScale, type ScaleState } from './polled-scale.js';
 import { magellanAsText, magellanGrams, parseMagellanFrame } from './magellan-frame.js';
-import { ScaleState as ScaleStateSchema } from '../events.js';
 
 /** The result of `read`: the platter's state and the barcodes read and refused since start. */
 const ReadResult = Type.Object(
   {
-    state: ScaleStateSchema,
-    grams: Type.Union([Type.Number(), Type.Null()]),
-    answering: Type.Boolean(),
+    ...PolledReadingFields,
     counters: Type.Object({ scanned: Type.Integer({ minimum: 0 }), rejected: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -150,8 +147,7 @@ export class MagellanScannerScale implements Driver, Commandable {
   }
 
   async command(name: string): Promise<unknown> {
-    if (name === 'read')
-      return { state: this.scale.state, grams: this.scale.lastGrams ?? null, answering: this.scale.answering, counters: this.barcodes.counters() };
+    if (name === 'read') return { ...this.scale.reading(), counters: this.barcodes.counters() };
     throw new CommandError(`${this.name}: unknown command "${name}"; known: read`);
   }
 }

@@ -6,11 +6,20 @@
  * stable weight. The driver owns the port and the framing and tells this when
  * the link comes and goes and what the scale answered.
  */
+import { Type } from '@sinclair/typebox';
+import { ScaleState as ScaleStateSchema } from '../events.js';
 import type { Publisher } from '../publish.js';
 import type { StatusKeeper } from '../status.js';
 import type { TimerHandle, Timers } from '../timers.js';
 
 export type ScaleState = 'stable' | 'unstable' | 'zero' | 'underZero' | 'overweight' | 'notReady';
+
+/** What a polled scale's `read` command answers of its platter (`reading()`); each driver adds its own fields. */
+export const PolledReadingFields = {
+  state: ScaleStateSchema,
+  grams: Type.Union([Type.Number(), Type.Null()]),
+  answering: Type.Boolean(),
+};
 
 /** The config fields every polled scale has. */
 export interface PollConfig {
@@ -79,6 +88,11 @@ export class PolledScale {
   /** The weight on the platter now, in grams: 0 at zero, undefined in motion or any other state. */
   get lastGrams(): number | undefined {
     return this.last;
+  }
+
+  /** The platter as the `read` command answers it: the state, the weight when there is one now, and whether the scale answers. */
+  reading(): { state: ScaleState; grams: number | null; answering: boolean } {
+    return { state: this.current, grams: this.last ?? null, answering: this.isAnswering };
   }
 
   /** The port opened: start polling. */

@@ -14,7 +14,7 @@ import type { TimerHandle } from '../timers.js';
 import { printableRaw } from '../barcode/barcode.js';
 import { Framer, type FrameEvent } from './framer.js';
 import { SerialLink, SerialPortFields, serialLineFields } from './link.js';
-import { PolledScale, type ScaleState } from './polled-scale.js';
+import { PolledReadingFields, PolledScale, type ScaleState } from './polled-scale.js';
 import { parseToledoFrame, toledoGrams, type ToledoStatus } from './toledo-frame.js';
 import { ScaleState as ScaleStateSchema } from '../events.js';
 
@@ -31,10 +31,7 @@ const StatusBits = Type.Object(
   { additionalProperties: false },
 );
 /** The results of the scale's commands: `read`, and a letter command's status after it. */
-const ReadResult = Type.Object(
-  { state: ScaleStateSchema, grams: Type.Union([Type.Number(), Type.Null()]), status: Type.Union([StatusBits, Type.Null()]), answering: Type.Boolean() },
-  { additionalProperties: false },
-);
+const ReadResult = Type.Object({ ...PolledReadingFields, status: Type.Union([StatusBits, Type.Null()]) }, { additionalProperties: false });
 const LetterResult = Type.Object(
   { command: Type.Union([Type.Literal('Z'), Type.Literal('T'), Type.Literal('C')]), status: StatusBits, state: ScaleStateSchema },
   { additionalProperties: false },
@@ -194,8 +191,7 @@ export class Toledo8217Scale implements Driver, Commandable {
 
   async command(name: string): Promise<unknown> {
     const letter = { zero: 'Z', tare: 'T', 'clear-tare': 'C' }[name];
-    if (name === 'read')
-      return { state: this.scale.state, grams: this.scale.lastGrams ?? null, status: this.lastStatus ?? null, answering: this.scale.answering };
+    if (name === 'read') return { ...this.scale.reading(), status: this.lastStatus ?? null };
     if (!letter)
       throw new CommandError(
         `${this.name}: unknown command "${name}"; known: ${this.commands()

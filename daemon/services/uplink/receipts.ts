@@ -3,8 +3,10 @@ import { CommandError } from '../../events/command.js';
 import { wholeReceipt, type ReceiptPage } from '../journal/service.js';
 import type { LaneReceipt } from './contract.js';
 
-/** The journal's events that carry a receipt for the store: the first revision, and each amendment. */
-export const RECEIPT_EVENTS: ReadonlySet<string> = new Set(['ReceiptRecorded', 'ReceiptAmended']);
+const RECEIPT_EVENTS: ReadonlySet<string> = new Set(['ReceiptRecorded', 'ReceiptAmended']);
+
+/** Does this event carry a receipt for the store: the journal's first revision of one, or an amendment? */
+export const carriesReceipt = (source: string, type: string): boolean => source === 'journal' && RECEIPT_EVENTS.has(type);
 
 /** A journal that does not answer is asked again after this long. */
 const RETRY_MS = 2000;

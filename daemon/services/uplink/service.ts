@@ -8,7 +8,7 @@ import { FleetState } from './fleet.js';
 import { Inbound } from './inbound.js';
 import { eventFilter } from './filter.js';
 import { lanePrefix, storeTopics } from './contract.js';
-import { RECEIPT_EVENTS, ReceiptForwarder } from './receipts.js';
+import { carriesReceipt, ReceiptForwarder } from './receipts.js';
 import type { ReceiptPage } from '../journal/service.js';
 
 /** How often at most the fleet state is published while it keeps changing. */
@@ -74,11 +74,11 @@ export const uplink: ServiceDefinition = {
       ready: () => link.connected,
       // a shopper's scans before the store's backlog
       rate: () => (fleet.transactionOpen() ? config.catchUpPerSecond : undefined),
-      carries: (source, type) => source === 'journal' && RECEIPT_EVENTS.has(type),
+      carries: carriesReceipt,
       send: (source, type, payload, done) => {
         const parts: Array<(cb: (err?: Error) => void) => void> = [];
         if (forwards(source, type)) parts.push((cb) => link.publish(storeTopics.event(prefix, source, type), payload, {}, cb));
-        if (source === 'journal' && RECEIPT_EVENTS.has(type)) parts.push((cb) => receipts.send(payload, cb));
+        if (carriesReceipt(source, type)) parts.push((cb) => receipts.send(payload, cb));
         let left = parts.length;
         let failed: Error | undefined;
         for (const part of parts)
