@@ -446,17 +446,43 @@ export class Broker {
    * within `timeoutMs` is cut off. (The HTTP server's close waits for these
    * upgraded connections, which nothing else ends.)
    */
-  async closeWebSockets(timeoutMs = 1000): Promise<void> {
+  async closeWebSockets(timeoutMs = 1000): Promise<{ answered: number; cutOff: number }> {
     this.screensOpen = false;
     const open = [...(this.wss?.clients ?? [])];
-    if (open.length === 0) return;
+    const counts = { answered: 0, cutOff: 0 };
+    if (open.length === 0) return counts;
     let timer: NodeJS.Timeout | undefined;
-    const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
-    for (const ws of open) ws.close(1001, 'laned is stopping');
+    // a close that never got the screen's answer is 1006 (RFC 6455 7.1.5)
+    const closed = Promise.all(
+      open.map(
+        (ws) =>
+          new Promise<void>((resolve) =>
+            ws.readyState === ws.CLOSED
+              ? resolve()
+              : ws.once('close', (code) => {
+                  counts[code === 1006 ? 'cutOff' : 'answered']++;
+                  resolve();
+                }),
+          ),
+      ),
+    );
+    for (const ws of open) {
+      // What aedes still writes once the close frame is out is dropped: ws fails a send
+      // after close, and its stream answers a failed write by cutting the TCP connection
+      // before the screen has answered (the browser then reports an unclean close).
+      ws.send = (_data: unknown, optionsOrDone?: unknown, done?: (err?: Error) => void) =>
+        (typeof optionsOrDone === 'function' ? (optionsOrDone as typeof done) : done)?.();
+      ws.close(1001, 'laned is stopping');
+    }
     await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
-    this.log.info({ clients: open.length }, `closed ${open.length} WebSocket client${open.length === 1 ? '' : 's'} (the screens)`);
+    await closed;
+    this.log.info(
+      { clients: open.length, ...counts },
+      `closed ${open.length} WebSocket client${open.length === 1 ? '' : 's'} (the screens)${counts.cutOff ? `, ${counts.cutOff} cut off without answering` : ''}`,
+    );
+    return counts;
   }
 
   /**

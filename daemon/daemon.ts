@@ -284,7 +284,9 @@ export class Daemon {
         name: 'screens',
         essential: false,
         start: async () => this.broker?.attachWebSocket(this.http!.server),
-        stop: async () => this.broker?.closeWebSockets(),
+        stop: async () => {
+          await this.broker?.closeWebSockets();
+        },
       });
     }
     if (only && this.services.length === 0) {
