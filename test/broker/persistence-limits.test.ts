@@ -5,11 +5,12 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import sqlite3 from 'sqlite3';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
+import { PACKAGE_ROOT as ROOT } from '../../daemon/core/paths.js';
 import { PersistenceFileError, SqlitePersistence, type SqlitePersistenceOptions, type StoredPacket } from '../../broker/persistence.js';
 
 const dirs: string[] = [];
@@ -153,7 +154,7 @@ t.test('a clean=false session survives closing and reopening the file', async (t
   t.same([...header], [2, 2], 'file is in WAL mode (header bytes 18-19 = 2, sqlite.org/fileformat2.html §1.3.1)');
 });
 
-const persistenceUrl = new URL('../../broker/persistence.ts', import.meta.url).href;
+const persistenceUrl = pathToFileURL(join(ROOT, 'broker', 'persistence.ts')).href;
 
 /** Runs one write in a child process that SIGKILLs itself the moment the write's promise resolves. */
 function killAfter(file: string, scenario: string): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
@@ -177,7 +178,7 @@ function killAfter(file: string, scenario: string): Promise<{ signal: NodeJS.Sig
   `;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -2,13 +2,13 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
+import { ROOT, startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
 
 // `laned --only basket` runs one service against the daemon's broker: it has no
 // devices, so it must not load a driver's stack. Drivers and their twins are
 // imported per kind when a device of the kind starts (drivers/kind.ts).
 
-const reporter = pathToFileURL(join(import.meta.dirname, '..', 'helpers', 'loaded-modules.mjs')).href;
+const reporter = pathToFileURL(join(ROOT, 'test', 'helpers', 'loaded-modules.mjs')).href;
 const serialStack = (file: string): string[] =>
   (JSON.parse(readFileSync(file, 'utf8')) as string[]).filter((m) => /[\\/]node_modules[\\/](serialport|@serialport)[\\/]/.test(m));
 

@@ -40,3 +40,10 @@ state?.listeners.push((opts) => {
   for (const k of Object.keys(env)) if (k.startsWith('_TAPJS_PROCESSINFO_')) delete env[k];
   opts.env = env;
 });
+
+// `npm test -- test/x.test.ts` (or `npx tap test/x.test.ts`): a test file named by its
+// source runs through tsx; the suite itself runs compiled from dist/test (package.json).
+if (process.argv[1]?.endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
